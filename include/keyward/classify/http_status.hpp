@@ -1,0 +1,210 @@
+// classify::HttpStatus: the generic classifier for any HTTP API and any OAuth 2.0 token endpoint.
+//
+// It reads, in order: RFC 6750 `WWW-Authenticate: Bearer error=...`; for token endpoints, the
+// RFC 6749 section 5.2 `error` code of the body; then the status code. Waits come from
+// `retry-after-ms` first, then `Retry-After` (delta-seconds or any HTTP-date form), capped;
+// `x-should-retry: true|false` overrides retryability. Provider classifiers, which read their own
+// body error fields first, build on the helpers here.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "keyward/classifier.hpp"
+#include "keyward/detail/ascii.hpp"
+#include "keyward/detail/json.hpp"
+#include "keyward/detail/retry_after.hpp"
+#include "keyward/detail/www_authenticate.hpp"
+
+namespace keyward::classify {
+
+/// Messages from providers are cut to this many bytes before they reach an Error.
+inline constexpr std::size_t kMaxMessageSize = 512;
+
+/// The server's wait: `retry-after-ms` first, then `Retry-After`; capped at `cap`.
+[[nodiscard]] inline std::optional<std::chrono::milliseconds> server_wait(
+    const Headers& headers, TimePoint now, std::chrono::milliseconds cap) {
+  std::optional<std::chrono::milliseconds> wait;
+  if (auto ms = headers.get("retry-after-ms")) wait = detail::parse_retry_after_ms(*ms);
+  if (!wait) {
+    if (auto value = headers.get("retry-after")) wait = detail::parse_retry_after(*value, now);
+  }
+  if (wait && *wait > cap) wait = cap;
+  return wait;
+}
+
+/// The request id a provider sent in `request-id` or `x-request-id`, else empty.
+[[nodiscard]] inline std::string request_id(const Headers& headers) {
+  for (const std::string_view name : {"request-id", "x-request-id"}) {
+    if (auto id = headers.get(name)) return std::string{id->substr(0, 128)};
+  }
+  return {};
+}
+
+/// Fills in scope, retryability (honouring `x-should-retry`), wait and request id.
+inline void finish(Verdict& verdict, const Response& response, const ClassifyContext& context,
+                   std::chrono::milliseconds cap) {
+  verdict.status = response.status;
+  verdict.scope = default_scope(verdict.kind);
+  verdict.retryable = default_retryable(verdict.kind);
+  if (auto should = response.headers.get("x-should-retry")) {
+    const auto value = detail::trim_ows(*should);
+    if (detail::iequals(value, "true")) verdict.retryable = true;
+    if (detail::iequals(value, "false")) verdict.retryable = false;
+  }
+  if (verdict.kind != VerdictKind::ok) {
+    verdict.retry_after = server_wait(response.headers, context.now, cap);
+  }
+  if (verdict.request_id.empty()) verdict.request_id = request_id(response.headers);
+  if (verdict.message.size() > kMaxMessageSize) verdict.message.resize(kMaxMessageSize);
+}
+
+/// The verdict a status code alone gives for an API endpoint.
+[[nodiscard]] constexpr VerdictKind kind_from_status(int status) noexcept {
+  if (status >= 200 && status < 300) return VerdictKind::ok;
+  switch (status) {
+    case 401: return VerdictKind::unauthenticated;
+    case 403: return VerdictKind::forbidden;
+    case 408:
+    case 409:
+    case 425: return VerdictKind::transient;
+    case 429: return VerdictKind::rate_limited;
+    case 529: return VerdictKind::overloaded;
+    default: break;
+  }
+  if (status >= 500) return VerdictKind::transient;
+  if (status >= 300 && status < 400) return VerdictKind::request_error;  // redirects are not followed
+  if (status >= 400) return VerdictKind::request_error;
+  return VerdictKind::transient;  // 1xx or nonsense: nothing usable came back
+}
+
+/// The verdict an RFC 6749 section 5.2 token-endpoint error code gives, if it is one.
+[[nodiscard]] inline std::optional<VerdictKind> kind_from_oauth_error(std::string_view code) {
+  if (code == "invalid_grant") return VerdictKind::unauthenticated;
+  if (code == "invalid_client" || code == "unauthorized_client" || code == "invalid_request" ||
+      code == "unsupported_grant_type" || code == "invalid_scope") {
+    return VerdictKind::misconfigured;
+  }
+  if (code == "temporarily_unavailable" || code == "server_error") return VerdictKind::transient;
+  return std::nullopt;
+}
+
+/// The verdict an RFC 6750 section 3.1 bearer error code gives, if it is one.
+[[nodiscard]] inline std::optional<VerdictKind> kind_from_bearer_error(std::string_view code) {
+  if (code == "invalid_token") return VerdictKind::unauthenticated;
+  if (code == "insufficient_scope") return VerdictKind::forbidden;
+  if (code == "invalid_request") return VerdictKind::request_error;
+  return std::nullopt;
+}
+
+/// Generic classifier for HTTP APIs (RFC 9110, RFC 6750) and OAuth 2.0 token endpoints (RFC 6749).
+class HttpStatus {
+ public:
+  /// Tuning.
+  struct Options {
+    std::chrono::milliseconds max_wait = std::chrono::hours{1};  ///< Cap on a server's wait.
+  };
+
+  HttpStatus() = default;
+  /// Uses `options`.
+  explicit HttpStatus(Options options) : options_(options) {}
+
+  /// Classifies a response.
+  [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
+    Verdict verdict;
+    verdict.kind = kind_from_status(response.status);
+    read_body(response.body, verdict);
+    // "overloaded_error" and kin: the provider says it is overloaded, not that this request failed.
+    if (response.status >= 500 && verdict.provider_code.find("overloaded") != std::string::npos) {
+      verdict.kind = VerdictKind::overloaded;
+    }
+    read_challenge(response, verdict);
+    if (context.endpoint == Endpoint::token) classify_token_endpoint(response, verdict);
+    finish(verdict, response, context, options_.max_wait);
+    return verdict;
+  }
+
+  /// Classifies a transport failure: always transient and retryable.
+  [[nodiscard]] Verdict classify(const TransportFailure& failure) const {
+    Verdict verdict;
+    verdict.kind = VerdictKind::transient;
+    verdict.scope = Scope::provider;
+    verdict.retryable = true;
+    verdict.provider_code = std::string{to_string(failure.kind)};
+    verdict.message = failure.message.substr(0, kMaxMessageSize);
+    return verdict;
+  }
+
+ private:
+  // Picks the message and code out of the common body shapes: RFC 6749 {"error": "code",
+  // "error_description": ...} and {"error": {"code"|"type"|"status": ..., "message": ...}}.
+  static void read_body(std::string_view body, Verdict& verdict) {
+    const auto json = detail::json::parse(body);
+    if (!json || !json->is_object()) return;
+    if (const auto* error = json->find("error")) {
+      if (const auto* code = error->as_string()) {
+        verdict.provider_code = *code;
+        verdict.message = std::string{json->string_or("error_description")};
+      } else if (error->is_object()) {
+        for (const std::string_view key : {"code", "type", "status"}) {
+          if (const auto* field = error->find(key); field && field->as_string()) {
+            verdict.provider_code = *field->as_string();
+            break;
+          }
+        }
+        verdict.message = std::string{error->string_or("message")};
+      }
+    }
+    if (verdict.message.empty()) verdict.message = std::string{json->string_or("message")};
+    verdict.request_id = std::string{json->string_or("request_id").substr(0, 128)};
+  }
+
+  static void read_challenge(const Response& response, Verdict& verdict) {
+    const auto header = response.headers.get("www-authenticate");
+    if (!header) return;
+    const auto challenges = detail::parse_www_authenticate(*header);
+    if (!challenges) return;
+    const auto* bearer = detail::find_challenge(*challenges, "Bearer");
+    if (bearer == nullptr) return;
+    const auto* code = bearer->param("error");
+    if (code == nullptr) return;
+    if (auto kind = kind_from_bearer_error(*code)) {
+      verdict.kind = *kind;
+      verdict.provider_code = *code;
+      if (const auto* description = bearer->param("error_description")) {
+        verdict.message = *description;
+      }
+    }
+  }
+
+  // A token endpoint speaks RFC 6749: its error codes decide, and a 2xx is a success only when it
+  // carries an access token (a captive portal's 200 is not a token).
+  static void classify_token_endpoint(const Response& response, Verdict& verdict) {
+    if (verdict.kind == VerdictKind::ok) {
+      const auto json = detail::json::parse(response.body);
+      const bool has_token =
+          json && json->is_object() && !json->string_or("access_token").empty();
+      if (!has_token) verdict.kind = VerdictKind::transient;
+      return;
+    }
+    if (auto kind = kind_from_oauth_error(verdict.provider_code)) {
+      verdict.kind = *kind;
+      return;
+    }
+    // Without a recognised code: server trouble and throttling pass, anything else is a
+    // configuration problem that sending the same request again will not fix.
+    if (response.status == 429 || response.status == 408 || response.status >= 500) {
+      verdict.kind = VerdictKind::transient;
+    } else {
+      verdict.kind = VerdictKind::misconfigured;
+    }
+  }
+
+  Options options_;
+};
+
+static_assert(Classifier<HttpStatus>);
+
+}  // namespace keyward::classify

@@ -1,0 +1,97 @@
+// cooldown::ExponentialBackoff: the default cooldown windows of BRIEF section 4.
+//
+// Rate limits: the server's wait when it names one, else 30 s doubling to a 5 min cap, with full
+// jitter. Quota: 5 h doubling to 24 h, no jitter, so that the probe at the end of each window comes
+// when announced. Credentials waiting for a person: an optional slow probe, on by default for
+// `unauthenticated` (providers have been seen to send transient 401s; 10 min doubling to 1 h) and
+// off for `misconfigured` (sending the same thing again cannot help).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "keyward/classifier.hpp"
+#include "keyward/cooldown_policy.hpp"
+
+namespace keyward::cooldown {
+
+/// Doubling windows with caps, per verdict kind.
+class ExponentialBackoff {
+ public:
+  using milliseconds = std::chrono::milliseconds;
+
+  /// The windows; every `*_first` must be positive and no larger than its `*_max`.
+  struct Options {
+    milliseconds rate_limit_first = std::chrono::seconds{30};  ///< First rate-limit window.
+    milliseconds rate_limit_max = std::chrono::minutes{5};     ///< Rate-limit cap.
+    bool honor_server_wait = true;   ///< Use the server's wait for rate limits when it names one.
+    milliseconds quota_first = std::chrono::hours{5};          ///< First quota window.
+    milliseconds quota_max = std::chrono::hours{24};           ///< Quota cap.
+    bool probe_unauthenticated = true;   ///< Probe rejected credentials slowly.
+    bool probe_misconfigured = false;    ///< Probe misconfigured credentials slowly.
+    milliseconds reauth_probe_first = std::chrono::minutes{10};  ///< First probe delay.
+    milliseconds reauth_probe_max = std::chrono::hours{1};       ///< Probe delay cap.
+  };
+
+  /// Uses the defaults of BRIEF section 4.
+  ExponentialBackoff() = default;
+  /// Uses `options`; throws std::invalid_argument when a window is not positive or exceeds its cap.
+  explicit ExponentialBackoff(Options options) : options_(options) {
+    check(options_.rate_limit_first, options_.rate_limit_max, "rate_limit");
+    check(options_.quota_first, options_.quota_max, "quota");
+    check(options_.reauth_probe_first, options_.reauth_probe_max, "reauth_probe");
+  }
+
+  /// The window earned by the `consecutive`-th failure in a row of this verdict's kind.
+  [[nodiscard]] std::optional<milliseconds> on_failure(const Verdict& verdict,
+                                                       std::uint32_t consecutive,
+                                                       double jitter) const noexcept {
+    switch (verdict.kind) {
+      case VerdictKind::rate_limited:
+        if (options_.honor_server_wait && verdict.retry_after) return *verdict.retry_after;
+        // Full jitter: anywhere in [0, window], so that many clients do not return together.
+        return milliseconds{static_cast<milliseconds::rep>(
+            static_cast<double>(doubled(options_.rate_limit_first, options_.rate_limit_max,
+                                        consecutive)
+                                    .count()) *
+            std::clamp(jitter, 0.0, 1.0))};
+      case VerdictKind::quota_exhausted:
+        return doubled(options_.quota_first, options_.quota_max, consecutive);
+      case VerdictKind::unauthenticated:
+        if (!options_.probe_unauthenticated) return std::nullopt;
+        return doubled(options_.reauth_probe_first, options_.reauth_probe_max, consecutive);
+      case VerdictKind::misconfigured:
+        if (!options_.probe_misconfigured) return std::nullopt;
+        return doubled(options_.reauth_probe_first, options_.reauth_probe_max, consecutive);
+      default:
+        return std::nullopt;
+    }
+  }
+
+  /// The options in use.
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
+
+ private:
+  // first * 2^(n-1), capped; computed by doubling so that it cannot overflow.
+  static milliseconds doubled(milliseconds first, milliseconds cap, std::uint32_t n) noexcept {
+    milliseconds window = first;
+    for (std::uint32_t i = 1; i < n && window < cap; ++i) window *= 2;
+    return std::min(window, cap);
+  }
+  static void check(milliseconds first, milliseconds cap, const char* name) {
+    if (first <= milliseconds::zero() || first > cap) {
+      throw std::invalid_argument(std::string("keyward::cooldown::ExponentialBackoff: ") + name +
+                                  "_first must be positive and no larger than " + name + "_max");
+    }
+  }
+
+  Options options_;
+};
+
+static_assert(CooldownPolicy<ExponentialBackoff>);
+
+}  // namespace keyward::cooldown

@@ -1,0 +1,136 @@
+// Credentials: what keyward keeps alive, and the one safe way to name one in a message.
+//
+// A Credential is an API key, a static bearer token, or an OAuth access token with its refresh
+// token and expiry. The secret parts live in Secret, which has no stream operator, is wiped when
+// released, and is named in messages only through fingerprint(): the kind, a well-known prefix
+// and the last four characters, never more.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "keyward/classifier.hpp"
+
+namespace keyward {
+
+/// A secret string: no stream operator, wiped when destroyed or overwritten.
+class Secret {
+ public:
+  Secret() = default;
+  /// Takes ownership of the secret's characters.
+  Secret(std::string value) : value_(std::move(value)) {}  // NOLINT: configs assign strings
+  /// Builds a secret from a C string.
+  Secret(const char* value) : value_(value) {}  // NOLINT: configs assign literals
+  Secret(const Secret&) = default;
+  /// Moves the secret, wiping the source (a moved-from short string keeps its bytes).
+  Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.wipe(); }
+  Secret& operator=(const Secret& other) {
+    if (this != &other) {
+      wipe();
+      value_ = other.value_;
+    }
+    return *this;
+  }
+  Secret& operator=(Secret&& other) noexcept {
+    if (this != &other) {
+      wipe();
+      value_ = std::move(other.value_);
+      other.wipe();
+    }
+    return *this;
+  }
+  ~Secret() { wipe(); }
+
+  /// The secret's characters, for attaching it to a request; never log them.
+  [[nodiscard]] std::string_view reveal() const noexcept { return value_; }
+  /// True when there is no secret.
+  [[nodiscard]] bool empty() const noexcept { return value_.empty(); }
+  /// The length of the secret.
+  [[nodiscard]] std::size_t size() const noexcept { return value_.size(); }
+  /// Compares two secrets.
+  friend bool operator==(const Secret& a, const Secret& b) noexcept { return a.value_ == b.value_; }
+
+ private:
+  void wipe() noexcept {
+    // Growing to the capacity never allocates and makes the whole buffer writable, including
+    // bytes a shorter or moved-from string left behind. The volatile writes cannot be dropped.
+    value_.resize(value_.capacity());
+    volatile char* p = value_.data();
+    for (std::size_t i = 0; i < value_.size(); ++i) p[i] = 0;
+    value_.clear();
+  }
+  std::string value_;
+};
+
+/// What kind of credential it is.
+enum class CredentialKind : std::uint8_t {
+  api_key,       ///< A provider API key; never refreshes.
+  bearer_token,  ///< A static bearer token (a long-lived setup token); never refreshes.
+  oauth,         ///< An OAuth 2.0 access token, refreshable when it has a refresh token.
+};
+
+/// The name of a credential kind.
+[[nodiscard]] constexpr std::string_view to_string(CredentialKind kind) noexcept {
+  switch (kind) {
+    case CredentialKind::api_key: return "api_key";
+    case CredentialKind::bearer_token: return "bearer_token";
+    case CredentialKind::oauth: return "oauth";
+  }
+  return "unknown";
+}
+
+/// A credential: the secret sent with requests and, for OAuth, what renews it.
+struct Credential {
+  CredentialKind kind = CredentialKind::api_key;  ///< What kind of credential.
+  Secret token;                      ///< The API key, bearer token or OAuth access token.
+  Secret refresh_token;              ///< The OAuth refresh token; empty when there is none.
+  std::optional<TimePoint> expires_at;  ///< When the token expires, if known.
+
+  /// An API key.
+  static Credential api_key(std::string key) {
+    return {CredentialKind::api_key, std::move(key), {}, std::nullopt};
+  }
+  /// A static bearer token, with its expiry if known.
+  static Credential bearer(std::string token, std::optional<TimePoint> expires_at = {}) {
+    return {CredentialKind::bearer_token, std::move(token), {}, expires_at};
+  }
+  /// An OAuth access token with its refresh token (may be empty) and expiry.
+  static Credential oauth(std::string access_token, std::string refresh_token,
+                          std::optional<TimePoint> expires_at) {
+    return {CredentialKind::oauth, std::move(access_token), std::move(refresh_token), expires_at};
+  }
+};
+
+/// A redacted name for a secret: its well-known prefix, if any, and its last four characters.
+///
+/// `sk-ant-oat01-...x7Qa` becomes "sk-ant-oat01-…x7Qa". Secrets shorter than 16 characters show
+/// no characters at all, since four of them would be too large a part of the secret.
+[[nodiscard]] inline std::string fingerprint(std::string_view secret) {
+  constexpr std::size_t kMinLengthToShow = 16;
+  if (secret.size() < kMinLengthToShow) return "…";
+  // A prefix is shown only up to its last '-' or '_' within the first 13 characters (the length
+  // of "sk-ant-oat01-"), and only when it ends at least 12 characters before the end.
+  std::string_view head = secret.substr(0, 13);
+  const auto cut = head.find_last_of("-_");
+  std::string out;
+  if (cut != std::string_view::npos && secret.size() - (cut + 1) >= 12) {
+    out.append(secret.substr(0, cut + 1));
+  }
+  out.append("…");
+  out.append(secret.substr(secret.size() - 4));
+  return out;
+}
+
+/// The redacted name of a credential: its kind and the fingerprint of its token.
+[[nodiscard]] inline std::string fingerprint(const Credential& credential) {
+  std::string out{to_string(credential.kind)};
+  out.append(" ");
+  out.append(fingerprint(credential.token.reveal()));
+  return out;
+}
+
+}  // namespace keyward

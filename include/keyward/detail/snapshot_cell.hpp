@@ -1,0 +1,104 @@
+// SnapshotCell<T>: one immutable value, published by rare writers and read by many threads with
+// one atomic load, no lock, no allocation and no write to shared memory.
+//
+// Writers publish a new immutable T under a mutex readers never touch on the fast path, then bump
+// an atomic version with release order. Each thread keeps a small cache of (cell id, version,
+// snapshot); a read loads the version with acquire order and, when its cache already holds that
+// version of this cell, returns the cached snapshot. Otherwise it takes the mutex once, copies the
+// current shared_ptr into its cache, and from then on reads at the floor again. Why not
+// std::atomic<std::shared_ptr>: libstdc++ 12 implements it with a lock, and reference counting on
+// every read makes every reader write the same cache line (see shared/notes/hot-path.md).
+//
+// Cells are told apart by a 64-bit id that is never reused, not by address (an address comes back
+// after destruction). A thread's cache keeps the last snapshot it read of a cell alive until that
+// thread reads the cell again, reads another cell that shares the cache slot, or exits.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+namespace keyward::detail {
+
+/// A never-reused id for a cell; ids start at 1 so a zeroed cache entry never matches.
+inline std::uint64_t next_cell_id() noexcept {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+/// Publishes immutable snapshots of T to many readers.
+template <class T>
+class SnapshotCell {
+ public:
+  /// Starts with `initial` as the current snapshot.
+  explicit SnapshotCell(std::shared_ptr<const T> initial) : current_(std::move(initial)) {}
+  SnapshotCell(const SnapshotCell&) = delete;
+  SnapshotCell& operator=(const SnapshotCell&) = delete;
+  SnapshotCell(SnapshotCell&&) = delete;
+  SnapshotCell& operator=(SnapshotCell&&) = delete;
+  ~SnapshotCell() = default;
+
+  /// The current snapshot, borrowed: valid until this thread's next load() of any cell of T.
+  [[nodiscard]] const T& load() const {
+    const std::uint64_t version = version_.load(std::memory_order_acquire);
+    Entry& entry = cache_.entries[id_ % kCacheSlots];
+    if (entry.id == id_ && entry.version == version) [[likely]] {
+      return *entry.snapshot;
+    }
+    return refill(entry);
+  }
+
+  /// The current snapshot, shared: stays valid as long as the caller holds it.
+  [[nodiscard]] std::shared_ptr<const T> load_shared() const {
+    const std::scoped_lock lock(mutex_);
+    return current_;
+  }
+
+  /// Makes `next` the current snapshot; every thread's next load() sees it.
+  void publish(std::shared_ptr<const T> next) {
+    std::shared_ptr<const T> previous;  // released after unlocking
+    const std::scoped_lock lock(mutex_);
+    previous = std::exchange(current_, std::move(next));
+    version_.store(version_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
+ private:
+  static constexpr std::size_t kCacheSlots = 16;
+
+  struct Entry {
+    std::uint64_t id = 0;
+    std::uint64_t version = 0;
+    std::shared_ptr<const T> snapshot;
+  };
+  struct Cache {
+    std::array<Entry, kCacheSlots> entries{};
+  };
+
+  const T& refill(Entry& entry) const {
+    std::shared_ptr<const T> snapshot;
+    std::uint64_t version = 0;
+    {
+      const std::scoped_lock lock(mutex_);
+      snapshot = current_;
+      version = version_.load(std::memory_order_relaxed);  // stable: publish() holds the mutex
+    }
+    entry.snapshot.swap(snapshot);  // the old snapshot is released outside the lock
+    entry.id = id_;
+    entry.version = version;
+    return *entry.snapshot;
+  }
+
+  // One cache per thread and snapshot type, shared by all cells of that type. Constant-initialised,
+  // so access needs no dynamic-initialisation guard.
+  static inline thread_local Cache cache_{};
+
+  const std::uint64_t id_ = next_cell_id();
+  std::atomic<std::uint64_t> version_{1};
+  mutable std::mutex mutex_;
+  std::shared_ptr<const T> current_;
+};
+
+}  // namespace keyward::detail

@@ -1,0 +1,113 @@
+// Small text encoders that keyward writes with: JSON string literals, form URL encoding,
+// base64, and RFC 3339 timestamps. Readers live in json.hpp and the header parsers.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace keyward::detail {
+
+/// Appends `text` to `out` as a JSON string literal, quotes included.
+inline void append_json_string(std::string& out, std::string_view text) {
+  constexpr std::string_view kHex = "0123456789abcdef";
+  out.push_back('"');
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (byte < 0x20) {
+          out.append("\\u00");
+          out.push_back(kHex[byte >> 4U]);
+          out.push_back(kHex[byte & 0xFU]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+/// Appends `text` to `out` percent-encoded for application/x-www-form-urlencoded bodies.
+inline void append_form_encoded(std::string& out, std::string_view text) {
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(c);
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4U]);
+      out.push_back(kHex[byte & 0xFU]);
+    }
+  }
+}
+
+/// Encodes `data` in base64 with padding (RFC 4648 section 4).
+inline std::string base64_encode(std::string_view data) {
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    const std::uint32_t n = (std::uint32_t{static_cast<unsigned char>(data[i])} << 16U) |
+                            (std::uint32_t{static_cast<unsigned char>(data[i + 1])} << 8U) |
+                            std::uint32_t{static_cast<unsigned char>(data[i + 2])};
+    out.push_back(kAlphabet[(n >> 18U) & 63U]);
+    out.push_back(kAlphabet[(n >> 12U) & 63U]);
+    out.push_back(kAlphabet[(n >> 6U) & 63U]);
+    out.push_back(kAlphabet[n & 63U]);
+  }
+  const std::size_t rest = data.size() - i;
+  if (rest > 0) {
+    std::uint32_t n = std::uint32_t{static_cast<unsigned char>(data[i])} << 16U;
+    if (rest == 2) n |= std::uint32_t{static_cast<unsigned char>(data[i + 1])} << 8U;
+    out.push_back(kAlphabet[(n >> 18U) & 63U]);
+    out.push_back(kAlphabet[(n >> 12U) & 63U]);
+    out.push_back(rest == 2 ? kAlphabet[(n >> 6U) & 63U] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+/// Formats a time as RFC 3339 UTC with second precision, e.g. "2026-02-04T12:00:20Z".
+inline std::string format_rfc3339(std::chrono::system_clock::time_point time) {
+  using namespace std::chrono;
+  const auto seconds = floor<std::chrono::seconds>(time);
+  const auto day = floor<days>(seconds);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{seconds - day};
+  std::array<char, 32> buffer{};
+  const int n = std::snprintf(buffer.data(), buffer.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ",
+                              static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                              static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                              static_cast<int>(hms.minutes().count()),
+                              static_cast<int>(hms.seconds().count()));
+  return {buffer.data(), n > 0 ? static_cast<std::size_t>(n) : 0U};
+}
+
+/// Formats a duration for people: "20 s", "5 min", "1 h 30 min", "250 ms".
+inline std::string format_duration(std::chrono::milliseconds duration) {
+  using namespace std::chrono;
+  const auto ms = duration.count();
+  if (ms < 1000) return std::to_string(ms) + " ms";
+  const auto s = duration_cast<seconds>(duration).count();
+  if (s < 60) return std::to_string(s) + " s";
+  if (s < 3600) return std::to_string(s / 60) + " min" + (s % 60 ? " " + std::to_string(s % 60) + " s" : "");
+  return std::to_string(s / 3600) + " h" + (s % 3600 >= 60 ? " " + std::to_string(s % 3600 / 60) + " min" : "");
+}
+
+}  // namespace keyward::detail

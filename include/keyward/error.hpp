@@ -1,0 +1,77 @@
+// keyward::Errc, its std::error_category, and Error: why keyward refused or could not act.
+//
+// Every Error carries a message written for the person who has to fix things: it names the
+// profile, the credential's fingerprint (never the secret), the verdict, the provider's message
+// and request id, and the fix. Programs branch on `code` (compare with keyward::Errc values) and
+// on `verdict`; people read `message`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "keyward/classifier.hpp"
+
+namespace keyward {
+
+/// Why keyward refused to send a request or could not complete it.
+enum class Errc {
+  needs_reauth = 1,      ///< The credential was rejected or is misconfigured; a person must act.
+  cooling_down,          ///< The credential is cooling down (rate limit or quota) or being probed.
+  refresh_failed,        ///< The token has expired and refreshing it failed for now.
+  refresh_timeout,       ///< Another thread's refresh did not finish within the wait deadline.
+  persist_failed,        ///< A refreshed credential could not be persisted, so it was not used.
+  transport_failed,      ///< No response came back, after the retries the budget allows.
+  insecure_transport,    ///< The credential would have been sent over plain HTTP to a remote host.
+  invalid_credential,    ///< The credential given is unusable (empty, or has forbidden characters).
+};
+
+/// The error category of keyward::Errc.
+class ErrorCategory final : public std::error_category {
+ public:
+  /// "keyward".
+  [[nodiscard]] const char* name() const noexcept override { return "keyward"; }
+  /// A short description of the code.
+  [[nodiscard]] std::string message(int code) const override {
+    switch (static_cast<Errc>(code)) {
+      case Errc::needs_reauth: return "the credential needs a person to replace or fix it";
+      case Errc::cooling_down: return "the credential is cooling down";
+      case Errc::refresh_failed: return "the token expired and could not be refreshed";
+      case Errc::refresh_timeout: return "timed out waiting for a token refresh";
+      case Errc::persist_failed: return "the refreshed credential could not be persisted";
+      case Errc::transport_failed: return "the request got no response";
+      case Errc::insecure_transport: return "refused to send a credential over plain HTTP";
+      case Errc::invalid_credential: return "the credential is not usable";
+    }
+    return "unknown keyward error";
+  }
+};
+
+/// The one instance of keyward's error category.
+[[nodiscard]] inline const std::error_category& error_category() noexcept {
+  static const ErrorCategory category;
+  return category;
+}
+
+/// Makes a std::error_code from a keyward::Errc.
+[[nodiscard]] inline std::error_code make_error_code(Errc code) noexcept {
+  return {static_cast<int>(code), error_category()};
+}
+
+/// Why keyward refused or could not act, with a message a person can act on.
+struct Error {
+  std::error_code code;             ///< What went wrong, as a keyward::Errc.
+  std::string message;              ///< The whole story and the fix, free of secrets.
+  std::optional<Verdict> verdict;   ///< The verdict behind the error, when a response caused it.
+  std::optional<TimePoint> until;   ///< When the credential may be used again, if known.
+};
+
+/// Makes an Error from a code and a message.
+[[nodiscard]] inline Error make_error(Errc code, std::string message) {
+  return Error{make_error_code(code), std::move(message), std::nullopt, std::nullopt};
+}
+
+}  // namespace keyward
+
+template <>
+struct std::is_error_code_enum<keyward::Errc> : std::true_type {};

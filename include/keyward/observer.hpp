@@ -1,0 +1,75 @@
+// The Observer role: every decision keyward takes, as an event, for logs and metrics.
+//
+// The default, NoObserver, compiles to nothing. An observer is called from the thread that made
+// the decision, possibly from several threads at once, and must not block for long. Events name
+// credentials by fingerprint only; no event ever carries a secret.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "keyward/classifier.hpp"
+
+namespace keyward {
+
+/// What happened.
+enum class EventKind : std::uint8_t {
+  attempt,              ///< A request is about to be sent.
+  verdict,              ///< A response or failure was classified.
+  retry,                ///< A provider-scoped failure will be retried after a backoff.
+  refresh_started,      ///< This thread started refreshing the credential.
+  refresh_succeeded,    ///< The refresh produced a new credential.
+  refresh_failed,       ///< The refresh failed.
+  rotation_persisted,   ///< A rotated refresh token was persisted.
+  cooldown_entered,     ///< The credential was taken out until `until`.
+  cooldown_left,        ///< A probe succeeded and the credential is ready again.
+  needs_reauth,         ///< The credential waits for a person.
+  credential_replaced,  ///< set_credential() installed a new credential.
+  probe,                ///< One request was let through to probe a credential that was out.
+};
+
+/// The name of an event kind.
+[[nodiscard]] constexpr std::string_view to_string(EventKind kind) noexcept {
+  switch (kind) {
+    case EventKind::attempt: return "attempt";
+    case EventKind::verdict: return "verdict";
+    case EventKind::retry: return "retry";
+    case EventKind::refresh_started: return "refresh_started";
+    case EventKind::refresh_succeeded: return "refresh_succeeded";
+    case EventKind::refresh_failed: return "refresh_failed";
+    case EventKind::rotation_persisted: return "rotation_persisted";
+    case EventKind::cooldown_entered: return "cooldown_entered";
+    case EventKind::cooldown_left: return "cooldown_left";
+    case EventKind::needs_reauth: return "needs_reauth";
+    case EventKind::credential_replaced: return "credential_replaced";
+    case EventKind::probe: return "probe";
+  }
+  return "unknown";
+}
+
+/// One decision, described without secrets; the views are valid during on_event() only.
+struct Event {
+  EventKind kind = EventKind::attempt;  ///< What happened.
+  std::string_view profile;             ///< The profile's name.
+  std::string_view fingerprint;         ///< The credential's redacted fingerprint.
+  std::uint64_t generation = 0;         ///< The credential's generation.
+  const Verdict* verdict = nullptr;     ///< The verdict involved, if any.
+  std::optional<TimePoint> until;       ///< Until when, for cooldowns, retries and probes.
+  std::string_view detail;              ///< A short human-readable note, possibly empty.
+};
+
+/// Receives events.
+template <class O>
+concept Observer = requires(O& observer, const Event& event) { observer.on_event(event); };
+
+/// Ignores every event, at no cost.
+struct NoObserver {
+  /// Does nothing.
+  void on_event(const Event& /*event*/) const noexcept {}
+};
+
+static_assert(Observer<NoObserver>);
+
+}  // namespace keyward

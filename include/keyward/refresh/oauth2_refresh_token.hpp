@@ -1,0 +1,228 @@
+// refresh::OAuth2RefreshToken: the OAuth 2.0 refresh-token grant (RFC 6749 section 6).
+//
+// Sends `grant_type=refresh_token` to the token endpoint through the application's own Transport,
+// with client authentication none, client_secret_basic or client_secret_post, as a form body
+// (the default) or a JSON body (Anthropic). The endpoint's answer is classified by
+// classify::HttpStatus as a token endpoint: invalid_grant means a person must log in again,
+// invalid_client and kin mean the configuration is wrong, and 5xx, 429, timeouts and a 200
+// without an access token are transient.
+//
+// Rotation: when the server returns a new refresh token, the old one is usually dead already, so
+// the `persist` hook must store the new credential before it is used. If the hook fails, the
+// caller gets Errc::persist_failed, the new credential is not used, and it is kept here so that the
+// next attempt retries the persist instead of redeeming the spent refresh token again.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "keyward/classify/http_status.hpp"
+#include "keyward/credential.hpp"
+#include "keyward/detail/json.hpp"
+#include "keyward/detail/text.hpp"
+#include "keyward/detail/url.hpp"
+#include "keyward/error.hpp"
+#include "keyward/refresh_strategy.hpp"
+#include "keyward/result.hpp"
+#include "keyward/transport.hpp"
+
+namespace keyward::refresh {
+
+/// How the client authenticates to the token endpoint (RFC 6749 section 2.3).
+enum class ClientAuth : std::uint8_t {
+  none,                 ///< A public client: client_id in the body, no secret.
+  client_secret_basic,  ///< HTTP Basic with the client id and secret.
+  client_secret_post,   ///< client_id and client_secret in the body.
+};
+
+/// How the token request's body is encoded.
+enum class BodyFormat : std::uint8_t {
+  form,  ///< application/x-www-form-urlencoded, as RFC 6749 specifies.
+  json,  ///< application/json, for providers that require it.
+};
+
+/// Redeems the refresh token at an OAuth 2.0 token endpoint.
+class OAuth2RefreshToken {
+ public:
+  /// Where and how to refresh.
+  struct Options {
+    std::string token_url;   ///< The token endpoint; https, or http to a loopback host.
+    std::string client_id;   ///< The client id; may be empty for client authentication none.
+    Secret client_secret;    ///< The client secret, for the client_secret_* methods.
+    ClientAuth client_auth = ClientAuth::none;   ///< Client authentication method.
+    BodyFormat body_format = BodyFormat::form;   ///< Body encoding.
+    std::string scope;       ///< The scope to ask for; empty to keep the granted scope.
+    Headers extra_headers;   ///< Sent with every token request.
+    /// Stores a refreshed credential before it is used; its failure reaches the caller.
+    std::function<Result<void>(const Credential&)> persist;
+    bool allow_insecure_http = false;  ///< Permit plain http to a non-loopback token endpoint.
+  };
+
+  /// Checks `options`; throws std::invalid_argument with the reason when they are unusable.
+  explicit OAuth2RefreshToken(Options options) : options_(std::move(options)) {
+    if (!detail::url_allows_credentials(options_.token_url, options_.allow_insecure_http)) {
+      throw std::invalid_argument(
+          "keyward::refresh::OAuth2RefreshToken: token_url must be an absolute https URL (or "
+          "http to a loopback host)");
+    }
+    if (options_.client_auth != ClientAuth::none &&
+        (options_.client_id.empty() || options_.client_secret.empty())) {
+      throw std::invalid_argument(
+          "keyward::refresh::OAuth2RefreshToken: client_secret_basic and client_secret_post "
+          "need both client_id and client_secret");
+    }
+  }
+
+  /// True for an OAuth credential that has a refresh token.
+  [[nodiscard]] bool refreshable(const Credential& credential) const noexcept {
+    return credential.kind == CredentialKind::oauth && !credential.refresh_token.empty();
+  }
+
+  /// Redeems `current.refresh_token` and persists the result before returning it.
+  template <Transport T>
+  Result<RefreshOutcome> refresh(const Credential& current, T& transport, TimePoint now) {
+    if (unpersisted_ && unpersisted_from_ == current.refresh_token) {
+      // The spent refresh token cannot be redeemed twice: retry storing what it already gave us.
+      RefreshOutcome outcome = std::move(*unpersisted_);
+      unpersisted_.reset();
+      return persist(std::move(outcome), current);
+    }
+    unpersisted_.reset();
+
+    auto sent = transport.send(token_request(current));
+    if (!sent) {
+      Verdict verdict = classifier_.classify(sent.error());
+      return unexpected(refresh_error(
+          Errc::refresh_failed, "the token endpoint could not be reached (" + verdict.message + ")",
+          std::move(verdict)));
+    }
+    const Response& response = *sent;
+    Verdict verdict = classifier_.classify(response, {.endpoint = Endpoint::token, .now = now});
+    if (verdict.kind != VerdictKind::ok) {
+      const bool person_needed = verdict.kind == VerdictKind::unauthenticated ||
+                                 verdict.kind == VerdictKind::misconfigured;
+      std::string what = "the token endpoint answered HTTP " + std::to_string(response.status);
+      if (!verdict.provider_code.empty()) what += " " + verdict.provider_code;
+      if (!verdict.message.empty()) what += ": " + verdict.message;
+      if (response.status == 200) what += " without an access token";
+      return unexpected(refresh_error(person_needed ? Errc::needs_reauth : Errc::refresh_failed,
+                                      std::move(what), std::move(verdict)));
+    }
+    return persist(parse_token_response(response.body, current, now), current);
+  }
+
+  /// The options in use.
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
+
+ private:
+  static Error refresh_error(Errc code, std::string message, Verdict verdict) {
+    Error error = make_error(code, std::move(message));
+    error.verdict = std::move(verdict);
+    return error;
+  }
+
+  Request token_request(const Credential& current) const {
+    Request request{.method = "POST", .url = options_.token_url, .headers = options_.extra_headers,
+                    .body = {}};
+    request.headers.set("accept", "application/json");
+    const bool secret_in_body = options_.client_auth == ClientAuth::client_secret_post;
+    const bool id_in_body = options_.client_auth != ClientAuth::client_secret_basic &&
+                            !options_.client_id.empty();
+    if (options_.client_auth == ClientAuth::client_secret_basic) {
+      // RFC 6749 section 2.3.1: both parts are form-encoded before base64.
+      std::string pair;
+      detail::append_form_encoded(pair, options_.client_id);
+      pair += ':';
+      detail::append_form_encoded(pair, options_.client_secret.reveal());
+      request.headers.set("authorization", "Basic " + detail::base64_encode(pair));
+    }
+    const std::pair<std::string_view, std::string_view> fields[] = {
+        {"grant_type", "refresh_token"},
+        {"refresh_token", current.refresh_token.reveal()},
+        {"client_id", id_in_body ? std::string_view{options_.client_id} : std::string_view{}},
+        {"client_secret", secret_in_body ? options_.client_secret.reveal() : std::string_view{}},
+        {"scope", options_.scope},
+    };
+    std::string& body = request.body;
+    if (options_.body_format == BodyFormat::json) {
+      request.headers.set("content-type", "application/json");
+      body += '{';
+      for (const auto& [name, value] : fields) {
+        if (value.empty()) continue;
+        if (body.size() > 1) body += ',';
+        detail::append_json_string(body, name);
+        body += ':';
+        detail::append_json_string(body, value);
+      }
+      body += '}';
+    } else {
+      request.headers.set("content-type", "application/x-www-form-urlencoded");
+      for (const auto& [name, value] : fields) {
+        if (value.empty()) continue;
+        if (!body.empty()) body += '&';
+        body += name;
+        body += '=';
+        detail::append_form_encoded(body, value);
+      }
+    }
+    return request;
+  }
+
+  // The classifier has already checked that the body is an object with an access token.
+  static RefreshOutcome parse_token_response(std::string_view body, const Credential& current,
+                                             TimePoint now) {
+    const auto json = detail::json::parse(body);
+    RefreshOutcome outcome;
+    outcome.credential.kind = CredentialKind::oauth;
+    outcome.credential.token = std::string{json->string_or("access_token")};
+    const auto rotated = json->string_or("refresh_token");
+    outcome.rotated = !rotated.empty() && rotated != current.refresh_token.reveal();
+    outcome.credential.refresh_token =
+        rotated.empty() ? current.refresh_token : Secret{std::string{rotated}};
+    if (const auto seconds = whole_seconds(json->find("expires_in"))) {
+      outcome.credential.expires_at = now + *seconds;
+    }
+    outcome.refresh_in = whole_seconds(json->find("refresh_in"));
+    return outcome;
+  }
+
+  // A non-negative number of seconds, sent as a JSON number or, by some servers, as a string.
+  static std::optional<std::chrono::seconds> whole_seconds(const detail::json::Value* value) {
+    if (value == nullptr) return std::nullopt;
+    std::optional<double> number = value->as_number();
+    if (const auto* text = value->as_string(); !number && text != nullptr) {
+      if (const auto parsed = detail::json::parse(*text)) number = parsed->as_number();
+    }
+    constexpr double kTenYears = 10.0 * 365 * 24 * 3600;
+    if (!number || !(*number >= 0) || *number > kTenYears) return std::nullopt;
+    return std::chrono::seconds{static_cast<std::chrono::seconds::rep>(*number)};
+  }
+
+  Result<RefreshOutcome> persist(RefreshOutcome outcome, const Credential& current) {
+    if (!options_.persist) return outcome;
+    auto stored = options_.persist(outcome.credential);
+    if (!stored) {
+      unpersisted_from_ = current.refresh_token;
+      unpersisted_ = std::move(outcome);
+      return unexpected(make_error(
+          Errc::persist_failed,
+          "the token was refreshed but the new credential could not be persisted (" +
+              stored.error().message +
+              "), so it was not used; the next attempt retries the persist without redeeming "
+              "the refresh token again"));
+    }
+    return outcome;
+  }
+
+  Options options_;
+  classify::HttpStatus classifier_;
+  std::optional<RefreshOutcome> unpersisted_;  // redeemed but not yet persisted
+  Secret unpersisted_from_;                    // the refresh token that redeemed it
+};
+
+}  // namespace keyward::refresh

@@ -1,0 +1,92 @@
+// Credential states and Status, the snapshot status() returns, as a struct and as JSON.
+//
+// ready -> (401 on a refreshable credential) refreshing -> ready | needs_reauth;
+// ready -> (rate_limited / quota_exhausted) cooling -> (window ends) probing -> ready | cooling;
+// needs_reauth -> (credential replaced) ready.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "keyward/classifier.hpp"
+#include "keyward/detail/text.hpp"
+
+namespace keyward {
+
+/// Where a credential stands.
+enum class CredentialState : std::uint8_t {
+  ready,         ///< Usable.
+  refreshing,    ///< Usable while one thread refreshes it (status() only reports this).
+  cooling,       ///< Out until a window ends (rate limit or quota).
+  probing,       ///< The window ended; one request is testing the credential.
+  needs_reauth,  ///< Rejected or misconfigured: waits for a person (or an optional slow probe).
+};
+
+/// The name of a credential state.
+[[nodiscard]] constexpr std::string_view to_string(CredentialState state) noexcept {
+  switch (state) {
+    case CredentialState::ready: return "ready";
+    case CredentialState::refreshing: return "refreshing";
+    case CredentialState::cooling: return "cooling";
+    case CredentialState::probing: return "probing";
+    case CredentialState::needs_reauth: return "needs_reauth";
+  }
+  return "unknown";
+}
+
+/// A point-in-time description of one credential, free of secrets.
+struct Status {
+  std::string profile;                    ///< The profile's name.
+  CredentialState state = CredentialState::ready;  ///< Where it stands.
+  std::optional<VerdictKind> reason;      ///< The verdict that took it out of ready, if out.
+  TimePoint since{};                      ///< When it entered this state.
+  std::optional<TimePoint> until;         ///< When it may be used or probed again, if ever.
+  std::uint32_t consecutive_failures = 0;  ///< Credential-scoped failures since the last success.
+  std::string fingerprint;                ///< The credential's redacted fingerprint.
+  std::uint64_t generation = 0;           ///< Incremented by every refresh and replacement.
+  std::optional<TimePoint> expires_at;    ///< When the token expires, if known.
+  std::optional<TimePoint> last_refresh;  ///< When the last successful refresh happened.
+  std::uint32_t refresh_failures = 0;     ///< Failed refresh attempts since the last success.
+  std::string last_error;                 ///< The message of the error that took it out.
+};
+
+/// Renders a Status as one JSON object.
+[[nodiscard]] inline std::string to_json(const Status& status) {
+  std::string out = "{\"profile\":";
+  detail::append_json_string(out, status.profile);
+  out += ",\"state\":";
+  detail::append_json_string(out, to_string(status.state));
+  out += ",\"reason\":";
+  if (status.reason) {
+    detail::append_json_string(out, to_string(*status.reason));
+  } else {
+    out += "null";
+  }
+  const auto time_field = [&out](std::string_view name, const std::optional<TimePoint>& time) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    if (time) {
+      detail::append_json_string(out, detail::format_rfc3339(*time));
+    } else {
+      out += "null";
+    }
+  };
+  time_field("since", status.since);
+  time_field("until", status.until);
+  out += ",\"consecutive_failures\":" + std::to_string(status.consecutive_failures);
+  out += ",\"fingerprint\":";
+  detail::append_json_string(out, status.fingerprint);
+  out += ",\"generation\":" + std::to_string(status.generation);
+  time_field("expires_at", status.expires_at);
+  time_field("last_refresh", status.last_refresh);
+  out += ",\"refresh_failures\":" + std::to_string(status.refresh_failures);
+  out += ",\"last_error\":";
+  detail::append_json_string(out, status.last_error);
+  out += '}';
+  return out;
+}
+
+}  // namespace keyward

@@ -1,0 +1,131 @@
+// An in-process OAuth 2.0 provider for tests: an API that accepts only the access tokens it
+// issued, and a token endpoint that redeems single-use refresh tokens with rotation, as
+// Anthropic's and most modern servers do. It routes through a FakeTransport; tests can make either
+// endpoint fail, block, or revoke the grant.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "keyward/detail/json.hpp"
+#include "keyward/transport.hpp"
+#include "support/fake_transport.hpp"
+
+namespace keyward::testing {
+
+inline constexpr std::string_view kApiUrl = "https://api.example.test/v1/messages";
+inline constexpr std::string_view kTokenUrl = "https://auth.example.test/oauth/token";
+
+/// The provider's state, shared between its two endpoints and the test.
+class FakeOAuthServer {
+ public:
+  /// Routes kApiUrl and kTokenUrl of `transport` to this server.
+  explicit FakeOAuthServer(const FakeTransport& transport) : state_(std::make_shared<State>()) {
+    auto state = state_;
+    transport.on(std::string{kTokenUrl}, [state](const Request& r) { return token(*state, r); });
+    transport.on(std::string{kApiUrl}, [state](const Request& r) { return api(*state, r); });
+  }
+
+  /// Issues a first access token and refresh token, as a login would.
+  std::pair<std::string, std::string> login() const {
+    const std::scoped_lock lock(state_->mutex);
+    return issue(*state_);
+  }
+  /// Makes every access token issued so far invalid (the API answers 401).
+  void expire_access_tokens() const {
+    const std::scoped_lock lock(state_->mutex);
+    state_->valid_access.clear();
+  }
+  /// Revokes the grant: the refresh token stops working (invalid_grant).
+  void revoke_grant() const {
+    const std::scoped_lock lock(state_->mutex);
+    state_->refresh_token.clear();
+  }
+  /// Makes the token endpoint answer with `status` (0 restores normal service).
+  void token_endpoint_status(int status) const { state_->forced_token_status = status; }
+  /// Makes the token endpoint issue tokens that the API rejects.
+  void issue_rejected_tokens(bool on) const { state_->issue_rejected = on; }
+  /// Blocks the token endpoint until release_token_endpoint() (to hold a refresh in flight).
+  void block_token_endpoint() const {
+    const std::scoped_lock lock(state_->mutex);
+    state_->blocked = true;
+  }
+  /// Lets blocked token requests proceed.
+  void release_token_endpoint() const {
+    {
+      const std::scoped_lock lock(state_->mutex);
+      state_->blocked = false;
+    }
+    state_->unblocked.notify_all();
+  }
+  /// How many token requests have entered the endpoint (including blocked ones).
+  [[nodiscard]] std::size_t token_calls() const { return state_->token_calls.load(); }
+  /// The `expires_in` the token endpoint sends.
+  void expires_in(int seconds) const { state_->expires_in = seconds; }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable unblocked;
+    bool blocked = false;
+    std::set<std::string> valid_access;
+    std::string refresh_token;
+    int serial = 0;
+    std::atomic<int> forced_token_status{0};
+    std::atomic<bool> issue_rejected{false};
+    std::atomic<int> expires_in{3600};
+    std::atomic<std::size_t> token_calls{0};
+  };
+
+  static std::pair<std::string, std::string> issue(State& state) {
+    ++state.serial;
+    const std::string serial = std::to_string(state.serial);
+    std::string access = "sk-test-access-" + std::string(24, 'a') + "-" + serial;
+    state.refresh_token = "sk-test-refresh-" + std::string(24, 'r') + "-" + serial;
+    if (!state.issue_rejected) state.valid_access.insert(access);
+    return {access, state.refresh_token};
+  }
+
+  static TransportResult token(State& state, const Request& request) {
+    ++state.token_calls;
+    std::unique_lock lock(state.mutex);
+    state.unblocked.wait(lock, [&] { return !state.blocked; });
+    if (const int forced = state.forced_token_status.load(); forced != 0) {
+      return response(forced, "upstream connect error");
+    }
+    const auto at = request.body.find("refresh_token=");
+    const std::string presented =
+        at == std::string::npos ? "" : request.body.substr(at + 14, request.body.find('&', at) - at - 14);
+    if (state.refresh_token.empty() || presented != state.refresh_token) {
+      return json_response(400, R"({"error":"invalid_grant","error_description":"refresh token revoked"})");
+    }
+    const auto [access, refresh] = issue(state);
+    return json_response(200, R"({"access_token":")" + access + R"(","token_type":"Bearer",)" +
+                                  R"("expires_in":)" + std::to_string(state.expires_in.load()) +
+                                  R"(,"refresh_token":")" + refresh + R"("})");
+  }
+
+  static TransportResult api(State& state, const Request& request) {
+    const auto auth = request.headers.get("authorization").value_or("");
+    const std::string token{auth.starts_with("Bearer ") ? auth.substr(7) : std::string_view{}};
+    const std::scoped_lock lock(state.mutex);
+    if (state.valid_access.count(token) == 0) {
+      return json_response(
+          401,
+          R"({"type":"error","error":{"type":"authentication_error","message":"Invalid bearer token"}})",
+          {{"request-id", "req_401"}});
+    }
+    return json_response(200, R"({"ok":true,"token":")" + token + R"("})");
+  }
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace keyward::testing
