@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,6 +68,18 @@ class FakeOAuthServer {
   }
   /// How many token requests have entered the endpoint (including blocked ones).
   [[nodiscard]] std::size_t token_calls() const { return state_->token_calls.load(); }
+  /// Makes the next API request answer `status` with a `retry-after` of `retry_after` seconds.
+  void fail_next_api_request(int status, int retry_after) const {
+    state_->injected_retry_after = retry_after;
+    state_->injected_status = status;
+  }
+  /// How many API requests carried a token older than their `x-test-min-serial` header allows.
+  [[nodiscard]] std::size_t stale_tokens() const { return state_->stale_tokens.load(); }
+  /// The serial number of a token this server issued (tokens end in "-<serial>").
+  static int serial_of(std::string_view token) {
+    const auto dash = token.rfind('-');
+    return dash == std::string_view::npos ? -1 : std::atoi(std::string{token.substr(dash + 1)}.c_str());
+  }
   /// The `expires_in` the token endpoint sends.
   void expires_in(int seconds) const { state_->expires_in = seconds; }
 
@@ -82,6 +95,9 @@ class FakeOAuthServer {
     std::atomic<bool> issue_rejected{false};
     std::atomic<int> expires_in{3600};
     std::atomic<std::size_t> token_calls{0};
+    std::atomic<int> injected_status{0};
+    std::atomic<int> injected_retry_after{0};
+    std::atomic<std::size_t> stale_tokens{0};
   };
 
   static std::pair<std::string, std::string> issue(State& state) {
@@ -115,6 +131,12 @@ class FakeOAuthServer {
   static TransportResult api(State& state, const Request& request) {
     const auto auth = request.headers.get("authorization").value_or("");
     const std::string token{auth.starts_with("Bearer ") ? auth.substr(7) : std::string_view{}};
+    if (const auto min = request.headers.get("x-test-min-serial")) {
+      if (serial_of(token) < std::atoi(std::string{*min}.c_str())) ++state.stale_tokens;
+    }
+    if (const int injected = state.injected_status.exchange(0); injected != 0) {
+      return response(injected, "", {{"retry-after", std::to_string(state.injected_retry_after.load())}});
+    }
     const std::scoped_lock lock(state.mutex);
     if (state.valid_access.count(token) == 0) {
       return json_response(
