@@ -597,8 +597,8 @@ class ResilientCredential {
         break;
     }
     if (is_auth(verdict.kind) && until) {
-      text += " keyward will send one probe request " + when +
-              " in case the rejection was transient.";
+      text += " In case the rejection was transient, one probe request will be let through at " +
+              detail::format_rfc3339(*until) + ".";
     }
     Error error = make_error(code, std::move(text));
     error.verdict = verdict;
@@ -716,10 +716,10 @@ class ResilientCredential {
     next_refresh_at_ = now + wait;
     const auto& expiry = old->credential.expires_at;
     error.message = prefix() + "could not refresh " + old->fingerprint + ": " + error.message +
-                    ". The next attempt is " + detail::describe_until(*next_refresh_at_, now) +
+                    ". The next attempt is at " + detail::format_rfc3339(*next_refresh_at_) +
                     (expiry && now < *expiry
-                         ? "; until then the current token, valid " +
-                               detail::describe_until(*expiry, now) + ", is used."
+                         ? "; until then the current token, valid until " +
+                               detail::format_rfc3339(*expiry) + ", is used."
                          : "; the current token has expired.");
     error.until = next_refresh_at_;
     applied.error = std::make_shared<const Error>(std::move(error));

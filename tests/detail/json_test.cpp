@@ -5,10 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdint>
+#include <cstddef>
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace {
 

@@ -5,6 +5,7 @@
 // the hot path reads them without locks; every change publishes a new Snapshot.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <string_view>
 
 #include "keyward/credential.hpp"
+#include "keyward/detail/ascii.hpp"
 #include "keyward/detail/text.hpp"
 #include "keyward/error.hpp"
 #include "keyward/status.hpp"
@@ -70,11 +72,11 @@ struct Snapshot {
   return out.empty() ? out : " (" + out + ")";
 }
 
-/// "until 2026-02-04T12:00:20Z (in 20 s)".
+/// "for 20 s, until 2026-02-04T12:00:20Z": stays true however much later it is read.
 [[nodiscard]] inline std::string describe_until(TimePoint until, TimePoint now) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
-  return "until " + format_rfc3339(until) + " (in " +
-         format_duration(std::max(left, std::chrono::milliseconds::zero())) + ")";
+  return "for " + format_duration(std::max(left, std::chrono::milliseconds::zero())) +
+         ", until " + format_rfc3339(until);
 }
 
 }  // namespace keyward::detail

@@ -21,7 +21,7 @@
 
 namespace keyward::detail::json {
 
-/// Bounds on a parse: documents larger than max_size bytes or nested deeper than max_depth fail.
+/// Input over max_size bytes or nested deeper than max_depth fails; stack use grows with max_depth.
 struct Limits {
   std::size_t max_depth = 64;
   std::size_t max_size = 1 << 20;
@@ -198,7 +198,7 @@ class Parser {
   }
 
   // The grammar is checked by hand because std::from_chars accepts forms JSON forbids ("1.",
-  // "inf", hex floats in other modes); from_chars then only converts an already valid token.
+  // ".5", "inf", "nan"); from_chars then only converts a token already known to be valid.
   bool parse_number(double& out) {
     const std::size_t start = pos_;
     consume('-');

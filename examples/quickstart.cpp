@@ -1,0 +1,47 @@
+// The README's example: wrap an HTTP client in a ResilientCredential and send through it.
+//
+// The transport here answers locally so the example runs anywhere; in an application it wraps
+// the HTTP client (libcurl, cpp-httplib, your own) in one send() function.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "keyward/keyward.hpp"
+
+// Adapt your HTTP client: send a Request, return its Response (any status) or a failure.
+struct MyHttpClient {
+  keyward::TransportResult send(const keyward::Request& request) const {
+    std::printf("%s %s (authorization attached: %s)\n", request.method.c_str(),
+                request.url.c_str(), request.headers.contains("authorization") ? "yes" : "no");
+    return keyward::Response{.status = 200, .headers = {}, .body = R"({"ok":true})"};
+  }
+};
+
+// Change one role by deriving from the defaults: here, refresh OAuth tokens.
+struct OAuth : keyward::DefaultPolicies {
+  using Refresh = keyward::refresh::OAuth2RefreshToken;
+};
+
+int main() {
+  const std::string access_token = "sk-ant-oat01-example-access-token-abcd";
+  const std::string refresh_token = "sk-ant-ort01-example-refresh-token-wxyz";
+  const auto expires_at = std::chrono::system_clock::now() + std::chrono::hours{8};
+  const auto store_atomically = [](const keyward::Credential&) -> keyward::Result<void> {
+    return {};  // an application writes its credential store here
+  };
+
+  keyward::ResilientCredential<MyHttpClient, OAuth> api{
+      MyHttpClient{},
+      keyward::Credential::oauth(access_token, refresh_token, expires_at),
+      {.profile = "anthropic:work", .fix = {.unauthenticated = "run `mytool login anthropic`"}},
+      {.refresh = keyward::refresh::OAuth2RefreshToken{{
+           .token_url = "https://console.anthropic.com/v1/oauth/token",
+           .client_id = "my-app",
+           .persist = store_atomically}}}};  // runs before a rotated token is used
+
+  auto response = api.send({.method = "POST", .url = "https://api.anthropic.com/v1/messages"});
+  if (!response) std::cerr << response.error().message;  // what happened and the fix; no secret
+  if (!response) return 1;
+  std::cout << "HTTP " << response->status << ", credential " << to_json(api.status()) << '\n';
+  return 0;
+}

@@ -1,0 +1,178 @@
+// detail/url.hpp: the scheme and host of a URL, loopback hosts, and whether a credential may be
+// sent to a URL.
+#include "keyward/detail/url.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string_view>
+
+namespace keyward::detail {
+namespace {
+
+// Usable in constant expressions.
+static_assert(url_scheme("https://api.example.com/v1") == "https");
+static_assert(url_host("https://api.example.com/v1") == "api.example.com");
+static_assert(is_loopback_host("127.0.0.1"));
+static_assert(url_allows_credentials("https://api.example.com/v1", false));
+static_assert(!url_allows_credentials("http://api.example.com/v1", false));
+
+// --- url_scheme -----------------------------------------------------------------------------
+
+TEST(UrlTest, SchemeIsWhatPrecedesColonSlashSlash) {
+  EXPECT_EQ(url_scheme("https://api.example.com/v1/messages"), "https");
+  EXPECT_EQ(url_scheme("http://localhost:8080/"), "http");
+  EXPECT_EQ(url_scheme("HTTPS://API.EXAMPLE.COM"), "HTTPS");  // case kept; callers compare
+  EXPECT_EQ(url_scheme("ftp://files.example.com"), "ftp");
+}
+
+TEST(UrlTest, SchemeIsEmptyWithoutColonSlashSlash) {
+  EXPECT_EQ(url_scheme(""), "");
+  EXPECT_EQ(url_scheme("api.example.com/v1"), "");
+  EXPECT_EQ(url_scheme("mailto:someone@example.com"), "");
+  EXPECT_EQ(url_scheme("//api.example.com/v1"), "");
+}
+
+// --- url_host -------------------------------------------------------------------------------
+
+TEST(UrlTest, HostOfAPlainUrl) {
+  EXPECT_EQ(url_host("https://api.example.com/v1/messages"), "api.example.com");
+  EXPECT_EQ(url_host("https://api.example.com"), "api.example.com");
+}
+
+TEST(UrlTest, HostDropsThePort) {
+  EXPECT_EQ(url_host("https://api.example.com:8443/v1"), "api.example.com");
+  EXPECT_EQ(url_host("http://localhost:8080"), "localhost");
+  EXPECT_EQ(url_host("http://127.0.0.1:1/"), "127.0.0.1");
+}
+
+TEST(UrlTest, HostDropsUserinfo) {
+  EXPECT_EQ(url_host("https://user@api.example.com/v1"), "api.example.com");
+  EXPECT_EQ(url_host("https://user:pass@api.example.com:443/v1"), "api.example.com");
+  // The last '@' ends the userinfo, so a loopback name in the userinfo is not the host.
+  EXPECT_EQ(url_host("http://localhost@evil.example/"), "evil.example");
+  EXPECT_EQ(url_host("http://a@localhost:1@evil.example:2/"), "evil.example");
+}
+
+TEST(UrlTest, HostKeepsTheBracketsOfIpv6Literals) {
+  EXPECT_EQ(url_host("http://[::1]/token"), "[::1]");
+  EXPECT_EQ(url_host("http://[::1]:8080/token"), "[::1]");
+  EXPECT_EQ(url_host("https://[2001:db8::7]:8443/"), "[2001:db8::7]");
+  EXPECT_EQ(url_host("https://user@[2001:db8::7]/"), "[2001:db8::7]");
+}
+
+TEST(UrlTest, HostOfAnUnclosedIpv6LiteralIsEmpty) {
+  EXPECT_EQ(url_host("http://[::1/token"), "");
+}
+
+TEST(UrlTest, HostEndsAtPathQueryOrFragment) {
+  EXPECT_EQ(url_host("https://api.example.com?x=1"), "api.example.com");
+  EXPECT_EQ(url_host("https://api.example.com#frag"), "api.example.com");
+  // An '@' after the authority is not userinfo.
+  EXPECT_EQ(url_host("https://api.example.com/path@localhost"), "api.example.com");
+  EXPECT_EQ(url_host("https://api.example.com?next=a@localhost"), "api.example.com");
+  EXPECT_EQ(url_host("https://api.example.com#@localhost"), "api.example.com");
+}
+
+TEST(UrlTest, HostIsEmptyWithoutSchemeOrAuthority) {
+  EXPECT_EQ(url_host("api.example.com/v1"), "");
+  EXPECT_EQ(url_host("https://"), "");
+  EXPECT_EQ(url_host("https:///path"), "");
+  EXPECT_EQ(url_host("https://user@/path"), "");
+  EXPECT_EQ(url_host("https://:443/path"), "");
+}
+
+// --- is_loopback_host -----------------------------------------------------------------------
+
+TEST(UrlTest, LocalhostInAnyCaseIsLoopback) {
+  EXPECT_TRUE(is_loopback_host("localhost"));
+  EXPECT_TRUE(is_loopback_host("LOCALHOST"));
+  EXPECT_TRUE(is_loopback_host("LocalHost"));
+}
+
+TEST(UrlTest, EveryAddressIn127Slash8IsLoopback) {
+  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("127.1.2.3"));
+  EXPECT_TRUE(is_loopback_host("127.255.255.254"));
+}
+
+TEST(UrlTest, Ipv6LoopbackIsLoopback) { EXPECT_TRUE(is_loopback_host("[::1]")); }
+
+TEST(UrlTest, OtherHostsAreNotLoopback) {
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.example.com"));
+  EXPECT_FALSE(is_loopback_host("128.0.0.1"));
+  EXPECT_FALSE(is_loopback_host("10.0.0.1"));
+  EXPECT_FALSE(is_loopback_host("localhost.example.com"));
+  EXPECT_FALSE(is_loopback_host("notlocalhost"));
+  EXPECT_FALSE(is_loopback_host("127.example.com"));
+  EXPECT_FALSE(is_loopback_host("[::2]"));
+  EXPECT_FALSE(is_loopback_host("::1"));
+  EXPECT_FALSE(is_loopback_host(""));
+  EXPECT_FALSE(is_loopback_host("127.0.0"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.1"));
+}
+
+TEST(UrlTest, MalformedDottedQuadsAreNotLoopback) {
+  // Not IPv4 literals, so a resolver looks them up in DNS (search domains included), where they
+  // may name any host: they are not in 127.0.0.0/8.
+  EXPECT_FALSE(is_loopback_host("127.0.0.256"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1000"));
+  EXPECT_FALSE(is_loopback_host("127..."));
+  EXPECT_FALSE(is_loopback_host("127.0.0."));
+  EXPECT_FALSE(url_allows_credentials("http://127.0.0.256/token", false));
+}
+
+// --- url_allows_credentials -----------------------------------------------------------------
+
+TEST(UrlTest, HttpsIsAllowed) {
+  EXPECT_TRUE(url_allows_credentials("https://api.example.com/v1", false));
+  EXPECT_TRUE(url_allows_credentials("HTTPS://api.example.com/v1", false));
+  EXPECT_TRUE(url_allows_credentials("https://203.0.113.9:8443/", false));
+}
+
+TEST(UrlTest, PlainHttpToARemoteHostIsRefusedUnlessAllowed) {
+  EXPECT_FALSE(url_allows_credentials("http://api.example.com/v1", false));
+  EXPECT_FALSE(url_allows_credentials("HTTP://api.example.com/v1", false));
+  EXPECT_TRUE(url_allows_credentials("http://api.example.com/v1", true));
+}
+
+TEST(UrlTest, PlainHttpToLoopbackIsAllowed) {
+  EXPECT_TRUE(url_allows_credentials("http://localhost:8080/v1", false));
+  EXPECT_TRUE(url_allows_credentials("http://127.0.0.1/v1", false));
+  EXPECT_TRUE(url_allows_credentials("http://127.1.2.3:9/", false));
+  EXPECT_TRUE(url_allows_credentials("http://[::1]:8080/v1", false));
+  EXPECT_TRUE(url_allows_credentials("http://user@localhost/v1", false));
+}
+
+TEST(UrlTest, PlainHttpToLookalikesOfLoopbackIsRefused) {
+  EXPECT_FALSE(url_allows_credentials("http://127.0.0.1.example.com/", false));
+  EXPECT_FALSE(url_allows_credentials("http://localhost.example.com/", false));
+  EXPECT_FALSE(url_allows_credentials("http://localhost@evil.example/", false));
+  EXPECT_FALSE(url_allows_credentials("http://evil.example/?next=http://localhost/", false));
+  EXPECT_FALSE(url_allows_credentials("http://evil.example#@localhost", false));
+  EXPECT_FALSE(url_allows_credentials("http://128.0.0.1/", false));
+}
+
+TEST(UrlTest, OtherSchemesAreRefusedEvenWhenInsecureHttpIsAllowed) {
+  EXPECT_FALSE(url_allows_credentials("ftp://files.example.com/", false));
+  EXPECT_FALSE(url_allows_credentials("ftp://files.example.com/", true));
+  EXPECT_FALSE(url_allows_credentials("ws://localhost/", true));
+  EXPECT_FALSE(url_allows_credentials("httpx://api.example.com/", true));
+}
+
+TEST(UrlTest, UrlsWithoutASchemeAreRefused) {
+  EXPECT_FALSE(url_allows_credentials("", false));
+  EXPECT_FALSE(url_allows_credentials("api.example.com/v1", false));
+  EXPECT_FALSE(url_allows_credentials("//api.example.com/v1", true));
+  EXPECT_FALSE(url_allows_credentials("localhost:8080", true));
+}
+
+TEST(UrlTest, HttpsWithAnEmptyHostIsRefused) {
+  EXPECT_FALSE(url_allows_credentials("https://", false));
+  EXPECT_FALSE(url_allows_credentials("https:///v1", false));
+  EXPECT_FALSE(url_allows_credentials("https://:443/v1", false));
+  EXPECT_FALSE(url_allows_credentials("https://user@/v1", false));
+  EXPECT_FALSE(url_allows_credentials("https://[::1/v1", false));
+}
+
+}  // namespace
+}  // namespace keyward::detail
