@@ -11,8 +11,8 @@
 // Adapt your HTTP client: send a Request, return its Response (any status) or a failure.
 struct MyHttpClient {
   keyward::TransportResult send(const keyward::Request& request) const {
-    std::printf("%s %s (authorization attached: %s)\n", request.method.c_str(),
-                request.url.c_str(), request.headers.contains("authorization") ? "yes" : "no");
+    std::printf("%s %s (authorization attached: %s)\n", request.method.c_str(), request.url.c_str(),
+                request.headers.contains("authorization") ? "yes" : "no");
     return keyward::Response{.status = 200, .headers = {}, .body = R"({"ok":true})"};
   }
 };
@@ -34,10 +34,10 @@ int main() {
       MyHttpClient{},
       keyward::Credential::oauth(access_token, refresh_token, expires_at),
       {.profile = "anthropic:work", .fix = {.unauthenticated = "run `mytool login anthropic`"}},
-      {.refresh = keyward::refresh::OAuth2RefreshToken{{
-           .token_url = "https://console.anthropic.com/v1/oauth/token",
-           .client_id = "my-app",
-           .persist = store_atomically}}}};  // runs before a rotated token is used
+      {.refresh = keyward::refresh::OAuth2RefreshToken{
+           {.token_url = "https://console.anthropic.com/v1/oauth/token",
+            .client_id = "my-app",
+            .persist = store_atomically}}}};  // runs before a rotated token is used
 
   auto response = api.send({.method = "POST", .url = "https://api.anthropic.com/v1/messages"});
   if (!response) std::cerr << response.error().message;  // what happened and the fix; no secret

@@ -66,7 +66,8 @@ struct InProcessTransport {
     if (request.url == kTokenUrl) {
       if (p.refresh_token.empty() || request.body.find(p.refresh_token) == std::string::npos) {
         response.status = 400;
-        response.body = R"({"error":"invalid_grant","error_description":"Refresh token not found or invalid"})";
+        response.body =
+            R"({"error":"invalid_grant","error_description":"Refresh token not found or invalid"})";
         return response;
       }
       const auto [access, refresh] = p.issue();
@@ -80,9 +81,11 @@ struct InProcessTransport {
       p.next_api_status.erase(p.next_api_status.begin());
       if (response.status == 429) {
         response.headers.set("retry-after", "20");
-        response.body = R"({"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}})";
+        response.body =
+            R"({"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}})";
       } else {
-        response.body = R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})";
+        response.body =
+            R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})";
       }
       return response;
     }
@@ -91,7 +94,8 @@ struct InProcessTransport {
     if (it == p.access_tokens.end() || !it->second) {
       response.status = 401;
       response.headers.set("request-id", "req_011CXkPt8sQ9");
-      response.body = R"({"type":"error","error":{"type":"authentication_error","message":"Invalid bearer token"}})";
+      response.body =
+          R"({"type":"error","error":{"type":"authentication_error","message":"Invalid bearer token"}})";
       return response;
     }
     response.status = 200;
@@ -125,7 +129,8 @@ using Credentialed = keyward::ResilientCredential<InProcessTransport, AnthropicO
 void step(const char* title) { std::printf("\n== %s\n", title); }
 
 bool request(Credentialed& claude) {
-  auto result = claude.send({.method = "POST", .url = kApi, .headers = {}, .body = R"({"model":"claude-opus-4-5"})"});
+  auto result = claude.send(
+      {.method = "POST", .url = kApi, .headers = {}, .body = R"({"model":"claude-opus-4-5"})"});
   if (result) {
     std::printf("  -> HTTP %d\n", result->status);
   } else {
@@ -144,15 +149,16 @@ int main() {
       InProcessTransport{},
       keyward::Credential::oauth(access, refresh, DemoClock{}.now() + 8h),
       {.profile = "anthropic:claude-oauth",
-       .fix = {.unauthenticated = "run `openclaw providers setup anthropic --auth-method setup-token`"}},
-      {.refresh = keyward::refresh::OAuth2RefreshToken{{
-           .token_url = kTokenUrl,
-           .client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
-           .body_format = keyward::refresh::BodyFormat::json,
-           .persist = [&persisted](const keyward::Credential&) -> keyward::Result<void> {
-             ++persisted;  // a real application writes its credential file here, atomically
-             return {};
-           }}}}};
+       .fix = {.unauthenticated =
+                   "run `openclaw providers setup anthropic --auth-method setup-token`"}},
+      {.refresh = keyward::refresh::OAuth2RefreshToken{
+           {.token_url = kTokenUrl,
+            .client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
+            .body_format = keyward::refresh::BodyFormat::json,
+            .persist = [&persisted](const keyward::Credential&) -> keyward::Result<void> {
+              ++persisted;  // a real application writes its credential file here, atomically
+              return {};
+            }}}}};
   bool ok = true;
 
   step("1. The access token is no longer accepted: HTTP 401 authentication_error");
@@ -161,8 +167,10 @@ int main() {
     for (auto& [token, valid] : g_provider.access_tokens) valid = false;
   }
   ok &= request(claude);
-  std::printf("  keyward refreshed once, persisted the rotated refresh token (%d persisted), and "
-              "replayed once.\n", persisted);
+  std::printf(
+      "  keyward refreshed once, persisted the rotated refresh token (%d persisted), and "
+      "replayed once.\n",
+      persisted);
 
   step("2. The provider is overloaded (529, then 529): retried, the credential is untouched");
   g_provider.next_api_status = {529, 529};
@@ -192,8 +200,9 @@ int main() {
 
   step("6. A person logs in again; set_credential() brings it back, no restart");
   auto [new_access, new_refresh] = g_provider.login();
-  ok &= claude.set_credential(keyward::Credential::oauth(new_access, new_refresh,
-                                                         DemoClock{}.now() + 8h))
+  ok &= claude
+            .set_credential(
+                keyward::Credential::oauth(new_access, new_refresh, DemoClock{}.now() + 8h))
             .has_value();
   ok &= request(claude);
   std::printf("  status: %s\n", to_json(claude.status()).c_str());

@@ -54,7 +54,7 @@ TEST(FingerprintTest, ShowsNothingButTheEllipsisForSecretsShorterThan16Character
   EXPECT_EQ(fingerprint(""), kEllipsis);
   EXPECT_EQ(fingerprint("a"), kEllipsis);
   EXPECT_EQ(fingerprint("sk-ant-1234567"), kEllipsis);
-  EXPECT_EQ(fingerprint("abcdefghijklmno"), kEllipsis);  // 15 characters
+  EXPECT_EQ(fingerprint("abcdefghijklmno"), kEllipsis);            // 15 characters
   EXPECT_EQ(fingerprint("abcdefghijklmnop"), kEllipsis + "mnop");  // 16 characters
 }
 

@@ -46,7 +46,9 @@ const std::string kApi{testing::kApiUrl};
 const std::string kToken{testing::kTokenUrl};
 const std::string kApiKey = "sk-test-key-0123456789abcdefWXYZ";
 
-Request api_request() { return Request{.method = "POST", .url = kApi, .headers = {}, .body = "{}"}; }
+Request api_request() {
+  return Request{.method = "POST", .url = kApi, .headers = {}, .body = "{}"};
+}
 
 std::string bearer_of(const Request& request) {
   return std::string{request.headers.get("authorization").value_or("")};
@@ -97,13 +99,14 @@ struct OAuthSetup {
     options.jitter_seed = 42;
     return std::make_unique<OAuthRC>(
         transport, Credential::oauth(access, refresh_token, expires_at), std::move(options),
-        OAuthRC::Components{.refresh = strategy(), .clock = clock, .sleeper = sleeper,
-                            .observer = observer});
+        OAuthRC::Components{
+            .refresh = strategy(), .clock = clock, .sleeper = sleeper, .observer = observer});
   }
 };
 
-std::unique_ptr<StaticCredentialRC> make_static(const FakeTransport& transport, FakeClock clock,
-                                                Credential credential = Credential::api_key(kApiKey)) {
+std::unique_ptr<StaticCredentialRC> make_static(
+    const FakeTransport& transport, FakeClock clock,
+    Credential credential = Credential::api_key(kApiKey)) {
   return std::make_unique<StaticCredentialRC>(
       transport, std::move(credential),
       StaticCredentialRC::Options{.profile = "static", .jitter_seed = 7},
@@ -211,7 +214,8 @@ TEST(ResilientCredentialTest, StaticTokenRejectionNeedsReauthAtOnce) {
   FakeTransport transport;
   FakeClock clock;
   transport.on(kApi, [](const Request&) {
-    return json_response(401, R"({"error":{"type":"authentication_error","message":"invalid x-api-key"}})");
+    return json_response(
+        401, R"({"error":{"type":"authentication_error","message":"invalid x-api-key"}})");
   });
   auto rc = make_static(transport, clock);
 
@@ -246,7 +250,9 @@ TEST(ResilientCredentialTest, RateLimitCoolsForTheServersWaitThenProbesOnce) {
   std::unique_ptr<StaticCredentialRC> rc;
   std::optional<Result<Response>> nested;
   transport.on(kApi, [&](const Request&) -> TransportResult {
-    if (mode == 429) return json_response(429, R"({"error":{"type":"rate_limit_error"}})", {{"retry-after", "20"}});
+    if (mode == 429)
+      return json_response(429, R"({"error":{"type":"rate_limit_error"}})",
+                           {{"retry-after", "20"}});
     // The probe: while it is in flight, every other request is refused without being sent.
     nested.emplace(rc->send(api_request()));
     return response(200);
@@ -354,7 +360,10 @@ TEST(ResilientCredentialTest, QuotaExhaustionIsOutForFiveHours) {
     using Classifier = QuotaClassifier;
   };
   ResilientCredential<FakeTransport, Policies> rc{
-      transport, Credential::api_key(kApiKey), {}, {.clock = clock, .sleeper = RecordingSleeper{clock}}};
+      transport,
+      Credential::api_key(kApiKey),
+      {},
+      {.clock = clock, .sleeper = RecordingSleeper{clock}}};
 
   auto result = rc.send(api_request());
   ASSERT_FALSE(result);
@@ -379,7 +388,8 @@ TEST(ResilientCredentialTest, MisconfiguredNeedsReauthWithoutRefreshOrProbe) {
     using Classifier = MisconfiguredClassifier;
   };
   ResilientCredential<FakeTransport, Policies> rc{
-      setup.transport, Credential::oauth(setup.access, setup.refresh_token, std::nullopt),
+      setup.transport,
+      Credential::oauth(setup.access, setup.refresh_token, std::nullopt),
       {.profile = "anthropic-main"},
       {.refresh = setup.strategy(), .clock = setup.clock, .sleeper = setup.sleeper}};
 
@@ -421,7 +431,9 @@ TEST(ResilientCredentialTest, OverloadAndServerErrorsAreRetriedWithoutCoolingThe
     FakeClock clock;
     RecordingSleeper sleeper{clock};
     transport.on(kApi, [&](const Request&) { return response(status); });
-    StaticCredentialRC rc{transport, Credential::api_key(kApiKey), {.jitter_seed = 1},
+    StaticCredentialRC rc{transport,
+                          Credential::api_key(kApiKey),
+                          {.jitter_seed = 1},
                           {.clock = clock, .sleeper = sleeper}};
 
     auto result = rc.send(api_request());
@@ -446,7 +458,8 @@ TEST(ResilientCredentialTest, ServerWaitIsUsedForRetriesAndShouldRetryFalseStops
     if (++calls == 1) return response(503, "", {{"retry-after", "2"}});
     return response(529, "", {{"x-should-retry", "false"}});
   });
-  StaticCredentialRC rc{transport, Credential::api_key(kApiKey), {}, {.clock = clock, .sleeper = sleeper}};
+  StaticCredentialRC rc{
+      transport, Credential::api_key(kApiKey), {}, {.clock = clock, .sleeper = sleeper}};
   auto result = rc.send(api_request());
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 529);
@@ -520,7 +533,8 @@ TEST(ResilientCredentialTest, ExpiredTokenWithUnreachableTokenEndpointFailsClear
   auto result = rc->send(api_request());
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::refresh_failed);
-  EXPECT_NE(result.error().message.find("has expired"), std::string::npos) << result.error().message;
+  EXPECT_NE(result.error().message.find("has expired"), std::string::npos)
+      << result.error().message;
   EXPECT_EQ(setup.transport.count(kApi), 0U);
   EXPECT_EQ(rc->status().state, CredentialState::ready);  // not cooled: the provider is at fault
 }
@@ -535,7 +549,8 @@ TEST(ResilientCredentialTest, InvalidGrantNeedsReauth) {
 
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::needs_reauth);
-  EXPECT_NE(result.error().message.find("invalid_grant"), std::string::npos) << result.error().message;
+  EXPECT_NE(result.error().message.find("invalid_grant"), std::string::npos)
+      << result.error().message;
   EXPECT_NE(result.error().message.find("refused its refresh token"), std::string::npos);
   EXPECT_EQ(rc->status().state, CredentialState::needs_reauth);
   EXPECT_EQ(setup.server.token_calls(), 1U);
@@ -652,8 +667,9 @@ TEST(ResilientCredentialTest, ConstructorRejectsUnusableCredentialsAndOptions) {
   EXPECT_THROW(StaticCredentialRC(transport, Credential::api_key("")), std::invalid_argument);
   EXPECT_THROW(StaticCredentialRC(transport, Credential::api_key("Bearer sk-test-0123456789")),
                std::invalid_argument);
-  EXPECT_THROW(StaticCredentialRC(transport, Credential::api_key(kApiKey), {.retry = {.max_attempts = 0}}),
-               std::invalid_argument);
+  EXPECT_THROW(
+      StaticCredentialRC(transport, Credential::api_key(kApiKey), {.retry = {.max_attempts = 0}}),
+      std::invalid_argument);
 }
 
 TEST(ResilientCredentialTest, RefusesPlainHttpToRemoteHostsButAllowsLoopback) {
@@ -661,11 +677,13 @@ TEST(ResilientCredentialTest, RefusesPlainHttpToRemoteHostsButAllowsLoopback) {
   FakeClock clock;
   transport.on("http://", [](const Request&) { return response(200); });
   auto rc = make_static(transport, clock);
-  auto remote = rc->send(Request{.method = "GET", .url = "http://api.example.test/v1", .headers = {}, .body = {}});
+  auto remote = rc->send(
+      Request{.method = "GET", .url = "http://api.example.test/v1", .headers = {}, .body = {}});
   ASSERT_FALSE(remote);
   EXPECT_EQ(remote.error().code, Errc::insecure_transport);
   EXPECT_EQ(transport.count("http://"), 0U);
-  ASSERT_TRUE(rc->send(Request{.method = "GET", .url = "http://127.0.0.1:8080/v1", .headers = {}, .body = {}}));
+  ASSERT_TRUE(rc->send(
+      Request{.method = "GET", .url = "http://127.0.0.1:8080/v1", .headers = {}, .body = {}}));
 }
 
 TEST(ResilientCredentialTest, StatusRendersAsJson) {

@@ -74,7 +74,8 @@ TEST(StressTest, EightThreadsAcrossRefreshesCooldownsAndReplacements) {
       int refused_here = 0;
       for (int i = 0; i < kPerRound; ++i) {
         if (i == kPerRound / 2) {
-          const bool expirer = id == 0 && (chaos == Chaos::expire || chaos == Chaos::expire_and_replace);
+          const bool expirer =
+              id == 0 && (chaos == Chaos::expire || chaos == Chaos::expire_and_replace);
           const bool replacer = (id == 0 && chaos == Chaos::replace) ||
                                 (id == 1 && chaos == Chaos::expire_and_replace);
           if (expirer) server.expire_access_tokens();
@@ -85,7 +86,8 @@ TEST(StressTest, EightThreadsAcrossRefreshesCooldownsAndReplacements) {
           }
           if (id == 0 && chaos == Chaos::rate_limit) server.fail_next_api_request(429, 1);
         }
-        Request request{.method = "POST", .url = std::string{testing::kApiUrl}, .headers = {}, .body = "{}"};
+        Request request{
+            .method = "POST", .url = std::string{testing::kApiUrl}, .headers = {}, .body = "{}"};
         request.headers.set("x-test-min-serial", std::to_string(min_serial.load()));
         auto result = credential.send(std::move(request));
         if (result) {
@@ -110,10 +112,16 @@ TEST(StressTest, EightThreadsAcrossRefreshesCooldownsAndReplacements) {
   for (int round = 0; round < kRounds; ++round) {
     const std::size_t calls = token_calls_per_round[static_cast<std::size_t>(round)];
     switch (chaos_of(round)) {
-      case Chaos::expire: EXPECT_EQ(calls, 1U) << "round " << round; break;
+      case Chaos::expire:
+        EXPECT_EQ(calls, 1U) << "round " << round;
+        break;
       case Chaos::replace:
-      case Chaos::rate_limit: EXPECT_EQ(calls, 0U) << "round " << round; break;
-      case Chaos::expire_and_replace: EXPECT_LE(calls, 1U) << "round " << round; break;
+      case Chaos::rate_limit:
+        EXPECT_EQ(calls, 0U) << "round " << round;
+        break;
+      case Chaos::expire_and_replace:
+        EXPECT_LE(calls, 1U) << "round " << round;
+        break;
     }
     expected_calls += calls;
   }

@@ -46,14 +46,14 @@ enum class Endpoint : std::uint8_t { api, token };
 
 /// A classified response.
 struct Verdict {
-  VerdictKind kind = VerdictKind::ok;        ///< What happened.
-  Scope scope = Scope::request;              ///< Who it is about.
-  bool retryable = false;                    ///< Whether sending again may succeed.
+  VerdictKind kind = VerdictKind::ok;                    ///< What happened.
+  Scope scope = Scope::request;                          ///< Who it is about.
+  bool retryable = false;                                ///< Whether sending again may succeed.
   std::optional<std::chrono::milliseconds> retry_after;  ///< The server's wait, capped.
-  int status = 0;                            ///< The HTTP status, 0 for a transport failure.
-  std::string provider_code;                 ///< The provider's own error code, if it sent one.
-  std::string message;                       ///< The provider's message, if it sent one.
-  std::string request_id;                    ///< The provider's request id, if it sent one.
+  int status = 0;             ///< The HTTP status, 0 for a transport failure.
+  std::string provider_code;  ///< The provider's own error code, if it sent one.
+  std::string message;        ///< The provider's message, if it sent one.
+  std::string request_id;     ///< The provider's request id, if it sent one.
 };
 
 /// What a classifier may need besides the response itself.
@@ -76,12 +76,15 @@ concept Classifier = requires(const C& classifier, const Response& response,
     case VerdictKind::unauthenticated:
     case VerdictKind::misconfigured:
     case VerdictKind::rate_limited:
-    case VerdictKind::quota_exhausted: return Scope::credential;
+    case VerdictKind::quota_exhausted:
+      return Scope::credential;
     case VerdictKind::overloaded:
-    case VerdictKind::transient: return Scope::provider;
+    case VerdictKind::transient:
+      return Scope::provider;
     case VerdictKind::ok:
     case VerdictKind::forbidden:
-    case VerdictKind::request_error: break;
+    case VerdictKind::request_error:
+      break;
   }
   return Scope::request;
 }
@@ -95,15 +98,24 @@ concept Classifier = requires(const C& classifier, const Response& response,
 /// The name of a verdict kind, as used in fixtures and JSON.
 [[nodiscard]] constexpr std::string_view to_string(VerdictKind kind) noexcept {
   switch (kind) {
-    case VerdictKind::ok: return "ok";
-    case VerdictKind::unauthenticated: return "unauthenticated";
-    case VerdictKind::misconfigured: return "misconfigured";
-    case VerdictKind::forbidden: return "forbidden";
-    case VerdictKind::rate_limited: return "rate_limited";
-    case VerdictKind::quota_exhausted: return "quota_exhausted";
-    case VerdictKind::overloaded: return "overloaded";
-    case VerdictKind::transient: return "transient";
-    case VerdictKind::request_error: return "request_error";
+    case VerdictKind::ok:
+      return "ok";
+    case VerdictKind::unauthenticated:
+      return "unauthenticated";
+    case VerdictKind::misconfigured:
+      return "misconfigured";
+    case VerdictKind::forbidden:
+      return "forbidden";
+    case VerdictKind::rate_limited:
+      return "rate_limited";
+    case VerdictKind::quota_exhausted:
+      return "quota_exhausted";
+    case VerdictKind::overloaded:
+      return "overloaded";
+    case VerdictKind::transient:
+      return "transient";
+    case VerdictKind::request_error:
+      return "request_error";
   }
   return "unknown";
 }
@@ -111,9 +123,12 @@ concept Classifier = requires(const C& classifier, const Response& response,
 /// The name of a scope, as used in fixtures and JSON.
 [[nodiscard]] constexpr std::string_view to_string(Scope scope) noexcept {
   switch (scope) {
-    case Scope::request: return "request";
-    case Scope::credential: return "credential";
-    case Scope::provider: return "provider";
+    case Scope::request:
+      return "request";
+    case Scope::credential:
+      return "credential";
+    case Scope::provider:
+      return "provider";
   }
   return "unknown";
 }

@@ -33,7 +33,9 @@ struct SystemClock {
 /// Sleeps the calling thread.
 struct ThreadSleeper {
   /// Blocks the calling thread for `duration`.
-  void sleep_for(std::chrono::milliseconds duration) const { std::this_thread::sleep_for(duration); }
+  void sleep_for(std::chrono::milliseconds duration) const {
+    std::this_thread::sleep_for(duration);
+  }
 };
 
 static_assert(Clock<SystemClock>);

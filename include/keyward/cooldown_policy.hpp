@@ -21,11 +21,11 @@ namespace keyward {
 /// For the last two the window is the time until an optional probe, since such a credential
 /// waits for a person. `jitter` is uniformly distributed in [0, 1).
 template <class P>
-concept CooldownPolicy =
-    requires(const P& policy, const Verdict& verdict, std::uint32_t consecutive, double jitter) {
-      {
-        policy.on_failure(verdict, consecutive, jitter)
-      } -> std::same_as<std::optional<std::chrono::milliseconds>>;
-    };
+concept CooldownPolicy = requires(const P& policy, const Verdict& verdict,
+                                  std::uint32_t consecutive, double jitter) {
+  {
+    policy.on_failure(verdict, consecutive, jitter)
+    } -> std::same_as<std::optional<std::chrono::milliseconds>>;
+};
 
 }  // namespace keyward

@@ -76,9 +76,12 @@ enum class CredentialKind : std::uint8_t {
 /// The name of a credential kind.
 [[nodiscard]] constexpr std::string_view to_string(CredentialKind kind) noexcept {
   switch (kind) {
-    case CredentialKind::api_key: return "api_key";
-    case CredentialKind::bearer_token: return "bearer_token";
-    case CredentialKind::oauth: return "oauth";
+    case CredentialKind::api_key:
+      return "api_key";
+    case CredentialKind::bearer_token:
+      return "bearer_token";
+    case CredentialKind::oauth:
+      return "oauth";
   }
   return "unknown";
 }
@@ -86,8 +89,8 @@ enum class CredentialKind : std::uint8_t {
 /// A credential: the secret sent with requests and, for OAuth, what renews it.
 struct Credential {
   CredentialKind kind = CredentialKind::api_key;  ///< What kind of credential.
-  Secret token;                      ///< The API key, bearer token or OAuth access token.
-  Secret refresh_token;              ///< The OAuth refresh token; empty when there is none.
+  Secret token;                         ///< The API key, bearer token or OAuth access token.
+  Secret refresh_token;                 ///< The OAuth refresh token; empty when there is none.
   std::optional<TimePoint> expires_at;  ///< When the token expires, if known.
 
   /// An API key.

@@ -21,13 +21,13 @@ namespace keyward {
 
 /// The default policy bundle.
 struct DefaultPolicies {
-  using Classifier = classify::HttpStatus;         ///< Status codes, RFC 6750, RFC 6749 errors.
-  using Refresh = refresh::StaticCredential;       ///< Never refresh.
-  using Cooldown = cooldown::ExponentialBackoff;   ///< BRIEF section 4 windows.
-  using Attach = BearerAttacher;                   ///< `Authorization: Bearer`.
-  using Clock = SystemClock;                       ///< The system clock.
-  using Sleeper = ThreadSleeper;                   ///< Real sleeps between retries.
-  using Observer = NoObserver;                     ///< No events.
+  using Classifier = classify::HttpStatus;        ///< Status codes, RFC 6750, RFC 6749 errors.
+  using Refresh = refresh::StaticCredential;      ///< Never refresh.
+  using Cooldown = cooldown::ExponentialBackoff;  ///< BRIEF section 4 windows.
+  using Attach = BearerAttacher;                  ///< `Authorization: Bearer`.
+  using Clock = SystemClock;                      ///< The system clock.
+  using Sleeper = ThreadSleeper;                  ///< Real sleeps between retries.
+  using Observer = NoObserver;                    ///< No events.
 };
 
 }  // namespace keyward

@@ -16,14 +16,14 @@ namespace keyward {
 
 /// Why keyward refused to send a request or could not complete it.
 enum class Errc {
-  needs_reauth = 1,      ///< The credential was rejected or is misconfigured; a person must act.
-  cooling_down,          ///< The credential is cooling down (rate limit or quota) or being probed.
-  refresh_failed,        ///< The token has expired and refreshing it failed for now.
-  refresh_timeout,       ///< Another thread's refresh did not finish within the wait deadline.
-  persist_failed,        ///< A refreshed credential could not be persisted, so it was not used.
-  transport_failed,      ///< No response came back, after the retries the budget allows.
-  insecure_transport,    ///< The credential would have been sent over plain HTTP to a remote host.
-  invalid_credential,    ///< The credential given is unusable (empty, or has forbidden characters).
+  needs_reauth = 1,    ///< The credential was rejected or is misconfigured; a person must act.
+  cooling_down,        ///< The credential is cooling down (rate limit or quota) or being probed.
+  refresh_failed,      ///< The token has expired and refreshing it failed for now.
+  refresh_timeout,     ///< Another thread's refresh did not finish within the wait deadline.
+  persist_failed,      ///< A refreshed credential could not be persisted, so it was not used.
+  transport_failed,    ///< No response came back, after the retries the budget allows.
+  insecure_transport,  ///< The credential would have been sent over plain HTTP to a remote host.
+  invalid_credential,  ///< The credential given is unusable (empty, or has forbidden characters).
 };
 
 /// The error category of keyward::Errc.
@@ -34,14 +34,22 @@ class ErrorCategory final : public std::error_category {
   /// A short description of the code.
   [[nodiscard]] std::string message(int code) const override {
     switch (static_cast<Errc>(code)) {
-      case Errc::needs_reauth: return "the credential needs a person to replace or fix it";
-      case Errc::cooling_down: return "the credential is cooling down";
-      case Errc::refresh_failed: return "the token expired and could not be refreshed";
-      case Errc::refresh_timeout: return "timed out waiting for a token refresh";
-      case Errc::persist_failed: return "the refreshed credential could not be persisted";
-      case Errc::transport_failed: return "the request got no response";
-      case Errc::insecure_transport: return "refused to send a credential over plain HTTP";
-      case Errc::invalid_credential: return "the credential is not usable";
+      case Errc::needs_reauth:
+        return "the credential needs a person to replace or fix it";
+      case Errc::cooling_down:
+        return "the credential is cooling down";
+      case Errc::refresh_failed:
+        return "the token expired and could not be refreshed";
+      case Errc::refresh_timeout:
+        return "timed out waiting for a token refresh";
+      case Errc::persist_failed:
+        return "the refreshed credential could not be persisted";
+      case Errc::transport_failed:
+        return "the request got no response";
+      case Errc::insecure_transport:
+        return "refused to send a credential over plain HTTP";
+      case Errc::invalid_credential:
+        return "the credential is not usable";
     }
     return "unknown keyward error";
   }
@@ -60,10 +68,10 @@ class ErrorCategory final : public std::error_category {
 
 /// Why keyward refused or could not act, with a message a person can act on.
 struct Error {
-  std::error_code code;             ///< What went wrong, as a keyward::Errc.
-  std::string message;              ///< The whole story and the fix, free of secrets.
-  std::optional<Verdict> verdict;   ///< The verdict behind the error, when a response caused it.
-  std::optional<TimePoint> until;   ///< When the credential may be used again, if known.
+  std::error_code code;            ///< What went wrong, as a keyward::Errc.
+  std::string message;             ///< The whole story and the fix, free of secrets.
+  std::optional<Verdict> verdict;  ///< The verdict behind the error, when a response caused it.
+  std::optional<TimePoint> until;  ///< When the credential may be used again, if known.
 };
 
 /// Makes an Error from a code and a message.

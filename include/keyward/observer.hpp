@@ -33,18 +33,30 @@ enum class EventKind : std::uint8_t {
 /// The name of an event kind.
 [[nodiscard]] constexpr std::string_view to_string(EventKind kind) noexcept {
   switch (kind) {
-    case EventKind::attempt: return "attempt";
-    case EventKind::verdict: return "verdict";
-    case EventKind::retry: return "retry";
-    case EventKind::refresh_started: return "refresh_started";
-    case EventKind::refresh_succeeded: return "refresh_succeeded";
-    case EventKind::refresh_failed: return "refresh_failed";
-    case EventKind::rotation_persisted: return "rotation_persisted";
-    case EventKind::cooldown_entered: return "cooldown_entered";
-    case EventKind::cooldown_left: return "cooldown_left";
-    case EventKind::needs_reauth: return "needs_reauth";
-    case EventKind::credential_replaced: return "credential_replaced";
-    case EventKind::probe: return "probe";
+    case EventKind::attempt:
+      return "attempt";
+    case EventKind::verdict:
+      return "verdict";
+    case EventKind::retry:
+      return "retry";
+    case EventKind::refresh_started:
+      return "refresh_started";
+    case EventKind::refresh_succeeded:
+      return "refresh_succeeded";
+    case EventKind::refresh_failed:
+      return "refresh_failed";
+    case EventKind::rotation_persisted:
+      return "rotation_persisted";
+    case EventKind::cooldown_entered:
+      return "cooldown_entered";
+    case EventKind::cooldown_left:
+      return "cooldown_left";
+    case EventKind::needs_reauth:
+      return "needs_reauth";
+    case EventKind::credential_replaced:
+      return "credential_replaced";
+    case EventKind::probe:
+      return "probe";
   }
   return "unknown";
 }
@@ -62,7 +74,9 @@ struct Event {
 
 /// Receives events.
 template <class O>
-concept Observer = requires(O& observer, const Event& event) { observer.on_event(event); };
+concept Observer = requires(O& observer, const Event& event) {
+  observer.on_event(event);
+};
 
 /// Ignores every event, at no cost.
 struct NoObserver {

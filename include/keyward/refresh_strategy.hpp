@@ -19,18 +19,18 @@ namespace keyward {
 
 /// A renewed credential and what the server said about renewing it next time.
 struct RefreshOutcome {
-  Credential credential;                               ///< The new credential.
-  std::optional<std::chrono::seconds> refresh_in;      ///< The server's hint for the next refresh.
-  bool rotated = false;                                ///< True when the refresh token changed.
+  Credential credential;                           ///< The new credential.
+  std::optional<std::chrono::seconds> refresh_in;  ///< The server's hint for the next refresh.
+  bool rotated = false;                            ///< True when the refresh token changed.
 };
 
 /// Renews credentials; refresh() errors carry the token endpoint's verdict when there is one.
 template <class S, class T>
-concept RefreshStrategy =
-    Transport<T> && requires(S& strategy, const S& const_strategy, const Credential& credential,
-                             T& transport, TimePoint now) {
-      { const_strategy.refreshable(credential) } -> std::same_as<bool>;
-      { strategy.refresh(credential, transport, now) } -> std::same_as<Result<RefreshOutcome>>;
-    };
+concept RefreshStrategy = Transport<T> &&
+    requires(S& strategy, const S& const_strategy, const Credential& credential, T& transport,
+             TimePoint now) {
+  { const_strategy.refreshable(credential) } -> std::same_as<bool>;
+  { strategy.refresh(credential, transport, now) } -> std::same_as<Result<RefreshOutcome>>;
+};
 
 }  // namespace keyward

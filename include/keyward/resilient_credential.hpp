@@ -51,26 +51,25 @@ namespace keyward {
 
 /// Keeps one credential working for requests sent through a Transport.
 template <Transport T, class Policies = DefaultPolicies>
-  requires Classifier<typename Policies::Classifier> &&
-           RefreshStrategy<typename Policies::Refresh, T> &&
-           CooldownPolicy<typename Policies::Cooldown> && Attacher<typename Policies::Attach> &&
-           Clock<typename Policies::Clock> && Sleeper<typename Policies::Sleeper> &&
-           Observer<typename Policies::Observer>
+requires Classifier<typename Policies::Classifier> &&
+    RefreshStrategy<typename Policies::Refresh, T> && CooldownPolicy<typename Policies::Cooldown> &&
+    Attacher<typename Policies::Attach> && Clock<typename Policies::Clock> &&
+    Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer>
 class ResilientCredential {
  public:
   using milliseconds = std::chrono::milliseconds;
 
   /// Retries of provider-scoped failures (transient, overloaded) within one send().
   struct RetryOptions {
-    std::uint32_t max_attempts = 3;                  ///< Attempts per send(), at least 1.
-    milliseconds initial_backoff{500};               ///< First backoff, before full jitter.
+    std::uint32_t max_attempts = 3;                      ///< Attempts per send(), at least 1.
+    milliseconds initial_backoff{500};                   ///< First backoff, before full jitter.
     milliseconds max_backoff = std::chrono::seconds{8};  ///< Backoff cap.
     milliseconds max_server_wait = std::chrono::seconds{60};  ///< Longer server waits end retries.
   };
 
   /// When and how the credential is refreshed (BRIEF section 5).
   struct RefreshOptions {
-    milliseconds soft_margin = std::chrono::minutes{5};  ///< Refresh this long before expiry.
+    milliseconds soft_margin = std::chrono::minutes{5};   ///< Refresh this long before expiry.
     milliseconds hard_margin = std::chrono::seconds{30};  ///< Callers wait from here on.
     milliseconds long_lived = std::chrono::hours{2};  ///< Tokens this long refresh at half-life.
     milliseconds failure_backoff_first = std::chrono::seconds{5};  ///< First wait after a failure.
@@ -90,11 +89,11 @@ class ResilientCredential {
 
   /// Tuning; designated initializers make the overrides read well.
   struct Options {
-    std::string profile = "default";      ///< The name used in messages, events and status.
-    RetryOptions retry;                   ///< Retries of provider-scoped failures.
-    RefreshOptions refresh;               ///< Refresh thresholds and backoff.
-    FixOptions fix;                       ///< Fix texts.
-    bool allow_insecure_http = false;     ///< Permit plain http to non-loopback hosts.
+    std::string profile = "default";           ///< The name used in messages, events and status.
+    RetryOptions retry;                        ///< Retries of provider-scoped failures.
+    RefreshOptions refresh;                    ///< Refresh thresholds and backoff.
+    FixOptions fix;                            ///< Fix texts.
+    bool allow_insecure_http = false;          ///< Permit plain http to non-loopback hosts.
     std::optional<std::uint64_t> jitter_seed;  ///< Fixes the jitter sequence (tests).
   };
 
@@ -133,8 +132,9 @@ class ResilientCredential {
     if (!detail::url_allows_credentials(request.url, options_.allow_insecure_http)) {
       return unexpected(make_error(
           Errc::insecure_transport,
-          prefix() + "refused to send the credential to a URL that is neither https nor http to "
-                     "a loopback host (scheme '" +
+          prefix() +
+              "refused to send the credential to a URL that is neither https nor http to "
+              "a loopback host (scheme '" +
               std::string{detail::url_scheme(request.url)} + "')"));
     }
     bool replayed = false;
@@ -203,8 +203,9 @@ class ResilientCredential {
   Result<void> set_credential(Credential credential) {
     if (auto problem = detail::token_text_problem(credential.token.reveal())) {
       return unexpected(make_error(Errc::invalid_credential,
-                                   prefix() + "the new credential was refused and the current one "
-                                              "kept: " +
+                                   prefix() +
+                                       "the new credential was refused and the current one "
+                                       "kept: " +
                                        *problem));
     }
     std::shared_ptr<const detail::Token> token;
@@ -259,7 +260,6 @@ class ResilientCredential {
   /// The options in use.
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
-
  private:
   using TokenPtr = std::shared_ptr<const detail::Token>;
   using SnapshotPtr = std::shared_ptr<const detail::Snapshot>;
@@ -272,10 +272,10 @@ class ResilientCredential {
     std::uint64_t generation = 0;
     bool probe = false;
     std::optional<VerdictKind> probed_reason;  // what took the credential out, when probing
-    bool unverified = false;   // a refreshed token that no response has accepted yet
+    bool unverified = false;  // a refreshed token that no response has accepted yet
     bool refreshable = false;
     CredentialKind kind = CredentialKind::api_key;
-    TokenPtr observed;         // set only when kObserving
+    TokenPtr observed;  // set only when kObserving
   };
 
   // Hands a claimed probe back if the attempt ends without deciding it (a provider-scoped
@@ -330,9 +330,10 @@ class ResilientCredential {
         refresh.failure_backoff_first <= milliseconds::zero() ||
         refresh.failure_backoff_max < refresh.failure_backoff_first) {
       throw std::invalid_argument(
-          prefix() + "invalid options: need retry.max_attempts >= 1, 0 <= initial_backoff <= "
-                     "max_backoff, 0 <= hard_margin <= soft_margin, 0 < failure_backoff_first <= "
-                     "failure_backoff_max");
+          prefix() +
+          "invalid options: need retry.max_attempts >= 1, 0 <= initial_backoff <= "
+          "max_backoff, 0 <= hard_margin <= soft_margin, 0 < failure_backoff_first <= "
+          "failure_backoff_max");
     }
     auto snapshot = std::make_shared<detail::Snapshot>();
     snapshot->token = make_token(std::move(credential), 1, false, now());
@@ -374,8 +375,8 @@ class ResilientCredential {
     {
       const detail::Snapshot& snapshot = cell_.load();  // the hot path: one atomic load
       if (snapshot.state != CredentialState::ready) {
-        const bool window_over = snapshot.state != CredentialState::probing && snapshot.until &&
-                                 now >= *snapshot.until;
+        const bool window_over =
+            snapshot.state != CredentialState::probing && snapshot.until && now >= *snapshot.until;
         if (!window_over || !claim_probe(snapshot.token->generation, now)) {
           return unexpected(refusal(now));
         }
@@ -417,8 +418,8 @@ class ResilientCredential {
   // The error for a request that keyward refuses without sending.
   Error refusal(TimePoint now) const {
     const auto snapshot = cell_.load_shared();
-    Error error = snapshot->error ? *snapshot->error
-                                  : make_error(Errc::cooling_down, prefix() + "not ready");
+    Error error =
+        snapshot->error ? *snapshot->error : make_error(Errc::cooling_down, prefix() + "not ready");
     if (snapshot->state == CredentialState::probing) {
       error.message += " One probe request is testing the credential now; try again shortly.";
     } else if (snapshot->until && now >= *snapshot->until) {
@@ -489,11 +490,11 @@ class ResilientCredential {
   Result<void> on_unauthenticated(const Ticket& ticket, const Verdict& verdict, bool replayed,
                                   TimePoint now) {
     if (!ticket.refreshable) {
-      return unexpected(take_out(ticket, verdict, now,
-                                 ticket.kind == CredentialKind::oauth
-                                     ? "and it has no refresh token to renew it with"
-                                     : "and an " + std::string{to_string(ticket.kind)} +
-                                           " cannot be refreshed"));
+      return unexpected(
+          take_out(ticket, verdict, now,
+                   ticket.kind == CredentialKind::oauth
+                       ? "and it has no refresh token to renew it with"
+                       : "and an " + std::string{to_string(ticket.kind)} + " cannot be refreshed"));
     }
     if (!replayed && cell_.load().token->generation != ticket.generation) return {};
     if (replayed || ticket.unverified) {
@@ -540,7 +541,9 @@ class ResilientCredential {
                                               std::to_string(generation) + ", since replaced)"
                                         : current->token->fingerprint;
       return {std::make_shared<const Error>(compose(verdict, name, why, std::nullopt, now)),
-              std::nullopt, false, {}};
+              std::nullopt,
+              false,
+              {}};
     }
     const std::uint32_t failures =
         current->reason == verdict.kind ? current->failures + 1 : std::uint32_t{1};
@@ -586,8 +589,8 @@ class ResilientCredential {
         break;
       case VerdictKind::quota_exhausted:
         text += "has run out of quota or credits" + detail::describe(verdict) + ": " + credential +
-                " is out " + when + ", when one probe request tests it. Fix: " +
-                options_.fix.quota_exhausted + ".";
+                " is out " + when +
+                ", when one probe request tests it. Fix: " + options_.fix.quota_exhausted + ".";
         break;
       default:
         text += "is rate limited" + detail::describe(verdict) + ": " + credential +
@@ -680,8 +683,8 @@ class ResilientCredential {
     Applied applied;
     if (outcome) {
       applied.rotated = outcome->rotated;
-      applied.installed = make_token(std::move(outcome->credential), old->generation + 1, true,
-                                     now, outcome->refresh_in);
+      applied.installed = make_token(std::move(outcome->credential), old->generation + 1, true, now,
+                                     outcome->refresh_in);
       auto next = std::make_shared<detail::Snapshot>(*current);
       next->token = applied.installed;
       next->verified = false;
@@ -717,10 +720,9 @@ class ResilientCredential {
     const auto& expiry = old->credential.expires_at;
     error.message = prefix() + "could not refresh " + old->fingerprint + ": " + error.message +
                     ". The next attempt is at " + detail::format_rfc3339(*next_refresh_at_) +
-                    (expiry && now < *expiry
-                         ? "; until then the current token, valid until " +
-                               detail::format_rfc3339(*expiry) + ", is used."
-                         : "; the current token has expired.");
+                    (expiry && now < *expiry ? "; until then the current token, valid until " +
+                                                   detail::format_rfc3339(*expiry) + ", is used."
+                                             : "; the current token has expired.");
     error.until = next_refresh_at_;
     applied.error = std::make_shared<const Error>(std::move(error));
     last_refresh_error_ = applied.error;

@@ -27,29 +27,34 @@ enum class CredentialState : std::uint8_t {
 /// The name of a credential state.
 [[nodiscard]] constexpr std::string_view to_string(CredentialState state) noexcept {
   switch (state) {
-    case CredentialState::ready: return "ready";
-    case CredentialState::refreshing: return "refreshing";
-    case CredentialState::cooling: return "cooling";
-    case CredentialState::probing: return "probing";
-    case CredentialState::needs_reauth: return "needs_reauth";
+    case CredentialState::ready:
+      return "ready";
+    case CredentialState::refreshing:
+      return "refreshing";
+    case CredentialState::cooling:
+      return "cooling";
+    case CredentialState::probing:
+      return "probing";
+    case CredentialState::needs_reauth:
+      return "needs_reauth";
   }
   return "unknown";
 }
 
 /// A point-in-time description of one credential, free of secrets.
 struct Status {
-  std::string profile;                    ///< The profile's name.
+  std::string profile;                             ///< The profile's name.
   CredentialState state = CredentialState::ready;  ///< Where it stands.
-  std::optional<VerdictKind> reason;      ///< The verdict that took it out of ready, if out.
-  TimePoint since{};                      ///< When it entered this state.
-  std::optional<TimePoint> until;         ///< When it may be used or probed again, if ever.
+  std::optional<VerdictKind> reason;       ///< The verdict that took it out of ready, if out.
+  TimePoint since{};                       ///< When it entered this state.
+  std::optional<TimePoint> until;          ///< When it may be used or probed again, if ever.
   std::uint32_t consecutive_failures = 0;  ///< Credential-scoped failures since the last success.
-  std::string fingerprint;                ///< The credential's redacted fingerprint.
-  std::uint64_t generation = 0;           ///< Incremented by every refresh and replacement.
-  std::optional<TimePoint> expires_at;    ///< When the token expires, if known.
-  std::optional<TimePoint> last_refresh;  ///< When the last successful refresh happened.
-  std::uint32_t refresh_failures = 0;     ///< Failed refresh attempts since the last success.
-  std::string last_error;                 ///< The message of the error that took it out.
+  std::string fingerprint;                 ///< The credential's redacted fingerprint.
+  std::uint64_t generation = 0;            ///< Incremented by every refresh and replacement.
+  std::optional<TimePoint> expires_at;     ///< When the token expires, if known.
+  std::optional<TimePoint> last_refresh;   ///< When the last successful refresh happened.
+  std::uint32_t refresh_failures = 0;      ///< Failed refresh attempts since the last success.
+  std::string last_error;                  ///< The message of the error that took it out.
 };
 
 /// Renders a Status as one JSON object.

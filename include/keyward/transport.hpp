@@ -76,9 +76,9 @@ struct Request {
 
 /// An HTTP response: any status, including 4xx and 5xx, is a response and not a failure.
 struct Response {
-  int status = 0;     ///< The status code.
-  Headers headers;    ///< Header fields.
-  std::string body;   ///< The body (for a stream, what was read of it).
+  int status = 0;    ///< The status code.
+  Headers headers;   ///< Header fields.
+  std::string body;  ///< The body (for a stream, what was read of it).
 };
 
 /// Why no response came back.
@@ -108,11 +108,16 @@ concept Transport = requires(T& transport, const Request& request) {
 /// The name of a TransportErrc.
 [[nodiscard]] constexpr std::string_view to_string(TransportErrc kind) noexcept {
   switch (kind) {
-    case TransportErrc::connect: return "connect";
-    case TransportErrc::timeout: return "timeout";
-    case TransportErrc::tls: return "tls";
-    case TransportErrc::protocol: return "protocol";
-    case TransportErrc::other: break;
+    case TransportErrc::connect:
+      return "connect";
+    case TransportErrc::timeout:
+      return "timeout";
+    case TransportErrc::tls:
+      return "tls";
+    case TransportErrc::protocol:
+      return "protocol";
+    case TransportErrc::other:
+      break;
   }
   return "other";
 }

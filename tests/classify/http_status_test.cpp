@@ -69,8 +69,10 @@ TEST(HttpStatusTest, MapsStatusCodesToVerdicts) {
   EXPECT_EQ(classify(403).kind, VerdictKind::forbidden);
   EXPECT_EQ(classify(429).kind, VerdictKind::rate_limited);
   EXPECT_EQ(classify(529).kind, VerdictKind::overloaded);
-  for (const int s : {408, 409, 500, 502, 503, 504}) EXPECT_EQ(classify(s).kind, VerdictKind::transient) << s;
-  for (const int s : {400, 404, 413, 422}) EXPECT_EQ(classify(s).kind, VerdictKind::request_error) << s;
+  for (const int s : {408, 409, 500, 502, 503, 504})
+    EXPECT_EQ(classify(s).kind, VerdictKind::transient) << s;
+  for (const int s : {400, 404, 413, 422})
+    EXPECT_EQ(classify(s).kind, VerdictKind::request_error) << s;
 }
 
 TEST(HttpStatusTest, ScopesFollowTheBrief) {
@@ -114,8 +116,9 @@ TEST(HttpStatusTest, ShouldRetryHeaderOverridesRetryability) {
 
 TEST(HttpStatusTest, ReadsBearerChallengesAmongSeveral) {
   const Verdict v = classify(
-      401, {{"www-authenticate",
-             R"(Basic realm="x", Bearer realm="api", error="invalid_token", error_description="expired")"}});
+      401,
+      {{"www-authenticate",
+        R"(Basic realm="x", Bearer realm="api", error="invalid_token", error_description="expired")"}});
   EXPECT_EQ(v.kind, VerdictKind::unauthenticated);
   EXPECT_EQ(v.provider_code, "invalid_token");
   EXPECT_EQ(v.message, "expired");
@@ -124,9 +127,9 @@ TEST(HttpStatusTest, ReadsBearerChallengesAmongSeveral) {
 }
 
 TEST(HttpStatusTest, ReadsProviderCodeMessageAndRequestId) {
-  const Verdict v = classify(
-      529, {{"request-id", "req_9"}},
-      R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
+  const Verdict v =
+      classify(529, {{"request-id", "req_9"}},
+               R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
   EXPECT_EQ(v.kind, VerdictKind::overloaded);
   EXPECT_EQ(v.provider_code, "overloaded_error");
   EXPECT_EQ(v.message, "Overloaded");

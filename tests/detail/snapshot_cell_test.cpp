@@ -76,8 +76,8 @@ TEST(SnapshotCellTest, APublishFromAnotherThreadIsSeenHere) {
 }
 
 TEST(SnapshotCellTest, ABorrowedSnapshotOutlivesAPublishUntilTheNextLoad) {
-  SnapshotCell<std::string> cell{std::make_shared<const std::string>(
-      "the first snapshot, long enough to live on the heap")};
+  SnapshotCell<std::string> cell{
+      std::make_shared<const std::string>("the first snapshot, long enough to live on the heap")};
   const std::string& borrowed = cell.load();
   std::thread writer(
       [&] { cell.publish(std::make_shared<const std::string>("the second snapshot")); });

@@ -60,9 +60,7 @@ TEST(UrlTest, HostKeepsTheBracketsOfIpv6Literals) {
   EXPECT_EQ(url_host("https://user@[2001:db8::7]/"), "[2001:db8::7]");
 }
 
-TEST(UrlTest, HostOfAnUnclosedIpv6LiteralIsEmpty) {
-  EXPECT_EQ(url_host("http://[::1/token"), "");
-}
+TEST(UrlTest, HostOfAnUnclosedIpv6LiteralIsEmpty) { EXPECT_EQ(url_host("http://[::1/token"), ""); }
 
 TEST(UrlTest, HostEndsAtPathQueryOrFragment) {
   EXPECT_EQ(url_host("https://api.example.com?x=1"), "api.example.com");

@@ -166,10 +166,9 @@ TEST(OAuth2RefreshTokenTest, PercentEncodesFormFields) {
 TEST(OAuth2RefreshTokenTest, SendsAValidJsonObjectForBodyFormatJson) {
   const Request request = sent_request(options(ClientAuth::none, BodyFormat::json));
   EXPECT_EQ(header(request, "content-type"), "application/json");
-  EXPECT_EQ(json_members(request.body),
-            (Members{{"grant_type", "refresh_token"},
-                     {"refresh_token", "rt-1"},
-                     {"client_id", "keyward-app"}}));
+  EXPECT_EQ(json_members(request.body), (Members{{"grant_type", "refresh_token"},
+                                                 {"refresh_token", "rt-1"},
+                                                 {"client_id", "keyward-app"}}));
 }
 
 TEST(OAuth2RefreshTokenTest, EscapesJsonFieldsSoTheyRoundTrip) {
@@ -177,16 +176,16 @@ TEST(OAuth2RefreshTokenTest, EscapesJsonFieldsSoTheyRoundTrip) {
   o.client_secret = "quote\" back\\slash\nnewline\x01";
   o.scope = "user:inference \xc3\xa9";
   const Request request = sent_request(std::move(o), current("rt\"\\\t-1"));
-  EXPECT_EQ(json_members(request.body), (Members{{"grant_type", "refresh_token"},
-                                                 {"refresh_token", "rt\"\\\t-1"},
-                                                 {"client_id", "keyward-app"},
-                                                 {"client_secret", "quote\" back\\slash\nnewline\x01"},
-                                                 {"scope", "user:inference \xc3\xa9"}}));
+  EXPECT_EQ(json_members(request.body),
+            (Members{{"grant_type", "refresh_token"},
+                     {"refresh_token", "rt\"\\\t-1"},
+                     {"client_id", "keyward-app"},
+                     {"client_secret", "quote\" back\\slash\nnewline\x01"},
+                     {"scope", "user:inference \xc3\xa9"}}));
 }
 
 TEST(OAuth2RefreshTokenTest, JsonBodyForClientSecretBasicHasNoSecret) {
-  const Request request =
-      sent_request(options(ClientAuth::client_secret_basic, BodyFormat::json));
+  const Request request = sent_request(options(ClientAuth::client_secret_basic, BodyFormat::json));
   EXPECT_EQ(json_members(request.body),
             (Members{{"grant_type", "refresh_token"}, {"refresh_token", "rt-1"}}));
   EXPECT_EQ(header(request, "authorization"), "Basic a2V5d2FyZC1hcHA6aHVudGVyMg==");
@@ -217,7 +216,8 @@ TEST(OAuth2RefreshTokenTest, SendsTheExtraHeaders) {
 
 // --- the token response ---------------------------------------------------------------------
 
-Result<RefreshOutcome> refresh_with_body(std::string body, const Credential& credential = current()) {
+Result<RefreshOutcome> refresh_with_body(std::string body,
+                                         const Credential& credential = current()) {
   OAuth2RefreshToken strategy{options()};
   auto transport = answering(json_response(200, std::move(body)));
   return strategy.refresh(credential, transport, kNow);
@@ -342,8 +342,8 @@ TEST(OAuth2RefreshTokenTest, ServiceUnavailableIsATransientRefreshFailureWithThe
 }
 
 TEST(OAuth2RefreshTokenTest, TooManyRequestsIsATransientRefreshFailureWithTheServersWait) {
-  auto result = refresh_against(json_response(429, R"({"message": "slow down"})",
-                                              {{"retry-after", "30"}}));
+  auto result =
+      refresh_against(json_response(429, R"({"message": "slow down"})", {{"retry-after", "30"}}));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::refresh_failed);
   ASSERT_TRUE(result.error().verdict.has_value());
@@ -521,8 +521,8 @@ TEST(OAuth2RefreshTokenTest, RejectsTokenUrlsWithoutAnHttpsScheme) {
 }
 
 TEST(OAuth2RefreshTokenTest, AcceptsPlainHttpToLoopbackOrWhenAllowed) {
-  for (const char* url : {"http://localhost:8080/token", "http://127.0.0.1/token",
-                          "http://[::1]:9000/token"}) {
+  for (const char* url :
+       {"http://localhost:8080/token", "http://127.0.0.1/token", "http://[::1]:9000/token"}) {
     auto o = options();
     o.token_url = url;
     EXPECT_NO_THROW(OAuth2RefreshToken{o}) << url;

@@ -14,9 +14,9 @@
 namespace keyward::testing {
 
 /// 2026-02-04T12:00:00Z, the `now` of the fixtures.
-inline constexpr auto kFixtureNow = std::chrono::sys_days{std::chrono::year{2026} /
-                                                          std::chrono::February / 4} +
-                                    std::chrono::hours{12};
+inline constexpr auto kFixtureNow =
+    std::chrono::sys_days{std::chrono::year{2026} / std::chrono::February / 4} +
+    std::chrono::hours{12};
 
 /// A clock that only moves when advanced.
 class FakeClock {

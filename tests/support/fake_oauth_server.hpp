@@ -78,7 +78,8 @@ class FakeOAuthServer {
   /// The serial number of a token this server issued (tokens end in "-<serial>").
   static int serial_of(std::string_view token) {
     const auto dash = token.rfind('-');
-    return dash == std::string_view::npos ? -1 : std::atoi(std::string{token.substr(dash + 1)}.c_str());
+    return dash == std::string_view::npos ? -1
+                                          : std::atoi(std::string{token.substr(dash + 1)}.c_str());
   }
   /// The `expires_in` the token endpoint sends.
   void expires_in(int seconds) const { state_->expires_in = seconds; }
@@ -118,9 +119,12 @@ class FakeOAuthServer {
     }
     const auto at = request.body.find("refresh_token=");
     const std::string presented =
-        at == std::string::npos ? "" : request.body.substr(at + 14, request.body.find('&', at) - at - 14);
+        at == std::string::npos
+            ? ""
+            : request.body.substr(at + 14, request.body.find('&', at) - at - 14);
     if (state.refresh_token.empty() || presented != state.refresh_token) {
-      return json_response(400, R"({"error":"invalid_grant","error_description":"refresh token revoked"})");
+      return json_response(
+          400, R"({"error":"invalid_grant","error_description":"refresh token revoked"})");
     }
     const auto [access, refresh] = issue(state);
     return json_response(200, R"({"access_token":")" + access + R"(","token_type":"Bearer",)" +
@@ -135,7 +139,8 @@ class FakeOAuthServer {
       if (serial_of(token) < std::atoi(std::string{*min}.c_str())) ++state.stale_tokens;
     }
     if (const int injected = state.injected_status.exchange(0); injected != 0) {
-      return response(injected, "", {{"retry-after", std::to_string(state.injected_retry_after.load())}});
+      return response(injected, "",
+                      {{"retry-after", std::to_string(state.injected_retry_after.load())}});
     }
     const std::scoped_lock lock(state.mutex);
     if (state.valid_access.count(token) == 0) {

@@ -64,16 +64,16 @@ inline Fixture load_fixture(const std::filesystem::path& path, const std::string
                     &sec) != 6) {
       throw fail("bad now");
     }
-    const auto parsed = std::chrono::sys_days{std::chrono::year{y} / std::chrono::month{mo} /
-                                              std::chrono::day{d}} +
-                        std::chrono::hours{h} + std::chrono::minutes{mi} +
-                        std::chrono::seconds{sec};
+    const auto parsed =
+        std::chrono::sys_days{std::chrono::year{y} / std::chrono::month{mo} / std::chrono::day{d}} +
+        std::chrono::hours{h} + std::chrono::minutes{mi} + std::chrono::seconds{sec};
     f.now = parsed;
   }
   const auto* response = json->find("response");
   const auto* expect = json->find("expect");
   if (response == nullptr || expect == nullptr) throw fail("missing response or expect");
-  const auto status = response->find("status") ? response->find("status")->as_number() : std::nullopt;
+  const auto status =
+      response->find("status") ? response->find("status")->as_number() : std::nullopt;
   if (!status) throw fail("missing status");
   f.response.status = static_cast<int>(*status);
   if (const auto* headers = response->find("headers"); headers && headers->as_object()) {

@@ -65,17 +65,24 @@ inline void finish(Verdict& verdict, const Response& response, const ClassifyCon
 [[nodiscard]] constexpr VerdictKind kind_from_status(int status) noexcept {
   if (status >= 200 && status < 300) return VerdictKind::ok;
   switch (status) {
-    case 401: return VerdictKind::unauthenticated;
-    case 403: return VerdictKind::forbidden;
+    case 401:
+      return VerdictKind::unauthenticated;
+    case 403:
+      return VerdictKind::forbidden;
     case 408:
     case 409:
-    case 425: return VerdictKind::transient;
-    case 429: return VerdictKind::rate_limited;
-    case 529: return VerdictKind::overloaded;
-    default: break;
+    case 425:
+      return VerdictKind::transient;
+    case 429:
+      return VerdictKind::rate_limited;
+    case 529:
+      return VerdictKind::overloaded;
+    default:
+      break;
   }
   if (status >= 500) return VerdictKind::transient;
-  if (status >= 300 && status < 400) return VerdictKind::request_error;  // redirects are not followed
+  if (status >= 300 && status < 400)
+    return VerdictKind::request_error;  // redirects are not followed
   if (status >= 400) return VerdictKind::request_error;
   return VerdictKind::transient;  // 1xx or nonsense: nothing usable came back
 }
@@ -184,8 +191,7 @@ class HttpStatus {
   static void classify_token_endpoint(const Response& response, Verdict& verdict) {
     if (verdict.kind == VerdictKind::ok) {
       const auto json = detail::json::parse(response.body);
-      const bool has_token =
-          json && json->is_object() && !json->string_or("access_token").empty();
+      const bool has_token = json && json->is_object() && !json->string_or("access_token").empty();
       if (!has_token) verdict.kind = VerdictKind::transient;
       return;
     }

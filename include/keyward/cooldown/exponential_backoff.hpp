@@ -28,11 +28,11 @@ class ExponentialBackoff {
   struct Options {
     milliseconds rate_limit_first = std::chrono::seconds{30};  ///< First rate-limit window.
     milliseconds rate_limit_max = std::chrono::minutes{5};     ///< Rate-limit cap.
-    bool honor_server_wait = true;   ///< Use the server's wait for rate limits when it names one.
-    milliseconds quota_first = std::chrono::hours{5};          ///< First quota window.
-    milliseconds quota_max = std::chrono::hours{24};           ///< Quota cap.
-    bool probe_unauthenticated = true;   ///< Probe rejected credentials slowly.
-    bool probe_misconfigured = false;    ///< Probe misconfigured credentials slowly.
+    bool honor_server_wait = true;  ///< Use the server's wait for rate limits when it names one.
+    milliseconds quota_first = std::chrono::hours{5};  ///< First quota window.
+    milliseconds quota_max = std::chrono::hours{24};   ///< Quota cap.
+    bool probe_unauthenticated = true;                 ///< Probe rejected credentials slowly.
+    bool probe_misconfigured = false;                  ///< Probe misconfigured credentials slowly.
     milliseconds reauth_probe_first = std::chrono::minutes{10};  ///< First probe delay.
     milliseconds reauth_probe_max = std::chrono::hours{1};       ///< Probe delay cap.
   };
@@ -55,9 +55,8 @@ class ExponentialBackoff {
         if (options_.honor_server_wait && verdict.retry_after) return *verdict.retry_after;
         // Full jitter: anywhere in [0, window], so that many clients do not return together.
         return milliseconds{static_cast<milliseconds::rep>(
-            static_cast<double>(doubled(options_.rate_limit_first, options_.rate_limit_max,
-                                        consecutive)
-                                    .count()) *
+            static_cast<double>(
+                doubled(options_.rate_limit_first, options_.rate_limit_max, consecutive).count()) *
             std::clamp(jitter, 0.0, 1.0))};
       case VerdictKind::quota_exhausted:
         return doubled(options_.quota_first, options_.quota_max, consecutive);

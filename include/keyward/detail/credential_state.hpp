@@ -25,11 +25,11 @@ namespace keyward::detail {
 struct Token {
   Credential credential;
   std::uint64_t generation = 1;
-  std::string fingerprint;            // computed once: messages and events use it
-  bool refreshable = false;           // the refresh strategy's answer for this credential
-  bool from_refresh = false;          // obtained by a refresh rather than given by the application
-  std::optional<TimePoint> soft_at;   // one caller refreshes, the others carry on
-  std::optional<TimePoint> hard_at;   // callers wait for the refresh
+  std::string fingerprint;           // computed once: messages and events use it
+  bool refreshable = false;          // the refresh strategy's answer for this credential
+  bool from_refresh = false;         // obtained by a refresh rather than given by the application
+  std::optional<TimePoint> soft_at;  // one caller refreshes, the others carry on
+  std::optional<TimePoint> hard_at;  // callers wait for the refresh
 };
 
 /// A credential's whole state at one moment.
@@ -38,9 +38,9 @@ struct Snapshot {
   CredentialState state = CredentialState::ready;
   std::optional<VerdictKind> reason;  // what took it out of ready; kept while failures > 0
   TimePoint since{};
-  std::optional<TimePoint> until;     // end of the window; none while waiting for a person
-  std::uint32_t failures = 0;         // consecutive credential-scoped failures of `reason`
-  bool verified = true;               // false for a refreshed token not yet accepted once
+  std::optional<TimePoint> until;      // end of the window; none while waiting for a person
+  std::uint32_t failures = 0;          // consecutive credential-scoped failures of `reason`
+  bool verified = true;                // false for a refreshed token not yet accepted once
   std::shared_ptr<const Error> error;  // why it is out, for every request it refuses
 };
 
@@ -75,8 +75,8 @@ struct Snapshot {
 /// "for 20 s, until 2026-02-04T12:00:20Z": stays true however much later it is read.
 [[nodiscard]] inline std::string describe_until(TimePoint until, TimePoint now) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
-  return "for " + format_duration(std::max(left, std::chrono::milliseconds::zero())) +
-         ", until " + format_rfc3339(until);
+  return "for " + format_duration(std::max(left, std::chrono::milliseconds::zero())) + ", until " +
+         format_rfc3339(until);
 }
 
 }  // namespace keyward::detail

@@ -17,8 +17,8 @@ class Jitter {
 
   /// The next fraction in [0, 1).
   [[nodiscard]] double next() noexcept {
-    std::uint64_t z = state_.fetch_add(0x9E3779B97F4A7C15ULL, std::memory_order_relaxed) +
-                      0x9E3779B97F4A7C15ULL;
+    std::uint64_t z =
+        state_.fetch_add(0x9E3779B97F4A7C15ULL, std::memory_order_relaxed) + 0x9E3779B97F4A7C15ULL;
     z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
     z ^= z >> 31U;

@@ -51,13 +51,13 @@ class OAuth2RefreshToken {
  public:
   /// Where and how to refresh.
   struct Options {
-    std::string token_url;   ///< The token endpoint; https, or http to a loopback host.
-    std::string client_id;   ///< The client id; may be empty for client authentication none.
-    Secret client_secret;    ///< The client secret, for the client_secret_* methods.
-    ClientAuth client_auth = ClientAuth::none;   ///< Client authentication method.
-    BodyFormat body_format = BodyFormat::form;   ///< Body encoding.
-    std::string scope;       ///< The scope to ask for; empty to keep the granted scope.
-    Headers extra_headers;   ///< Sent with every token request.
+    std::string token_url;  ///< The token endpoint; https, or http to a loopback host.
+    std::string client_id;  ///< The client id; may be empty for client authentication none.
+    Secret client_secret;   ///< The client secret, for the client_secret_* methods.
+    ClientAuth client_auth = ClientAuth::none;  ///< Client authentication method.
+    BodyFormat body_format = BodyFormat::form;  ///< Body encoding.
+    std::string scope;      ///< The scope to ask for; empty to keep the granted scope.
+    Headers extra_headers;  ///< Sent with every token request.
     /// Stores a refreshed credential before it is used; its failure reaches the caller.
     std::function<Result<void>(const Credential&)> persist;
     bool allow_insecure_http = false;  ///< Permit plain http to a non-loopback token endpoint.
@@ -127,12 +127,12 @@ class OAuth2RefreshToken {
   }
 
   Request token_request(const Credential& current) const {
-    Request request{.method = "POST", .url = options_.token_url, .headers = options_.extra_headers,
-                    .body = {}};
+    Request request{
+        .method = "POST", .url = options_.token_url, .headers = options_.extra_headers, .body = {}};
     request.headers.set("accept", "application/json");
     const bool secret_in_body = options_.client_auth == ClientAuth::client_secret_post;
-    const bool id_in_body = options_.client_auth != ClientAuth::client_secret_basic &&
-                            !options_.client_id.empty();
+    const bool id_in_body =
+        options_.client_auth != ClientAuth::client_secret_basic && !options_.client_id.empty();
     if (options_.client_auth == ClientAuth::client_secret_basic) {
       // RFC 6749 section 2.3.1: both parts are form-encoded before base64.
       std::string pair;
