@@ -105,6 +105,14 @@ concept Transport = requires(T& transport, const Request& request) {
   { transport.send(request) } -> std::same_as<TransportResult>;
 };
 
+/// The least a Transport can be; shipped policies check their contracts against it.
+struct TransportArchetype {
+  /// Declared only: never called.
+  TransportResult send(const Request& request);
+};
+
+static_assert(Transport<TransportArchetype>);
+
 /// The name of a TransportErrc.
 [[nodiscard]] constexpr std::string_view to_string(TransportErrc kind) noexcept {
   switch (kind) {

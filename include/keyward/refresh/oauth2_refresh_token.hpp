@@ -225,4 +225,6 @@ class OAuth2RefreshToken {
   Secret unpersisted_from_;                    // the refresh token that redeemed it
 };
 
+static_assert(RefreshStrategy<OAuth2RefreshToken, TransportArchetype>);
+
 }  // namespace keyward::refresh

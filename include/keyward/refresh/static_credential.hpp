@@ -25,4 +25,6 @@ struct StaticCredential {
   }
 };
 
+static_assert(RefreshStrategy<StaticCredential, TransportArchetype>);
+
 }  // namespace keyward::refresh

@@ -1,0 +1,79 @@
+// The contract every classifier must meet, run over every shipped classifier: a new classifier
+// added to ClassifierTypes gets these tests for free.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "keyward/classifier.hpp"
+#include "keyward/classify/http_status.hpp"
+#include "support/fake_clock.hpp"
+
+namespace keyward {
+namespace {
+
+template <class C>
+class ClassifierContract : public ::testing::Test {
+ protected:
+  static_assert(Classifier<C>);
+  C classifier_{};
+  ClassifyContext context_{.endpoint = Endpoint::api, .now = TimePoint{testing::kFixtureNow}};
+};
+
+using ClassifierTypes = ::testing::Types<classify::HttpStatus>;
+TYPED_TEST_SUITE(ClassifierContract, ClassifierTypes);
+
+TYPED_TEST(ClassifierContract, ClassifiesEverySuccessStatusAsOk) {
+  for (int status = 200; status < 300; ++status) {
+    const Verdict v = this->classifier_.classify(Response{status, {}, "{}"}, this->context_);
+    EXPECT_EQ(v.kind, VerdictKind::ok) << status;
+    EXPECT_EQ(v.scope, Scope::request) << status;
+    EXPECT_FALSE(v.retry_after) << status;
+  }
+}
+
+TYPED_TEST(ClassifierContract, NeverCallsARejectionARateLimit) {
+  const Verdict v = this->classifier_.classify(Response{401, {}, ""}, this->context_);
+  EXPECT_EQ(v.kind, VerdictKind::unauthenticated);
+  EXPECT_EQ(v.scope, Scope::credential);
+}
+
+TYPED_TEST(ClassifierContract, ClassifiesTransportFailuresAsRetryableProviderFailures) {
+  for (const auto kind : {TransportErrc::connect, TransportErrc::timeout, TransportErrc::tls,
+                          TransportErrc::protocol, TransportErrc::other}) {
+    const Verdict v = this->classifier_.classify(TransportFailure{kind, "failed"});
+    EXPECT_EQ(v.kind, VerdictKind::transient);
+    EXPECT_EQ(v.scope, Scope::provider);
+    EXPECT_TRUE(v.retryable);
+  }
+}
+
+TYPED_TEST(ClassifierContract, ClassifiesAnyBytesWithoutThrowingAndKeepsWaitsCapped) {
+  std::mt19937_64 random{20260204};
+  std::uniform_int_distribution<int> byte{0, 255};
+  std::uniform_int_distribution<int> status{100, 599};
+  const char* header_names[] = {"retry-after", "retry-after-ms", "www-authenticate",
+                                "x-should-retry", "request-id"};
+  for (int i = 0; i < 3000; ++i) {
+    Response response{status(random), {}, {}};
+    for (int j = 0; j < byte(random) % 64; ++j)
+      response.body.push_back(static_cast<char>(byte(random)));
+    std::string value;
+    for (int j = 0; j < byte(random) % 32; ++j) value.push_back(static_cast<char>(byte(random)));
+    response.headers.add(header_names[static_cast<std::size_t>(i) % 5], value);
+    for (const auto endpoint : {Endpoint::api, Endpoint::token}) {
+      Verdict v;
+      ASSERT_NO_THROW(v = this->classifier_.classify(
+                          response, {.endpoint = endpoint, .now = this->context_.now}));
+      if (v.retry_after) {
+        EXPECT_GE(v.retry_after->count(), 0);
+        EXPECT_LE(*v.retry_after, std::chrono::hours{1});
+      }
+      EXPECT_EQ(v.scope, default_scope(v.kind));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace keyward
