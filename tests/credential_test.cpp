@@ -27,15 +27,17 @@ TEST(FingerprintTest, ShowsTheAnthropicOAuthPrefixAndTheLastFour) {
   EXPECT_EQ(fingerprint("sk-ant-oat01-" + kForty), "sk-ant-oat01-" + kEllipsis + "x7Qa");
 }
 
-TEST(FingerprintTest, ShowsAShortPrefixUpToItsLastSeparatorInTheFirst13Characters) {
+TEST(FingerprintTest, ShowsOtherWellKnownPublicPrefixes) {
   EXPECT_EQ(fingerprint("sk-proj-" + kForty), "sk-proj-" + kEllipsis + "x7Qa");
   EXPECT_EQ(fingerprint("ghp_" + kForty), "ghp_" + kEllipsis + "x7Qa");
   EXPECT_EQ(fingerprint("sk-ant-api03-" + kForty), "sk-ant-api03-" + kEllipsis + "x7Qa");
+  EXPECT_EQ(fingerprint("AIza" + kForty), "AIza" + kEllipsis + "x7Qa");
 }
 
-TEST(FingerprintTest, LooksForTheSeparatorOnlyInTheFirst13Characters) {
-  // The first '-' is the 14th character: no prefix.
-  EXPECT_EQ(fingerprint("abcdefghijklm-" + kForty), kEllipsis + "x7Qa");
+TEST(FingerprintTest, HidesTheStartOfSecretsWithoutAKnownPrefix) {
+  // URL-safe base64 tokens often have '-' or '_' early: their first characters stay hidden.
+  EXPECT_EQ(fingerprint("a-b_cdefghijklm-" + kForty), kEllipsis + "x7Qa");
+  EXPECT_EQ(fingerprint("Zq3-" + kForty), kEllipsis + "x7Qa");
 }
 
 TEST(FingerprintTest, ShowsNoPrefixWhenThereIsNoSeparatorInTheFirst13Characters) {

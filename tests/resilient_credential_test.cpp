@@ -163,6 +163,31 @@ TEST(ResilientCredentialTest, SixteenThreadsOnOne401CallTheTokenEndpointOnce) {
   EXPECT_EQ(setup.server.token_calls(), 1U);
 }
 
+TEST(ResilientCredentialTest, RejectedReplacementIsRefreshedNotDeclaredDead) {
+  // A request in flight sees the credential replaced by one whose access token is also rejected:
+  // it replays with the replacement, and that 401 is refreshed once like any other, because the
+  // replacement never came from a refresh.
+  OAuthSetup setup;
+  std::unique_ptr<OAuthRC> rc;
+  std::atomic<bool> replaced{false};
+  const auto [stale_access, live_refresh] = setup.server.login();
+  setup.server.expire_access_tokens();
+  setup.transport.on(kApi, [&](const Request& r) {
+    if (!replaced.exchange(true)) {
+      EXPECT_TRUE(rc->set_credential(Credential::oauth(stale_access, live_refresh, std::nullopt)));
+    }
+    return setup.server.handle_api(r);
+  });
+  rc = setup.make();
+
+  auto result = rc->send(api_request());
+
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(setup.server.token_calls(), 1U);
+  EXPECT_EQ(rc->status().generation, 3U);  // the original, the replacement, its refresh
+}
+
 TEST(ResilientCredentialTest, RejectionRightAfterRefreshNeedsReauthWithActionableError) {
   OAuthSetup setup;
   auto rc = setup.make();
@@ -238,7 +263,7 @@ TEST(ResilientCredentialTest, ErrorsAndStatusNeverContainTheSecret) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().message.find(kApiKey), std::string::npos);
   EXPECT_EQ(to_json(rc->status()).find(kApiKey), std::string::npos);
-  EXPECT_EQ(rc->status().fingerprint, "api_key sk-test-key-…WXYZ");
+  EXPECT_EQ(rc->status().fingerprint, "api_key sk-…WXYZ");
 }
 
 // --- cooldowns and probes -----------------------------------------------------------------

@@ -108,20 +108,46 @@ struct Credential {
   }
 };
 
-/// A redacted name for a secret: its well-known prefix, if any, and its last four characters.
+/// Public prefixes that providers put on their secrets, longest first; fingerprint() shows them.
+inline constexpr std::string_view kKnownSecretPrefixes[] = {
+    "sk-ant-admin01-",
+    "sk-ant-oat01-",
+    "sk-ant-ort01-",
+    "sk-ant-api03-",
+    "sk-svcacct-",
+    "github_pat_",
+    "sk-admin-",
+    "sk-proj-",
+    "sk-ant-",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "ya29.",
+    "AIza",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "sk-",
+};
+
+/// A redacted name for a secret: its well-known public prefix, if any, and its last four
+/// characters.
 ///
-/// `sk-ant-oat01-...x7Qa` becomes "sk-ant-oat01-…x7Qa". Secrets shorter than 16 characters show
-/// no characters at all, since four of them would be too large a part of the secret.
+/// `sk-ant-oat01-...x7Qa` becomes "sk-ant-oat01-…x7Qa". Only the prefixes providers publish are
+/// shown (a random token's first characters stay hidden), and only when at least 12 characters
+/// follow. Secrets shorter than 16 characters show no characters at all, since four of them
+/// would be too large a part of the secret.
 [[nodiscard]] inline std::string fingerprint(std::string_view secret) {
   constexpr std::size_t kMinLengthToShow = 16;
+  constexpr std::size_t kMinHidden = 12;
   if (secret.size() < kMinLengthToShow) return "…";
-  // A prefix is shown only up to its last '-' or '_' within the first 13 characters (the length
-  // of "sk-ant-oat01-"), and only when it ends at least 12 characters before the end.
-  std::string_view head = secret.substr(0, 13);
-  const auto cut = head.find_last_of("-_");
   std::string out;
-  if (cut != std::string_view::npos && secret.size() - (cut + 1) >= 12) {
-    out.append(secret.substr(0, cut + 1));
+  for (const std::string_view prefix : kKnownSecretPrefixes) {
+    if (secret.starts_with(prefix)) {
+      if (secret.size() - prefix.size() >= kMinHidden) out.append(prefix);
+      break;  // the longest matching prefix decides
+    }
   }
   out.append("…");
   out.append(secret.substr(secret.size() - 4));

@@ -36,6 +36,7 @@
 #include "keyward/cooldown_policy.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/default_policies.hpp"
+#include "keyward/detail/backoff.hpp"
 #include "keyward/detail/credential_state.hpp"
 #include "keyward/detail/jitter.hpp"
 #include "keyward/detail/snapshot_cell.hpp"
@@ -137,7 +138,7 @@ class ResilientCredential {
               "a loopback host (scheme '" +
               std::string{detail::url_scheme(request.url)} + "')"));
     }
-    bool replayed = false;
+    Replays replays;
     std::uint32_t attempts = 0;
     for (;;) {
       auto ticket = admit(request);
@@ -162,10 +163,9 @@ class ResilientCredential {
             return unexpected(take_out(*ticket, verdict, now, "again, at the probe"));
           }
           guard.hand_back();  // a replay probes again
-          if (auto replay = on_unauthenticated(*ticket, verdict, replayed, now); !replay) {
+          if (auto replay = on_unauthenticated(*ticket, verdict, replays, now); !replay) {
             return unexpected(std::move(replay).error());
           }
-          replayed = true;
           continue;
         case VerdictKind::misconfigured:
         case VerdictKind::rate_limited:
@@ -265,6 +265,14 @@ class ResilientCredential {
   using SnapshotPtr = std::shared_ptr<const detail::Snapshot>;
   enum class Need : std::uint8_t { soft, hard, rejected };
   static constexpr bool kObserving = !std::is_same_v<typename Policies::Observer, NoObserver>;
+  // How often one send() replays with a token other threads renewed, before refreshing itself.
+  static constexpr std::uint32_t kMaxNewerReplays = 2;
+
+  // The replays of one send(): bounded, and at most one refresh of its own.
+  struct Replays {
+    std::uint32_t newer = 0;
+    bool refreshed = false;
+  };
 
   // What one attempt was sent with. Plain values, so that a send() never touches a shared
   // reference count; the token itself is kept only when an observer needs its fingerprint.
@@ -486,19 +494,23 @@ class ResilientCredential {
   }
 
   // A 401 or equivalent: decides between replaying with a newer token, refreshing once and
-  // replaying, or needs_reauth. Success means "replay".
-  Result<void> on_unauthenticated(const Ticket& ticket, const Verdict& verdict, bool replayed,
+  // replaying, or needs_reauth. Success means "replay". Only a token that came from a refresh
+  // (this call's own, or one no response has accepted yet) proves the credential dead.
+  Result<void> on_unauthenticated(const Ticket& ticket, const Verdict& verdict, Replays& replays,
                                   TimePoint now) {
     if (!ticket.refreshable) {
-      return unexpected(
-          take_out(ticket, verdict, now,
-                   ticket.kind == CredentialKind::oauth
-                       ? "and it has no refresh token to renew it with"
-                       : "and an " + std::string{to_string(ticket.kind)} + " cannot be refreshed"));
+      return unexpected(take_out(ticket, verdict, now,
+                                 ticket.kind == CredentialKind::oauth
+                                     ? "and it has no refresh token to renew it with"
+                                     : "and an " + std::string{to_string(ticket.kind)} +
+                                           " cannot be refreshed"));
     }
-    if (!replayed && cell_.load().token->generation != ticket.generation) return {};
-    if (replayed || ticket.unverified) {
+    if (ticket.unverified || replays.refreshed) {
       return unexpected(take_out(ticket, verdict, now, "right after it was refreshed"));
+    }
+    if (cell_.load().token->generation != ticket.generation && replays.newer < kMaxNewerReplays) {
+      ++replays.newer;  // another thread renewed it meanwhile: try that token first
+      return {};
     }
     if (auto refreshed = refresh(ticket.generation, Need::rejected, now); !refreshed) {
       return refreshed;
@@ -506,6 +518,7 @@ class ResilientCredential {
     if (cell_.load().token->generation == ticket.generation) {
       return unexpected(refresh_failure(now));
     }
+    replays.refreshed = true;
     return {};
   }
 
@@ -709,12 +722,8 @@ class ResilientCredential {
       return applied;
     }
     ++refresh_failures_;
-    milliseconds wait = options_.refresh.failure_backoff_first;
-    for (std::uint32_t i = 1; i < refresh_failures_ && wait < options_.refresh.failure_backoff_max;
-         ++i) {
-      wait *= 2;
-    }
-    wait = std::min(wait, options_.refresh.failure_backoff_max);
+    milliseconds wait = detail::doubled(options_.refresh.failure_backoff_first,
+                                        options_.refresh.failure_backoff_max, refresh_failures_);
     if (error.verdict && error.verdict->retry_after) wait = *error.verdict->retry_after;
     next_refresh_at_ = now + wait;
     const auto& expiry = old->credential.expires_at;
@@ -749,9 +758,8 @@ class ResilientCredential {
       if (*verdict.retry_after > options_.retry.max_server_wait) return std::nullopt;
       return *verdict.retry_after;
     }
-    milliseconds window = options_.retry.initial_backoff;
-    for (std::uint32_t i = 1; i < attempts && window < options_.retry.max_backoff; ++i) window *= 2;
-    window = std::min(window, options_.retry.max_backoff);
+    const milliseconds window =
+        detail::doubled(options_.retry.initial_backoff, options_.retry.max_backoff, attempts);
     return milliseconds{
         static_cast<milliseconds::rep>(static_cast<double>(window.count()) * jitter_.next())};
   }

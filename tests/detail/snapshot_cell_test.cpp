@@ -1,12 +1,7 @@
 // detail::SnapshotCell: publication, per-thread caching keyed by never-reused cell ids, snapshot
 // lifetimes, and readers racing a writer. Also detail::Jitter. No test sleeps: threads meet at
 // latches and futures.
-// clang-format off
-// <utility> first: snapshot_cell.hpp uses std::exchange without including it (a bug in the header,
-// caught by the keyward_header_check target). Remove this line once the header includes it.
-#include <utility>
 #include "keyward/detail/snapshot_cell.hpp"
-// clang-format on
 
 #include <gtest/gtest.h>
 

@@ -34,6 +34,9 @@ class FakeOAuthServer {
     transport.on(std::string{kApiUrl}, [state](const Request& r) { return api(*state, r); });
   }
 
+  /// Answers an API request as the server's API route does (for tests that wrap the route).
+  TransportResult handle_api(const Request& request) const { return api(*state_, request); }
+
   /// Issues a first access token and refresh token, as a login would.
   std::pair<std::string, std::string> login() const {
     const std::scoped_lock lock(state_->mutex);
@@ -44,10 +47,10 @@ class FakeOAuthServer {
     const std::scoped_lock lock(state_->mutex);
     state_->valid_access.clear();
   }
-  /// Revokes the grant: the refresh token stops working (invalid_grant).
+  /// Revokes every grant: no refresh token works any more (invalid_grant).
   void revoke_grant() const {
     const std::scoped_lock lock(state_->mutex);
-    state_->refresh_token.clear();
+    state_->refresh_tokens.clear();
   }
   /// Makes the token endpoint answer with `status` (0 restores normal service).
   void token_endpoint_status(int status) const { state_->forced_token_status = status; }
@@ -90,7 +93,7 @@ class FakeOAuthServer {
     std::condition_variable unblocked;
     bool blocked = false;
     std::set<std::string> valid_access;
-    std::string refresh_token;
+    std::set<std::string> refresh_tokens;  // one live, single-use token per grant
     int serial = 0;
     std::atomic<int> forced_token_status{0};
     std::atomic<bool> issue_rejected{false};
@@ -105,9 +108,10 @@ class FakeOAuthServer {
     ++state.serial;
     const std::string serial = std::to_string(state.serial);
     std::string access = "sk-test-access-" + std::string(24, 'a') + "-" + serial;
-    state.refresh_token = "sk-test-refresh-" + std::string(24, 'r') + "-" + serial;
+    std::string refresh = "sk-test-refresh-" + std::string(24, 'r') + "-" + serial;
+    state.refresh_tokens.insert(refresh);
     if (!state.issue_rejected) state.valid_access.insert(access);
-    return {access, state.refresh_token};
+    return {access, refresh};
   }
 
   static TransportResult token(State& state, const Request& request) {
@@ -122,7 +126,8 @@ class FakeOAuthServer {
         at == std::string::npos
             ? ""
             : request.body.substr(at + 14, request.body.find('&', at) - at - 14);
-    if (state.refresh_token.empty() || presented != state.refresh_token) {
+    // Rotation: a refresh token is redeemed once; a second use, or a revoked grant, is refused.
+    if (state.refresh_tokens.erase(presented) == 0) {
       return json_response(
           400, R"({"error":"invalid_grant","error_description":"refresh token revoked"})");
     }

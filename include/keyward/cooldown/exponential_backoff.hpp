@@ -16,6 +16,7 @@
 
 #include "keyward/classifier.hpp"
 #include "keyward/cooldown_policy.hpp"
+#include "keyward/detail/backoff.hpp"
 
 namespace keyward::cooldown {
 
@@ -57,7 +58,7 @@ class ExponentialBackoff {
         return milliseconds{static_cast<milliseconds::rep>(
             static_cast<double>(
                 doubled(options_.rate_limit_first, options_.rate_limit_max, consecutive).count()) *
-            std::clamp(jitter, 0.0, 1.0))};
+            (jitter >= 0.0 ? std::min(jitter, 1.0) : 0.0))};  // NaN counts as 0
       case VerdictKind::quota_exhausted:
         return doubled(options_.quota_first, options_.quota_max, consecutive);
       case VerdictKind::unauthenticated:
@@ -75,11 +76,8 @@ class ExponentialBackoff {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
-  // first * 2^(n-1), capped; computed by doubling so that it cannot overflow.
   static milliseconds doubled(milliseconds first, milliseconds cap, std::uint32_t n) noexcept {
-    milliseconds window = first;
-    for (std::uint32_t i = 1; i < n && window < cap; ++i) window *= 2;
-    return std::min(window, cap);
+    return detail::doubled(first, cap, n);
   }
   static void check(milliseconds first, milliseconds cap, const char* name) {
     if (first <= milliseconds::zero() || first > cap) {

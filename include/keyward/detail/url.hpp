@@ -4,6 +4,7 @@
 // [::1]), where no network can read them. Anything else is refused unless the application opts in.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 #include "keyward/detail/ascii.hpp"
@@ -21,7 +22,8 @@ namespace keyward::detail {
   const auto start = url.find("://");
   if (start == std::string_view::npos) return {};
   std::string_view authority = url.substr(start + 3);
-  authority = authority.substr(0, authority.find_first_of("/?#"));
+  // A backslash ends the authority too, as WHATWG URL parsers treat it for http(s).
+  authority = authority.substr(0, authority.find_first_of("/?#\\"));
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
     authority.remove_prefix(at + 1);
   }
@@ -32,19 +34,29 @@ namespace keyward::detail {
   return authority.substr(0, authority.find(':'));
 }
 
-/// True for localhost, any 127.0.0.0/8 address and [::1].
+/// True for localhost, any 127.0.0.0/8 address in dotted-quad form, and [::1].
 [[nodiscard]] constexpr bool is_loopback_host(std::string_view host) noexcept {
   if (iequals(host, "localhost") || host == "[::1]") return true;
-  if (!host.starts_with("127.")) return false;
-  int dots = 0;
-  for (const char c : host) {
-    if (c == '.') {
-      ++dots;
-    } else if (!is_digit(c)) {
-      return false;
+  // Exactly four decimal octets of 1-3 digits, each <= 255, the first 127: anything else is a
+  // name a resolver might send anywhere.
+  int octets = 0;
+  while (octets < 4) {
+    std::size_t digits = 0;
+    int value = 0;
+    while (digits < host.size() && digits < 4 && is_digit(host[digits])) {
+      value = value * 10 + (host[digits] - '0');
+      ++digits;
+    }
+    if (digits == 0 || digits > 3 || value > 255) return false;
+    if (octets == 0 && value != 127) return false;
+    host.remove_prefix(digits);
+    ++octets;
+    if (octets < 4) {
+      if (host.empty() || host.front() != '.') return false;
+      host.remove_prefix(1);
     }
   }
-  return dots == 3;
+  return host.empty();
 }
 
 /// True when a credential may be sent to `url`: HTTPS, or plain HTTP to a loopback host.

@@ -97,9 +97,8 @@ class OAuth2RefreshToken {
     auto sent = transport.send(token_request(current));
     if (!sent) {
       Verdict verdict = classifier_.classify(sent.error());
-      return unexpected(refresh_error(
-          Errc::refresh_failed, "the token endpoint could not be reached (" + verdict.message + ")",
-          std::move(verdict)));
+      std::string what = "the token endpoint could not be reached (" + verdict.message + ")";
+      return unexpected(refresh_error(Errc::refresh_failed, std::move(what), std::move(verdict)));
     }
     const Response& response = *sent;
     Verdict verdict = classifier_.classify(response, {.endpoint = Endpoint::token, .now = now});
