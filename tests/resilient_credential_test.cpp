@@ -170,7 +170,9 @@ TEST(ResilientCredentialTest, RejectedReplacementIsRefreshedNotDeclaredDead) {
   OAuthSetup setup;
   std::unique_ptr<OAuthRC> rc;
   std::atomic<bool> replaced{false};
-  const auto [stale_access, live_refresh] = setup.server.login();
+  const auto login = setup.server.login();
+  const std::string stale_access = login.first;
+  const std::string live_refresh = login.second;
   setup.server.expire_access_tokens();
   setup.transport.on(kApi, [&](const Request& r) {
     if (!replaced.exchange(true)) {
@@ -317,12 +319,13 @@ TEST(ResilientCredentialTest, FailureDuringTheWindowDoesNotExtendIt) {
   FakeClock clock;
   std::promise<void> first_done;
   auto first_done_future = first_done.get_future().share();
-  std::atomic<int> calls{0};
   std::latch both_in_flight(2);
+  const auto first_thread = std::this_thread::get_id();
   transport.on(kApi, [&](const Request&) {
-    const int n = ++calls;
     both_in_flight.arrive_and_wait();
-    if (n == 1) return json_response(429, "{}", {{"retry-after", "20"}});
+    if (std::this_thread::get_id() == first_thread) {
+      return json_response(429, "{}", {{"retry-after", "20"}});
+    }
     first_done_future.wait();  // answers after the first 429 has opened the window
     return json_response(429, "{}", {{"retry-after", "60"}});
   });

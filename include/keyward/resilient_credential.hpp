@@ -499,11 +499,11 @@ class ResilientCredential {
   Result<void> on_unauthenticated(const Ticket& ticket, const Verdict& verdict, Replays& replays,
                                   TimePoint now) {
     if (!ticket.refreshable) {
-      return unexpected(take_out(ticket, verdict, now,
-                                 ticket.kind == CredentialKind::oauth
-                                     ? "and it has no refresh token to renew it with"
-                                     : "and an " + std::string{to_string(ticket.kind)} +
-                                           " cannot be refreshed"));
+      return unexpected(
+          take_out(ticket, verdict, now,
+                   ticket.kind == CredentialKind::oauth
+                       ? "and it has no refresh token to renew it with"
+                       : "and an " + std::string{to_string(ticket.kind)} + " cannot be refreshed"));
     }
     if (ticket.unverified || replays.refreshed) {
       return unexpected(take_out(ticket, verdict, now, "right after it was refreshed"));

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# keyward's one test command (also what CI runs via .ci/run):
+#
+#   bash tools/test.sh
+#
+# Installs what is missing (Debian/apt, needs root), then runs, stopping at the first failure:
+#   1. dev preset (g++, Debug, -Werror): configure, build (incl. header check), ctest
+#   2. asan preset (ASan+UBSan): build, ctest
+#   3. tsan preset (TSan): build, ctest
+#   4. clang preset (clang++, -Werror): build, ctest
+#   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
+#   6. clang-tidy over the header-check TUs and examples/*.cpp
+#   7. consumer test: install build/dev, build tests/cmake_import against it, run it
+# and ends with "N passed, 0 failed".
+set -euo pipefail
+
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$KEYWARD_ROOT"
+
+JOBS=2
+
+keyward_ensure \
+  g++=g++ cmake=cmake ninja=ninja-build clang++=clang clang-format=clang-format \
+  clang-tidy=clang-tidy git=git \
+  libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
+keyward_check_cmake
+
+# Prefer the versioned LLVM 14 tools: formatting must not change with whatever `clang-format`
+# happens to point to.
+CLANG_FORMAT=$(command -v clang-format-14 || command -v clang-format)
+CLANG_TIDY=$(command -v clang-tidy-14 || command -v clang-tidy)
+
+# ---------------------------------------------------------------------------------------------
+# Step bookkeeping: banner per step, duration, summary. A failing command anywhere ends the
+# script (set -e); the EXIT trap then names the step that failed.
+# ---------------------------------------------------------------------------------------------
+declare -a STEP_NAMES=() STEP_TIMES=()
+CURRENT_STEP=""
+STEP_START=0
+TOTAL_START=$SECONDS
+
+print_summary() {
+  local i
+  printf '\n==== summary ====\n'
+  for i in "${!STEP_NAMES[@]}"; do
+    printf '  PASS  %-34s %4ss\n' "${STEP_NAMES[$i]}" "${STEP_TIMES[$i]}"
+  done
+}
+
+# on_exit [STATUS]: STATUS defaults to the status the script is exiting with.
+on_exit() {
+  local rc=${1:-$?}
+  if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
+    print_summary
+    printf '  FAIL  %-34s %4ss (exit %s)\n' "$CURRENT_STEP" "$((SECONDS - STEP_START))" "$rc"
+    printf '\n%s passed, 1 failed\n' "${#STEP_NAMES[@]}"
+  fi
+}
+trap on_exit EXIT
+
+begin_step() {
+  CURRENT_STEP=$1
+  STEP_START=$SECONDS
+  keyward_banner "step $((${#STEP_NAMES[@]} + 1)): $1"
+}
+
+end_step() {
+  STEP_NAMES+=("$CURRENT_STEP")
+  STEP_TIMES+=("$((SECONDS - STEP_START))")
+  printf -- '---- %s: ok (%ss)\n' "$CURRENT_STEP" "$((SECONDS - STEP_START))"
+  CURRENT_STEP=""
+}
+
+# Sanitizer runs and ASLR: on kernels with high mmap entropy (vm.mmap_rnd_bits=32, e.g. some
+# Debian 12 / newer kernels) GCC 12's TSan aborts with "FATAL: ThreadSanitizer: unexpected memory
+# mapping" and ASan can hang in an endless DEADLYSIGNAL loop. Running with ASLR disabled for that
+# process tree (`setarch <arch> -R`, inherited by ninja's children and by ctest's tests) avoids
+# both; it changes nothing else. The build is wrapped too, because gtest_discover_tests runs the
+# test binary right after linking it.
+SAN_WRAP=()
+if setarch "$(uname -m)" -R true >/dev/null 2>&1; then
+  SAN_WRAP=(setarch "$(uname -m)" -R)
+fi
+
+preset_build_and_test() {
+  local preset=$1
+  shift
+  cmake --preset "$preset"
+  "$@" cmake --build --preset "$preset" -j"$JOBS"
+  "$@" ctest --preset "$preset"
+}
+
+# ---------------------------------------------------------------------------------------------
+begin_step "dev (g++ Debug -Werror)"
+preset_build_and_test dev
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "asan (ASan+UBSan)"
+echo "vm.mmap_rnd_bits=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo '?');" \
+  "sanitizer wrapper: ${SAN_WRAP[*]:-none (setarch -R not permitted here)}"
+preset_build_and_test asan "${SAN_WRAP[@]}"
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "tsan (TSan)"
+preset_build_and_test tsan "${SAN_WRAP[@]}"
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "clang (clang++ Debug -Werror)"
+preset_build_and_test clang
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "clang-format"
+# Tracked files plus new, not-yet-added ones (but not ignored ones such as build/), so a developer
+# is told before committing; in CI's fresh clone that is exactly the tracked files.
+declare -a fmt_files=()
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  while IFS= read -r -d '' f; do
+    [[ -f $f ]] && fmt_files+=("$f")
+  done < <(git ls-files -z --cached --others --exclude-standard -- \
+    'include/*.hpp' 'include/*.cpp' 'tests/*.hpp' 'tests/*.cpp' 'examples/*.hpp' \
+    'examples/*.cpp' 'bench/*.hpp' 'bench/*.cpp' 'tools/*.hpp' 'tools/*.cpp' | sort -zu)
+else
+  while IFS= read -r -d '' f; do
+    fmt_files+=("$f")
+  done < <(find include tests examples bench tools -type f \( -name '*.hpp' -o -name '*.cpp' \) \
+    -print0 2>/dev/null | sort -z)
+fi
+echo "$("$CLANG_FORMAT" --version | head -n1): ${#fmt_files[@]} files"
+if ((${#fmt_files[@]} > 0)); then
+  "$CLANG_FORMAT" --dry-run --Werror "${fmt_files[@]}"
+fi
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "clang-tidy"
+declare -a tidy_files=()
+if [[ -f build/dev/header_check/sources.txt ]]; then
+  while IFS= read -r f; do
+    [[ -n $f ]] && tidy_files+=("$f")
+  done <build/dev/header_check/sources.txt
+fi
+for f in examples/*.cpp; do
+  [[ -f $f ]] && tidy_files+=("$PWD/$f")
+done
+echo "$("$CLANG_TIDY" --version | grep -m1 -i version | sed 's/^ *//'): ${#tidy_files[@]} files"
+if ((${#tidy_files[@]} > 0)); then
+  # One clang-tidy per file, $JOBS at a time; each file's output is printed in one piece, and
+  # only when it has findings. xargs exits non-zero if any of them failed.
+  # shellcheck disable=SC2016 # the script is expanded by the inner bash
+  printf '%s\0' "${tidy_files[@]}" |
+    xargs -0 -n1 -P"$JOBS" bash -c '
+      if out=$("$0" -p build/dev --quiet "$1" 2>&1); then
+        printf "ok    %s\n" "${1#"$PWD"/}"
+      else
+        printf "FAIL  %s\n%s\n" "${1#"$PWD"/}" \
+          "$(grep -vE "^[0-9]+ (warnings?|errors?)( and [0-9]+ (warnings?|errors?))? generated\.\$" <<<"$out")"
+        exit 1
+      fi' "$CLANG_TIDY"
+fi
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "consumer (install + find_package)"
+consumer_tmp=$(mktemp -d "${TMPDIR:-/tmp}/keyward-consumer.XXXXXX")
+# shellcheck disable=SC2154 # keyward_rc is assigned inside the trap
+trap 'keyward_rc=$?; rm -rf "$consumer_tmp"; on_exit "$keyward_rc"' EXIT
+cmake --install build/dev --prefix "$consumer_tmp/prefix"
+cmake -S tests/cmake_import -B "$consumer_tmp/build" -G Ninja \
+  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_PREFIX_PATH="$consumer_tmp/prefix"
+# Make sure it found the copy we just installed, not some other keyward on the system.
+found_dir=$(sed -n 's/^keyward_DIR:[A-Z]*=//p' "$consumer_tmp/build/CMakeCache.txt")
+echo "keyward_DIR=$found_dir"
+[[ $found_dir == "$consumer_tmp/prefix/"* ]] ||
+  keyward_die "consumer found keyward at '$found_dir', not in the test prefix"
+cmake --build "$consumer_tmp/build" -j"$JOBS"
+"$consumer_tmp/build/keyward_cmake_import"
+rm -rf "$consumer_tmp"
+trap on_exit EXIT
+end_step
+
+# ---------------------------------------------------------------------------------------------
+print_summary
+printf '  total %37ss\n' "$((SECONDS - TOTAL_START))"
+printf '\n%s passed, 0 failed\n' "${#STEP_NAMES[@]}"
