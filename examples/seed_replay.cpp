@@ -110,7 +110,7 @@ struct PrintingObserver {
     if (e.kind == keyward::EventKind::attempt) return;
     std::printf("    event %-19s %s (generation %llu)", std::string{to_string(e.kind)}.c_str(),
                 std::string{e.fingerprint}.c_str(), static_cast<unsigned long long>(e.generation));
-    if (e.verdict) {
+    if (e.verdict != nullptr) {
       std::printf(" verdict=%s status=%d", std::string{to_string(e.verdict->kind)}.c_str(),
                   e.verdict->status);
     }

@@ -190,6 +190,32 @@ TEST(ResilientCredentialTest, RejectedReplacementIsRefreshedNotDeclaredDead) {
   EXPECT_EQ(rc->status().generation, 3U);  // the original, the replacement, its refresh
 }
 
+TEST(ResilientCredentialTest, ReplacementDuringARefreshIsRefreshedWhenRejected) {
+  // A waits on its refresh at a blocked token endpoint, B waits for A's refresh, and a person
+  // replaces the credential with one whose access token is rejected too. A's refresh is discarded;
+  // B replays with the replacement and, rejected, refreshes it instead of declaring it dead.
+  OAuthSetup setup;
+  auto rc = setup.make();
+  setup.server.expire_access_tokens();
+  setup.server.block_token_endpoint();
+  auto a = std::async(std::launch::async, [&] { return rc->send(api_request()); });
+  while (setup.server.token_calls() == 0) std::this_thread::yield();
+  auto b = std::async(std::launch::async, [&] { return rc->send(api_request()); });
+  while (setup.transport.count(kApi) < 2) std::this_thread::yield();
+
+  const auto login = setup.server.login();
+  setup.server.expire_access_tokens();
+  ASSERT_TRUE(rc->set_credential(Credential::oauth(login.first, login.second, std::nullopt)));
+  setup.server.release_token_endpoint();
+
+  auto ra = a.get();
+  auto rb = b.get();
+  ASSERT_TRUE(ra) << ra.error().message;
+  ASSERT_TRUE(rb) << rb.error().message;
+  EXPECT_EQ(rc->status().state, CredentialState::ready);
+  EXPECT_EQ(setup.server.token_calls(), 2U);  // the discarded refresh and the replacement's
+}
+
 TEST(ResilientCredentialTest, RejectionRightAfterRefreshNeedsReauthWithActionableError) {
   OAuthSetup setup;
   auto rc = setup.make();

@@ -120,7 +120,9 @@ TEST(StressTest, EightThreadsAcrossRefreshesCooldownsAndReplacements) {
         EXPECT_EQ(calls, 0U) << "round " << round;
         break;
       case Chaos::expire_and_replace:
-        EXPECT_LE(calls, 1U) << "round " << round;
+        // One refresh for the credential that was in place when the tokens expired, and one more
+        // when the replacement was logged in just before the expiry and so is expired too.
+        EXPECT_LE(calls, 2U) << "round " << round;
         break;
     }
     expected_calls += calls;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -109,7 +110,7 @@ struct Credential {
 };
 
 /// Public prefixes that providers put on their secrets, longest first; fingerprint() shows them.
-inline constexpr std::string_view kKnownSecretPrefixes[] = {
+inline constexpr auto kKnownSecretPrefixes = std::to_array<std::string_view>({
     "sk-ant-admin01-",
     "sk-ant-oat01-",
     "sk-ant-ort01-",
@@ -129,7 +130,7 @@ inline constexpr std::string_view kKnownSecretPrefixes[] = {
     "ghu_",
     "ghs_",
     "sk-",
-};
+});
 
 /// A redacted name for a secret: its well-known public prefix, if any, and its last four
 /// characters.

@@ -138,7 +138,7 @@ class ResilientCredential {
               "a loopback host (scheme '" +
               std::string{detail::url_scheme(request.url)} + "')"));
     }
-    Replays replays;
+    std::uint32_t replays = 0;
     std::uint32_t attempts = 0;
     for (;;) {
       auto ticket = admit(request);
@@ -166,6 +166,7 @@ class ResilientCredential {
           if (auto replay = on_unauthenticated(*ticket, verdict, replays, now); !replay) {
             return unexpected(std::move(replay).error());
           }
+          ++replays;
           continue;
         case VerdictKind::misconfigured:
         case VerdictKind::rate_limited:
@@ -265,14 +266,8 @@ class ResilientCredential {
   using SnapshotPtr = std::shared_ptr<const detail::Snapshot>;
   enum class Need : std::uint8_t { soft, hard, rejected };
   static constexpr bool kObserving = !std::is_same_v<typename Policies::Observer, NoObserver>;
-  // How often one send() replays with a token other threads renewed, before refreshing itself.
-  static constexpr std::uint32_t kMaxNewerReplays = 2;
-
-  // The replays of one send(): bounded, and at most one refresh of its own.
-  struct Replays {
-    std::uint32_t newer = 0;
-    bool refreshed = false;
-  };
+  // One send() replays a rejected request at most this often (each time with a newer token).
+  static constexpr std::uint32_t kMaxReplays = 3;
 
   // What one attempt was sent with. Plain values, so that a send() never touches a shared
   // reference count; the token itself is kept only when an observer needs its fingerprint.
@@ -494,10 +489,11 @@ class ResilientCredential {
   }
 
   // A 401 or equivalent: decides between replaying with a newer token, refreshing once and
-  // replaying, or needs_reauth. Success means "replay". Only a token that came from a refresh
-  // (this call's own, or one no response has accepted yet) proves the credential dead.
-  Result<void> on_unauthenticated(const Ticket& ticket, const Verdict& verdict, Replays& replays,
-                                  TimePoint now) {
+  // replaying, or needs_reauth. Success means "replay". Only a token that came from a refresh and
+  // that no response has accepted yet proves the credential dead; a token that was replaced or
+  // accepted before is refreshed like any other. `replays` bounds the loop whatever happens.
+  Result<void> on_unauthenticated(const Ticket& ticket, const Verdict& verdict,
+                                  std::uint32_t replays, TimePoint now) {
     if (!ticket.refreshable) {
       return unexpected(
           take_out(ticket, verdict, now,
@@ -505,20 +501,19 @@ class ResilientCredential {
                        ? "and it has no refresh token to renew it with"
                        : "and an " + std::string{to_string(ticket.kind)} + " cannot be refreshed"));
     }
-    if (ticket.unverified || replays.refreshed) {
+    if (ticket.unverified) {
       return unexpected(take_out(ticket, verdict, now, "right after it was refreshed"));
     }
-    if (cell_.load().token->generation != ticket.generation && replays.newer < kMaxNewerReplays) {
-      ++replays.newer;  // another thread renewed it meanwhile: try that token first
-      return {};
+    if (replays >= kMaxReplays) {
+      return unexpected(take_out(ticket, verdict, now, "on every replay"));
     }
+    if (cell_.load().token->generation != ticket.generation) return {};  // renewed meanwhile
     if (auto refreshed = refresh(ticket.generation, Need::rejected, now); !refreshed) {
       return refreshed;
     }
     if (cell_.load().token->generation == ticket.generation) {
       return unexpected(refresh_failure(now));
     }
-    replays.refreshed = true;
     return {};
   }
 

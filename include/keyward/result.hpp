@@ -43,10 +43,13 @@ class [[nodiscard]] Result {
   using error_type = E;
 
   /// Holds a value.
-  template <class U = T>
-  requires std::is_constructible_v<T, U&&> &&
-      (!std::is_same_v<std::remove_cvref_t<U>, Result>)Result(U&& value)
-      : storage_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
+  // enable_if rather than requires: clang-tidy 14 only sees that this template cannot hide the
+  // copy and move constructors when the constraint is spelled this way.
+  template <class U = T, std::enable_if_t<std::is_constructible_v<T, U&&> &&
+                                              !std::is_same_v<std::remove_cvref_t<U>, Result>,
+                                          int> = 0>
+  Result(U&& value)  // NOLINT(google-explicit-constructor): mirrors std::expected
+      : storage_(std::in_place_index<0>, std::forward<U>(value)) {}
 
   /// Holds an error.
   template <class G>

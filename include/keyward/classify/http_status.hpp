@@ -81,9 +81,8 @@ inline void finish(Verdict& verdict, const Response& response, const ClassifyCon
       break;
   }
   if (status >= 500) return VerdictKind::transient;
-  if (status >= 300 && status < 400)
-    return VerdictKind::request_error;  // redirects are not followed
-  if (status >= 400) return VerdictKind::request_error;
+  // Redirects are not followed (that could send the credential elsewhere): the request failed.
+  if (status >= 300) return VerdictKind::request_error;
   return VerdictKind::transient;  // 1xx or nonsense: nothing usable came back
 }
 
@@ -156,7 +155,8 @@ class HttpStatus {
         verdict.message = std::string{json->string_or("error_description")};
       } else if (error->is_object()) {
         for (const std::string_view key : {"code", "type", "status"}) {
-          if (const auto* field = error->find(key); field && field->as_string()) {
+          if (const auto* field = error->find(key);
+              field != nullptr && field->as_string() != nullptr) {
             verdict.provider_code = *field->as_string();
             break;
           }

@@ -8,6 +8,7 @@
 // RFC 9110 does not require recipients to do so and real servers occasionally get it wrong.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -97,10 +98,7 @@ class DateCursor {
 template <std::size_t N>
 constexpr bool is_one_of(std::string_view word,
                          const std::array<std::string_view, N>& names) noexcept {
-  for (const std::string_view name : names) {
-    if (word == name) return true;
-  }
-  return false;
+  return std::ranges::any_of(names, [word](std::string_view name) { return word == name; });
 }
 
 /// Picks the century for an RFC 850 two-digit year: the latest matching year that is not more

@@ -245,7 +245,7 @@ class Parser {
   // ranges follow Unicode Table 3-7, so overlong forms, surrogates and values past U+10FFFF fail.
   static std::size_t utf8_sequence_length(std::string_view s) noexcept {
     const auto byte_at = [s](std::size_t i) -> unsigned {
-      return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u;
+      return i < s.size() ? static_cast<unsigned char>(s[i]) : 0U;
     };
     const unsigned lead = byte_at(0);
     std::size_t length = 0;

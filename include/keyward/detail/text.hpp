@@ -116,8 +116,10 @@ inline std::string format_duration(std::chrono::milliseconds duration) {
   if (ms < 1000) return std::to_string(ms) + " ms";
   const auto s = duration_cast<seconds>(duration).count();
   if (s < 60) return std::to_string(s) + " s";
-  if (s < 3600)
-    return std::to_string(s / 60) + " min" + (s % 60 ? " " + std::to_string(s % 60) + " s" : "");
+  if (s < 3600) {
+    return std::to_string(s / 60) + " min" +
+           (s % 60 != 0 ? " " + std::to_string(s % 60) + " s" : "");
+  }
   return std::to_string(s / 3600) + " h" +
          (s % 3600 >= 60 ? " " + std::to_string(s % 3600 / 60) + " min" : "");
 }

@@ -13,6 +13,7 @@
 // next attempt retries the persist instead of redeeming the spent refresh token again.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -140,13 +141,13 @@ class OAuth2RefreshToken {
       detail::append_form_encoded(pair, options_.client_secret.reveal());
       request.headers.set("authorization", "Basic " + detail::base64_encode(pair));
     }
-    const std::pair<std::string_view, std::string_view> fields[] = {
+    const auto fields = std::to_array<std::pair<std::string_view, std::string_view>>({
         {"grant_type", "refresh_token"},
         {"refresh_token", current.refresh_token.reveal()},
         {"client_id", id_in_body ? std::string_view{options_.client_id} : std::string_view{}},
         {"client_secret", secret_in_body ? options_.client_secret.reveal() : std::string_view{}},
         {"scope", options_.scope},
-    };
+    });
     std::string& body = request.body;
     if (options_.body_format == BodyFormat::json) {
       request.headers.set("content-type", "application/json");
