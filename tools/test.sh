@@ -9,8 +9,9 @@
 #   3. tsan preset (TSan): build, ctest
 #   4. clang preset (clang++, -Werror): build, ctest
 #   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
-#   6. clang-tidy over the header-check TUs and examples/*.cpp
-#   7. consumer test: install build/dev, build tests/cmake_import against it, run it
+#   6. the README's C++ example is checked against examples/quickstart.cpp
+#   7. clang-tidy over the header-check TUs and examples/*.cpp
+#   8. consumer test: install build/dev, build tests/cmake_import against it, run it
 # and ends with "N passed, 0 failed".
 set -euo pipefail
 
@@ -134,6 +135,11 @@ echo "$("$CLANG_FORMAT" --version | head -n1): ${#fmt_files[@]} files"
 if ((${#fmt_files[@]} > 0)); then
   "$CLANG_FORMAT" --dry-run --Werror "${fmt_files[@]}"
 fi
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "README example is real code"
+bash tools/check_readme.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------
