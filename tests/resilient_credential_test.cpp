@@ -432,8 +432,9 @@ TEST(ResilientCredentialTest, MisconfiguredNeedsReauthWithoutRefreshOrProbe) {
   struct MisconfiguredClassifier : classify::HttpStatus {
     [[nodiscard]] Verdict classify(const Response& r, const ClassifyContext& c) const {
       Verdict v = HttpStatus::classify(r, c);
-      v.kind = VerdictKind::misconfigured;
+      v.kind = c.credential == CredentialKind::oauth ? VerdictKind::misconfigured : v.kind;
       v.message = "OAuth authentication is currently not supported";
+      v.fix = "send OAuth tokens with the anthropic-beta header";
       return v;
     }
     using HttpStatus::classify;
@@ -451,6 +452,10 @@ TEST(ResilientCredentialTest, MisconfiguredNeedsReauthWithoutRefreshOrProbe) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::needs_reauth);
   EXPECT_NE(result.error().message.find("Refreshing cannot help"), std::string::npos);
+  // The classifier saw the credential's kind and its fix reached the person.
+  EXPECT_NE(result.error().message.find("Fix: send OAuth tokens with the anthropic-beta header"),
+            std::string::npos)
+      << result.error().message;
   EXPECT_EQ(setup.server.token_calls(), 0U);
   EXPECT_FALSE(rc.status().until);  // no probe: only a person can fix the configuration
   setup.clock.advance(24h);

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "keyward/credential_kind.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward {
@@ -54,12 +55,16 @@ struct Verdict {
   std::string provider_code;  ///< The provider's own error code, if it sent one.
   std::string message;        ///< The provider's message, if it sent one.
   std::string request_id;     ///< The provider's request id, if it sent one.
+  std::string fix;  ///< What a person should do, when the classifier knows better than generic.
 };
 
 /// What a classifier may need besides the response itself.
 struct ClassifyContext {
   Endpoint endpoint = Endpoint::api;  ///< The kind of endpoint that answered.
   TimePoint now{};                    ///< The current time, for waits given as dates.
+  /// The kind of credential the request carried, when known (an OAuth token rejected as an API
+  /// key is misconfigured, not unauthenticated).
+  std::optional<CredentialKind> credential;
 };
 
 /// Turns responses and transport failures into verdicts; must never throw on any input.

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "keyward/classifier.hpp"
+#include "keyward/credential_kind.hpp"
 
 namespace keyward {
 
@@ -66,26 +67,6 @@ class Secret {
   }
   std::string value_;
 };
-
-/// What kind of credential it is.
-enum class CredentialKind : std::uint8_t {
-  api_key,       ///< A provider API key; never refreshes.
-  bearer_token,  ///< A static bearer token (a long-lived setup token); never refreshes.
-  oauth,         ///< An OAuth 2.0 access token, refreshable when it has a refresh token.
-};
-
-/// The name of a credential kind.
-[[nodiscard]] constexpr std::string_view to_string(CredentialKind kind) noexcept {
-  switch (kind) {
-    case CredentialKind::api_key:
-      return "api_key";
-    case CredentialKind::bearer_token:
-      return "bearer_token";
-    case CredentialKind::oauth:
-      return "oauth";
-  }
-  return "unknown";
-}
 
 /// A credential: the secret sent with requests and, for OAuth, what renews it.
 struct Credential {

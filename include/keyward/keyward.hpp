@@ -12,6 +12,7 @@
 #include "keyward/cooldown/exponential_backoff.hpp"
 #include "keyward/cooldown_policy.hpp"
 #include "keyward/credential.hpp"
+#include "keyward/credential_kind.hpp"
 #include "keyward/default_policies.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"

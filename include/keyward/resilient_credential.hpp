@@ -79,11 +79,10 @@ class ResilientCredential {
   };
 
   /// The fix text of each terminal error; keyward does not know the application's login command.
+  /// When `misconfigured` is empty, the classifier's own fix (Verdict::fix) is used.
   struct FixOptions {
     std::string unauthenticated = "log in again to get a new credential";  ///< Rejected credential.
-    std::string misconfigured =
-        "check the credential's kind and how it is sent (header, prefix, the provider's required "
-        "headers)";  ///< Misconfigured credential.
+    std::string misconfigured;  ///< Misconfigured credential; empty: the classifier's fix.
     std::string quota_exhausted =
         "add credits or raise the quota with the provider";  ///< Quota or credits gone.
   };
@@ -147,8 +146,10 @@ class ResilientCredential {
       observe(EventKind::attempt, *ticket, nullptr);
       auto sent = transport_.send(request);
       const TimePoint now = parts_.clock.now();
-      Verdict verdict = sent ? parts_.classifier.classify(*sent, {Endpoint::api, now})
-                             : parts_.classifier.classify(sent.error());
+      Verdict verdict =
+          sent ? parts_.classifier.classify(
+                     *sent, {.endpoint = Endpoint::api, .now = now, .credential = ticket->kind})
+               : parts_.classifier.classify(sent.error());
       observe(EventKind::verdict, *ticket, &verdict);
       switch (verdict.kind) {
         case VerdictKind::ok:
@@ -592,7 +593,7 @@ class ResilientCredential {
         text += "is misconfigured: the provider says " + credential +
                 " was sent wrongly or cannot be used for this API" +
                 (why.empty() ? "" : " (" + why + ")") + detail::describe(verdict) +
-                ". Refreshing cannot help. Fix: " + options_.fix.misconfigured +
+                ". Refreshing cannot help. Fix: " + misconfigured_fix(verdict) +
                 ", then pass the corrected credential to set_credential().";
         break;
       case VerdictKind::quota_exhausted:
@@ -615,6 +616,14 @@ class ResilientCredential {
     error.verdict = verdict;
     error.until = until;
     return error;
+  }
+
+  // The application's text first, then the classifier's, then a generic one.
+  [[nodiscard]] std::string misconfigured_fix(const Verdict& verdict) const {
+    if (!options_.fix.misconfigured.empty()) return options_.fix.misconfigured;
+    if (!verdict.fix.empty()) return verdict.fix;
+    return "check the credential's kind and how it is sent (header, prefix, the provider's "
+           "required headers)";
   }
 
   // Single flight: at most one refresh at a time. `seen` is the generation the caller holds; if a
