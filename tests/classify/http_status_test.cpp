@@ -19,8 +19,7 @@ class HttpStatusFixtureTest : public ::testing::TestWithParam<Fixture> {};
 
 TEST_P(HttpStatusFixtureTest, GetsTheExpectedVerdict) {
   const Fixture& f = GetParam();
-  const Verdict v = HttpStatus{}.classify(
-      f.response, {.endpoint = f.endpoint, .now = f.now.value_or(TimePoint{testing::kFixtureNow})});
+  const Verdict v = HttpStatus{}.classify(f.response, testing::context_of(f));
   EXPECT_EQ(to_string(v.kind), f.kind);
   EXPECT_EQ(to_string(v.scope), f.scope);
   EXPECT_EQ(v.retryable, f.retryable);

@@ -25,6 +25,7 @@ struct Fixture {
   std::string name;  // e.g. "generic/401-invalid-token-challenge.json"
   std::string provider;
   Endpoint endpoint = Endpoint::api;
+  std::optional<CredentialKind> credential;  // the kind the request carried
   std::optional<TimePoint> now;
   Response response;
   std::string kind;
@@ -52,6 +53,8 @@ inline Fixture load_fixture(const std::filesystem::path& path, const std::string
   f.name = name;
   f.provider = std::string{json->string_or("provider")};
   f.endpoint = json->string_or("endpoint") == "token" ? Endpoint::token : Endpoint::api;
+  if (json->string_or("credential") == "oauth") f.credential = CredentialKind::oauth;
+  if (json->string_or("credential") == "api_key") f.credential = CredentialKind::api_key;
   if (const auto now = json->string_or("now"); !now.empty()) {
     // RFC 3339 in UTC, as the fixtures write it (libstdc++ 12 has no std::chrono::parse).
     int y = 0;
@@ -92,6 +95,15 @@ inline Fixture load_fixture(const std::filesystem::path& path, const std::string
     f.provider_code = *code->as_string();
   }
   return f;
+}
+
+/// The context production traffic would classify the fixture's response in.
+inline ClassifyContext context_of(const Fixture& f) {
+  return {.endpoint = f.endpoint,
+          .now = f.now.value_or(
+              TimePoint{std::chrono::sys_days{std::chrono::year{2026} / std::chrono::February / 4} +
+                        std::chrono::hours{12}}),
+          .credential = f.credential};
 }
 
 /// Every fixture under KEYWARD_FIXTURE_DIR/<folder>, sorted by name.
