@@ -745,6 +745,23 @@ TEST(ResilientCredentialTest, RefusesPlainHttpToRemoteHostsButAllowsLoopback) {
       Request{.method = "GET", .url = "http://127.0.0.1:8080/v1", .headers = {}, .body = {}}));
 }
 
+TEST(ResilientCredentialTest, CurrentReadsTheLatestCredentialAndState) {
+  FakeTransport transport;
+  FakeClock clock;
+  transport.on(kApi, [](const Request&) { return response(429, "", {{"retry-after", "20"}}); });
+  auto rc = make_static(transport, clock);
+  EXPECT_EQ(rc->current().credential.token.reveal(), kApiKey);
+  EXPECT_EQ(rc->current().state, CredentialState::ready);
+  ASSERT_FALSE(rc->send(api_request()));
+  EXPECT_EQ(rc->current().state, CredentialState::cooling);
+  EXPECT_EQ(rc->current().until, clock.now() + 20s);
+  ASSERT_TRUE(rc->set_credential(Credential::api_key("sk-test-key-replacement-0001")));
+  const auto current = rc->current();
+  EXPECT_EQ(current.credential.token.reveal(), "sk-test-key-replacement-0001");
+  EXPECT_EQ(current.generation, 2U);
+  EXPECT_EQ(current.state, CredentialState::ready);
+}
+
 TEST(ResilientCredentialTest, StatusRendersAsJson) {
   FakeTransport transport;
   FakeClock clock;

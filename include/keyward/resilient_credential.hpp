@@ -228,6 +228,22 @@ class ResilientCredential {
     return {};
   }
 
+  /// The current credential and its state, borrowed from the published snapshot.
+  struct Current {
+    const Credential& credential;    ///< The credential to attach.
+    CredentialState state;           ///< Where it stands (status() also reports refreshing).
+    std::uint64_t generation;        ///< Its generation.
+    std::optional<TimePoint> until;  ///< When its window ends, while it is out.
+  };
+
+  /// The hot path: reads the current credential and state with one atomic load, no lock and no
+  /// allocation. The reference stays valid until this thread's next call into any
+  /// ResilientCredential; until then this thread may keep that snapshot alive.
+  [[nodiscard]] Current current() const {
+    const detail::Snapshot& snapshot = cell_.load();
+    return {snapshot.token->credential, snapshot.state, snapshot.token->generation, snapshot.until};
+  }
+
   /// A snapshot of the credential's state, free of secrets.
   [[nodiscard]] Status status() const {
     const std::scoped_lock lock(mutex_);

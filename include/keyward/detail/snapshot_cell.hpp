@@ -11,7 +11,8 @@
 //
 // Cells are told apart by a 64-bit id that is never reused, not by address (an address comes back
 // after destruction). A thread's cache keeps the last snapshot it read of a cell alive until that
-// thread reads the cell again, reads another cell that shares the cache slot, or exits.
+// thread reads the cell again, reads another cell that shares the cache slot, or exits. The hot
+// path touches only a trivially destructible thread_local, so it needs no TLS guard or call.
 #pragma once
 
 #include <array>
@@ -45,11 +46,11 @@ class SnapshotCell {
   /// The current snapshot, borrowed: valid until this thread's next load() of any cell of T.
   [[nodiscard]] const T& load() const {
     const std::uint64_t version = version_.load(std::memory_order_acquire);
-    Entry& entry = cache_.entries[id_ % kCacheSlots];
+    const Entry& entry = cache_.entries[id_ % kCacheSlots];
     if (entry.id == id_ && entry.version == version) [[likely]] {
       return *entry.snapshot;
     }
-    return refill(entry);
+    return refill();
   }
 
   /// The current snapshot, shared: stays valid as long as the caller holds it.
@@ -69,16 +70,33 @@ class SnapshotCell {
  private:
   static constexpr std::size_t kCacheSlots = 16;
 
+  // The cache a reader checks: trivially destructible, so that a thread_local of it is plain
+  // %fs-relative memory with no initialisation guard or destructor registration on the hot path.
   struct Entry {
     std::uint64_t id = 0;
     std::uint64_t version = 0;
-    std::shared_ptr<const T> snapshot;
+    const T* snapshot = nullptr;
   };
   struct Cache {
     std::array<Entry, kCacheSlots> entries{};
   };
 
-  const T& refill(Entry& entry) const {
+  // What keeps the cached snapshots alive, touched only on the slow path. When the thread exits
+  // it clears the cache before releasing them, so nothing can read a released snapshot.
+  struct Owners {
+    std::array<std::shared_ptr<const T>, kCacheSlots> slots{};
+    Owners() = default;
+    Owners(const Owners&) = delete;
+    Owners& operator=(const Owners&) = delete;
+    Owners(Owners&&) = delete;
+    Owners& operator=(Owners&&) = delete;
+    ~Owners() { cache_ = Cache{}; }
+  };
+
+  // Out of line and cold, so that the fast path in load() stays a handful of instructions.
+  [[gnu::noinline, gnu::cold]] const T& refill() const {
+    static thread_local Owners owners;
+    const std::size_t slot = id_ % kCacheSlots;
     std::shared_ptr<const T> snapshot;
     std::uint64_t version = 0;
     {
@@ -86,14 +104,12 @@ class SnapshotCell {
       snapshot = current_;
       version = version_.load(std::memory_order_relaxed);  // stable: publish() holds the mutex
     }
-    entry.snapshot.swap(snapshot);  // the old snapshot is released outside the lock
-    entry.id = id_;
-    entry.version = version;
-    return *entry.snapshot;
+    owners.slots[slot].swap(snapshot);  // the old snapshot is released outside the lock
+    cache_.entries[slot] = Entry{id_, version, owners.slots[slot].get()};
+    return *owners.slots[slot];
   }
 
-  // One cache per thread and snapshot type, shared by all cells of that type. Constant-initialised,
-  // so access needs no dynamic-initialisation guard.
+  // One cache per thread and snapshot type, shared by all cells of that type.
   static inline thread_local Cache cache_{};
 
   const std::uint64_t id_ = next_cell_id();

@@ -1,0 +1,148 @@
+// The ways to read a shared credential that the benchmarks compare, behind one interface:
+// read() takes the current token and state ready to attach; publish() installs a new one.
+// keyward's own design is KeywardDesign; the others are the baselines of BRIEF section 11 and
+// shared/notes/hot-path.md, measured in the same binary so every figure is a ratio.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "keyward/keyward.hpp"
+
+namespace keyward::bench {
+
+/// A transport that answers 200 at once, to measure what keyward adds around it.
+struct NullTransport {
+  TransportResult send(const Request& /*request*/) const {
+    return Response{.status = 200, .headers = {}, .body = {}};
+  }
+};
+
+/// A ~100-byte token snapshot, as the baselines publish it.
+struct Snapshot {
+  std::string token;
+  CredentialState state = CredentialState::ready;
+  std::uint64_t generation = 0;
+};
+
+inline std::string token_for(std::uint64_t generation) {
+  return "sk-ant-oat01-" + std::string(48, 'x') + "-" + std::to_string(generation) + "-abcd";
+}
+
+inline void use(std::string_view token, CredentialState state) {
+  benchmark::DoNotOptimize(token.data());
+  benchmark::DoNotOptimize(token.size());
+  benchmark::DoNotOptimize(state);
+}
+
+/// The physical floor: one atomic pointer load; old snapshots are never reclaimed.
+class FloorDesign {
+ public:
+  FloorDesign() { publish(); }
+  void read() const {
+    const Snapshot* s = current_.load(std::memory_order_acquire);
+    use(s->token, s->state);
+  }
+  void publish() {
+    const std::scoped_lock lock(mutex_);
+    all_.push_back(std::make_unique<Snapshot>(Snapshot{token_for(all_.size()), {}, all_.size()}));
+    current_.store(all_.back().get(), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<const Snapshot*> current_{nullptr};
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Snapshot>> all_;
+};
+
+/// std::mutex and a shared_ptr copy (golang/oauth2, google-cloud-cpp).
+class MutexDesign {
+ public:
+  void read() const {
+    std::shared_ptr<const Snapshot> s;
+    {
+      const std::scoped_lock lock(mutex_);
+      s = current_;
+    }
+    use(s->token, s->state);
+  }
+  void publish() {
+    auto next = std::make_shared<const Snapshot>(Snapshot{token_for(++n_), {}, n_});
+    const std::scoped_lock lock(mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::uint64_t n_ = 0;
+  std::shared_ptr<const Snapshot> current_ =
+      std::make_shared<const Snapshot>(Snapshot{token_for(0), {}, 0});
+};
+
+/// std::shared_mutex with a shared lock for readers and a shared_ptr copy.
+class SharedMutexDesign {
+ public:
+  void read() const {
+    std::shared_ptr<const Snapshot> s;
+    {
+      const std::shared_lock lock(mutex_);
+      s = current_;
+    }
+    use(s->token, s->state);
+  }
+  void publish() {
+    auto next = std::make_shared<const Snapshot>(Snapshot{token_for(++n_), {}, n_});
+    const std::unique_lock lock(mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::uint64_t n_ = 0;
+  std::shared_ptr<const Snapshot> current_ =
+      std::make_shared<const Snapshot>(Snapshot{token_for(0), {}, 0});
+};
+
+/// std::atomic<std::shared_ptr> (in libstdc++ 12, a lock bit inside the control word).
+class AtomicSharedPtrDesign {
+ public:
+  void read() const {
+    const std::shared_ptr<const Snapshot> s = current_.load(std::memory_order_acquire);
+    use(s->token, s->state);
+  }
+  void publish() {
+    current_.store(std::make_shared<const Snapshot>(Snapshot{token_for(++n_), {}, n_}),
+                   std::memory_order_release);
+  }
+
+ private:
+  std::uint64_t n_ = 0;
+  std::atomic<std::shared_ptr<const Snapshot>> current_{
+      std::make_shared<const Snapshot>(Snapshot{token_for(0), {}, 0})};
+};
+
+/// keyward: ResilientCredential::current().
+class KeywardDesign {
+ public:
+  void read() const {
+    const auto current = credential_.current();
+    use(current.credential.token.reveal(), current.state);
+  }
+  void publish() {
+    static_cast<void>(credential_.set_credential(Credential::api_key(token_for(++n_))));
+  }
+  ResilientCredential<NullTransport>& credential() { return credential_; }
+
+ private:
+  std::uint64_t n_ = 0;
+  ResilientCredential<NullTransport> credential_{NullTransport{},
+                                                 Credential::api_key(token_for(0))};
+};
+
+}  // namespace keyward::bench
