@@ -11,7 +11,9 @@
 #   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
 #   6. the README's C++ example is checked against examples/quickstart.cpp
 #   7. clang-tidy over the header-check TUs and examples/*.cpp
-#   8. consumer test: install build/dev, build tests/cmake_import against it, run it
+#   8. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
+#      than 1; prints the timing ratios without failing on them
+#   9. consumer test: install build/dev, build tests/cmake_import against it, run it
 # and ends with "N passed, 0 failed".
 set -euo pipefail
 
@@ -168,6 +170,11 @@ if ((${#tidy_files[@]} > 0)); then
         exit 1
       fi' "$CLANG_TIDY"
 fi
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "bench (short pass)"
+bash bench/run --short
 end_step
 
 # ---------------------------------------------------------------------------------------------
