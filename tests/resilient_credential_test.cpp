@@ -216,6 +216,27 @@ TEST(ResilientCredentialTest, ReplacementDuringARefreshIsRefreshedWhenRejected) 
   EXPECT_EQ(setup.server.token_calls(), 2U);  // the discarded refresh and the replacement's
 }
 
+TEST(ResilientCredentialTest, AReplacementEndsTheWaitForAHangingRefresh) {
+  OAuthSetup setup;
+  auto rc = setup.make();
+  setup.server.expire_access_tokens();
+  setup.server.block_token_endpoint();
+  auto a = std::async(std::launch::async, [&] { return rc->send(api_request()); });
+  while (setup.server.token_calls() == 0) std::this_thread::yield();
+  auto b = std::async(std::launch::async, [&] { return rc->send(api_request()); });
+  while (setup.transport.count(kApi) < 2) std::this_thread::yield();
+
+  const auto login = setup.server.login();  // a valid replacement
+  ASSERT_TRUE(rc->set_credential(Credential::oauth(login.first, login.second, std::nullopt)));
+  auto rb = b.get();  // returns while the token endpoint still hangs
+  ASSERT_TRUE(rb) << rb.error().message;
+  EXPECT_EQ(rb->status, 200);
+
+  setup.server.release_token_endpoint();
+  ASSERT_TRUE(a.get());
+  EXPECT_EQ(rc->status().generation, 2U);  // the hanging refresh's result was discarded
+}
+
 TEST(ResilientCredentialTest, RejectionRightAfterRefreshNeedsReauthWithActionableError) {
   OAuthSetup setup;
   auto rc = setup.make();

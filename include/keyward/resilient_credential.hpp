@@ -650,7 +650,8 @@ class ResilientCredential {
     std::unique_lock lock(mutex_);
     const auto deadline = std::chrono::steady_clock::now() + options_.refresh.wait_timeout;
     while (refreshing_) {
-      if (need == Need::soft) return {};
+      // A replacement installed meanwhile ends the wait: the in-flight result will be discarded.
+      if (need == Need::soft || cell_.load_shared()->token->generation != seen) return {};
       if (refreshed_.wait_until(lock, deadline) == std::cv_status::timeout && refreshing_) {
         return unexpected(make_error(
             Errc::refresh_timeout,
