@@ -24,11 +24,15 @@ inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
 
 /// Splits a "now" off the front of the input: a byte below 0x80 picks one of eight interesting
 /// instants (so seed files stay readable text, '@' picking the fixtures' 2026-02-04T12:00:00Z);
-/// a byte from 0x80 up takes the next eight bytes as any nanosecond count at all.
-inline std::chrono::system_clock::time_point take_now(std::string_view& text) {
+/// a byte from 0x80 up takes the next eight bytes as any tick count at all.
+template <class Duration>
+std::chrono::sys_time<Duration> take_now(std::string_view& text) {
   using std::chrono::seconds;
-  using std::chrono::system_clock;
-  if (text.empty()) return system_clock::time_point{seconds{1770206400}};
+  using Time = std::chrono::sys_time<Duration>;
+  const auto at = [](std::int64_t s) {
+    return Time{std::chrono::duration_cast<Duration>(seconds{s})};
+  };
+  if (text.empty()) return at(1770206400);
   const auto selector = static_cast<unsigned char>(text.front());
   text.remove_prefix(1);
   if (selector >= 0x80) {
@@ -37,25 +41,25 @@ inline std::chrono::system_clock::time_point take_now(std::string_view& text) {
       raw = (raw << 8U) | static_cast<unsigned char>(text.front());
       text.remove_prefix(1);
     }
-    return system_clock::time_point{system_clock::duration{static_cast<std::int64_t>(raw)}};
+    return Time{Duration{static_cast<typename Duration::rep>(raw)}};
   }
   switch (selector % 8) {
     case 0:
-      return system_clock::time_point{seconds{1770206400}};  // 2026-02-04T12:00:00Z
+      return at(1770206400);  // 2026-02-04T12:00:00Z
     case 1:
-      return system_clock::time_point{};  // the epoch
+      return at(0);  // the epoch
     case 2:
-      return system_clock::time_point{seconds{784111747}};  // 1994-11-06T08:49:07Z
+      return at(784111747);  // 1994-11-06T08:49:07Z, 30 s before the RFC 9110 example
     case 3:
-      return system_clock::time_point{seconds{2524607999}};  // 2049-12-31T23:59:59Z
+      return at(2524607999);  // 2049-12-31T23:59:59Z
     case 4:
-      return system_clock::time_point{seconds{2524608000}};  // 2050-01-01T00:00:00Z
+      return at(2524608000);  // 2050-01-01T00:00:00Z
     case 5:
-      return system_clock::time_point{seconds{-2208988800}};  // 1900-01-01T00:00:00Z
+      return at(-2208988800);  // 1900-01-01T00:00:00Z
     case 6:
-      return system_clock::time_point::min();
+      return Time::min();
     default:
-      return system_clock::time_point::max();
+      return Time::max();
   }
 }
 

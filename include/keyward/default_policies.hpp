@@ -15,6 +15,7 @@
 #include "keyward/clock.hpp"
 #include "keyward/cooldown/exponential_backoff.hpp"
 #include "keyward/observer.hpp"
+#include "keyward/preflight.hpp"
 #include "keyward/refresh/static_credential.hpp"
 
 namespace keyward {
@@ -25,6 +26,7 @@ struct DefaultPolicies {
   using Refresh = refresh::StaticCredential;      ///< Never refresh.
   using Cooldown = cooldown::ExponentialBackoff;  ///< BRIEF section 4 windows.
   using Attach = BearerAttacher;                  ///< `Authorization: Bearer`.
+  using Preflight = preflight::Generic;           ///< Checks a credential before first use.
   using Clock = SystemClock;                      ///< The system clock.
   using Sleeper = ThreadSleeper;                  ///< Real sleeps between retries.
   using Observer = NoObserver;                    ///< No events.

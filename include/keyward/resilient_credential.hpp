@@ -43,6 +43,7 @@
 #include "keyward/detail/url.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
+#include "keyward/preflight.hpp"
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
 #include "keyward/status.hpp"
@@ -103,6 +104,7 @@ class ResilientCredential {
     typename Policies::Refresh refresh{};        ///< Renews the credential.
     typename Policies::Cooldown cooldown{};      ///< Chooses cooldown windows.
     typename Policies::Attach attach{};          ///< Places the credential on requests.
+    typename Policies::Preflight preflight{};    ///< Checks credentials before first use.
     typename Policies::Clock clock{};            ///< Tells the time.
     typename Policies::Sleeper sleeper{};        ///< Waits between retries.
     typename Policies::Observer observer{};      ///< Receives events.
@@ -203,12 +205,10 @@ class ResilientCredential {
   /// A refresh already in flight is discarded when it completes. An unusable credential is
   /// refused with Errc::invalid_credential and the current one is kept.
   Result<void> set_credential(Credential credential) {
-    if (auto problem = detail::token_text_problem(credential.token.reveal())) {
-      return unexpected(make_error(Errc::invalid_credential,
-                                   prefix() +
-                                       "the new credential was refused and the current one "
-                                       "kept: " +
-                                       *problem));
+    if (auto problems = preflight_problems(credential)) {
+      return unexpected(make_error(
+          Errc::invalid_credential,
+          prefix() + "the new credential was refused and the current one kept: " + *problems));
     }
     std::shared_ptr<const detail::Token> token;
     {
@@ -330,6 +330,15 @@ class ResilientCredential {
 
   [[nodiscard]] TimePoint now() const { return parts_.clock.now(); }
 
+  // Every pre-flight finding, joined for a person, or nothing when the credential looks usable.
+  [[nodiscard]] std::optional<std::string> preflight_problems(const Credential& credential) const {
+    const auto findings = parts_.preflight.validate(credential, now());
+    if (findings.empty()) return std::nullopt;
+    std::string text;
+    for (const auto& finding : findings) text += (text.empty() ? "" : "; ") + finding.message;
+    return text;
+  }
+
   [[nodiscard]] std::string prefix() const {
     return "keyward: profile '" + options_.profile + "': ";
   }
@@ -339,8 +348,8 @@ class ResilientCredential {
   }
 
   SnapshotPtr initial_snapshot(Credential credential) {
-    if (auto problem = detail::token_text_problem(credential.token.reveal())) {
-      throw std::invalid_argument(prefix() + "the credential is unusable: " + *problem);
+    if (auto problems = preflight_problems(credential)) {
+      throw std::invalid_argument(prefix() + "the credential is unusable: " + *problems);
     }
     const RetryOptions& retry = options_.retry;
     const RefreshOptions& refresh = options_.refresh;

@@ -7,7 +7,11 @@
 #include <string>
 
 #include "keyward/classifier.hpp"
+#include "keyward/classify/anthropic.hpp"
+#include "keyward/classify/google.hpp"
 #include "keyward/classify/http_status.hpp"
+#include "keyward/classify/openai.hpp"
+#include "keyward/classify/rfc6750.hpp"
 #include "support/fake_clock.hpp"
 
 namespace keyward {
@@ -21,7 +25,8 @@ class ClassifierContract : public ::testing::Test {
   ClassifyContext context_{.endpoint = Endpoint::api, .now = TimePoint{testing::kFixtureNow}};
 };
 
-using ClassifierTypes = ::testing::Types<classify::HttpStatus>;
+using ClassifierTypes = ::testing::Types<classify::HttpStatus, classify::Anthropic,
+                                         classify::OpenAI, classify::Google, classify::Rfc6750>;
 TYPED_TEST_SUITE(ClassifierContract, ClassifierTypes);
 
 TYPED_TEST(ClassifierContract, ClassifiesEverySuccessStatusAsOk) {

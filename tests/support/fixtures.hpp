@@ -1,11 +1,10 @@
 // Loads the provider response fixtures of tests/fixtures/ (copied from shared/fixtures) into
-// Responses and expected verdicts, using keyward's own JSON reader.
+// Responses and expected verdicts, with the reader `keyward classify` uses.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -14,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/response_file.hpp"
 #include "keyward/classifier.hpp"
-#include "keyward/detail/json.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward::testing {
@@ -44,56 +43,21 @@ inline std::string read_text(const std::filesystem::path& path) {
 
 /// Parses one fixture file; throws std::runtime_error naming the file when it is malformed.
 inline Fixture load_fixture(const std::filesystem::path& path, const std::string& name) {
-  const auto json = detail::json::parse(read_text(path));
-  const auto fail = [&](const char* what) {
-    return std::runtime_error("fixture " + name + ": " + what);
-  };
-  if (!json || !json->is_object()) throw fail("not a JSON object");
+  auto file = cli::parse_response_file(read_text(path));
+  if (!file) throw std::runtime_error("fixture " + name + ": " + file.error());
+  if (!file->expect) throw std::runtime_error("fixture " + name + ": missing \"expect\"");
   Fixture f;
   f.name = name;
-  f.provider = std::string{json->string_or("provider")};
-  f.endpoint = json->string_or("endpoint") == "token" ? Endpoint::token : Endpoint::api;
-  if (json->string_or("credential") == "oauth") f.credential = CredentialKind::oauth;
-  if (json->string_or("credential") == "api_key") f.credential = CredentialKind::api_key;
-  if (const auto now = json->string_or("now"); !now.empty()) {
-    // RFC 3339 in UTC, as the fixtures write it (libstdc++ 12 has no std::chrono::parse).
-    int y = 0;
-    unsigned mo = 0;
-    unsigned d = 0;
-    int h = 0;
-    int mi = 0;
-    int sec = 0;
-    if (std::sscanf(std::string{now}.c_str(), "%4d-%2u-%2uT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi,
-                    &sec) != 6) {
-      throw fail("bad now");
-    }
-    const auto parsed =
-        std::chrono::sys_days{std::chrono::year{y} / std::chrono::month{mo} / std::chrono::day{d}} +
-        std::chrono::hours{h} + std::chrono::minutes{mi} + std::chrono::seconds{sec};
-    f.now = parsed;
-  }
-  const auto* response = json->find("response");
-  const auto* expect = json->find("expect");
-  if (response == nullptr || expect == nullptr) throw fail("missing response or expect");
-  const auto status =
-      response->find("status") ? response->find("status")->as_number() : std::nullopt;
-  if (!status) throw fail("missing status");
-  f.response.status = static_cast<int>(*status);
-  if (const auto* headers = response->find("headers"); headers && headers->as_object()) {
-    for (const auto& [header, value] : *headers->as_object()) {
-      if (value.as_string()) f.response.headers.add(header, *value.as_string());
-    }
-  }
-  f.response.body = std::string{response->string_or("body")};
-  f.kind = std::string{expect->string_or("kind")};
-  f.scope = std::string{expect->string_or("scope")};
-  f.retryable = expect->find("retryable") && expect->find("retryable")->as_bool().value_or(false);
-  if (const auto* wait = expect->find("retry_after_ms"); wait && wait->as_number()) {
-    f.retry_after_ms = static_cast<std::int64_t>(*wait->as_number());
-  }
-  if (const auto* code = expect->find("provider_code"); code && code->as_string()) {
-    f.provider_code = *code->as_string();
-  }
+  f.provider = file->provider;
+  f.endpoint = file->endpoint;
+  f.credential = file->credential;
+  f.now = file->now;
+  f.response = std::move(file->response);
+  f.kind = file->expect->kind;
+  f.scope = file->expect->scope;
+  f.retryable = file->expect->retryable;
+  f.retry_after_ms = file->expect->retry_after_ms;
+  f.provider_code = file->expect->provider_code;
   return f;
 }
 

@@ -44,24 +44,6 @@ struct Snapshot {
   std::shared_ptr<const Error> error;  // why it is out, for every request it refuses
 };
 
-/// Finds what makes a token's text unusable, if anything: returns a description, never the text.
-[[nodiscard]] inline std::optional<std::string> token_text_problem(std::string_view token) {
-  if (token.empty()) return "the token is empty";
-  for (std::size_t i = 0; i < token.size(); ++i) {
-    const auto c = static_cast<unsigned char>(token[i]);
-    const std::string at = " at character " + std::to_string(i + 1);
-    if (c == '\n' || c == '\r') {
-      return "the token contains a line break" + at + ": it was probably cut when pasted";
-    }
-    if (c == ' ' || c == '\t') return "the token contains whitespace" + at;
-    if (c < 0x20 || c == 0x7F) return "the token contains a control character" + at;
-  }
-  if (detail::iequals(token.substr(0, 7), "Bearer ")) {
-    return "the token starts with \"Bearer \": give the token alone, keyward adds the scheme";
-  }
-  return std::nullopt;
-}
-
 /// " (HTTP 401 authentication_error: Invalid bearer token; request id req_1)" or "".
 [[nodiscard]] inline std::string describe(const Verdict& verdict) {
   std::string out;

@@ -52,8 +52,8 @@ inline std::optional<json::Value> decode_claims(std::string_view token) noexcept
 
 }  // namespace jwt_internal
 
-/// True if `token` is a JWS compact serialization (three base64url segments, JSON header and
-/// payload); says nothing about its signature.
+/// True if `token` is a JWS compact serialization: three base64url segments, the first a JSON
+/// object naming its "alg" and the second a JSON object; says nothing about the signature.
 inline bool looks_like_jwt(std::string_view token) noexcept {
   return jwt_internal::decode_claims(token).has_value();
 }

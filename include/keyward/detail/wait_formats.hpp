@@ -4,9 +4,9 @@
 // RetryInfo.retryDelay).
 //
 // Like retry_after.hpp these only parse: capping, and choosing between several headers, is the
-// caller's policy. Each is a single forward pass (a Go fraction is also read once backwards),
-// forgives only surrounding SP/HTAB, and saturates at std::chrono::milliseconds::max() instead of
-// overflowing, so hostile values can never trigger undefined behaviour.
+// caller's policy. Each looks at every byte a bounded number of times, forgives only surrounding
+// SP/HTAB, and saturates at std::chrono::milliseconds::max() instead of overflowing, so hostile
+// values can neither take long nor trigger undefined behaviour.
 #pragma once
 
 #include <chrono>

@@ -1,0 +1,279 @@
+// What the provider classifiers (Anthropic, OpenAI, Google, Rfc6750) share on top of
+// http_status.hpp: the error document of a response (its JSON body, or the error event of a
+// server-sent event stream that failed after a 200), every challenge of every WWW-Authenticate
+// field, the wait named by per-dimension rate-limit headers, the redaction of key fragments that
+// providers echo in their messages, and the skeleton of an API classification (body, then status,
+// then WWW-Authenticate, then finish()). Nothing here reads a clock.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "keyward/classifier.hpp"
+#include "keyward/classify/http_status.hpp"
+#include "keyward/detail/ascii.hpp"
+#include "keyward/detail/json.hpp"
+#include "keyward/detail/wait_formats.hpp"
+#include "keyward/detail/www_authenticate.hpp"
+#include "keyward/transport.hpp"
+
+namespace keyward::classify {
+
+/// True when `needle` occurs in `text`, ignoring ASCII case.
+[[nodiscard]] constexpr bool icontains(std::string_view text, std::string_view needle) noexcept {
+  if (needle.size() > text.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    if (detail::iequals(text.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+/// The error object inside a provider's error document: `error`, OpenAI's `response.error`, or
+/// the document itself when its `type` is "error" and it has no `error` member; else nullptr.
+[[nodiscard]] inline const detail::json::Value* error_object(
+    const detail::json::Value& document) noexcept {
+  if (!document.is_object()) return nullptr;
+  if (const auto* error = document.find("error"); error != nullptr && error->is_object()) {
+    return error;
+  }
+  if (const auto* response = document.find("response");
+      response != nullptr && response->is_object()) {
+    if (const auto* error = response->find("error"); error != nullptr && error->is_object()) {
+      return error;
+    }
+  }
+  if (document.string_or("type") == "error" && document.find("error") == nullptr) return &document;
+  return nullptr;
+}
+
+/// True when the response says it is a server-sent event stream (`text/event-stream`).
+[[nodiscard]] inline bool is_event_stream(const Response& response) noexcept {
+  const auto type = response.headers.get("content-type");
+  return type && icontains(*type, "text/event-stream");
+}
+
+namespace sse_internal {
+
+/// Removes and returns the first line of `stream`; lines end in CRLF, LF or CR (WHATWG HTML 9.2.5).
+constexpr std::string_view next_line(std::string_view& stream) noexcept {
+  const std::size_t end = stream.find_first_of("\r\n");
+  const std::string_view line = stream.substr(0, end);
+  if (end == std::string_view::npos) {
+    stream = {};
+  } else {
+    const bool crlf = stream[end] == '\r' && end + 1 < stream.size() && stream[end + 1] == '\n';
+    stream.remove_prefix(end + (crlf ? 2 : 1));
+  }
+  return line;
+}
+
+/// The event being read: its name and its data lines joined by LF.
+struct Event {
+  std::string name;
+  std::string data;
+  bool has_data = false;
+
+  /// Applies one "field: value" line; comments and unknown fields change nothing.
+  void add(std::string_view line) {
+    if (line.starts_with(':')) return;
+    const std::size_t colon = line.find(':');
+    const std::string_view field = line.substr(0, colon);
+    std::string_view value = colon == std::string_view::npos ? "" : line.substr(colon + 1);
+    if (value.starts_with(' ')) value.remove_prefix(1);
+    if (field == "event") {
+      name = value;
+    } else if (field == "data") {
+      if (has_data) data.push_back('\n');
+      data.append(value);
+      has_data = true;
+    }
+  }
+
+  /// True for an error event: named `error`, or with data that is an error document.
+  [[nodiscard]] bool is_error() const {
+    if (!has_data) return false;  // an event without data is never dispatched
+    if (name == "error") return true;
+    // Only events that mention an error are parsed, so a long healthy stream stays cheap.
+    if (data.find("error") == std::string::npos) return false;
+    const auto json = detail::json::parse(data);
+    return json && error_object(*json) != nullptr;
+  }
+};
+
+}  // namespace sse_internal
+
+/// The data of the first error event of a server-sent event stream (WHATWG HTML section
+/// 9.2.6): an event named `error`, or one whose data is a JSON document with an error object.
+[[nodiscard]] inline std::optional<std::string> sse_error_data(std::string_view stream) {
+  sse_internal::Event event;
+  while (!stream.empty()) {
+    const std::string_view line = sse_internal::next_line(stream);
+    if (!line.empty()) {
+      event.add(line);
+      continue;
+    }
+    if (event.is_error()) return std::move(event.data);  // a blank line dispatches the event
+    event = {};
+  }
+  // The stream was cut after its last event, before the blank line: what arrived still counts.
+  if (event.is_error()) return std::move(event.data);
+  return std::nullopt;
+}
+
+/// A response's error document and where it came from.
+struct ErrorDocument {
+  std::optional<detail::json::Value> json;  ///< The parsed document, when there is one.
+  bool streamed = false;  ///< True when it is the error event of a stream that began with a 2xx.
+};
+
+/// The error document of a response: the JSON body of an error status (the first element when
+/// the body is an array, as Google's streaming endpoints send it), or the error event of a 2xx
+/// event stream.
+[[nodiscard]] inline ErrorDocument error_document(const Response& response) {
+  ErrorDocument out;
+  if (response.status >= 200 && response.status < 300) {
+    if (!is_event_stream(response)) return out;
+    auto data = sse_error_data(response.body);
+    if (!data) return out;
+    out.streamed = true;
+    out.json = detail::json::parse(*data);
+    return out;
+  }
+  out.json = detail::json::parse(response.body);
+  if (out.json && out.json->is_array() && !out.json->as_array()->empty()) {
+    detail::json::Value first = out.json->as_array()->front();
+    out.json = std::move(first);
+  }
+  return out;
+}
+
+/// Every challenge of every WWW-Authenticate field, in order; a malformed field is skipped.
+[[nodiscard]] inline std::vector<detail::Challenge> all_challenges(const Headers& headers) {
+  std::vector<detail::Challenge> out;
+  for (const auto& [name, value] : headers) {
+    if (!detail::iequals(name, "www-authenticate")) continue;
+    if (auto parsed = detail::parse_www_authenticate(value)) {
+      for (auto& challenge : *parsed) out.push_back(std::move(challenge));
+    }
+  }
+  return out;
+}
+
+/// The first RFC 6750 Bearer or RFC 9449 DPoP challenge that carries an `error`, else nullptr.
+[[nodiscard]] inline const detail::Challenge* error_challenge(
+    const std::vector<detail::Challenge>& challenges) noexcept {
+  for (const auto& challenge : challenges) {
+    const bool bearer =
+        detail::iequals(challenge.scheme, "Bearer") || detail::iequals(challenge.scheme, "DPoP");
+    if (bearer && challenge.param("error") != nullptr) return &challenge;
+  }
+  return nullptr;
+}
+
+/// Applies a Bearer challenge's RFC 6750 error code, if it is one, with its description.
+inline bool apply_challenge(const Headers& headers, Verdict& verdict) {
+  const auto challenges = all_challenges(headers);
+  const auto* challenge = error_challenge(challenges);
+  if (challenge == nullptr) return false;
+  const auto kind = kind_from_bearer_error(*challenge->param("error"));
+  if (!kind) return false;
+  verdict.kind = *kind;
+  verdict.provider_code = *challenge->param("error");
+  if (const auto* description = challenge->param("error_description")) {
+    verdict.message = *description;
+  }
+  return true;
+}
+
+/// One rate-limit dimension: whether the server says it is used up, and the wait until it resets.
+struct RateLimitWindow {
+  bool exhausted = false;                          ///< Nothing is left in this window.
+  std::optional<std::chrono::milliseconds> reset;  ///< The wait until it resets, if known.
+};
+
+/// The wait that rate-limit windows name: the latest reset among the exhausted windows, else the
+/// latest of all (the request may have needed more than any one window had left), capped.
+[[nodiscard]] inline std::optional<std::chrono::milliseconds> window_wait(
+    std::span<const RateLimitWindow> windows, std::chrono::milliseconds cap) noexcept {
+  std::optional<std::chrono::milliseconds> exhausted;
+  std::optional<std::chrono::milliseconds> any;
+  for (const auto& window : windows) {
+    if (!window.reset) continue;
+    if (!any || *window.reset > *any) any = window.reset;
+    if (window.exhausted && (!exhausted || *window.reset > *exhausted)) exhausted = window.reset;
+  }
+  auto wait = exhausted ? exhausted : any;
+  if (wait && *wait > cap) wait = cap;
+  return wait;
+}
+
+/// True for a count header that says nothing is left ("0", "00").
+[[nodiscard]] constexpr bool is_zero_count(std::string_view text) noexcept {
+  text = detail::trim_ows(text);
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c == '0'; });
+}
+
+/// The wait from `now` until `when`, or nothing when `when` is not in the future.
+[[nodiscard]] inline std::optional<std::chrono::milliseconds> wait_until(
+    std::chrono::sys_time<std::chrono::milliseconds> when, TimePoint now) noexcept {
+  using namespace std::chrono;
+  // RFC 3339 times lie in years 0..9999, so bounding `now` keeps the subtraction in range.
+  constexpr sys_time<milliseconds> kEarliest{sys_days{year{-1000} / January / 1}};
+  const auto now_ms = std::max(floor<milliseconds>(now), kEarliest);
+  if (when <= now_ms) return std::nullopt;
+  return when - now_ms;
+}
+
+/// Replaces every word that echoes a masked key (such as "sk-proj-****21sA") with "[redacted]":
+/// it shows more of the key than a fingerprint may.
+inline void redact_key_echoes(std::string& message) {
+  constexpr std::string_view kRedacted = "[redacted]";
+  constexpr std::string_view kPunctuation = ".,;:!?()[]\"'";
+  std::size_t start = 0;
+  while (start < message.size()) {
+    const std::size_t end = std::min(message.find(' ', start), message.size());
+    // Punctuation around the key is kept: "(sk-***x)." becomes "([redacted]).".
+    std::size_t word_start = start;
+    std::size_t word_end = end;
+    while (word_start < end && kPunctuation.find(message[word_start]) != std::string_view::npos) {
+      ++word_start;
+    }
+    while (word_end > word_start &&
+           kPunctuation.find(message[word_end - 1]) != std::string_view::npos) {
+      --word_end;
+    }
+    const std::string_view word{message.data() + word_start, word_end - word_start};
+    if (word.find("***") != std::string_view::npos) {
+      message.replace(word_start, word.size(), kRedacted);
+      start = word_start + kRedacted.size() + (end - word_end) + 1;
+    } else {
+      start = end + 1;
+    }
+  }
+}
+
+/// Classifies an API response the way every provider classifier does: the status's kind, then
+/// `read_error(document, verdict)` (true when the provider recognised its error), then, when it
+/// did not, the Bearer challenge; then finish(). A stream's error event starts from transient.
+template <class ReadError>
+[[nodiscard]] Verdict classify_api_response(const Response& response,
+                                            const ClassifyContext& context,
+                                            std::chrono::milliseconds cap, ReadError&& read_error) {
+  const ErrorDocument document = error_document(response);
+  Verdict verdict;
+  verdict.kind = document.streamed ? VerdictKind::transient : kind_from_status(response.status);
+  const bool recognised =
+      document.json && std::forward<ReadError>(read_error)(*document.json, verdict);
+  if (!recognised && !document.streamed) apply_challenge(response.headers, verdict);
+  finish(verdict, response, context, cap);
+  return verdict;
+}
+
+}  // namespace keyward::classify

@@ -1,0 +1,150 @@
+// provider::Anthropic: the policy bundle for the Anthropic API.
+//
+// It classifies with classify::Anthropic and places credentials the way Anthropic requires: API
+// keys in `x-api-key`; OAuth and long-lived bearer tokens as `Authorization: Bearer` together
+// with the `anthropic-beta: oauth-2025-04-20` flag, merged into any beta flags the request
+// already has (without it the API answers "OAuth authentication is currently not supported");
+// `anthropic-version` when the request has none. Its Preflight checks the prefix each kind of
+// Anthropic secret carries, so that an API key configured as an OAuth token is caught before the
+// first request.
+//
+//     keyward::ResilientCredential<MyHttpClient, keyward::provider::Anthropic> api{...};
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "keyward/attacher.hpp"
+#include "keyward/classifier.hpp"
+#include "keyward/classify/anthropic.hpp"
+#include "keyward/credential.hpp"
+#include "keyward/default_policies.hpp"
+#include "keyward/detail/ascii.hpp"
+#include "keyward/preflight.hpp"
+#include "keyward/provider/tuning.hpp"
+#include "keyward/refresh/oauth2_refresh_token.hpp"
+#include "keyward/transport.hpp"
+
+namespace keyward::provider {
+
+/// Places Anthropic credentials: API keys in x-api-key, OAuth and bearer tokens as Bearer with
+/// the OAuth beta flag; adds anthropic-version when missing.
+struct AnthropicAttacher {
+  static constexpr std::string_view kOAuthBeta = "oauth-2025-04-20";  ///< The OAuth beta flag.
+  static constexpr std::string_view kApiVersion = "2023-06-01";       ///< The default version.
+
+  /// Replaces any placement from an earlier attempt with this credential's.
+  void attach(Request& request, const Credential& credential) const {
+    Headers& headers = request.headers;
+    if (credential.kind == CredentialKind::api_key) {
+      headers.erase("authorization");
+      headers.set("x-api-key", std::string{credential.token.reveal()});
+      merge_beta(headers, false);
+    } else {
+      headers.erase("x-api-key");
+      std::string value = "Bearer ";
+      value.append(credential.token.reveal());
+      headers.set("authorization", std::move(value));
+      merge_beta(headers, true);
+    }
+    if (!headers.contains("anthropic-version")) {
+      headers.set("anthropic-version", std::string{kApiVersion});
+    }
+  }
+
+ private:
+  // anthropic-beta is a comma-separated list, possibly over several fields: the application's
+  // own flags are kept, in order, in one field, with the OAuth flag added or removed.
+  static void merge_beta(Headers& headers, bool oauth) {
+    std::string merged;
+    bool present = false;
+    for (const auto& [name, value] : headers) {
+      if (!detail::iequals(name, "anthropic-beta")) continue;
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        const std::size_t comma = std::min(rest.find(','), rest.size());
+        const std::string_view flag = detail::trim_ows(rest.substr(0, comma));
+        rest.remove_prefix(std::min(comma + 1, rest.size()));
+        if (flag.empty()) continue;
+        if (detail::iequals(flag, kOAuthBeta)) {
+          if (!oauth || std::exchange(present, true)) continue;
+        }
+        if (!merged.empty()) merged.push_back(',');
+        merged.append(flag);
+      }
+    }
+    if (oauth && !present) {
+      if (!merged.empty()) merged.push_back(',');
+      merged.append(kOAuthBeta);
+    }
+    if (merged.empty()) {
+      headers.erase("anthropic-beta");
+    } else {
+      headers.set("anthropic-beta", std::move(merged));
+    }
+  }
+};
+
+static_assert(Attacher<AnthropicAttacher>);
+
+/// Anthropic's pre-flight checks: preflight::Generic, plus the prefix of each kind of secret
+/// (API keys sk-ant-api03-, OAuth access tokens sk-ant-oat01-, refresh tokens sk-ant-ort01-).
+struct AnthropicPreflight {
+  preflight::Generic generic{};  ///< The checks that hold for every provider.
+
+  /// Every problem found in `credential` at `now`.
+  [[nodiscard]] std::vector<Finding> validate(const Credential& credential, TimePoint now) const {
+    static constexpr auto kApiKeys =
+        std::to_array<std::string_view>({"sk-ant-api03-", "sk-ant-admin01-"});
+    static constexpr auto kAccessTokens = std::to_array<std::string_view>({"sk-ant-oat01-"});
+    static constexpr auto kRefreshTokens = std::to_array<std::string_view>({"sk-ant-ort01-"});
+    std::vector<Finding> findings = generic.validate(credential, now);
+    const bool api_key = credential.kind == CredentialKind::api_key;
+    preflight::check_prefix(
+        findings, credential.token.reveal(),
+        {.accepted = api_key ? std::span<const std::string_view>{kApiKeys}
+                             : std::span<const std::string_view>{kAccessTokens},
+         .subject = "this",
+         .configured = preflight::describe(credential.kind),
+         .expectation = api_key ? "Anthropic API keys start with sk-ant-api03-"
+                                : "Anthropic OAuth and setup tokens start with sk-ant-oat01-"});
+    if (credential.kind == CredentialKind::oauth && !credential.refresh_token.empty()) {
+      preflight::check_prefix(
+          findings, credential.refresh_token.reveal(),
+          {.accepted = kRefreshTokens,
+           .subject = "the refresh token",
+           .configured = "a refresh token: the two tokens may be swapped",
+           .expectation = "Anthropic OAuth refresh tokens start with sk-ant-ort01-"});
+    }
+    return findings;
+  }
+};
+
+static_assert(Preflight<AnthropicPreflight>);
+
+/// The policy bundle for the Anthropic API.
+struct Anthropic : DefaultPolicies {
+  using Classifier = classify::Anthropic;  ///< error.type first; credential-kind aware.
+  using Attach = AnthropicAttacher;        ///< x-api-key, or Bearer with the OAuth beta flag.
+  using Preflight = AnthropicPreflight;    ///< Generic checks plus Anthropic's prefixes.
+
+  /// Anthropic's defaults; its token endpoint takes JSON bodies.
+  [[nodiscard]] static constexpr Tuning tuning() noexcept {
+    return {.base_url = "https://api.anthropic.com",
+            .token_url = "https://console.anthropic.com/v1/oauth/token",
+            .token_body = refresh::BodyFormat::json};
+  }
+
+  /// A request that tests the credential without cost: `GET /v1/models`.
+  [[nodiscard]] static Request health_request(std::string_view base_url = tuning().base_url) {
+    return get_request(base_url, "/v1/models");
+  }
+};
+
+}  // namespace keyward::provider

@@ -1,0 +1,107 @@
+// provider::Google: the policy bundle for Google's Gemini API and Vertex AI.
+//
+// It classifies with classify::Google (ErrorInfo reasons first: a bad key is a 400, a leaked one
+// a 403) and places API keys in `x-goog-api-key` (never in the URL, where logs keep them) and
+// OAuth access tokens as `Authorization: Bearer`. Its Preflight checks that API keys look like
+// Google's (`AIza`, 39 characters) and that no API key is configured as an OAuth token or the
+// other way round.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keyward/attacher.hpp"
+#include "keyward/classifier.hpp"
+#include "keyward/classify/google.hpp"
+#include "keyward/credential.hpp"
+#include "keyward/default_policies.hpp"
+#include "keyward/preflight.hpp"
+#include "keyward/provider/tuning.hpp"
+#include "keyward/transport.hpp"
+
+namespace keyward::provider {
+
+/// Places Google credentials: API keys in x-goog-api-key, OAuth and bearer tokens as Bearer.
+struct GoogleAttacher {
+  /// Replaces any placement from an earlier attempt with this credential's.
+  void attach(Request& request, const Credential& credential) const {
+    if (credential.kind == CredentialKind::api_key) {
+      request.headers.erase("authorization");
+      request.headers.set("x-goog-api-key", std::string{credential.token.reveal()});
+    } else {
+      request.headers.erase("x-goog-api-key");
+      std::string value = "Bearer ";
+      value.append(credential.token.reveal());
+      request.headers.set("authorization", std::move(value));
+    }
+  }
+};
+
+static_assert(Attacher<GoogleAttacher>);
+
+/// Google's pre-flight checks: preflight::Generic, plus the shape of Google API keys.
+struct GooglePreflight {
+  preflight::Generic generic{};  ///< The checks that hold for every provider.
+
+  static constexpr std::size_t kApiKeyLength = 39;  ///< "AIza" and 35 more characters.
+
+  /// Every problem found in `credential` at `now`.
+  [[nodiscard]] std::vector<Finding> validate(const Credential& credential, TimePoint now) const {
+    static constexpr auto kApiKeys = std::to_array<std::string_view>({"AIza"});
+    static constexpr auto kAccessTokens = std::to_array<std::string_view>({"ya29."});
+    static constexpr auto kRefreshTokens = std::to_array<std::string_view>({"1//"});
+    std::vector<Finding> findings = generic.validate(credential, now);
+    const bool api_key = credential.kind == CredentialKind::api_key;
+    // Vertex AI also takes tokens of other shapes (workload identity federation): only an API
+    // key is required to look like one.
+    preflight::check_prefix(findings, credential.token.reveal(),
+                            {.accepted = api_key ? std::span<const std::string_view>{kApiKeys}
+                                                 : std::span<const std::string_view>{kAccessTokens},
+                             .required = api_key,
+                             .subject = "this",
+                             .configured = preflight::describe(credential.kind),
+                             .expectation = "Google API keys start with AIza"});
+    const std::string_view key = preflight::trim_pasted(credential.token.reveal());
+    if (api_key && key.starts_with("AIza") && key.size() != kApiKeyLength) {
+      findings.push_back({"wrong_length",
+                          "Google API keys are 39 characters long, and this one "
+                          "has " +
+                              std::to_string(key.size()) +
+                              ": it was probably cut or joined when pasted"});
+    }
+    if (credential.kind == CredentialKind::oauth && !credential.refresh_token.empty()) {
+      preflight::check_prefix(findings, credential.refresh_token.reveal(),
+                              {.accepted = kRefreshTokens,
+                               .required = false,
+                               .subject = "the refresh token",
+                               .configured = "a refresh token: the two tokens may be swapped"});
+    }
+    return findings;
+  }
+};
+
+static_assert(Preflight<GooglePreflight>);
+
+/// The policy bundle for the Gemini API and Vertex AI.
+struct Google : DefaultPolicies {
+  using Classifier = classify::Google;  ///< ErrorInfo reason, then error.status; RetryInfo.
+  using Attach = GoogleAttacher;        ///< x-goog-api-key, or Bearer for OAuth tokens.
+  using Preflight = GooglePreflight;    ///< Generic checks plus the shape of Google's keys.
+
+  /// Google's defaults: the Gemini API and Google's OAuth token endpoint.
+  [[nodiscard]] static constexpr Tuning tuning() noexcept {
+    return {.base_url = "https://generativelanguage.googleapis.com",
+            .token_url = "https://oauth2.googleapis.com/token"};
+  }
+
+  /// A request that tests the credential without cost: `GET /v1beta/models`.
+  [[nodiscard]] static Request health_request(std::string_view base_url = tuning().base_url) {
+    return get_request(base_url, "/v1beta/models");
+  }
+};
+
+}  // namespace keyward::provider

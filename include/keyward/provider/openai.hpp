@@ -1,0 +1,67 @@
+// provider::OpenAI: the policy bundle for the OpenAI API.
+//
+// It classifies with classify::OpenAI (`error.code` first, so that `insufficient_quota` is not
+// taken for a rate limit) and sends every kind of credential as `Authorization: Bearer`. Its
+// Preflight checks that API keys carry OpenAI's `sk-` prefix and that no API key is configured
+// as an OAuth token (OpenAI's OAuth access tokens are JWTs).
+#pragma once
+
+#include <array>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "keyward/attacher.hpp"
+#include "keyward/classifier.hpp"
+#include "keyward/classify/openai.hpp"
+#include "keyward/credential.hpp"
+#include "keyward/default_policies.hpp"
+#include "keyward/preflight.hpp"
+#include "keyward/provider/tuning.hpp"
+#include "keyward/transport.hpp"
+
+namespace keyward::provider {
+
+/// OpenAI's pre-flight checks: preflight::Generic, plus OpenAI's `sk-` key prefixes.
+struct OpenAIPreflight {
+  preflight::Generic generic{};  ///< The checks that hold for every provider.
+
+  /// Every problem found in `credential` at `now`.
+  [[nodiscard]] std::vector<Finding> validate(const Credential& credential, TimePoint now) const {
+    static constexpr auto kKeys =
+        std::to_array<std::string_view>({"sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"});
+    static constexpr std::array<std::string_view, 0> kNoKeys{};
+    std::vector<Finding> findings = generic.validate(credential, now);
+    // An OAuth token may look like anything but a key: only a known prefix is a finding.
+    const bool oauth = credential.kind == CredentialKind::oauth;
+    preflight::check_prefix(findings, credential.token.reveal(),
+                            {.accepted = oauth ? std::span<const std::string_view>{kNoKeys}
+                                               : std::span<const std::string_view>{kKeys},
+                             .required = !oauth,
+                             .subject = "this",
+                             .configured = oauth ? "an OAuth token" : "an OpenAI API key",
+                             .expectation = "OpenAI API keys start with sk-"});
+    return findings;
+  }
+};
+
+static_assert(Preflight<OpenAIPreflight>);
+
+/// The policy bundle for the OpenAI API.
+struct OpenAI : DefaultPolicies {
+  using Classifier = classify::OpenAI;  ///< error.code, then error.type; reset headers.
+  using Attach = BearerAttacher;        ///< `Authorization: Bearer`.
+  using Preflight = OpenAIPreflight;    ///< Generic checks plus OpenAI's prefixes.
+
+  /// OpenAI's defaults; its API keys are not refreshed, so no token endpoint is named.
+  [[nodiscard]] static constexpr Tuning tuning() noexcept {
+    return {.base_url = "https://api.openai.com"};
+  }
+
+  /// A request that tests the credential without cost: `GET /v1/models`.
+  [[nodiscard]] static Request health_request(std::string_view base_url = tuning().base_url) {
+    return get_request(base_url, "/v1/models");
+  }
+};
+
+}  // namespace keyward::provider
