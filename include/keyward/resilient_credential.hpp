@@ -651,24 +651,34 @@ class ResilientCredential {
            "required headers)";
   }
 
+  // Waits, with mutex_ held through `lock`, while another thread refreshes. Returns the caller's
+  // result when it need not refresh itself, or nothing when it should go on to refresh.
+  std::optional<Result<void>> wait_for_other_refresh(std::unique_lock<std::mutex>& lock,
+                                                     std::uint64_t seen, Need need) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.refresh.wait_timeout;
+    while (refreshing_) {
+      // A replacement installed meanwhile ends the wait: the in-flight result will be discarded.
+      if (need == Need::soft || cell_.load_shared()->token->generation != seen) {
+        return Result<void>{};
+      }
+      if (refreshed_.wait_until(lock, deadline) == std::cv_status::timeout && refreshing_) {
+        return Result<void>{unexpected(make_error(
+            Errc::refresh_timeout,
+            prefix() + "waited " + detail::format_duration(options_.refresh.wait_timeout) +
+                " for another thread's token refresh, which has not finished; the token "
+                "endpoint may be hanging"))};
+      }
+    }
+    return std::nullopt;
+  }
+
   // Single flight: at most one refresh at a time. `seen` is the generation the caller holds; if a
   // newer one is in place the caller simply uses it. Soft callers never wait; hard and rejected
   // callers wait for an in-flight refresh, up to the deadline. Errors reach the caller that ran
   // the refresh, callers that time out, and hard callers while a failed refresh backs off.
   Result<void> refresh(std::uint64_t seen, Need need, TimePoint now) {
     std::unique_lock lock(mutex_);
-    const auto deadline = std::chrono::steady_clock::now() + options_.refresh.wait_timeout;
-    while (refreshing_) {
-      // A replacement installed meanwhile ends the wait: the in-flight result will be discarded.
-      if (need == Need::soft || cell_.load_shared()->token->generation != seen) return {};
-      if (refreshed_.wait_until(lock, deadline) == std::cv_status::timeout && refreshing_) {
-        return unexpected(make_error(
-            Errc::refresh_timeout,
-            prefix() + "waited " + detail::format_duration(options_.refresh.wait_timeout) +
-                " for another thread's token refresh, which has not finished; the token endpoint "
-                "may be hanging"));
-      }
-    }
+    if (auto waited = wait_for_other_refresh(lock, seen, need)) return std::move(*waited);
     const auto current = cell_.load_shared();
     if (current->token->generation != seen) return {};
     if (current->state == CredentialState::needs_reauth && current->error) {

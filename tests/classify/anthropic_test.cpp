@@ -194,6 +194,28 @@ TEST(AnthropicTest, RetryAfterHeadersWinOverResetHeaders) {
   EXPECT_EQ(*classify(429, with_ms, "").retry_after, 250ms);
 }
 
+TEST(AnthropicTest, ReadsRetryAfterInEveryHttpDateForm) {
+  for (const char* date : {"Wed, 04 Feb 2026 12:00:45 GMT", "Wednesday, 04-Feb-26 12:00:45 GMT",
+                           "Wed Feb  4 12:00:45 2026"}) {
+    const Verdict v = classify(429, {{"retry-after", date}}, "");
+    ASSERT_TRUE(v.retry_after) << date;
+    EXPECT_EQ(*v.retry_after, 45s) << date;
+  }
+}
+
+TEST(AnthropicTest, GarbageRetryAfterFallsBackToTheResetHeaders) {
+  for (const char* garbage : {"soon", "-5", "1e3", ""}) {
+    const Verdict v = classify(429,
+                               {{"retry-after-ms", garbage},
+                                {"retry-after", garbage},
+                                {"anthropic-ratelimit-requests-remaining", "0"},
+                                {"anthropic-ratelimit-requests-reset", at(8s)}},
+                               "");
+    ASSERT_TRUE(v.retry_after) << garbage;
+    EXPECT_EQ(*v.retry_after, 8s) << garbage;
+  }
+}
+
 TEST(AnthropicTest, ResetHeadersIgnoreGarbageAndPastTimesAndAreCapped) {
   EXPECT_FALSE(classify(429, {{"anthropic-ratelimit-tokens-reset", "soon"}}, "").retry_after);
   EXPECT_FALSE(classify(429, {{"anthropic-ratelimit-tokens-reset", at(-30s)}}, "").retry_after);

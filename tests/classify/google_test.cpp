@@ -244,7 +244,9 @@ TEST(GoogleTest, TokenEndpointErrorsFollowRfc6749) {
             R"({"error":"invalid_grant","error_description":"Token has been expired or revoked."})")
           .kind,
       VerdictKind::unauthenticated);
-  EXPECT_EQ(token(401, R"({"error":"invalid_client"})").kind, VerdictKind::misconfigured);
+  const Verdict client = token(401, R"({"error":"invalid_client"})");
+  EXPECT_EQ(client.kind, VerdictKind::misconfigured);
+  EXPECT_NE(client.fix.find("oauth2.googleapis.com"), std::string::npos);
 }
 
 TEST(GoogleTest, AnyBodiesClassifyWithoutThrowingAndWithCappedWaits) {

@@ -11,6 +11,7 @@
 
 #include "keyward/detail/ascii.hpp"
 #include "keyward/preflight.hpp"
+#include "keyward/preflight/prefix.hpp"
 
 namespace keyward::testing {
 

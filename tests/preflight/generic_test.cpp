@@ -1,6 +1,5 @@
-// preflight::Generic and the helpers provider validators build on: pasted-token damage with its
-// position, doubled "Bearer ", short tokens, expired JWTs and expiries, refresh-token slots, and
-// messages that never repeat the secret.
+// preflight::Generic: pasted-token damage with its position, doubled "Bearer ", short tokens,
+// expired JWTs and expiries, refresh-token slots, and messages that never repeat the secret.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -169,44 +168,6 @@ TEST(GenericPreflightTest, HostileTokensNeverThrow) {
   EXPECT_NO_THROW(validate_key(all_bytes));
   EXPECT_NO_THROW(validate_key(std::string(100000, '\n')));
   EXPECT_NO_THROW(validate(Credential::bearer("e30.e30.", TimePoint::max())));
-}
-
-TEST(PrefixHelpersTest, TrimPastedDropsWhitespaceAndQuotes) {
-  EXPECT_EQ(trim_pasted(" \"sk-abc\"\n"), "sk-abc");
-  EXPECT_EQ(trim_pasted("\n \t"), "");
-  EXPECT_EQ(trim_pasted("a b"), "a b");
-}
-
-TEST(PrefixHelpersTest, FindPrefixPrefersTheMostSpecific) {
-  ASSERT_NE(find_prefix("sk-ant-api03-xyz"), nullptr);
-  EXPECT_EQ(find_prefix("sk-ant-api03-xyz")->prefix, "sk-ant-api03-");
-  EXPECT_EQ(find_prefix("sk-ant-zzz")->prefix, "sk-ant-");
-  EXPECT_EQ(find_prefix("sk-proj-1")->prefix, "sk-proj-");
-  EXPECT_EQ(find_prefix("xyz"), nullptr);
-}
-
-TEST(PrefixHelpersTest, CheckPrefixNamesAKnownOtherKindOrTheExpectation) {
-  static constexpr auto kAccepted = std::to_array<std::string_view>({"sk-ant-oat01-"});
-  const PrefixRule rule{.accepted = kAccepted,
-                        .subject = "this",
-                        .configured = "an OAuth token",
-                        .expectation = "OAuth tokens start with sk-ant-oat01-"};
-  std::vector<Finding> findings;
-  check_prefix(findings, "sk-ant-oat01-" + kKey, rule);
-  EXPECT_TRUE(findings.empty());
-  check_prefix(findings, "AIza" + kKey, rule);
-  ASSERT_EQ(findings.size(), 1U);
-  EXPECT_EQ(findings[0].message,
-            "this is a Google API key (AIza) but it is configured as an OAuth token");
-  check_prefix(findings, kKey, rule);
-  ASSERT_EQ(findings.size(), 2U);
-  EXPECT_EQ(findings[1].message, "OAuth tokens start with sk-ant-oat01-, and this token does not");
-  PrefixRule optional = rule;
-  optional.required = false;
-  check_prefix(findings, kKey, optional);
-  check_prefix(findings, "", rule);
-  EXPECT_EQ(findings.size(), 2U);
-  expect_no_secret(findings, "AIza" + kKey);
 }
 
 }  // namespace

@@ -39,7 +39,9 @@ class Google {
   /// Classifies a response from a Google API or Google's token endpoint.
   [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
     if (context.endpoint == Endpoint::token) {
-      return HttpStatus{options_}.classify(response, context);
+      Verdict verdict = HttpStatus{options_}.classify(response, context);
+      if (verdict.kind == VerdictKind::misconfigured) verdict.fix = kTokenEndpointFix;
+      return verdict;
     }
     std::optional<std::chrono::milliseconds> retry_delay;
     Verdict verdict =
@@ -70,6 +72,9 @@ class Google {
     std::optional<std::chrono::milliseconds> retry_delay;  // RetryInfo.retryDelay
   };
 
+  static constexpr std::string_view kTokenEndpointFix =
+      "check the OAuth client id and secret (Google Cloud console, APIs & Services > Credentials) "
+      "and that refresh requests go to https://oauth2.googleapis.com/token";
   static constexpr std::string_view kOAuthAsKeyFix =
       "Google OAuth access tokens must be sent as Authorization: Bearer, not as x-goog-api-key or "
       "?key= (provider::Google's attacher does this for Credential::oauth)";

@@ -20,7 +20,6 @@
 #include "keyward/classify/http_status.hpp"
 #include "keyward/detail/ascii.hpp"
 #include "keyward/detail/json.hpp"
-#include "keyward/detail/wait_formats.hpp"
 #include "keyward/detail/www_authenticate.hpp"
 #include "keyward/transport.hpp"
 

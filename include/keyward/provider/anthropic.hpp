@@ -27,6 +27,7 @@
 #include "keyward/default_policies.hpp"
 #include "keyward/detail/ascii.hpp"
 #include "keyward/preflight.hpp"
+#include "keyward/preflight/prefix.hpp"
 #include "keyward/provider/tuning.hpp"
 #include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/transport.hpp"

@@ -17,6 +17,7 @@
 #include "keyward/credential.hpp"
 #include "keyward/default_policies.hpp"
 #include "keyward/preflight.hpp"
+#include "keyward/preflight/prefix.hpp"
 #include "keyward/provider/tuning.hpp"
 #include "keyward/transport.hpp"
 
