@@ -427,6 +427,7 @@ TEST(ResilientCredentialTest, QuotaExhaustionIsOutForFiveHours) {
     [[nodiscard]] Verdict classify(const Response& r, const ClassifyContext& c) const {
       Verdict v = HttpStatus::classify(r, c);
       if (r.status == 402) v.kind = VerdictKind::quota_exhausted;
+      v.fix = "buy credits at console.example.test/billing";
       return v;
     }
     using HttpStatus::classify;
@@ -445,6 +446,10 @@ TEST(ResilientCredentialTest, QuotaExhaustionIsOutForFiveHours) {
   EXPECT_EQ(result.error().code, Errc::cooling_down);
   EXPECT_EQ(rc.status().until, clock.now() + 5h);
   EXPECT_NE(result.error().message.find("quota"), std::string::npos);
+  // No application text was configured, so the classifier's fix reaches the person.
+  EXPECT_NE(result.error().message.find("Fix: buy credits at console.example.test/billing"),
+            std::string::npos)
+      << result.error().message;
 }
 
 TEST(ResilientCredentialTest, MisconfiguredNeedsReauthWithoutRefreshOrProbe) {

@@ -80,12 +80,12 @@ class ResilientCredential {
   };
 
   /// The fix text of each terminal error; keyward does not know the application's login command.
-  /// When `misconfigured` is empty, the classifier's own fix (Verdict::fix) is used.
+  /// An empty text falls back to the classifier's own fix (Verdict::fix), then a generic one.
   struct FixOptions {
-    std::string unauthenticated = "log in again to get a new credential";  ///< Rejected credential.
-    std::string misconfigured;  ///< Misconfigured credential; empty: the classifier's fix.
-    std::string quota_exhausted =
-        "add credits or raise the quota with the provider";  ///< Quota or credits gone.
+    std::string
+        unauthenticated;        ///< Rejected credential; empty: the classifier's or a generic fix.
+    std::string misconfigured;  ///< Misconfigured credential; empty: likewise.
+    std::string quota_exhausted;  ///< Quota or credits gone; empty: likewise.
   };
 
   /// Tuning; designated initializers make the overrides read well.
@@ -607,24 +607,30 @@ class ResilientCredential {
     switch (verdict.kind) {
       case VerdictKind::unauthenticated:
         code = Errc::needs_reauth;
-        text += "needs a new credential. The provider rejected " + credential +
-                (why.empty() ? "" : " " + why) + detail::describe(verdict) +
-                ". This is an authentication failure, not a rate limit. Fix: " +
-                options_.fix.unauthenticated +
-                ", then pass it to set_credential(); no restart is needed.";
+        text +=
+            "needs a new credential. The provider rejected " + credential +
+            (why.empty() ? "" : " " + why) + detail::describe(verdict) +
+            ". This is an authentication failure, not a rate limit. Fix: " +
+            fix_for(options_.fix.unauthenticated, verdict, "log in again to get a new credential") +
+            ", then pass it to set_credential(); no restart is needed.";
         break;
       case VerdictKind::misconfigured:
         code = Errc::needs_reauth;
         text += "is misconfigured: the provider says " + credential +
                 " was sent wrongly or cannot be used for this API" +
                 (why.empty() ? "" : " (" + why + ")") + detail::describe(verdict) +
-                ". Refreshing cannot help. Fix: " + misconfigured_fix(verdict) +
+                ". Refreshing cannot help. Fix: " +
+                fix_for(options_.fix.misconfigured, verdict,
+                        "check the credential's kind and how it is sent (header, prefix, the "
+                        "provider's required headers)") +
                 ", then pass the corrected credential to set_credential().";
         break;
       case VerdictKind::quota_exhausted:
         text += "has run out of quota or credits" + detail::describe(verdict) + ": " + credential +
-                " is out " + when +
-                ", when one probe request tests it. Fix: " + options_.fix.quota_exhausted + ".";
+                " is out " + when + ", when one probe request tests it. Fix: " +
+                fix_for(options_.fix.quota_exhausted, verdict,
+                        "add credits or raise the quota with the provider") +
+                ".";
         break;
       default:
         text += "is rate limited" + detail::describe(verdict) + ": " + credential +
@@ -644,11 +650,11 @@ class ResilientCredential {
   }
 
   // The application's text first, then the classifier's, then a generic one.
-  [[nodiscard]] std::string misconfigured_fix(const Verdict& verdict) const {
-    if (!options_.fix.misconfigured.empty()) return options_.fix.misconfigured;
+  [[nodiscard]] static std::string fix_for(const std::string& configured, const Verdict& verdict,
+                                           std::string_view generic) {
+    if (!configured.empty()) return configured;
     if (!verdict.fix.empty()) return verdict.fix;
-    return "check the credential's kind and how it is sent (header, prefix, the provider's "
-           "required headers)";
+    return std::string{generic};
   }
 
   // Waits, with mutex_ held through `lock`, while another thread refreshes. Returns the caller's

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "keyward/classify/openai.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/refresh/static_credential.hpp"
 #include "support/fake_clock.hpp"
@@ -572,6 +573,25 @@ TEST(StaticCredentialTest, NeverRefreshableAndRefreshNeedsReauthWithoutSending) 
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::needs_reauth);
   EXPECT_TRUE(transport.requests().empty());
+}
+
+TEST(OAuth2RefreshTokenTest, ClassifiesTokenErrorsWithTheProvidersClassifier) {
+  // OpenAI answers a reused refresh token with its own error object: the generic classifier
+  // cannot read it (misconfigured), OpenAI's can (unauthenticated: log in again).
+  const auto reused = json_response(
+      400, R"({"error":{"message":"refresh token already used","type":"invalid_request_error",)"
+           R"("code":"refresh_token_reused"}})");
+  auto generic_transport = answering(reused);
+  auto generic = OAuth2RefreshToken{options()}.refresh(current(), generic_transport, kNow);
+  ASSERT_FALSE(generic);
+  auto openai_transport = answering(reused);
+  refresh::BasicOAuth2RefreshToken<classify::OpenAI> strategy{options()};
+  auto result = strategy.refresh(current(), openai_transport, kNow);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, Errc::needs_reauth);
+  ASSERT_TRUE(result.error().verdict);
+  EXPECT_EQ(result.error().verdict->kind, VerdictKind::unauthenticated);
+  EXPECT_NE(generic.error().verdict->kind, VerdictKind::unauthenticated);
 }
 
 }  // namespace

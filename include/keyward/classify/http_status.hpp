@@ -169,8 +169,9 @@ class HttpStatus {
   }
 
   static void read_challenge(const Response& response, Verdict& verdict) {
+    // A challenge explains a failure; on a success it changes nothing (found by fuzzing).
     const auto header = response.headers.get("www-authenticate");
-    if (!header) return;
+    if (!header || response.status < 400) return;
     const auto challenges = detail::parse_www_authenticate(*header);
     if (!challenges) return;
     const auto* bearer = detail::find_challenge(*challenges, "Bearer");

@@ -270,7 +270,9 @@ template <class ReadError>
   verdict.kind = document.streamed ? VerdictKind::transient : kind_from_status(response.status);
   const bool recognised =
       document.json && std::forward<ReadError>(read_error)(*document.json, verdict);
-  if (!recognised && !document.streamed) apply_challenge(response.headers, verdict);
+  if (!recognised && !document.streamed && response.status >= 400) {
+    apply_challenge(response.headers, verdict);  // a challenge on a success changes nothing
+  }
   finish(verdict, response, context, cap);
   return verdict;
 }

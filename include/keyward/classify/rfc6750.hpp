@@ -36,7 +36,8 @@ class Rfc6750 {
   /// Classifies a response from a resource server or a token endpoint.
   [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
     Verdict verdict = HttpStatus{options_}.classify(response, context);
-    if (context.endpoint == Endpoint::token) return verdict;
+    // A token endpoint speaks RFC 6749, and a challenge on a success changes nothing.
+    if (context.endpoint == Endpoint::token || response.status < 400) return verdict;
     const auto challenges = all_challenges(response.headers);
     if (const auto* challenge = error_challenge(challenges)) {
       if (read_challenge(*challenge, verdict)) {

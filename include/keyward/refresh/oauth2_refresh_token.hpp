@@ -47,25 +47,31 @@ enum class BodyFormat : std::uint8_t {
   json,  ///< application/json, for providers that require it.
 };
 
-/// Redeems the refresh token at an OAuth 2.0 token endpoint.
-class OAuth2RefreshToken {
+/// Where and how to refresh with the refresh-token grant.
+struct OAuth2Options {
+  std::string token_url;  ///< The token endpoint; https, or http to a loopback host.
+  std::string client_id;  ///< The client id; may be empty for client authentication none.
+  Secret client_secret;   ///< The client secret, for the client_secret_* methods.
+  ClientAuth client_auth = ClientAuth::none;  ///< Client authentication method.
+  BodyFormat body_format = BodyFormat::form;  ///< Body encoding.
+  std::string scope;      ///< The scope to ask for; empty to keep the granted scope.
+  Headers extra_headers;  ///< Sent with every token request.
+  /// Stores a refreshed credential before it is used; its failure reaches the caller.
+  std::function<Result<void>(const Credential&)> persist;
+  bool allow_insecure_http = false;  ///< Permit plain http to a non-loopback token endpoint.
+};
+
+/// Redeems the refresh token at an OAuth 2.0 token endpoint; `TokenClassifier` classifies its
+/// answers (a provider's classifier knows its own token errors, e.g. OpenAI's
+/// refresh_token_reused).
+template <Classifier TokenClassifier = classify::HttpStatus>
+class BasicOAuth2RefreshToken {
  public:
-  /// Where and how to refresh.
-  struct Options {
-    std::string token_url;  ///< The token endpoint; https, or http to a loopback host.
-    std::string client_id;  ///< The client id; may be empty for client authentication none.
-    Secret client_secret;   ///< The client secret, for the client_secret_* methods.
-    ClientAuth client_auth = ClientAuth::none;  ///< Client authentication method.
-    BodyFormat body_format = BodyFormat::form;  ///< Body encoding.
-    std::string scope;      ///< The scope to ask for; empty to keep the granted scope.
-    Headers extra_headers;  ///< Sent with every token request.
-    /// Stores a refreshed credential before it is used; its failure reaches the caller.
-    std::function<Result<void>(const Credential&)> persist;
-    bool allow_insecure_http = false;  ///< Permit plain http to a non-loopback token endpoint.
-  };
+  /// Where and how to refresh (the same for every token classifier).
+  using Options = OAuth2Options;
 
   /// Checks `options`; throws std::invalid_argument with the reason when they are unusable.
-  explicit OAuth2RefreshToken(Options options) : options_(std::move(options)) {
+  explicit BasicOAuth2RefreshToken(Options options) : options_(std::move(options)) {
     if (!detail::url_allows_credentials(options_.token_url, options_.allow_insecure_http)) {
       throw std::invalid_argument(
           "keyward::refresh::OAuth2RefreshToken: token_url must be an absolute https URL (or "
@@ -220,10 +226,13 @@ class OAuth2RefreshToken {
   }
 
   Options options_;
-  classify::HttpStatus classifier_;
+  TokenClassifier classifier_;
   std::optional<RefreshOutcome> unpersisted_;  // redeemed but not yet persisted
   Secret unpersisted_from_;                    // the refresh token that redeemed it
 };
+
+/// The refresh-token grant with the generic RFC 6749 classification of token errors.
+using OAuth2RefreshToken = BasicOAuth2RefreshToken<>;
 
 static_assert(RefreshStrategy<OAuth2RefreshToken, TransportArchetype>);
 
