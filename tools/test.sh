@@ -11,9 +11,10 @@
 #   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
 #   6. the README's C++ example is checked against examples/quickstart.cpp
 #   7. clang-tidy over the header-check TUs and examples/*.cpp
-#   8. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
+#   8. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
+#   9. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
 #      than 1; prints the timing ratios without failing on them
-#   9. consumer test: install build/dev, build tests/cmake_import against it, run it
+#  10. consumer test: install build/dev, build tests/cmake_import against it, run it
 # and ends with "N passed, 0 failed".
 set -euo pipefail
 
@@ -126,11 +127,12 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     [[ -f $f ]] && fmt_files+=("$f")
   done < <(git ls-files -z --cached --others --exclude-standard -- \
     'include/*.hpp' 'include/*.cpp' 'tests/*.hpp' 'tests/*.cpp' 'examples/*.hpp' \
-    'examples/*.cpp' 'bench/*.hpp' 'bench/*.cpp' 'tools/*.hpp' 'tools/*.cpp' | sort -zu)
+    'examples/*.cpp' 'bench/*.hpp' 'bench/*.cpp' 'tools/*.hpp' 'tools/*.cpp' \
+    'fuzz/*.hpp' 'fuzz/*.cpp' | sort -zu)
 else
   while IFS= read -r -d '' f; do
     fmt_files+=("$f")
-  done < <(find include tests examples bench tools -type f \( -name '*.hpp' -o -name '*.cpp' \) \
+  done < <(find include tests examples bench tools fuzz -type f \( -name '*.hpp' -o -name '*.cpp' \) \
     -print0 2>/dev/null | sort -z)
 fi
 echo "$("$CLANG_FORMAT" --version | head -n1): ${#fmt_files[@]} files"
@@ -170,6 +172,11 @@ if ((${#tidy_files[@]} > 0)); then
         exit 1
       fi' "$CLANG_TIDY"
 fi
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "fuzz (3 s per target)"
+bash tools/fuzz.sh 3
 end_step
 
 # ---------------------------------------------------------------------------------------------
