@@ -26,7 +26,7 @@ JOBS=2
 
 keyward_ensure \
   g++=g++ cmake=cmake ninja=ninja-build clang++=clang clang-format=clang-format \
-  clang-tidy=clang-tidy git=git python3=python3 valgrind=valgrind \
+  clang-tidy=clang-tidy git=git python3=python3 \
   libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
 keyward_check_cmake
 
