@@ -16,6 +16,7 @@
 
 #include "keyward/classifier.hpp"
 #include "keyward/credential_kind.hpp"
+#include "keyward/detail/known_prefixes.hpp"
 
 namespace keyward {
 
@@ -90,29 +91,6 @@ struct Credential {
   }
 };
 
-/// Public prefixes that providers put on their secrets, longest first; fingerprint() shows them.
-inline constexpr auto kKnownSecretPrefixes = std::to_array<std::string_view>({
-    "sk-ant-admin01-",
-    "sk-ant-oat01-",
-    "sk-ant-ort01-",
-    "sk-ant-api03-",
-    "sk-svcacct-",
-    "github_pat_",
-    "sk-admin-",
-    "sk-proj-",
-    "sk-ant-",
-    "glpat-",
-    "xoxb-",
-    "xoxp-",
-    "ya29.",
-    "AIza",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "sk-",
-});
-
 /// A redacted name for a secret: its well-known public prefix, if any, and its last four
 /// characters.
 ///
@@ -125,7 +103,8 @@ inline constexpr auto kKnownSecretPrefixes = std::to_array<std::string_view>({
   constexpr std::size_t kMinHidden = 12;
   if (secret.size() < kMinLengthToShow) return "…";
   std::string out;
-  for (const std::string_view prefix : kKnownSecretPrefixes) {
+  for (const detail::KnownPrefix& known : detail::kKnownPrefixes) {
+    const std::string_view prefix = known.prefix;
     if (secret.starts_with(prefix)) {
       if (secret.size() - prefix.size() >= kMinHidden) out.append(prefix);
       break;  // the longest matching prefix decides

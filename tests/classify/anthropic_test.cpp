@@ -29,11 +29,7 @@ TEST_P(AnthropicFixtureTest, GetsTheExpectedVerdict) {
 }
 
 std::vector<Fixture> fixtures() {
-  auto all = testing::load_fixtures("anthropic");
-  for (const char* folder : {"generic", "token"}) {
-    for (auto& f : testing::load_fixtures(folder)) all.push_back(std::move(f));
-  }
-  return all;
+  return testing::load_fixtures({"anthropic", "generic", "token"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, AnthropicFixtureTest, ::testing::ValuesIn(fixtures()),

@@ -27,13 +27,7 @@ TEST_P(GoogleFixtureTest, GetsTheExpectedVerdict) {
   testing::expect_fixture_verdict(f, Google{}.classify(f.response, testing::context_of(f)));
 }
 
-std::vector<Fixture> fixtures() {
-  auto all = testing::load_fixtures("google");
-  for (const char* folder : {"generic", "token"}) {
-    for (auto& f : testing::load_fixtures(folder)) all.push_back(std::move(f));
-  }
-  return all;
-}
+std::vector<Fixture> fixtures() { return testing::load_fixtures({"google", "generic", "token"}); }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoogleFixtureTest, ::testing::ValuesIn(fixtures()),
                          testing::fixture_test_name);

@@ -35,9 +35,7 @@ TEST_P(HttpStatusFixtureTest, GetsTheExpectedVerdict) {
 }
 
 std::vector<Fixture> generic_and_token_fixtures() {
-  auto all = testing::load_fixtures("generic");
-  for (auto& f : testing::load_fixtures("token")) all.push_back(std::move(f));
-  return all;
+  return testing::load_fixtures({"generic", "token"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, HttpStatusFixtureTest,

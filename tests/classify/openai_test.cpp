@@ -27,13 +27,7 @@ TEST_P(OpenAIFixtureTest, GetsTheExpectedVerdict) {
   testing::expect_fixture_verdict(f, OpenAI{}.classify(f.response, testing::context_of(f)));
 }
 
-std::vector<Fixture> fixtures() {
-  auto all = testing::load_fixtures("openai");
-  for (const char* folder : {"generic", "token"}) {
-    for (auto& f : testing::load_fixtures(folder)) all.push_back(std::move(f));
-  }
-  return all;
-}
+std::vector<Fixture> fixtures() { return testing::load_fixtures({"openai", "generic", "token"}); }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, OpenAIFixtureTest, ::testing::ValuesIn(fixtures()),
                          testing::fixture_test_name);

@@ -25,11 +25,7 @@ TEST_P(Rfc6750FixtureTest, GetsTheExpectedVerdict) {
   testing::expect_fixture_verdict(f, Rfc6750{}.classify(f.response, testing::context_of(f)));
 }
 
-std::vector<Fixture> fixtures() {
-  auto all = testing::load_fixtures("generic");
-  for (auto& f : testing::load_fixtures("token")) all.push_back(std::move(f));
-  return all;
-}
+std::vector<Fixture> fixtures() { return testing::load_fixtures({"generic", "token"}); }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Rfc6750FixtureTest, ::testing::ValuesIn(fixtures()),
                          testing::fixture_test_name);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -83,6 +84,15 @@ inline std::vector<Fixture> load_fixtures(const std::string& folder) {
     fixtures.push_back(load_fixture(path, folder + "/" + path.filename().string()));
   }
   return fixtures;
+}
+
+/// Every fixture under each of `folders`, folder by folder.
+inline std::vector<Fixture> load_fixtures(std::initializer_list<std::string> folders) {
+  std::vector<Fixture> all;
+  for (const auto& folder : folders) {
+    for (auto& f : load_fixtures(folder)) all.push_back(std::move(f));
+  }
+  return all;
 }
 
 }  // namespace keyward::testing

@@ -11,34 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "keyward/detail/known_prefixes.hpp"
 #include "keyward/preflight.hpp"
 
 namespace keyward::preflight {
 
-/// A public prefix that a provider puts on one kind of secret, and what to call that kind.
-struct KnownPrefix {
-  std::string_view prefix;  ///< The prefix, e.g. "sk-ant-api03-".
-  std::string_view what;    ///< What a secret with it is, e.g. "an Anthropic API key".
-};
-
-/// The published prefixes of the secrets keyward knows, most specific first.
-inline constexpr auto kKnownPrefixes = std::to_array<KnownPrefix>({
-    {"sk-ant-api03-", "an Anthropic API key"},
-    {"sk-ant-admin01-", "an Anthropic Admin API key"},
-    {"sk-ant-oat01-", "an Anthropic OAuth access token"},
-    {"sk-ant-ort01-", "an Anthropic OAuth refresh token"},
-    {"sk-ant-", "an Anthropic key"},
-    {"sk-proj-", "an OpenAI project API key"},
-    {"sk-svcacct-", "an OpenAI service account key"},
-    {"sk-admin-", "an OpenAI admin key"},
-    {"sk-", "an OpenAI API key"},
-    {"AIza", "a Google API key"},
-    {"ya29.", "a Google OAuth access token"},
-    {"1//", "a Google OAuth refresh token"},
-    {"github_pat_", "a GitHub personal access token"},
-    {"ghp_", "a GitHub personal access token"},
-    {"gho_", "a GitHub OAuth token"},
-});
+using detail::kKnownPrefixes;  ///< The published prefixes keyward knows, most specific first.
+using detail::KnownPrefix;     ///< A public prefix and what to call its kind of secret.
 
 /// The secret without the surrounding whitespace and quotes that Generic reports on its own.
 [[nodiscard]] constexpr std::string_view trim_pasted(std::string_view secret) noexcept {
