@@ -1,0 +1,266 @@
+// detail/scrub.hpp: secrets scrubbed from outside text, invalid UTF-8 and controls repaired,
+// long text cut at a character boundary.
+#include "keyward/detail/scrub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace keyward::detail {
+namespace {
+
+constexpr std::string_view kFffd = "\xEF\xBF\xBD";
+constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
+
+std::string scrub(std::string_view text, std::initializer_list<std::string_view> secrets) {
+  return scrub_secrets(text, std::span<const std::string_view>{secrets.begin(), secrets.size()});
+}
+
+// True when `text` is well-formed UTF-8 (Unicode table 3-7), written independently of scrub.hpp.
+bool valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    std::size_t n = 0;
+    unsigned lo = 0x80;
+    unsigned hi = 0xBF;
+    if (b0 < 0x80) {
+      n = 1;
+    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+      n = 2;
+    } else if (b0 == 0xE0) {
+      n = 3;
+      lo = 0xA0;
+    } else if (b0 == 0xED) {
+      n = 3;
+      hi = 0x9F;
+    } else if (b0 >= 0xE1 && b0 <= 0xEF) {
+      n = 3;
+    } else if (b0 == 0xF0) {
+      n = 4;
+      lo = 0x90;
+    } else if (b0 == 0xF4) {
+      n = 4;
+      hi = 0x8F;
+    } else if (b0 >= 0xF1 && b0 <= 0xF3) {
+      n = 4;
+    } else {
+      return false;
+    }
+    if (i + n > text.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      if (b < (k == 1 ? lo : 0x80U) || b > (k == 1 ? hi : 0xBFU)) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+std::string repeat(std::string_view piece, std::size_t times) {
+  std::string out;
+  out.reserve(piece.size() * times);
+  for (std::size_t i = 0; i < times; ++i) out.append(piece);
+  return out;
+}
+
+// --- scrub_secrets --------------------------------------------------------------------------
+
+TEST(ScrubSecretsTest, ReplacesEveryOccurrence) {
+  EXPECT_EQ(scrub("key sk-ant-12345678 rejected; sk-ant-12345678 again", {"sk-ant-12345678"}),
+            "key [redacted] rejected; [redacted] again");
+}
+
+TEST(ScrubSecretsTest, ReplacesEverySecret) {
+  EXPECT_EQ(scrub("a=secret-one-111 b=secret-two-222", {"secret-one-111", "secret-two-222"}),
+            "a=[redacted] b=[redacted]");
+}
+
+TEST(ScrubSecretsTest, LeavesTextWithoutSecretsAlone) {
+  EXPECT_EQ(scrub("nothing to see here", {"sk-ant-12345678"}), "nothing to see here");
+  EXPECT_EQ(scrub("nothing to see here", {}), "nothing to see here");
+  EXPECT_EQ(scrub("", {"sk-ant-12345678"}), "");
+}
+
+TEST(ScrubSecretsTest, IgnoresEmptyAndShortSecrets) {
+  EXPECT_EQ(scrub("the token was rejected", {"", "token", "1234567"}), "the token was rejected");
+  EXPECT_EQ(scrub("code 12345678 seen", {"12345678"}), "code [redacted] seen");
+}
+
+TEST(ScrubSecretsTest, RemovesASecretThatIsAPrefixOfAnother) {
+  // Whatever order the secrets come in, no trace of the longer one may remain.
+  EXPECT_EQ(scrub("x abcdefgh12345 y abcdefgh z", {"abcdefgh", "abcdefgh12345"}),
+            "x [redacted] y [redacted] z");
+  EXPECT_EQ(scrub("x abcdefgh12345 y abcdefgh z", {"abcdefgh12345", "abcdefgh"}),
+            "x [redacted] y [redacted] z");
+}
+
+TEST(ScrubSecretsTest, RemovesOverlappingOccurrencesOfDifferentSecrets) {
+  // "AAAABBBB" and "BBBBCCCC" overlap in "AAAABBBBCCCC": neither may leave a piece behind.
+  EXPECT_EQ(scrub("<AAAABBBBCCCC>", {"AAAABBBB", "BBBBCCCC"}), "<[redacted]>");
+  EXPECT_EQ(scrub("<AAAABBBBCCCC>", {"BBBBCCCC", "AAAABBBB"}), "<[redacted]>");
+}
+
+TEST(ScrubSecretsTest, RemovesOverlappingOccurrencesOfOneSecret) {
+  EXPECT_EQ(scrub("<abababababab>", {"abababab"}), "<[redacted]>");
+  EXPECT_EQ(scrub("<aaaaaaaaaaaa>", {"aaaaaaaa"}), "<[redacted]>");
+}
+
+TEST(ScrubSecretsTest, KeepsAdjacentOccurrencesApart) {
+  EXPECT_EQ(scrub("12345678123456789", {"12345678"}), "[redacted][redacted]9");
+}
+
+TEST(ScrubSecretsTest, ReplacesOnlyExactOccurrences) {
+  // A secret's tail, or its percent-encoded form, is not scrubbed.
+  EXPECT_EQ(scrub("sk-ant-1234567 and sk-ant-123456789", {"sk-ant-12345678"}),
+            "sk-ant-1234567 and [redacted]9");
+}
+
+TEST(ScrubSecretsTest, HandlesSecretsAtBothEndsAndSecretsLongerThanTheText) {
+  EXPECT_EQ(scrub("12345678 middle 12345678", {"12345678"}), "[redacted] middle [redacted]");
+  EXPECT_EQ(scrub("1234567", {"12345678"}), "1234567");
+  EXPECT_EQ(scrub("12345678", {"12345678"}), "[redacted]");
+}
+
+TEST(ScrubSecretsTest, ScrubsAMegabyteFullOfSecrets) {
+  const std::string text = repeat("err sk-live-0123456789 and aaaaaaaab; ", 1U << 15U);
+  ASSERT_GE(text.size(), 1'000'000U);
+  // A periodic secret that almost matches everywhere would make a naive search quadratic.
+  const std::string out = scrub(text, {"sk-live-0123456789", "aaaaaaaaaaaaaaab", "aaaaaaab"});
+  EXPECT_EQ(out, repeat("err [redacted] and a[redacted]; ", 1U << 15U));
+  EXPECT_EQ(out.find("sk-live"), std::string::npos);
+}
+
+TEST(ScrubSecretsTest, ScrubsAMegabyteOfOneRepeatedCharacter) {
+  const std::string text(1U << 20U, 'a');
+  EXPECT_EQ(scrub(text, {std::string(1000, 'a') + "b"}), text);
+  EXPECT_EQ(scrub(text, {"aaaaaaaa"}), "[redacted]");
+}
+
+// --- clean_outside_text ---------------------------------------------------------------------
+
+TEST(CleanOutsideTextTest, KeepsValidTextAsItIs) {
+  EXPECT_EQ(clean_outside_text("plain ascii"), "plain ascii");
+  EXPECT_EQ(clean_outside_text("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+  EXPECT_EQ(clean_outside_text(""), "");
+}
+
+TEST(CleanOutsideTextTest, ReplacesControlCharactersAndDeleteWithSpaces) {
+  EXPECT_EQ(clean_outside_text("a\nb\rc\td\x1B[31me\x7F"), "a b c d [31me ");
+  EXPECT_EQ(clean_outside_text(std::string_view{"x\0y", 3}), "x y");
+}
+
+TEST(CleanOutsideTextTest, ReplacesInvalidUtf8WithReplacementCharacters) {
+  const auto fffd = std::string{kFffd};
+  // Stray continuation byte, bytes that never appear, a lead byte with nothing after it.
+  EXPECT_EQ(clean_outside_text("a\x80z"), "a" + fffd + "z");
+  EXPECT_EQ(clean_outside_text("a\xFFz\xF5"), "a" + fffd + "z" + fffd);
+  EXPECT_EQ(clean_outside_text("a\xC3"), "a" + fffd);
+  // Overlong encodings of '/' and of U+0000.
+  EXPECT_EQ(clean_outside_text("\xC0\xAF"), fffd + fffd);
+  EXPECT_EQ(clean_outside_text("\xE0\x80\xAF"), fffd + fffd + fffd);
+  EXPECT_EQ(clean_outside_text("\xF0\x80\x80\xAF"), fffd + fffd + fffd + fffd);
+  // A UTF-16 surrogate (U+D83D) encoded in UTF-8, and a code point above U+10FFFF.
+  EXPECT_EQ(clean_outside_text("\xED\xA0\xBD"), fffd + fffd + fffd);
+  EXPECT_EQ(clean_outside_text("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd);
+}
+
+TEST(CleanOutsideTextTest, ReplacesATruncatedSequenceWithOneReplacementCharacter) {
+  const auto fffd = std::string{kFffd};
+  EXPECT_EQ(clean_outside_text("\xE2\x82z"), fffd + "z");
+  EXPECT_EQ(clean_outside_text("\xF0\x9F\x98z"), fffd + "z");
+  EXPECT_EQ(clean_outside_text("\xF0\x9F\x98"), fffd);
+  EXPECT_EQ(clean_outside_text("\xE2\x82\xE2\x82\xAC"), fffd + "\xE2\x82\xAC");
+}
+
+TEST(CleanOutsideTextTest, AlwaysReturnsValidUtf8) {
+  std::string every_byte_pair;
+  for (unsigned a = 0; a < 256; ++a) {
+    for (unsigned b = 0; b < 256; ++b) {
+      every_byte_pair.push_back(static_cast<char>(a));
+      every_byte_pair.push_back(static_cast<char>(b));
+    }
+  }
+  const std::string out = clean_outside_text(every_byte_pair, every_byte_pair.size() * 3);
+  EXPECT_TRUE(valid_utf8(out));
+  for (const char c : out) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == '\x7F');
+}
+
+TEST(CleanOutsideTextTest, LeavesTextThatFitsUncut) {
+  EXPECT_EQ(clean_outside_text("12345", 5), "12345");
+  EXPECT_EQ(clean_outside_text(std::string(1024, 'x')), std::string(1024, 'x'));
+}
+
+TEST(CleanOutsideTextTest, CutsLongTextAndAppendsAnEllipsis) {
+  EXPECT_EQ(clean_outside_text("123456", 5), "12345" + std::string{kEllipsis});
+  EXPECT_EQ(clean_outside_text(std::string(2000, 'x')),
+            std::string(1024, 'x') + std::string{kEllipsis});
+  EXPECT_EQ(clean_outside_text("abc", 0), kEllipsis);
+}
+
+TEST(CleanOutsideTextTest, CutsAtACharacterBoundary) {
+  // "é" is two bytes, "€" three: a cut inside either keeps the whole character out.
+  EXPECT_EQ(clean_outside_text("ab\xC3\xA9", 3), "ab" + std::string{kEllipsis});
+  EXPECT_EQ(clean_outside_text("a\xE2\x82\xAC\xE2\x82\xAC", 5),
+            "a\xE2\x82\xAC" + std::string{kEllipsis});
+  // A replacement character counts three bytes against the limit.
+  EXPECT_EQ(clean_outside_text("ab\xFF", 4), "ab" + std::string{kEllipsis});
+}
+
+TEST(CleanOutsideTextTest, NeverExceedsTheLimitPlusTheEllipsis) {
+  const std::string text = repeat("\xF0\x9F\x98\x80\xFF\xC3\xA9x\n", 300);
+  for (std::size_t max = 0; max < 64; ++max) {
+    const std::string out = clean_outside_text(text, max);
+    EXPECT_LE(out.size(), max + 3) << max;
+    EXPECT_TRUE(valid_utf8(out)) << max;
+    EXPECT_TRUE(out.ends_with(kEllipsis)) << max;
+  }
+}
+
+TEST(CleanOutsideTextTest, CleansAMegabyte) {
+  const std::string text = repeat("ok\xFF\n", 1U << 18U);
+  const std::string out = clean_outside_text(text, text.size() * 3);
+  EXPECT_EQ(out, repeat("ok" + std::string{kFffd} + " ", 1U << 18U));
+  const std::string cut = clean_outside_text(text);
+  EXPECT_LE(cut.size(), 1024U + 3U);
+  EXPECT_TRUE(cut.ends_with(kEllipsis));
+}
+
+// --- clean_and_scrub ------------------------------------------------------------------------
+
+TEST(CleanAndScrubTest, ScrubsThenCleans) {
+  const std::array<std::string_view, 1> secrets{"sk-ant-12345678"};
+  EXPECT_EQ(clean_and_scrub("bad key\nsk-ant-12345678\xFF", secrets),
+            "bad key [redacted]" + std::string{kFffd});
+}
+
+TEST(CleanAndScrubTest, ScrubsASecretThatStraddlesTheCut) {
+  const std::array<std::string_view, 1> secrets{"sk-ant-12345678"};
+  const std::string out = clean_and_scrub("0123456789sk-ant-12345678 tail", secrets, 16);
+  EXPECT_EQ(out, "0123456789[redac" + std::string{kEllipsis});
+  EXPECT_EQ(out.find("sk-ant"), std::string::npos);
+}
+
+TEST(CleanAndScrubTest, ScrubsASecretWithASpaceThatTheTextCarriedWithATab) {
+  const std::array<std::string_view, 1> secrets{"correct horse battery"};
+  EXPECT_EQ(clean_and_scrub("password correct\thorse battery rejected", secrets),
+            "password [redacted] rejected");
+}
+
+TEST(CleanAndScrubTest, ScrubsAndCutsAMegabyte) {
+  const std::array<std::string_view, 2> secrets{"sk-ant-12345678", "refresh-token-abcdef"};
+  const std::string text = repeat("sk-ant-12345678\r\nrefresh-token-abcdef\x80 ", 1U << 15U);
+  ASSERT_GE(text.size(), 1'000'000U);
+  const std::string out = clean_and_scrub(text, secrets);
+  EXPECT_LE(out.size(), 1024U + 3U);
+  EXPECT_TRUE(valid_utf8(out));
+  EXPECT_EQ(out.find("sk-ant"), std::string::npos);
+  EXPECT_EQ(out.find("refresh-token"), std::string::npos);
+  EXPECT_TRUE(out.starts_with("[redacted]  [redacted]" + std::string{kFffd} + " [redacted]"));
+}
+
+}  // namespace
+}  // namespace keyward::detail
