@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "detail/utf8_check.hpp"
+
 namespace keyward::detail {
 namespace {
 
@@ -17,46 +19,6 @@ constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
 
 std::string scrub(std::string_view text, std::initializer_list<std::string_view> secrets) {
   return scrub_secrets(text, std::span<const std::string_view>{secrets.begin(), secrets.size()});
-}
-
-// True when `text` is well-formed UTF-8 (Unicode table 3-7), written independently of scrub.hpp.
-bool valid_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    std::size_t n = 0;
-    unsigned lo = 0x80;
-    unsigned hi = 0xBF;
-    if (b0 < 0x80) {
-      n = 1;
-    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
-      n = 2;
-    } else if (b0 == 0xE0) {
-      n = 3;
-      lo = 0xA0;
-    } else if (b0 == 0xED) {
-      n = 3;
-      hi = 0x9F;
-    } else if (b0 >= 0xE1 && b0 <= 0xEF) {
-      n = 3;
-    } else if (b0 == 0xF0) {
-      n = 4;
-      lo = 0x90;
-    } else if (b0 == 0xF4) {
-      n = 4;
-      hi = 0x8F;
-    } else if (b0 >= 0xF1 && b0 <= 0xF3) {
-      n = 4;
-    } else {
-      return false;
-    }
-    if (i + n > text.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + k]);
-      if (b < (k == 1 ? lo : 0x80U) || b > (k == 1 ? hi : 0xBFU)) return false;
-    }
-    i += n;
-  }
-  return true;
 }
 
 std::string repeat(std::string_view piece, std::size_t times) {
@@ -185,7 +147,7 @@ TEST(CleanOutsideTextTest, AlwaysReturnsValidUtf8) {
     }
   }
   const std::string out = clean_outside_text(every_byte_pair, every_byte_pair.size() * 3);
-  EXPECT_TRUE(valid_utf8(out));
+  EXPECT_TRUE(test::well_formed_utf8(out));
   for (const char c : out) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == '\x7F');
 }
 
@@ -215,7 +177,7 @@ TEST(CleanOutsideTextTest, NeverExceedsTheLimitPlusTheEllipsis) {
   for (std::size_t max = 0; max < 64; ++max) {
     const std::string out = clean_outside_text(text, max);
     EXPECT_LE(out.size(), max + 3) << max;
-    EXPECT_TRUE(valid_utf8(out)) << max;
+    EXPECT_TRUE(test::well_formed_utf8(out)) << max;
     EXPECT_TRUE(out.ends_with(kEllipsis)) << max;
   }
 }
@@ -256,7 +218,7 @@ TEST(CleanAndScrubTest, ScrubsAndCutsAMegabyte) {
   ASSERT_GE(text.size(), 1'000'000U);
   const std::string out = clean_and_scrub(text, secrets);
   EXPECT_LE(out.size(), 1024U + 3U);
-  EXPECT_TRUE(valid_utf8(out));
+  EXPECT_TRUE(test::well_formed_utf8(out));
   EXPECT_EQ(out.find("sk-ant"), std::string::npos);
   EXPECT_EQ(out.find("refresh-token"), std::string::npos);
   EXPECT_TRUE(out.starts_with("[redacted]  [redacted]" + std::string{kFffd} + " [redacted]"));

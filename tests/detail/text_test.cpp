@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "detail/utf8_check.hpp"
 #include "keyward/detail/json.hpp"
 #include "support/fake_clock.hpp"
 
@@ -56,9 +57,43 @@ TEST(AppendJsonStringTest, WritesOtherControlCharactersAsUnicodeEscapes) {
   EXPECT_EQ(json_string("\x1f"), R"("\u001f")");
 }
 
-TEST(AppendJsonStringTest, KeepsSlashDeleteAndUtf8AsTheyAre) {
+TEST(AppendJsonStringTest, EscapesDelete) {
+  EXPECT_EQ(json_string("a\x7f"
+                        "b"),
+            R"("a\u007fb")");
+}
+
+TEST(AppendJsonStringTest, WritesInvalidUtf8AsReplacementCharacters) {
+  // One \ufffd per maximal ill-formed subpart: stray continuation, truncated sequence, overlong
+  // form, UTF-8-encoded surrogate, past U+10FFFF, bytes that never appear.
+  EXPECT_EQ(json_string("a\x80z"), R"("a\ufffdz")");
+  EXPECT_EQ(json_string("a\xe2\x82z"), R"("a\ufffdz")");
+  EXPECT_EQ(json_string("a\xf0\x9f\x94"), R"("a\ufffd")");
+  EXPECT_EQ(json_string("\xc0\xaf"), R"("\ufffd\ufffd")");
+  EXPECT_EQ(json_string("\xed\xa0\xbd"), R"("\ufffd\ufffd\ufffd")");
+  EXPECT_EQ(json_string("\xf4\x90\x80\x80"), R"("\ufffd\ufffd\ufffd\ufffd")");
+  EXPECT_EQ(json_string("\xfe\xff\xf5"), R"("\ufffd\ufffd\ufffd")");
+  EXPECT_EQ(json_string("\xe2\x82\xe2\x82\xac"), "\"\\ufffd\xe2\x82\xac\"");
+}
+
+TEST(AppendJsonStringTest, AlwaysWritesValidUtf8ThatParsesBack) {
+  std::string every_byte_pair;
+  for (unsigned a = 0; a < 256; ++a) {
+    for (unsigned b = 0; b < 256; ++b) {
+      every_byte_pair.push_back(static_cast<char>(a));
+      every_byte_pair.push_back(static_cast<char>(b));
+    }
+  }
+  const std::string literal = json_string(every_byte_pair);
+  EXPECT_TRUE(test::well_formed_utf8(literal));
+  for (const char c : literal) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == '\x7f');
+  const auto parsed = json::parse(literal);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_TRUE(test::well_formed_utf8(*parsed->as_string()));
+}
+
+TEST(AppendJsonStringTest, KeepsSlashAndUtf8AsTheyAre) {
   EXPECT_EQ(json_string("a/b"), R"("a/b")");
-  EXPECT_EQ(json_string("\x7f"), "\"\x7f\"");
   EXPECT_EQ(json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"),
             "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91\"");
 }

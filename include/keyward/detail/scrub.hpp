@@ -13,13 +13,14 @@
 #include <utility>
 #include <vector>
 
+#include "keyward/detail/utf8.hpp"
+
 namespace keyward::detail {
 
 namespace scrub_impl {
 
 inline constexpr std::string_view kRedacted = "[redacted]";
-inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
-inline constexpr std::string_view kEllipsis = "\xE2\x80\xA6";              // U+2026
+inline constexpr std::string_view kEllipsis = "\xE2\x80\xA6";  // U+2026
 // Shorter strings are not real secrets, and replacing them would mangle ordinary words.
 inline constexpr std::size_t kMinSecretSize = 8;
 
@@ -47,38 +48,6 @@ inline void find_occurrences(std::string_view text, std::string_view pattern,
       k = border[k - 1];
     }
   }
-}
-
-// Length of the well-formed UTF-8 sequence at the start of `text` (Unicode table 3-7), or 0 when
-// it is ill-formed; `maximal` receives the length of its maximal ill-formed subpart, which is
-// what one U+FFFD replaces (so "\xE2\x82" followed by "A" costs one U+FFFD, not two).
-inline std::size_t utf8_sequence_size(std::string_view text, std::size_t& maximal) {
-  const auto lead = static_cast<unsigned char>(text[0]);
-  maximal = 1;
-  if (lead < 0x80) return 1;
-  std::size_t size = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    size = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    size = 3;
-    if (lead == 0xE0) low = 0xA0;   // overlong
-    if (lead == 0xED) high = 0x9F;  // UTF-16 surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    size = 4;
-    if (lead == 0xF0) low = 0x90;   // overlong
-    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  for (std::size_t i = 1; i < size; ++i) {
-    if (i >= text.size()) return 0;
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < (i == 1 ? low : 0x80) || byte > (i == 1 ? high : 0xBF)) return 0;
-    maximal = i + 1;
-  }
-  return size;
 }
 
 }  // namespace scrub_impl
@@ -119,26 +88,22 @@ inline std::size_t utf8_sequence_size(std::string_view text, std::size_t& maxima
   std::string out;
   out.reserve(std::min(text.size(), max_bytes) + scrub_impl::kEllipsis.size());
   for (std::size_t i = 0; i < text.size();) {
-    std::size_t maximal = 0;
-    const std::size_t size = scrub_impl::utf8_sequence_size(text.substr(i), maximal);
-    const std::size_t out_size = size == 0 ? scrub_impl::kReplacementCharacter.size() : size;
+    const Utf8Step step = next_utf8(text.substr(i));
+    const std::size_t out_size = step.valid ? step.size : kReplacementCharacter.size();
     if (out.size() + out_size > max_bytes) {
       out.append(scrub_impl::kEllipsis);
       return out;
     }
-    if (size == 0) {
-      out.append(scrub_impl::kReplacementCharacter);
-      i += maximal;
-      continue;
-    }
     const char c = text[i];
-    // These texts are shown on one line: a CR or LF could forge a log line, ESC a terminal code.
-    if (size == 1 && (static_cast<unsigned char>(c) < 0x20 || c == '\x7F')) {
+    if (!step.valid) {
+      out.append(kReplacementCharacter);
+    } else if (step.size == 1 && (static_cast<unsigned char>(c) < 0x20 || c == '\x7F')) {
+      // These texts are shown on one line: a CR or LF could forge a log line, ESC a terminal code.
       out.push_back(' ');
     } else {
-      out.append(text.substr(i, size));
+      out.append(text.substr(i, step.size));
     }
-    i += size;
+    i += step.size;
   }
   return out;
 }

@@ -9,13 +9,29 @@
 #include <string>
 #include <string_view>
 
+#include "keyward/detail/utf8.hpp"
+
 namespace keyward::detail {
 
-/// Appends `text` to `out` as a JSON string literal, quotes included.
+/// Appends `text` to `out` as a JSON string literal, quotes included, always valid UTF-8.
 inline void append_json_string(std::string& out, std::string_view text) {
   constexpr std::string_view kHex = "0123456789abcdef";
   out.push_back('"');
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const Utf8Step step = next_utf8(text.substr(i));
+    if (!step.valid) {
+      // RFC 8259 section 8.1 requires UTF-8, and a reader that rejects the document would lose
+      // every other member with it.
+      out.append("\\ufffd");
+      i += step.size;
+      continue;
+    }
+    if (step.size > 1) {
+      out.append(text.substr(i, step.size));
+      i += step.size;
+      continue;
+    }
+    const char c = text[i++];
     const auto byte = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
@@ -34,7 +50,8 @@ inline void append_json_string(std::string& out, std::string_view text) {
         out.append("\\t");
         break;
       default:
-        if (byte < 0x20) {
+        // DEL is legal JSON, but escaped it cannot reach a terminal or a log line raw.
+        if (byte < 0x20 || byte == 0x7F) {
           out.append("\\u00");
           out.push_back(kHex[byte >> 4U]);
           out.push_back(kHex[byte & 0xFU]);
