@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include "support/fake_clock.hpp"
 
@@ -125,6 +126,28 @@ TEST(RedactKeyEchoesTest, ReplacesMaskedKeysAndKeepsTheRest) {
   std::string edge = "***";
   redact_key_echoes(edge);
   EXPECT_EQ(edge, "[redacted]");
+}
+
+TEST(RedactKeyEchoesTest, KeepsSpacesAndPunctuationOnlyWords) {
+  std::string message = "  ... sk-***x  ((***)) ! ";
+  redact_key_echoes(message);
+  EXPECT_EQ(message, "  ... [redacted]  (([redacted])) ! ");
+  std::string stars_inside_punctuation = "(*)**";
+  redact_key_echoes(stars_inside_punctuation);
+  EXPECT_EQ(stars_inside_punctuation, "(*)**");
+}
+
+TEST(RedactKeyEchoesTest, RedactsAMegabyteFullOfMaskedKeys) {
+  constexpr std::string_view kPiece = "key sk-proj-****21sA, (sk-***x). * ok\t";
+  constexpr std::string_view kRedactedPiece = "key [redacted], ([redacted]). * ok\t";
+  std::string message;
+  std::string expected;
+  while (message.size() < (1U << 20U)) {
+    message.append(kPiece).push_back(' ');
+    expected.append(kRedactedPiece).push_back(' ');
+  }
+  redact_key_echoes(message);
+  EXPECT_EQ(message, expected);
 }
 
 }  // namespace
