@@ -75,21 +75,22 @@ struct OAuthSetup {
   OAuthSetup() { std::tie(access, refresh_token) = server.login(); }
 
   refresh::OAuth2RefreshToken strategy() const {
+    return refresh::OAuth2RefreshToken{{.token_url = kToken, .client_id = "keyward-tests"}};
+  }
+
+  // The user's persist hook, expressed through the default store.
+  store::Memory persisting_store() const {
     auto shared = store;
     auto seen = transport;
-    return refresh::OAuth2RefreshToken{{
-        .token_url = kToken,
-        .client_id = "keyward-tests",
-        .persist = [shared, seen](const Credential& c) -> Result<void> {
-          const std::string bearer = "Bearer " + std::string{c.token.reveal()};
-          for (const auto& r : seen.requests()) {
-            if (bearer_of(r) == bearer) shared->used_before_persisted = true;
-          }
-          if (shared->fail) return unexpected(make_error(Errc::persist_failed, "disk full"));
-          const std::scoped_lock lock(shared->mutex);
-          shared->refresh_tokens.emplace_back(c.refresh_token.reveal());
-          return {};
-        },
+    return store::Memory{[shared, seen](const Credential& c) -> Result<void> {
+      const std::string bearer = "Bearer " + std::string{c.token.reveal()};
+      for (const auto& r : seen.requests()) {
+        if (bearer_of(r) == bearer) shared->used_before_persisted = true;
+      }
+      if (shared->fail) return unexpected(make_error(Errc::persist_failed, "disk full"));
+      const std::scoped_lock lock(shared->mutex);
+      shared->refresh_tokens.emplace_back(c.refresh_token.reveal());
+      return {};
     }};
   }
 
@@ -97,10 +98,14 @@ struct OAuthSetup {
                                 OAuthRC::Options options = {}) {
     if (options.profile == "default") options.profile = "anthropic-main";
     options.jitter_seed = 42;
-    return std::make_unique<OAuthRC>(
-        transport, Credential::oauth(access, refresh_token, expires_at), std::move(options),
-        OAuthRC::Components{
-            .refresh = strategy(), .clock = clock, .sleeper = sleeper, .observer = observer});
+    return std::make_unique<OAuthRC>(transport,
+                                     Credential::oauth(access, refresh_token, expires_at),
+                                     std::move(options),
+                                     OAuthRC::Components{.refresh = strategy(),
+                                                         .store = persisting_store(),
+                                                         .clock = clock,
+                                                         .sleeper = sleeper,
+                                                         .observer = observer});
   }
 };
 
@@ -636,7 +641,9 @@ TEST(ResilientCredentialTest, InvalidGrantNeedsReauth) {
   EXPECT_EQ(result.error().code, Errc::needs_reauth);
   EXPECT_NE(result.error().message.find("invalid_grant"), std::string::npos)
       << result.error().message;
-  EXPECT_NE(result.error().message.find("refused its refresh token"), std::string::npos);
+  EXPECT_NE(result.error().message.find("refused the refresh token"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(result.error().message.find("The provider rejected"), std::string::npos);
   EXPECT_EQ(rc->status().state, CredentialState::needs_reauth);
   EXPECT_EQ(setup.server.token_calls(), 1U);
 }
@@ -684,16 +691,20 @@ TEST(ResilientCredentialTest, PastTheHardThresholdCallersWaitForTheRefresh) {
   }
 }
 
-TEST(ResilientCredentialTest, WaitingForARefreshHasADeadline) {
+TEST(ResilientCredentialTest, WaitingForARefreshHasADeadlineOnTheInjectedClock) {
+  // The deadline is an hour of the injected clock: a real-clock deadline would hang this test.
   OAuthSetup setup;
-  auto rc = setup.make(setup.clock.now() + 10min,
-                       {.refresh = {.wait_timeout = std::chrono::milliseconds{20}}});
+  auto rc = setup.make(setup.clock.now() + 10min, {.refresh = {.wait_timeout = 1h}});
   setup.clock.advance(11min);  // expired
   setup.server.block_token_endpoint();
 
   auto refresher = std::async(std::launch::async, [&] { return rc->send(api_request()); });
   while (setup.server.token_calls() == 0) std::this_thread::yield();
-  auto waited = rc->send(api_request());
+  auto waiter = std::async(std::launch::async, [&] { return rc->send(api_request()); });
+  while (waiter.wait_for(std::chrono::milliseconds{1}) != std::future_status::ready) {
+    setup.clock.advance(10min);
+  }
+  auto waited = waiter.get();
   ASSERT_FALSE(waited);
   EXPECT_EQ(waited.error().code, Errc::refresh_timeout);
   setup.server.release_token_endpoint();
@@ -771,21 +782,25 @@ TEST(ResilientCredentialTest, RefusesPlainHttpToRemoteHostsButAllowsLoopback) {
       Request{.method = "GET", .url = "http://127.0.0.1:8080/v1", .headers = {}, .body = {}}));
 }
 
-TEST(ResilientCredentialTest, CurrentReadsTheLatestCredentialAndState) {
+TEST(ResilientCredentialTest, WithCurrentReadsTheLatestCredentialAndState) {
   FakeTransport transport;
   FakeClock clock;
   transport.on(kApi, [](const Request&) { return response(429, "", {{"retry-after", "20"}}); });
   auto rc = make_static(transport, clock);
-  EXPECT_EQ(rc->current().credential.token.reveal(), kApiKey);
-  EXPECT_EQ(rc->current().state, CredentialState::ready);
+  using Current = StaticCredentialRC::Current;
+  const auto token = [&] {
+    return rc->with_current([](const Current& c) { return std::string{c.credential.token.reveal()}; });
+  };
+  const auto state = [&] { return rc->with_current([](const Current& c) { return c.state; }); };
+  EXPECT_EQ(token(), kApiKey);
+  EXPECT_EQ(state(), CredentialState::ready);
   ASSERT_FALSE(rc->send(api_request()));
-  EXPECT_EQ(rc->current().state, CredentialState::cooling);
-  EXPECT_EQ(rc->current().until, clock.now() + 20s);
+  EXPECT_EQ(state(), CredentialState::cooling);
+  EXPECT_EQ(rc->with_current([](const Current& c) { return c.until; }), clock.now() + 20s);
   ASSERT_TRUE(rc->set_credential(Credential::api_key("sk-test-key-replacement-0001")));
-  const auto current = rc->current();
-  EXPECT_EQ(current.credential.token.reveal(), "sk-test-key-replacement-0001");
-  EXPECT_EQ(current.generation, 2U);
-  EXPECT_EQ(current.state, CredentialState::ready);
+  EXPECT_EQ(token(), "sk-test-key-replacement-0001");
+  EXPECT_EQ(rc->with_current([](const Current& c) { return c.generation; }), 2U);
+  EXPECT_EQ(state(), CredentialState::ready);
 }
 
 TEST(ResilientCredentialTest, StatusRendersAsJson) {

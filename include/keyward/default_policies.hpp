@@ -17,6 +17,7 @@
 #include "keyward/observer.hpp"
 #include "keyward/preflight.hpp"
 #include "keyward/refresh/static_credential.hpp"
+#include "keyward/store/memory.hpp"
 
 namespace keyward {
 
@@ -27,6 +28,7 @@ struct DefaultPolicies {
   using Cooldown = cooldown::ExponentialBackoff;  ///< BRIEF section 4 windows.
   using Attach = BearerAttacher;                  ///< `Authorization: Bearer`.
   using Preflight = preflight::Generic;           ///< Checks a credential before first use.
+  using Store = store::Memory;                    ///< In memory; a persist hook makes it durable.
   using Clock = SystemClock;                      ///< The system clock.
   using Sleeper = ThreadSleeper;                  ///< Real sleeps between retries.
   using Observer = NoObserver;                    ///< No events.

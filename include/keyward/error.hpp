@@ -24,6 +24,7 @@ enum class Errc {
   transport_failed,    ///< No response came back, after the retries the budget allows.
   insecure_transport,  ///< The credential would have been sent over plain HTTP to a remote host.
   invalid_credential,  ///< The credential given is unusable (empty, or has forbidden characters).
+  store_conflict,      ///< The stored credential changed since it was read; nothing was written.
 };
 
 /// The error category of keyward::Errc.
@@ -50,6 +51,8 @@ class ErrorCategory final : public std::error_category {
         return "refused to send a credential over plain HTTP";
       case Errc::invalid_credential:
         return "the credential is not usable";
+      case Errc::store_conflict:
+        return "the stored credential changed since it was read";
     }
     return "unknown keyward error";
   }

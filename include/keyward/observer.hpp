@@ -28,6 +28,9 @@ enum class EventKind : std::uint8_t {
   needs_reauth,         ///< The credential waits for a person.
   credential_replaced,  ///< set_credential() installed a new credential.
   probe,                ///< One request was let through to probe a credential that was out.
+  rotation_not_persisted,  ///< A rotated refresh token went to a store that is not durable.
+  refresh_token_refused,   ///< The token endpoint refused the refresh token; `until` is the
+                           ///< access token's expiry, by when a person must log in again.
 };
 
 /// The name of an event kind.
@@ -57,6 +60,10 @@ enum class EventKind : std::uint8_t {
       return "credential_replaced";
     case EventKind::probe:
       return "probe";
+    case EventKind::rotation_not_persisted:
+      return "rotation_not_persisted";
+    case EventKind::refresh_token_refused:
+      return "refresh_token_refused";
   }
   return "unknown";
 }

@@ -55,6 +55,13 @@ struct Status {
   std::optional<TimePoint> last_refresh;   ///< When the last successful refresh happened.
   std::uint32_t refresh_failures = 0;      ///< Failed refresh attempts since the last success.
   std::string last_error;                  ///< The message of the error that took it out.
+  /// Why the last refresh failed, or that the token endpoint refused the refresh token.
+  std::string refresh_error;
+  /// When the token endpoint refused the refresh token: the access token's expiry, by when a
+  /// person must log in again.
+  std::optional<TimePoint> reauth_by;
+  /// True when a rotated refresh token is held only in memory (the store is not durable).
+  bool rotation_unpersisted = false;
 };
 
 /// Renders a Status as one JSON object.
@@ -90,6 +97,11 @@ struct Status {
   out += ",\"refresh_failures\":" + std::to_string(status.refresh_failures);
   out += ",\"last_error\":";
   detail::append_json_string(out, status.last_error);
+  out += ",\"refresh_error\":";
+  detail::append_json_string(out, status.refresh_error);
+  time_field("reauth_by", status.reauth_by);
+  out += ",\"rotation_unpersisted\":";
+  out += status.rotation_unpersisted ? "true" : "false";
   out += '}';
   return out;
 }

@@ -25,7 +25,7 @@ static_assert(std::is_same_v<OpenAI::Classifier, classify::OpenAI>);
 static_assert(std::is_same_v<OpenAI::Attach, BearerAttacher>);
 static_assert(keyward::Preflight<OpenAI::Preflight>);
 static_assert(OpenAI::tuning().base_url == "https://api.openai.com");
-static_assert(OpenAI::tuning().token_url.empty());
+static_assert(OpenAI::tuning().token_url == "https://auth.openai.com/oauth/token");
 
 const std::string kKey = "sk-proj-Xq7Zp2Lm9Rt4Vb8Nc1Kd6Wf3Hj5Gs0TyUe";
 const TimePoint kNow{testing::kFixtureNow};

@@ -1,6 +1,6 @@
 // refresh::OAuth2RefreshToken against a scripted token endpoint: the request it sends for each
 // client authentication method and body format, how it reads the token response, how it reports
-// token-endpoint failures, and the persist hook. Time is a fixed time point; nothing sleeps.
+// token-endpoint failures, and what the strategy leaves to the store. Time is a fixed time point; nothing sleeps.
 #include "keyward/refresh/oauth2_refresh_token.hpp"
 
 #include <gtest/gtest.h>
@@ -397,111 +397,43 @@ TEST(OAuth2RefreshTokenTest, ErrorsNeverNameTheClientSecret) {
   EXPECT_EQ(result.error().message.find("hunter2"), std::string::npos) << result.error().message;
 }
 
-// --- the persist hook -----------------------------------------------------------------------
+// --- what the strategy does not do --------------------------------------------------------
 
-// Records what the hook saw and fails while `fail` is set.
-struct PersistLog {
-  std::vector<Credential> stored;
-  int calls = 0;
-  bool fail = false;
-};
-
-OAuth2RefreshToken::Options persisting(const std::shared_ptr<PersistLog>& log) {
-  auto o = options();
-  o.persist = [log](const Credential& credential) -> Result<void> {
-    ++log->calls;
-    if (log->fail) return unexpected(make_error(Errc::persist_failed, "disk full"));
-    log->stored.push_back(credential);
-    return {};
-  };
-  return o;
-}
-
-TEST(OAuth2RefreshTokenTest, PersistsTheNewCredentialBeforeReturningIt) {
-  auto log = std::make_shared<PersistLog>();
-  OAuth2RefreshToken strategy{persisting(log)};
+TEST(OAuth2RefreshTokenTest, OnlyRedeemsAndReturnsTheNewCredential) {
+  // Storing the result is the store's job (tests/refresh_coordinator_test.cpp): the strategy
+  // returns what the endpoint gave, and redeems again when asked again.
+  OAuth2RefreshToken strategy{options()};
   auto transport = answering_ok();
   auto result = strategy.refresh(current(), transport, kNow);
   ASSERT_TRUE(result) << result.error().message;
-  ASSERT_EQ(log->stored.size(), 1U);
-  EXPECT_EQ(log->stored[0].kind, CredentialKind::oauth);
-  EXPECT_EQ(log->stored[0].token.reveal(), "at-2");
-  EXPECT_EQ(log->stored[0].refresh_token.reveal(), "rt-2");
-  EXPECT_EQ(log->stored[0].expires_at, kNow + 3600s);
-  EXPECT_EQ(result->credential.token, log->stored[0].token);
-}
-
-TEST(OAuth2RefreshTokenTest, DoesNotCallPersistWhenTheRefreshFails) {
-  auto log = std::make_shared<PersistLog>();
-  OAuth2RefreshToken strategy{persisting(log)};
-  auto transport = answering(json_response(400, R"({"error": "invalid_grant"})"));
-  auto result = strategy.refresh(current(), transport, kNow);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(log->calls, 0);
-}
-
-TEST(OAuth2RefreshTokenTest, ReportsPersistFailedWhenTheHookFails) {
-  auto log = std::make_shared<PersistLog>();
-  log->fail = true;
-  OAuth2RefreshToken strategy{persisting(log)};
-  auto transport = answering_ok();
-  auto result = strategy.refresh(current(), transport, kNow);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().code, Errc::persist_failed);
-  EXPECT_EQ(log->calls, 1);
-  EXPECT_NE(result.error().message.find("disk full"), std::string::npos) << result.error().message;
-  EXPECT_EQ(result.error().message.find("at-2"), std::string::npos) << result.error().message;
-}
-
-TEST(OAuth2RefreshTokenTest, RetriesOnlyThePersistAfterItFailed) {
-  auto log = std::make_shared<PersistLog>();
-  log->fail = true;
-  OAuth2RefreshToken strategy{persisting(log)};
-  auto transport = answering_ok();
-  ASSERT_FALSE(strategy.refresh(current(), transport, kNow));
-  ASSERT_EQ(transport.count(kTokenUrl), 1U);
-
-  // Still failing: still no second token request.
-  auto again = strategy.refresh(current(), transport, kNow + 10s);
-  ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().code, Errc::persist_failed);
-  EXPECT_EQ(transport.count(kTokenUrl), 1U);
-
-  log->fail = false;
-  auto result = strategy.refresh(current(), transport, kNow + 20s);
-  ASSERT_TRUE(result) << result.error().message;
-  EXPECT_EQ(transport.count(kTokenUrl), 1U);
-  EXPECT_EQ(log->calls, 3);
   EXPECT_EQ(result->credential.token.reveal(), "at-2");
   EXPECT_EQ(result->credential.refresh_token.reveal(), "rt-2");
-  EXPECT_EQ(result->credential.expires_at, kNow + 3600s);  // from the original response
+  EXPECT_EQ(result->credential.expires_at, kNow + 3600s);
   EXPECT_TRUE(result->rotated);
-  ASSERT_EQ(log->stored.size(), 1U);
-  EXPECT_EQ(log->stored[0].refresh_token.reveal(), "rt-2");
-
-  // Once stored, the kept result is gone: the next refresh redeems the token again.
-  ASSERT_TRUE(strategy.refresh(current("rt-2"), transport, kNow + 30s));
+  ASSERT_TRUE(strategy.refresh(current(), transport, kNow));
   EXPECT_EQ(transport.count(kTokenUrl), 2U);
 }
 
-TEST(OAuth2RefreshTokenTest, RefreshWithADifferentRefreshTokenDiscardsTheUnpersistedResult) {
-  auto log = std::make_shared<PersistLog>();
-  log->fail = true;
-  OAuth2RefreshToken strategy{persisting(log)};
+TEST(OAuth2RefreshTokenTest, ADefaultConstructedStrategyRefreshesNothingAndSaysWhy) {
+  const OAuth2RefreshToken strategy;
+  EXPECT_FALSE(strategy.refreshable(current()));
+  EXPECT_NE(strategy.why_not_refreshable(current()).find("no token endpoint"), std::string::npos);
   auto transport = answering_ok();
-  ASSERT_FALSE(strategy.refresh(current("rt-1"), transport, kNow));
-  ASSERT_EQ(transport.count(kTokenUrl), 1U);
+  OAuth2RefreshToken mutable_strategy;
+  EXPECT_FALSE(mutable_strategy.refresh(current(), transport, kNow));
+  EXPECT_EQ(transport.count(kTokenUrl), 0U);
+}
 
-  log->fail = false;
-  auto other = strategy.refresh(current("rt-9"), transport, kNow);
-  ASSERT_TRUE(other) << other.error().message;
-  ASSERT_EQ(transport.count(kTokenUrl), 2U);
-  EXPECT_NE(transport.requests()[1].body.find("refresh_token=rt-9"), std::string::npos);
-
-  // The result redeemed with rt-1 was dropped, so rt-1 goes to the endpoint again.
-  ASSERT_TRUE(strategy.refresh(current("rt-1"), transport, kNow));
-  EXPECT_EQ(transport.count(kTokenUrl), 3U);
-  EXPECT_NE(transport.requests()[2].body.find("refresh_token=rt-1"), std::string::npos);
+TEST(OAuth2RefreshTokenTest, NamesItsClientSecretForScrubbing) {
+  auto o = options();
+  o.client_id = "client";
+  o.client_secret = "hunter2-client-secret";
+  o.client_auth = ClientAuth::client_secret_basic;
+  const OAuth2RefreshToken strategy{o};
+  const auto secrets = strategy.secrets();
+  ASSERT_EQ(secrets.size(), 1U);
+  EXPECT_EQ(secrets[0].reveal(), "hunter2-client-secret");
+  EXPECT_TRUE(OAuth2RefreshToken{options()}.secrets().empty());
 }
 
 // --- construction and refreshable() ---------------------------------------------------------

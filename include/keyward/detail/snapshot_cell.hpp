@@ -13,6 +13,10 @@
 // after destruction). A thread's cache keeps the last snapshot it read of a cell alive until that
 // thread reads the cell again, reads another cell that shares the cache slot, or exits. The hot
 // path touches only a trivially destructible thread_local, so it needs no TLS guard or call.
+//
+// A Pin makes borrowed snapshots safe to hold across further reads: while a thread holds one, a
+// refill parks the snapshot it evicts instead of releasing it, and the last Pin to go releases
+// what was parked. Every reference load() returned since the outermost Pin stays valid until then.
 #pragma once
 
 #include <array>
@@ -22,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 namespace keyward::detail {
 
@@ -43,7 +48,23 @@ class SnapshotCell {
   SnapshotCell& operator=(SnapshotCell&&) = delete;
   ~SnapshotCell() = default;
 
-  /// The current snapshot, borrowed: valid until this thread's next load() of any cell of T.
+  /// Keeps every snapshot of any cell of T that this thread loads alive while it exists.
+  class Pin {
+   public:
+    Pin() noexcept { ++pins_; }
+    Pin(const Pin&) = delete;
+    Pin& operator=(const Pin&) = delete;
+    Pin(Pin&&) = delete;
+    Pin& operator=(Pin&&) = delete;
+    ~Pin() {
+      if (--pins_ == 0 && parked_) [[unlikely]] {
+        release_parked();
+      }
+    }
+  };
+
+  /// The current snapshot, borrowed: valid until this thread's next load() of any cell of T, or
+  /// while this thread holds a Pin that was made before this call.
   [[nodiscard]] const T& load() const {
     const std::uint64_t version = version_.load(std::memory_order_acquire);
     const Entry& entry = cache_.entries[id_ % kCacheSlots];
@@ -85,6 +106,7 @@ class SnapshotCell {
   // it clears the cache before releasing them, so nothing can read a released snapshot.
   struct Owners {
     std::array<std::shared_ptr<const T>, kCacheSlots> slots{};
+    std::vector<std::shared_ptr<const T>> parked;  // evicted while pinned
     Owners() = default;
     Owners(const Owners&) = delete;
     Owners& operator=(const Owners&) = delete;
@@ -94,8 +116,18 @@ class SnapshotCell {
   };
 
   // Out of line and cold, so that the fast path in load() stays a handful of instructions.
+  static Owners& owners() {
+    static thread_local Owners instance;
+    return instance;
+  }
+
+  [[gnu::noinline, gnu::cold]] static void release_parked() noexcept {
+    parked_ = false;
+    owners().parked.clear();
+  }
+
   [[gnu::noinline, gnu::cold]] const T& refill() const {
-    static thread_local Owners owners;
+    Owners& owners = SnapshotCell::owners();
     const std::size_t slot = id_ % kCacheSlots;
     std::shared_ptr<const T> snapshot;
     std::uint64_t version = 0;
@@ -105,12 +137,19 @@ class SnapshotCell {
       version = version_.load(std::memory_order_relaxed);  // stable: publish() holds the mutex
     }
     owners.slots[slot].swap(snapshot);  // the old snapshot is released outside the lock
+    if (pins_ > 0 && snapshot) {
+      owners.parked.push_back(std::move(snapshot));  // a pinned reader may still hold it
+      parked_ = true;
+    }
     cache_.entries[slot] = Entry{id_, version, owners.slots[slot].get()};
     return *owners.slots[slot];
   }
 
   // One cache per thread and snapshot type, shared by all cells of that type.
   static inline thread_local Cache cache_{};
+  // Plain counters, so that a Pin costs an increment and a decrement of thread-local memory.
+  static inline thread_local unsigned pins_ = 0;
+  static inline thread_local bool parked_ = false;
 
   const std::uint64_t id_ = next_cell_id();
   std::atomic<std::uint64_t> version_{1};

@@ -6,9 +6,12 @@
 // already has (without it the API answers "OAuth authentication is currently not supported");
 // `anthropic-version` when the request has none. Its Preflight checks the prefix each kind of
 // Anthropic secret carries, so that an API key configured as an OAuth token is caught before the
-// first request.
+// first request. OAuth logins refresh at Anthropic's token endpoint with a JSON body, given the
+// client id of the application that logged in:
 //
-//     keyward::ResilientCredential<MyHttpClient, keyward::provider::Anthropic> api{...};
+//     using Api = keyward::ResilientCredential<MyHttpClient, keyward::provider::Anthropic>;
+//     Api api{client, keyward::Credential::oauth(access, refresh, expiry), {.profile = "work"},
+//             {.refresh = keyward::provider::Anthropic::oauth_refresh("my-client-id")}};
 #pragma once
 
 #include <algorithm>
@@ -134,12 +137,20 @@ struct Anthropic : DefaultPolicies {
   using Classifier = classify::Anthropic;  ///< error.type first; credential-kind aware.
   using Attach = AnthropicAttacher;        ///< x-api-key, or Bearer with the OAuth beta flag.
   using Preflight = AnthropicPreflight;    ///< Generic checks plus Anthropic's prefixes.
+  /// The refresh-token grant, with Anthropic's reading of token errors.
+  using Refresh = refresh::BasicOAuth2RefreshToken<classify::Anthropic>;
 
   /// Anthropic's defaults; its token endpoint takes JSON bodies.
   [[nodiscard]] static constexpr Tuning tuning() noexcept {
     return {.base_url = "https://api.anthropic.com",
-            .token_url = "https://console.anthropic.com/v1/oauth/token",
+            .token_url = "https://platform.claude.com/v1/oauth/token",
             .token_body = refresh::BodyFormat::json};
+  }
+
+  /// Refreshes OAuth logins of the client `client_id` at Anthropic's token endpoint (or at
+  /// `token_url`); throws std::invalid_argument when `token_url` is not https.
+  [[nodiscard]] static Refresh oauth_refresh(std::string client_id, std::string token_url = {}) {
+    return Refresh{oauth_options(tuning(), std::move(client_id), std::move(token_url))};
   }
 
   /// A request that tests the credential without cost: `GET /v1/models`.

@@ -22,6 +22,7 @@
 #include "keyward/preflight.hpp"
 #include "keyward/preflight/prefix.hpp"
 #include "keyward/provider/tuning.hpp"
+#include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward::provider {
@@ -92,11 +93,24 @@ struct Google : DefaultPolicies {
   using Classifier = classify::Google;  ///< ErrorInfo reason, then error.status; RetryInfo.
   using Attach = GoogleAttacher;        ///< x-goog-api-key, or Bearer for OAuth tokens.
   using Preflight = GooglePreflight;    ///< Generic checks plus the shape of Google's keys.
+  /// The refresh-token grant, with Google's reading of token errors.
+  using Refresh = refresh::BasicOAuth2RefreshToken<classify::Google>;
 
   /// Google's defaults: the Gemini API and Google's OAuth token endpoint.
   [[nodiscard]] static constexpr Tuning tuning() noexcept {
     return {.base_url = "https://generativelanguage.googleapis.com",
             .token_url = "https://oauth2.googleapis.com/token"};
+  }
+
+  /// Refreshes OAuth logins of the client `client_id` at Google's token endpoint (or at
+  /// `token_url`), sending the client secret in the body as Google's installed apps do.
+  [[nodiscard]] static Refresh oauth_refresh(std::string client_id, Secret client_secret,
+                                             std::string token_url = {}) {
+    refresh::OAuth2Options options =
+        oauth_options(tuning(), std::move(client_id), std::move(token_url));
+    options.client_secret = std::move(client_secret);
+    options.client_auth = refresh::ClientAuth::client_secret_post;
+    return Refresh{std::move(options)};
   }
 
   /// A request that tests the credential without cost: `GET /v1beta/models`.

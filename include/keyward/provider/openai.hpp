@@ -3,7 +3,8 @@
 // It classifies with classify::OpenAI (`error.code` first, so that `insufficient_quota` is not
 // taken for a rate limit) and sends every kind of credential as `Authorization: Bearer`. Its
 // Preflight checks that API keys carry OpenAI's `sk-` prefix and that no API key is configured
-// as an OAuth token (OpenAI's OAuth access tokens are JWTs).
+// as an OAuth token (OpenAI's OAuth access tokens are JWTs). API keys never refresh; OAuth
+// logins refresh at OpenAI's token endpoint through oauth_refresh(client_id).
 #pragma once
 
 #include <array>
@@ -19,6 +20,7 @@
 #include "keyward/preflight.hpp"
 #include "keyward/preflight/prefix.hpp"
 #include "keyward/provider/tuning.hpp"
+#include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward::provider {
@@ -53,10 +55,19 @@ struct OpenAI : DefaultPolicies {
   using Classifier = classify::OpenAI;  ///< error.code, then error.type; reset headers.
   using Attach = BearerAttacher;        ///< `Authorization: Bearer`.
   using Preflight = OpenAIPreflight;    ///< Generic checks plus OpenAI's prefixes.
+  /// The refresh-token grant, with OpenAI's reading of token errors (refresh_token_reused).
+  using Refresh = refresh::BasicOAuth2RefreshToken<classify::OpenAI>;
 
-  /// OpenAI's defaults; its API keys are not refreshed, so no token endpoint is named.
+  /// OpenAI's defaults: API keys are static; OAuth logins refresh at auth.openai.com (form body).
   [[nodiscard]] static constexpr Tuning tuning() noexcept {
-    return {.base_url = "https://api.openai.com"};
+    return {.base_url = "https://api.openai.com",
+            .token_url = "https://auth.openai.com/oauth/token"};
+  }
+
+  /// Refreshes OAuth logins of the client `client_id` at OpenAI's token endpoint (or at
+  /// `token_url`); throws std::invalid_argument when `token_url` is not https.
+  [[nodiscard]] static Refresh oauth_refresh(std::string client_id, std::string token_url = {}) {
+    return Refresh{oauth_options(tuning(), std::move(client_id), std::move(token_url))};
   }
 
   /// A request that tests the credential without cost: `GET /v1/models`.

@@ -14,6 +14,7 @@
 #include "keyward/default_policies.hpp"
 #include "keyward/preflight.hpp"
 #include "keyward/provider/tuning.hpp"
+#include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward::provider {
@@ -23,6 +24,8 @@ struct Rfc6750 : DefaultPolicies {
   using Classifier = classify::Rfc6750;  ///< WWW-Authenticate first, then HttpStatus.
   using Attach = BearerAttacher;         ///< `Authorization: Bearer`.
   using Preflight = preflight::Generic;  ///< The provider-independent checks.
+  /// The refresh-token grant; configure it with the API's token endpoint and client id.
+  using Refresh = refresh::OAuth2RefreshToken;
 
   /// The defaults: no base URL or token endpoint is known for an arbitrary API.
   [[nodiscard]] static constexpr Tuning tuning() noexcept { return {}; }

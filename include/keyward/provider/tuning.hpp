@@ -29,6 +29,18 @@ struct Tuning {
   cooldown::ExponentialBackoff::Options cooldown{};            ///< Cooldown windows.
 };
 
+/// The refresh-token grant's options for a provider: its token endpoint (or `token_url` when
+/// given) and body format, with the client id a user must supply.
+[[nodiscard]] inline refresh::OAuth2Options oauth_options(const Tuning& tuning,
+                                                          std::string client_id,
+                                                          std::string token_url = {}) {
+  refresh::OAuth2Options options;
+  options.token_url = token_url.empty() ? std::string{tuning.token_url} : std::move(token_url);
+  options.client_id = std::move(client_id);
+  options.body_format = tuning.token_body;
+  return options;
+}
+
 /// A GET request for `path` under `base_url`, whatever trailing slash the base URL has.
 [[nodiscard]] inline Request get_request(std::string_view base_url, std::string_view path) {
   while (base_url.ends_with('/')) base_url.remove_suffix(1);

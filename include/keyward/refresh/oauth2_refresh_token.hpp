@@ -3,24 +3,26 @@
 // Sends `grant_type=refresh_token` to the token endpoint through the application's own Transport,
 // with client authentication none, client_secret_basic or client_secret_post, as a form body
 // (the default) or a JSON body (Anthropic). The endpoint's answer is classified by
-// classify::HttpStatus as a token endpoint: invalid_grant means a person must log in again,
-// invalid_client and kin mean the configuration is wrong, and 5xx, 429, timeouts and a 200
-// without an access token are transient.
+// classify::HttpStatus (or a provider's classifier) as a token endpoint: invalid_grant means a
+// person must log in again, invalid_client and kin mean the client configuration is wrong, and
+// 5xx, 429, timeouts and a 200 without an access token are transient.
 //
-// Rotation: when the server returns a new refresh token, the old one is usually dead already, so
-// the `persist` hook must store the new credential before it is used. If the hook fails, the
-// caller gets Errc::persist_failed, the new credential is not used, and it is kept here so that the
-// next attempt retries the persist instead of redeeming the spent refresh token again.
+// The strategy only redeems: storing a rotated refresh token before it is used is the job of
+// ResilientCredential's store (store::Memory with a persist hook, by default), which keeps a
+// redeemed credential until it is stored, so a spent refresh token is never redeemed twice.
+//
+// A default-constructed strategy has no token endpoint and refreshes nothing; a provider bundle's
+// oauth_refresh() fills in its provider's endpoint and body format.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "keyward/classify/http_status.hpp"
 #include "keyward/credential.hpp"
@@ -56,8 +58,6 @@ struct OAuth2Options {
   BodyFormat body_format = BodyFormat::form;  ///< Body encoding.
   std::string scope;      ///< The scope to ask for; empty to keep the granted scope.
   Headers extra_headers;  ///< Sent with every token request.
-  /// Stores a refreshed credential before it is used; its failure reaches the caller.
-  std::function<Result<void>(const Credential&)> persist;
   bool allow_insecure_http = false;  ///< Permit plain http to a non-loopback token endpoint.
 };
 
@@ -69,6 +69,9 @@ class BasicOAuth2RefreshToken {
  public:
   /// Where and how to refresh (the same for every token classifier).
   using Options = OAuth2Options;
+
+  /// A strategy with no token endpoint: it refreshes nothing, and says so.
+  BasicOAuth2RefreshToken() = default;
 
   /// Checks `options`; throws std::invalid_argument with the reason when they are unusable.
   explicit BasicOAuth2RefreshToken(Options options) : options_(std::move(options)) {
@@ -85,22 +88,30 @@ class BasicOAuth2RefreshToken {
     }
   }
 
-  /// True for an OAuth credential that has a refresh token.
+  /// True for an OAuth credential that has a refresh token, once a token endpoint is configured.
   [[nodiscard]] bool refreshable(const Credential& credential) const noexcept {
-    return credential.kind == CredentialKind::oauth && !credential.refresh_token.empty();
+    return !options_.token_url.empty() && credential.kind == CredentialKind::oauth &&
+           !credential.refresh_token.empty();
   }
 
-  /// Redeems `current.refresh_token` and persists the result before returning it.
+  /// Why refreshable() is false for an OAuth credential with a refresh token.
+  [[nodiscard]] std::string why_not_refreshable(const Credential& /*credential*/) const {
+    return "the refresh strategy has no token endpoint configured (give it OAuth2Options with "
+           "token_url and client_id, or use the provider bundle's oauth_refresh())";
+  }
+
+  /// The secrets of the configuration (the client secret), so that no message shows them.
+  [[nodiscard]] std::vector<Secret> secrets() const {
+    if (options_.client_secret.empty()) return {};
+    return {options_.client_secret};
+  }
+
+  /// Redeems `current.refresh_token` at the token endpoint.
   template <Transport T>
   Result<RefreshOutcome> refresh(const Credential& current, T& transport, TimePoint now) {
-    if (unpersisted_ && unpersisted_from_ == current.refresh_token) {
-      // The spent refresh token cannot be redeemed twice: retry storing what it already gave us.
-      RefreshOutcome outcome = std::move(*unpersisted_);
-      unpersisted_.reset();
-      return persist(std::move(outcome), current);
+    if (!refreshable(current)) {
+      return unexpected(make_error(Errc::refresh_failed, why_not_refreshable(current)));
     }
-    unpersisted_.reset();
-
     auto sent = transport.send(token_request(current));
     if (!sent) {
       Verdict verdict = classifier_.classify(sent.error());
@@ -119,7 +130,7 @@ class BasicOAuth2RefreshToken {
       return unexpected(refresh_error(person_needed ? Errc::needs_reauth : Errc::refresh_failed,
                                       std::move(what), std::move(verdict)));
     }
-    return persist(parse_token_response(response.body, current, now), current);
+    return parse_token_response(response.body, current, now);
   }
 
   /// The options in use.
@@ -209,26 +220,8 @@ class BasicOAuth2RefreshToken {
     return std::chrono::seconds{static_cast<std::chrono::seconds::rep>(*number)};
   }
 
-  Result<RefreshOutcome> persist(RefreshOutcome outcome, const Credential& current) {
-    if (!options_.persist) return outcome;
-    auto stored = options_.persist(outcome.credential);
-    if (!stored) {
-      unpersisted_from_ = current.refresh_token;
-      unpersisted_ = std::move(outcome);
-      return unexpected(make_error(
-          Errc::persist_failed,
-          "the token was refreshed but the new credential could not be persisted (" +
-              stored.error().message +
-              "), so it was not used; the next attempt retries the persist without redeeming "
-              "the refresh token again"));
-    }
-    return outcome;
-  }
-
   Options options_;
   TokenClassifier classifier_;
-  std::optional<RefreshOutcome> unpersisted_;  // redeemed but not yet persisted
-  Secret unpersisted_from_;                    // the refresh token that redeemed it
 };
 
 /// The refresh-token grant with the generic RFC 6749 classification of token errors.

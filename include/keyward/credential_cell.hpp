@@ -1,0 +1,515 @@
+// CredentialCell: one credential's state machine, with no I/O.
+//
+// A driver (ResilientCredential::send, later a pool) asks the cell to admit a request, sends it,
+// classifies the response, and tells the cell the verdict; the cell answers with the next action
+// (deliver the response, retry, replay, refresh then replay, or fail with an Error). The cell is
+// the only writer of its snapshots: every change publishes one immutable detail::Snapshot, which
+// readers get with one atomic load (detail::SnapshotCell). It knows no transport, no refresh
+// strategy and no observer: changes worth an event come back to the driver in the Action.
+//
+// A probe is owned by the Ticket that claimed it, not by the credential's generation: a refresh
+// that lands during a probe keeps the probe's owner, and a ticket that ends without a decision
+// (an exception, a provider-scoped failure) hands the probe back when it is destroyed.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "keyward/classifier.hpp"
+#include "keyward/cooldown_policy.hpp"
+#include "keyward/credential.hpp"
+#include "keyward/detail/credential_state.hpp"
+#include "keyward/detail/jitter.hpp"
+#include "keyward/detail/messages.hpp"
+#include "keyward/detail/snapshot_cell.hpp"
+#include "keyward/detail/time.hpp"
+#include "keyward/error.hpp"
+#include "keyward/observer.hpp"
+#include "keyward/options.hpp"
+#include "keyward/status.hpp"
+
+namespace keyward {
+
+/// How urgently a token needs a refresh: soft (one caller refreshes, the others carry on), hard
+/// (callers wait for it), or rejected (a response rejected it).
+enum class RefreshNeed : std::uint8_t { soft, hard, rejected };
+
+/// What the refresh strategy says about a credential when it is installed.
+struct TokenTraits {
+  bool refreshable = false;     ///< Whether it can be refreshed.
+  std::string not_refreshable;  ///< Why not, for the message a rejection gets.
+};
+
+/// A change worth an event.
+struct Change {
+  EventKind kind = EventKind::cooldown_entered;  ///< What happened.
+  std::shared_ptr<const detail::Token> token;    ///< To which generation.
+  std::optional<TimePoint> until;                ///< Until when, for windows.
+};
+
+/// What the driver does after a verdict.
+enum class ActionKind : std::uint8_t {
+  deliver,              ///< Return the response.
+  retry,                ///< A provider-scoped failure: retry after a backoff, state unchanged.
+  replay,               ///< A newer credential is in place: send again with it.
+  refresh_then_replay,  ///< Refresh (single flight), then send again.
+  fail,                 ///< Return the error.
+};
+
+/// The cell's answer to a verdict.
+struct Action {
+  ActionKind kind = ActionKind::deliver;  ///< What to do.
+  std::optional<Error> error;             ///< The caller's error, for fail.
+  std::optional<Change> change;           ///< An event to emit.
+};
+
+/// Who claimed what for one attempt; hands a claimed probe back when destroyed undecided.
+template <class Cell>
+class Ticket {
+ public:
+  Ticket() = default;
+  Ticket(const Ticket&) = delete;
+  Ticket& operator=(const Ticket&) = delete;
+  /// Takes over `other`'s claim.
+  Ticket(Ticket&& other) noexcept { *this = std::move(other); }
+  /// Hands back this ticket's claim and takes over `other`'s.
+  Ticket& operator=(Ticket&& other) noexcept {
+    if (this != &other) {
+      hand_back();
+      cell = std::exchange(other.cell, nullptr);
+      generation = other.generation;
+      probe = std::exchange(other.probe, 0);
+      probed_reason = other.probed_reason;
+      unverified = other.unverified;
+      kind = other.kind;
+      token = std::move(other.token);
+    }
+    return *this;
+  }
+  ~Ticket() { hand_back(); }
+
+  /// Hands a claimed probe back to the cell, so that the next request can probe.
+  void hand_back() noexcept {
+    if (cell != nullptr && probe != 0) cell->release_probe(probe);
+    probe = 0;
+  }
+
+  Cell* cell = nullptr;                       ///< The cell that admitted it.
+  std::uint64_t generation = 0;               ///< The generation it was sent with.
+  std::uint64_t probe = 0;                    ///< The probe it owns, 0 when none.
+  std::optional<VerdictKind> probed_reason;   ///< What took the credential out, when probing.
+  bool unverified = false;                    ///< A refreshed token no response accepted yet.
+  CredentialKind kind = CredentialKind::api_key;  ///< The credential's kind.
+  std::shared_ptr<const detail::Token> token;     ///< Kept only when the driver asked.
+};
+
+/// One credential's state machine; see the file comment.
+template <CooldownPolicy Cooldown>
+class CredentialCell {
+ public:
+  using TokenPtr = std::shared_ptr<const detail::Token>;
+  using Snapshot = detail::Snapshot;
+  using Pin = typename detail::SnapshotCell<Snapshot>::Pin;
+  using Ticket = keyward::Ticket<CredentialCell>;
+
+  /// How admit() treats this request.
+  struct AdmitOptions {
+    bool force_probe = false;    ///< probe(): claim the probe even while a window runs.
+    bool refresh_tried = false;  ///< A refresh was tried for this request: do not ask again.
+    bool keep_token = false;     ///< Keep the token in the ticket (for events).
+  };
+
+  /// admit()'s answer: send with the ticket, refresh first, or refuse with an error.
+  struct Admission {
+    enum class Kind : std::uint8_t { send, refresh, refuse } kind = Kind::send;  ///< What to do.
+    RefreshNeed need = RefreshNeed::soft;  ///< For refresh: soft (others carry on) or hard (wait).
+    std::uint64_t generation = 0;  ///< For refresh: the generation that needs it.
+    Ticket ticket;                 ///< For send.
+    std::optional<Error> error;    ///< For refuse.
+  };
+
+  /// Starts ready with `credential`; `options` and `cooldown` must outlive the cell.
+  CredentialCell(const CredentialOptions& options, const Cooldown& cooldown,
+                 Credential credential, TokenTraits traits, TimePoint now,
+                 std::vector<Secret> other_secrets = {})
+      : options_(options),
+        cooldown_(cooldown),
+        messages_(options),
+        jitter_(options.jitter_seed.value_or(std::random_device{}())),
+        other_secrets_(std::move(other_secrets)),
+        cell_(first_snapshot(std::move(credential), std::move(traits), now)) {}
+
+  /// Decides whether a request may go out now and, if so, lets `use` place the credential.
+  /// `use(const Credential&)` may throw; a probe claimed for it is then handed back.
+  template <class Use>
+  Admission admit(TimePoint now, AdmitOptions how, Use&& use) {
+    const Pin pin;
+    const Snapshot& seen = cell_.load();
+    const std::optional<RefreshNeed> need = refresh_need(*seen.token, now, how.refresh_tried);
+    Ticket ticket;
+    ticket.cell = this;
+    if (seen.state != CredentialState::ready) {
+      const bool window_over = seen.state != CredentialState::probing &&
+                               (how.force_probe || (seen.until && now >= *seen.until));
+      if (!window_over) return refuse(seen, now);
+      if (need) return {Admission::Kind::refresh, *need, seen.token->generation, {}, {}};
+      ticket.probe = claim_probe(now, how.force_probe);
+      if (ticket.probe == 0) return refuse(cell_.load(), now);
+      ticket.probed_reason = seen.reason;
+    } else if (need) {
+      return {Admission::Kind::refresh, *need, seen.token->generation, {}, {}};
+    }
+    const Snapshot& current = ticket.probe != 0 ? cell_.load() : seen;
+    ticket.generation = current.token->generation;
+    ticket.unverified = !current.verified;
+    ticket.kind = current.token->credential.kind;
+    if (how.keep_token) ticket.token = current.token;
+    use(current.token->credential);
+    return {Admission::Kind::send, RefreshNeed::soft, ticket.generation, std::move(ticket), {}};
+  }
+
+  /// Records the verdict for an attempt and returns what to do next; `replays` is how often this
+  /// request was replayed already. The verdict's outside text must be scrubbed (scrub()).
+  Action record(Ticket& ticket, const Verdict& verdict, TimePoint now, std::uint32_t replays) {
+    switch (verdict.kind) {
+      case VerdictKind::ok:
+      case VerdictKind::forbidden:
+      case VerdictKind::request_error: {
+        Action action{ActionKind::deliver, {}, accepted(ticket, now)};
+        ticket.probe = 0;  // decided
+        return action;
+      }
+      case VerdictKind::unauthenticated:
+        return unauthenticated(ticket, verdict, now, replays);
+      case VerdictKind::misconfigured:
+      case VerdictKind::rate_limited:
+      case VerdictKind::quota_exhausted:
+        return fail(take_out(ticket, verdict, now, {}));
+      case VerdictKind::overloaded:
+      case VerdictKind::transient:
+        break;
+    }
+    // Provider-scoped: the credential is not at fault, so its state stays as it was.
+    ticket.hand_back();
+    return {ActionKind::retry, {}, {}};
+  }
+
+  /// Installs a credential obtained by refreshing generation `from`, or adopted from the store;
+  /// returns it, or nothing when `from` was replaced meanwhile (the replacement wins).
+  TokenPtr install(std::uint64_t from, Credential credential, TokenTraits traits, TimePoint now,
+                   std::optional<std::chrono::seconds> refresh_in, bool from_refresh) {
+    const std::scoped_lock lock(mutex_);
+    const auto current = cell_.load_shared();
+    if (current->token->generation != from) return nullptr;
+    auto token = make_token(std::move(credential), std::move(traits), from + 1, from_refresh, now,
+                            refresh_in, current->token.get());
+    auto next = std::make_shared<Snapshot>(*current);
+    next->token = token;
+    next->verified = !from_refresh;  // a refreshed token proves itself with its first response
+    cell_.publish(std::move(next));
+    return token;
+  }
+
+  /// Installs a person's replacement: ready at once, whatever the state was.
+  TokenPtr replace(Credential credential, TokenTraits traits, TimePoint now) {
+    const std::scoped_lock lock(mutex_);
+    const auto current = cell_.load_shared();
+    auto token = make_token(std::move(credential), std::move(traits),
+                            current->token->generation + 1, false, now, {}, current->token.get());
+    auto next = std::make_shared<Snapshot>();
+    next->token = token;
+    next->since = now;
+    cell_.publish(std::move(next));
+    return token;
+  }
+
+  /// Takes generation `generation` out for a credential-scoped verdict that did not come from a
+  /// ticket (the token endpoint refused its refresh token); returns the error and the change.
+  std::pair<Error, std::optional<Change>> take_out(std::uint64_t generation, const Verdict& verdict,
+                                                   TimePoint now, std::string_view why,
+                                                   detail::RefusedBy by) {
+    return take_out_of(generation, 0, verdict, now, why, by);
+  }
+
+  /// Removes every secret this credential knows from the verdict's outside text.
+  void scrub(Verdict& verdict) const {
+    if (verdict.message.empty() && verdict.provider_code.empty() && verdict.request_id.empty()) {
+      return;
+    }
+    const Pin pin;
+    detail::scrub(verdict, secrets(*cell_.load().token));
+  }
+
+  /// Removes every secret this credential knows from an error's text.
+  void scrub(Error& error) const {
+    const Pin pin;
+    detail::scrub(error, secrets(*cell_.load().token));
+  }
+
+  /// Calls `f(const Snapshot&)` with the current snapshot, which stays valid during the call.
+  template <class F>
+  decltype(auto) read(F&& f) const {
+    const Pin pin;
+    return std::forward<F>(f)(cell_.load());
+  }
+
+  /// The current snapshot, shared.
+  [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const { return cell_.load_shared(); }
+
+  /// The current generation.
+  [[nodiscard]] std::uint64_t generation() const {
+    return read([](const Snapshot& s) { return s.token->generation; });
+  }
+
+  /// A jitter fraction in [0, 1), shared with the driver's retries.
+  [[nodiscard]] double jitter() noexcept { return jitter_.next(); }
+
+  /// The texts of this credential's messages.
+  [[nodiscard]] const detail::Messages& messages() const noexcept { return messages_; }
+
+  /// Hands probe `probe` back: the credential is out again, with its window already over.
+  void release_probe(std::uint64_t probe) noexcept {
+    try {
+      const std::scoped_lock lock(mutex_);
+      const auto current = cell_.load_shared();
+      if (current->probe != probe) return;
+      auto next = std::make_shared<Snapshot>(*current);
+      next->state = is_auth(next->reason) ? CredentialState::needs_reauth : CredentialState::cooling;
+      next->probe = 0;
+      cell_.publish(std::move(next));
+    } catch (...) {
+      // Out of memory: the probe stays claimed until the next publish, which clears it.
+    }
+  }
+
+ private:
+  static bool is_auth(std::optional<VerdictKind> kind) noexcept {
+    return kind == VerdictKind::unauthenticated || kind == VerdictKind::misconfigured;
+  }
+
+  static Action fail(std::pair<Error, std::optional<Change>> out) {
+    return {ActionKind::fail, std::move(out.first), std::move(out.second)};
+  }
+
+  std::vector<std::string_view> secrets(const detail::Token& token) const {
+    std::vector<std::string_view> out;
+    token.secrets(out);
+    for (const Secret& s : other_secrets_) out.push_back(s.reveal());
+    return out;
+  }
+
+  std::optional<RefreshNeed> refresh_need(const detail::Token& token, TimePoint now,
+                                   bool tried) const noexcept {
+    if (tried || !token.soft_at || now < *token.soft_at) return std::nullopt;
+    return now >= *token.hard_at ? RefreshNeed::hard : RefreshNeed::soft;
+  }
+
+  Admission refuse(const Snapshot& snapshot, TimePoint now) const {
+    Error error = snapshot.error ? *snapshot.error
+                                 : make_error(Errc::cooling_down, messages_.prefix() + "not ready");
+    error.message += detail::Messages::refusal_note(
+        snapshot.state == CredentialState::probing, snapshot.until && now >= *snapshot.until);
+    return {Admission::Kind::refuse, RefreshNeed::soft, 0, {}, std::move(error)};
+  }
+
+  // Claims the probe when the credential is out and its window is over (or `force`); returns the
+  // probe's id, 0 when another caller has it or the credential is ready again.
+  std::uint64_t claim_probe(TimePoint now, bool force) {
+    const std::scoped_lock lock(mutex_);
+    const auto current = cell_.load_shared();
+    if (current->state == CredentialState::ready || current->state == CredentialState::probing ||
+        (!force && (!current->until || now < *current->until))) {
+      return 0;
+    }
+    const std::uint64_t id = ++probes_;
+    auto next = std::make_shared<Snapshot>(*current);
+    next->state = CredentialState::probing;
+    next->probe = id;
+    cell_.publish(std::move(next));
+    return id;
+  }
+
+  // A 401 or equivalent: replay with a newer token, refresh once and replay, or needs_reauth.
+  // Only a token that came from a refresh and that no response has accepted yet proves the
+  // credential dead; `replays` bounds the loop whatever happens.
+  Action unauthenticated(Ticket& ticket, const Verdict& verdict, TimePoint now,
+                         std::uint32_t replays) {
+    if (ticket.probe != 0 && is_auth(ticket.probed_reason)) {
+      return fail(take_out(ticket, verdict, now, "again, at the probe"));
+    }
+    ticket.hand_back();  // a replay probes again
+    if (replays >= kMaxReplays) return fail(take_out(ticket, verdict, now, "on every replay"));
+    const TokenPtr current = cell_.load_shared()->token;
+    if (current->generation != ticket.generation) return {ActionKind::replay, {}, {}};
+    if (!current->refreshable) return fail(take_out(ticket, verdict, now, current->not_refreshable));
+    if (ticket.unverified) {
+      return fail(take_out(ticket, verdict, now, "right after it was refreshed"));
+    }
+    return {ActionKind::refresh_then_replay, {}, {}};
+  }
+
+  std::pair<Error, std::optional<Change>> take_out(Ticket& ticket, const Verdict& verdict,
+                                                   TimePoint now, std::string_view why) {
+    auto out = take_out_of(ticket.generation, ticket.probe, verdict, now, why,
+                           detail::RefusedBy::api);
+    ticket.probe = 0;  // decided (or, for a stale probe, nothing left to hand back)
+    return out;
+  }
+
+  // needs_reauth for unauthenticated and misconfigured, cooling for rate_limited and
+  // quota_exhausted. A window already running is never extended, except that an auth failure
+  // overrides a rate-limit window, since it is the more severe news.
+  std::pair<Error, std::optional<Change>> take_out_of(std::uint64_t generation,
+                                                      std::uint64_t probe, const Verdict& verdict,
+                                                      TimePoint now, std::string_view why,
+                                                      detail::RefusedBy by) {
+    const std::scoped_lock lock(mutex_);
+    const auto current = cell_.load_shared();
+    const bool auth = is_auth(verdict.kind);
+    const bool owns_probe = probe != 0 && current->probe == probe;
+    const bool stale = current->token->generation != generation && !owns_probe;
+    const bool window_running = current->state != CredentialState::ready && !owns_probe &&
+                                (!current->until || now < *current->until);
+    if (stale || (window_running && (!auth || is_auth(current->reason)))) {
+      if (current->error && !stale) return {*current->error, std::nullopt};
+      const std::string name =
+          stale ? "its previous credential (generation " + std::to_string(generation) +
+                      ", since replaced)"
+                : current->token->fingerprint;
+      return {messages_.taken_out(verdict, name, why, std::nullopt, now, by), std::nullopt};
+    }
+    const std::uint32_t failures =
+        current->reason == verdict.kind ? current->failures + 1 : std::uint32_t{1};
+    std::optional<TimePoint> until;
+    if (const auto window = cooldown_.on_failure(verdict, failures, jitter_.next())) {
+      until = detail::saturating_add(now, std::max(*window, std::chrono::milliseconds::zero()));
+    }
+    auto error = std::make_shared<const Error>(
+        messages_.taken_out(verdict, current->token->fingerprint, why, until, now, by));
+    auto next = std::make_shared<Snapshot>(*current);
+    next->state = auth ? CredentialState::needs_reauth : CredentialState::cooling;
+    next->reason = verdict.kind;
+    next->since = now;
+    next->until = until;
+    next->failures = failures;
+    next->probe = 0;
+    next->error = error;
+    cell_.publish(std::move(next));
+    return {*error,
+            Change{auth ? EventKind::needs_reauth : EventKind::cooldown_entered, current->token,
+                   until}};
+  }
+
+  // The credential was accepted: a probe succeeded, a refreshed token proved itself, or failure
+  // counters decay. Writes nothing when nothing changes, so the common case stays read-only.
+  std::optional<Change> accepted(const Ticket& ticket, TimePoint now) {
+    if (ticket.probe == 0) {
+      const bool unchanged = read([&](const Snapshot& s) {
+        return s.token->generation != ticket.generation || (s.verified && s.failures == 0);
+      });
+      if (unchanged) return std::nullopt;
+    }
+    const std::scoped_lock lock(mutex_);
+    const auto current = cell_.load_shared();
+    const bool owns_probe = ticket.probe != 0 && current->probe == ticket.probe;
+    const bool same = current->token->generation == ticket.generation;
+    if (!owns_probe && !same) return std::nullopt;
+    auto next = std::make_shared<Snapshot>(*current);
+    if (same) next->verified = true;
+    std::optional<Change> change;
+    if (owns_probe || current->state == CredentialState::ready) {
+      if (current->state != CredentialState::ready) {
+        change = Change{EventKind::cooldown_left, current->token, std::nullopt};
+        next->since = now;
+      }
+      next->state = CredentialState::ready;
+      next->reason.reset();
+      next->until.reset();
+      next->failures = 0;
+      next->probe = 0;
+      next->error.reset();
+    }
+    cell_.publish(std::move(next));
+    return change;
+  }
+
+  std::shared_ptr<const Snapshot> first_snapshot(Credential credential, TokenTraits traits,
+                                                 TimePoint now) {
+    auto snapshot = std::make_shared<Snapshot>();
+    snapshot->token =
+        make_token(std::move(credential), std::move(traits), 1, false, now, {}, nullptr);
+    snapshot->since = now;
+    return snapshot;
+  }
+
+  // A new generation, with its refresh thresholds. For a token from a refresh the lifetime is
+  // known, and the soft threshold comes no earlier than half of it (the hard one scaled alike),
+  // so that a short-lived token is refreshed once per lifetime, not every few seconds.
+  TokenPtr make_token(Credential credential, TokenTraits traits, std::uint64_t generation,
+                      bool from_refresh, TimePoint obtained,
+                      std::optional<std::chrono::seconds> refresh_in,
+                      const detail::Token* previous) const {
+    using std::chrono::milliseconds;
+    auto token = std::make_shared<detail::Token>();
+    token->fingerprint = fingerprint(credential);
+    token->refreshable = traits.refreshable;
+    token->not_refreshable = std::move(traits.not_refreshable);
+    token->generation = generation;
+    token->from_refresh = from_refresh;
+    if (previous != nullptr) {
+      for (const Secret* s : {&previous->credential.token, &previous->credential.refresh_token}) {
+        if (!s->empty() && *s != credential.token && *s != credential.refresh_token) {
+          token->retired.push_back(*s);
+        }
+      }
+    }
+    if (token->refreshable && credential.expires_at) {
+      const TimePoint expiry = *credential.expires_at;
+      const milliseconds lifetime = detail::saturating_diff(expiry, obtained);
+      milliseconds soft_margin = options_.refresh.soft_margin;
+      milliseconds hard_margin = options_.refresh.hard_margin;
+      if (from_refresh && lifetime > milliseconds::zero() && soft_margin > lifetime / 2) {
+        const double scale = static_cast<double>((lifetime / 2).count()) /
+                             static_cast<double>(soft_margin.count());
+        hard_margin =
+            milliseconds{static_cast<milliseconds::rep>(static_cast<double>(hard_margin.count()) *
+                                                        scale)};
+        soft_margin = lifetime / 2;
+      }
+      TimePoint soft = detail::saturating_sub(expiry, soft_margin);
+      if (refresh_in) {
+        soft = detail::saturating_add(obtained, *refresh_in);
+      } else if (lifetime >= options_.refresh.long_lived) {
+        soft = detail::saturating_add(obtained, lifetime / 2);
+      }
+      token->hard_at = detail::saturating_sub(expiry, hard_margin);
+      token->soft_at = std::min(soft, *token->hard_at);
+    }
+    token->credential = std::move(credential);
+    return token;
+  }
+
+  // One send() replays a rejected request at most this often (each time with a newer token).
+  static constexpr std::uint32_t kMaxReplays = 3;
+
+  const CredentialOptions& options_;
+  const Cooldown& cooldown_;
+  detail::Messages messages_;
+  detail::Jitter jitter_;
+  std::vector<Secret> other_secrets_;  // the refresh strategy's, e.g. a client secret
+  std::mutex mutex_;                   // serialises writers; readers never take it
+  std::uint64_t probes_ = 0;           // probe ids handed out, under mutex_
+  detail::SnapshotCell<Snapshot> cell_;  // last: built from the members above
+};
+
+}  // namespace keyward

@@ -1,0 +1,45 @@
+// The CredentialStore role: where a credential lives beyond one ResilientCredential.
+//
+// Refresh has one owner of "lease, re-read, redeem, persist, publish" (RefreshCoordinator), and
+// the store is what it leases, re-reads and persists to:
+//   - load() returns the stored credential with its generation (0: nothing stored yet);
+//   - compare_and_swap(expected, next) writes `next` only if the stored generation is still
+//     `expected`, and returns the new generation; Errc::store_conflict when another writer came
+//     first, so that a credential that changed since it was read is never overwritten;
+//   - lease(wait) takes the refresh lease, waiting up to `wait` for another holder, so that
+//     holders that share the store (threads, processes, hosts) redeem a refresh token once; the
+//     Lease releases it when destroyed, and held() says whether this caller got it;
+//   - durable() says whether a write outlives the process (a rotated refresh token written to a
+//     store that is not durable is lost at exit, and status() says so).
+// A store is a handle: copies share one stored credential, so two profiles that share one login
+// can share one store. store::Memory is the default; file and Redis stores fit the same concept.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+
+#include "keyward/credential.hpp"
+#include "keyward/result.hpp"
+
+namespace keyward {
+
+/// A stored credential and its generation in the store (0 when nothing is stored).
+struct StoredCredential {
+  Credential credential;        ///< The credential; empty when generation is 0.
+  std::uint64_t generation = 0;  ///< Incremented by every write.
+};
+
+/// Stores a credential with a generation, compare-and-swap writes and a refresh lease.
+template <class S>
+concept CredentialStore = std::movable<typename S::Lease> &&
+    requires(S& store, const S& const_store, std::uint64_t expected, const Credential& next,
+             std::chrono::milliseconds wait, const typename S::Lease& lease) {
+  { store.load() } -> std::same_as<Result<StoredCredential>>;
+  { store.compare_and_swap(expected, next) } -> std::same_as<Result<std::uint64_t>>;
+  { store.lease(wait) } -> std::same_as<Result<typename S::Lease>>;
+  { lease.held() } -> std::same_as<bool>;
+  { const_store.durable() } -> std::same_as<bool>;
+};
+
+}  // namespace keyward

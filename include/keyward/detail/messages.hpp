@@ -1,0 +1,238 @@
+// Every text a person reads about a credential, in one place.
+//
+// Each message names the profile, the credential by fingerprint, what happened, what the
+// provider said and the fix. Text from outside (a provider's message, an error_description, a
+// transport's failure text, a request id) reaches these messages only through scrub(), which
+// removes every secret the credential knows, makes the text valid single-line UTF-8 and cuts it
+// at a character boundary: a provider that echoes a key back cannot make keyward print it.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "keyward/classifier.hpp"
+#include "keyward/error.hpp"
+#include "keyward/options.hpp"
+#include "keyward/detail/scrub.hpp"
+#include "keyward/detail/text.hpp"
+
+namespace keyward::detail {
+
+/// Removes secrets from every outside text a verdict carries and cleans it for showing.
+inline void scrub(Verdict& verdict, std::span<const std::string_view> secrets) {
+  for (std::string* text : {&verdict.message, &verdict.provider_code, &verdict.request_id}) {
+    if (!text->empty()) *text = clean_and_scrub(*text, secrets);
+  }
+}
+
+/// Removes secrets from an error's message and verdict.
+inline void scrub(Error& error, std::span<const std::string_view> secrets) {
+  error.message = scrub_secrets(error.message, secrets);
+  if (error.verdict) scrub(*error.verdict, secrets);
+}
+
+/// " (HTTP 401 authentication_error: Invalid bearer token; request id req_1)" or "".
+[[nodiscard]] inline std::string describe(const Verdict& verdict) {
+  std::string out;
+  if (verdict.status != 0) out += "HTTP " + std::to_string(verdict.status);
+  if (!verdict.provider_code.empty()) out += (out.empty() ? "" : " ") + verdict.provider_code;
+  if (!verdict.message.empty()) out += (out.empty() ? "" : ": ") + verdict.message;
+  if (!verdict.request_id.empty()) out += "; request id " + verdict.request_id;
+  return out.empty() ? out : " (" + out + ")";
+}
+
+/// "for 20 s, until 2026-02-04T12:00:20Z": stays true however much later it is read.
+[[nodiscard]] inline std::string describe_until(TimePoint until, TimePoint now) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+  return "for " + format_duration(std::max(left, std::chrono::milliseconds::zero())) + ", until " +
+         format_rfc3339(until);
+}
+
+/// Who refused the credential: the API it was sent to, or the token endpoint that renews it.
+enum class RefusedBy : std::uint8_t { api, token_endpoint };
+
+/// The texts of one credential's messages.
+class Messages {
+ public:
+  /// Uses the profile name and fix texts of `options`, which must outlive this object.
+  explicit Messages(const CredentialOptions& options) noexcept : options_(options) {}
+
+  /// "keyward: profile 'x': ".
+  [[nodiscard]] std::string prefix() const {
+    return "keyward: profile '" + options_.profile + "': ";
+  }
+
+  /// The error for a credential taken out by `verdict`: needs_reauth, quota or rate limit.
+  [[nodiscard]] Error taken_out(const Verdict& verdict, std::string_view credential,
+                                std::string_view why, std::optional<TimePoint> until,
+                                TimePoint now, RefusedBy by = RefusedBy::api) const {
+    std::string text = prefix();
+    Errc code = Errc::cooling_down;
+    const std::string when = until ? describe_until(*until, now) : "until replaced";
+    const std::string because = why.empty() ? std::string{} : " " + std::string{why};
+    switch (verdict.kind) {
+      case VerdictKind::unauthenticated:
+        code = Errc::needs_reauth;
+        text += by == RefusedBy::token_endpoint
+                    ? "needs a new login. The token endpoint refused the refresh token of " +
+                          std::string{credential} + because + describe(verdict) +
+                          ", so the access token cannot be renewed"
+                    : "needs a new credential. The provider rejected " + std::string{credential} +
+                          because + describe(verdict);
+        text += ". This is an authentication failure, not a rate limit. Fix: " +
+                fix_for(options_.fix.unauthenticated, verdict,
+                        "log in again to get a new credential") +
+                ", then pass it to set_credential(); no restart is needed.";
+        break;
+      case VerdictKind::misconfigured:
+        code = Errc::needs_reauth;
+        if (by == RefusedBy::token_endpoint) {
+          text += "cannot refresh " + std::string{credential} +
+                  ": the token endpoint rejected the client configuration" + because +
+                  describe(verdict) +
+                  ". Refreshing again or replacing the credential cannot help. Fix: check the "
+                  "refresh strategy's client id, client secret and client authentication method "
+                  "(client_auth) against what the provider registered for this client.";
+          break;
+        }
+        text += "is misconfigured: the provider says " + std::string{credential} +
+                " was sent wrongly or cannot be used for this API" +
+                (why.empty() ? "" : " (" + std::string{why} + ")") + describe(verdict) +
+                ". Refreshing cannot help. Fix: " +
+                fix_for(options_.fix.misconfigured, verdict,
+                        "check the credential's kind and how it is sent (header, prefix, the "
+                        "provider's required headers)") +
+                ", then pass the corrected credential to set_credential().";
+        break;
+      case VerdictKind::quota_exhausted:
+        text += "has run out of quota or credits" + describe(verdict) + ": " +
+                std::string{credential} + " is out " + when + ", when one probe request tests it. Fix: " +
+                fix_for(options_.fix.quota_exhausted, verdict,
+                        "add credits or raise the quota with the provider") +
+                ".";
+        break;
+      default:
+        text += "is rate limited" + describe(verdict) + ": " + std::string{credential} +
+                " is cooling down " + when + (verdict.retry_after ? ", the server's wait" : "") +
+                ". This is a rate limit, not an authentication failure; when the window ends one "
+                "probe request tests the credential.";
+        break;
+    }
+    if (code == Errc::needs_reauth && until) {
+      text += " In case the rejection was transient, one probe request will be let through at " +
+              format_rfc3339(*until) + ".";
+    }
+    Error error = make_error(code, std::move(text));
+    error.verdict = verdict;
+    error.until = until;
+    return error;
+  }
+
+  /// Appended to the error of a request refused while the credential is out.
+  [[nodiscard]] static std::string refusal_note(bool probing, bool window_over) {
+    if (probing) return " One probe request is testing the credential now; try again shortly.";
+    if (window_over) return " Its window has ended; the next request probes it.";
+    return {};
+  }
+
+  /// A URL the credential must not be sent to.
+  [[nodiscard]] Error insecure_url(std::string_view scheme) const {
+    return make_error(Errc::insecure_transport,
+                      prefix() +
+                          "refused to send the credential to a URL that is neither https nor "
+                          "http to a loopback host (scheme '" +
+                          std::string{scheme} + "')");
+  }
+
+  /// Provider-scoped failures outlasted the retries.
+  [[nodiscard]] Error no_response(std::uint32_t attempts, Verdict verdict) const {
+    Error error = make_error(Errc::transport_failed,
+                             prefix() + "no response after " + std::to_string(attempts) +
+                                 " attempt(s)" + describe(verdict) +
+                                 ". This is a network or provider problem, not a credential "
+                                 "problem.");
+    error.verdict = std::move(verdict);
+    return error;
+  }
+
+  /// A refresh that failed for now; `next` is the next attempt.
+  [[nodiscard]] Error refresh_failed(Error cause, std::string_view credential, TimePoint next,
+                                     std::optional<TimePoint> expiry, TimePoint now) const {
+    cause.message = prefix() + "could not refresh " + std::string{credential} + ": " +
+                    cause.message + ". The next attempt is at " + format_rfc3339(next) +
+                    (expiry && now < *expiry
+                         ? "; until then the current token, valid until " +
+                               format_rfc3339(*expiry) + ", is used."
+                         : "; the current token has expired.");
+    cause.code = make_error_code(cause.code == Errc::persist_failed ? Errc::persist_failed
+                                                                   : Errc::refresh_failed);
+    cause.until = next;
+    return cause;
+  }
+
+  /// Another thread's refresh did not finish in time.
+  [[nodiscard]] Error refresh_timeout() const {
+    return make_error(Errc::refresh_timeout,
+                      prefix() + "waited " + format_duration(options_.refresh.wait_timeout) +
+                          " for another thread's token refresh, which has not finished; the "
+                          "token endpoint may be hanging");
+  }
+
+  /// A token that needed renewing and did not get a new one.
+  [[nodiscard]] Error no_new_token(bool expired) const {
+    return make_error(Errc::refresh_failed,
+                      prefix() + "the token " + (expired ? "has expired" : "was rejected") +
+                          " and no refresh produced a new one");
+  }
+
+  /// The refresh token was refused while the access token still serves.
+  [[nodiscard]] std::string refresh_token_refused(const Verdict& verdict,
+                                                  std::string_view credential,
+                                                  std::optional<TimePoint> expiry) const {
+    return prefix() + "the token endpoint refused the refresh token of " +
+           std::string{credential} + describe(verdict) + ". The access token keeps serving" +
+           (expiry ? " until it expires at " + format_rfc3339(*expiry) : "") +
+           "; before then, a person must " +
+           fix_for(options_.fix.unauthenticated, verdict, "log in again") +
+           " and pass the new credential to set_credential().";
+  }
+
+  /// A credential the token endpoint returned that fails pre-flight.
+  [[nodiscard]] Error unusable_refresh(std::string_view problems) const {
+    return make_error(Errc::refresh_failed,
+                      prefix() +
+                          "the token endpoint returned an access token that fails pre-flight (" +
+                          std::string{problems} +
+                          "), so it was not installed; a rotated refresh token was kept");
+  }
+
+  /// A credential refused before first use.
+  [[nodiscard]] std::string unusable(std::string_view problems) const {
+    return prefix() + "the credential is unusable: " + std::string{problems};
+  }
+
+  /// A replacement refused by set_credential().
+  [[nodiscard]] Error replacement_refused(std::string_view problems) const {
+    return make_error(Errc::invalid_credential,
+                      prefix() + "the new credential was refused and the current one kept: " +
+                          std::string{problems});
+  }
+
+ private:
+  // The application's text first, then the classifier's, then a generic one.
+  [[nodiscard]] static std::string fix_for(const std::string& configured, const Verdict& verdict,
+                                           std::string_view generic) {
+    if (!configured.empty()) return configured;
+    if (!verdict.fix.empty()) return verdict.fix;
+    return std::string{generic};
+  }
+
+  const CredentialOptions& options_;
+};
+
+}  // namespace keyward::detail

@@ -1,0 +1,486 @@
+// RefreshCoordinator: single-flight refresh, the one owner of "lease, re-read, redeem, persist,
+// publish".
+//
+// One refresh at a time per credential: the first caller that needs one runs it, soft callers
+// carry on with the current token meanwhile, hard and rejected callers wait (with a deadline on
+// the injected clock). A refresh takes the store's lease, re-reads the store (another holder may
+// have rotated already: adopt its credential), redeems the refresh token through the strategy,
+// checks the new token with pre-flight, writes it to the store by compare-and-swap, and only
+// then publishes it to the CredentialCell. A redeemed credential is kept until it is persisted,
+// whatever throws, so a spent refresh token is never redeemed twice. A refresh token that the
+// token endpoint refuses while the access token is still valid leaves that token serving until
+// it expires; status() and an event say by when a person must log in.
+//
+// The coordinator does no I/O of its own: the driver's Hooks redeem (through its transport),
+// check, and notify the observer. Exceptions from any of them reach the caller; the RAII Flight
+// ends the refresh either way, so the credential is never left "refreshing".
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "keyward/credential.hpp"
+#include "keyward/credential_cell.hpp"
+#include "keyward/credential_store.hpp"
+#include "keyward/detail/backoff.hpp"
+#include "keyward/detail/messages.hpp"
+#include "keyward/detail/time.hpp"
+#include "keyward/error.hpp"
+#include "keyward/observer.hpp"
+#include "keyward/options.hpp"
+#include "keyward/refresh_strategy.hpp"
+#include "keyward/result.hpp"
+#include "keyward/status.hpp"
+
+namespace keyward {
+
+/// Single-flight refresh of one CredentialCell's credential through a CredentialStore.
+template <class Cell, CredentialStore Store, class Clock>
+class RefreshCoordinator {
+ public:
+  using TokenPtr = std::shared_ptr<const detail::Token>;
+
+  /// `options`, `cell`, `store` and `clock` must outlive the coordinator.
+  RefreshCoordinator(const CredentialOptions& options, Cell& cell, Store& store,
+                     const Clock& clock)
+      : options_(options), cell_(cell), store_(store), clock_(clock) {}
+
+  /// Writes the application's first credential to the store unless the store holds it already;
+  /// throws std::runtime_error when the store fails.
+  void seed(const Credential& credential) {
+    auto stored = store_.load();
+    if (stored && stored->generation != 0 && same(stored->credential, credential)) {
+      known_ = stored->generation;
+      return;
+    }
+    auto written = stored ? store_.compare_and_swap(stored->generation, credential)
+                          : Result<std::uint64_t>{unexpected(std::move(stored).error())};
+    if (!written) {
+      throw std::runtime_error(cell_.messages().prefix() + "the credential store failed: " +
+                               written.error().message);
+    }
+    known_ = *written;
+  }
+
+  /// Refreshes generation `seen` (single flight), or waits for the refresh in flight. Returns an
+  /// error only when the caller cannot go on with what is installed: a rejected or expired token
+  /// without a new one, a failed persist, or a credential that now needs a person.
+  template <class Hooks>
+  Result<void> refresh(std::uint64_t seen, RefreshNeed need, TimePoint now, Hooks& hooks) {
+    std::unique_lock lock(mutex_);
+    if (auto waited = wait_for_flight(lock, seen, need)) return std::move(*waited);
+    const TokenPtr token = cell_.snapshot()->token;
+    if (token->generation != seen) return {};
+    if (refused_ && refused_->generation == seen) {
+      auto out = on_refused(*token, need, now);
+      lock.unlock();
+      return finish(std::move(out), hooks);
+    }
+    if (next_attempt_ && now < *next_attempt_) {
+      if (!must_succeed(*token, need, now)) return {};
+      return unexpected(last_error_ ? *last_error_ : cell_.messages().no_new_token(true));
+    }
+    refreshing_ = true;
+    const std::uint64_t known = known_;
+    lock.unlock();
+    Flight flight{*this};
+    hooks.notify(EventKind::refresh_started, *token, nullptr, std::nullopt, {});
+    Obtained got;
+    try {
+      got = obtain(*token, known, now, hooks);
+    } catch (...) {
+      const std::scoped_lock relock(mutex_);
+      backoff(nullptr, now);  // a throwing strategy or store must not be called in a loop
+      throw;
+    }
+    lock.lock();
+    Outcome out = apply(token, std::move(got), need, now, hooks);
+    refreshing_ = false;
+    lock.unlock();
+    done_.notify_all();
+    flight.dismiss();
+    return finish(std::move(out), hooks);
+  }
+
+  /// Installs a person's replacement: written to the store, ready at once, every wait ended.
+  template <class Hooks>
+  Result<TokenPtr> replace(Credential credential, TimePoint now, Hooks& hooks) {
+    TokenPtr token;
+    {
+      const std::scoped_lock lock(mutex_);
+      auto written = store_.compare_and_swap(known_, credential);
+      if (!written && written.error().code == Errc::store_conflict) {
+        if (auto stored = store_.load()) {
+          written = store_.compare_and_swap(stored->generation, credential);
+        }
+      }
+      if (!written) return unexpected(std::move(written).error());
+      known_ = *written;
+      TokenTraits traits = hooks.traits(credential);
+      token = cell_.replace(std::move(credential), std::move(traits), now);
+      failures_ = 0;
+      set_next_attempt(std::nullopt);
+      last_error_.reset();
+      refused_.reset();
+      rotation_unpersisted_ = false;
+    }
+    done_.notify_all();
+    return token;
+  }
+
+  /// True while a failed refresh backs off: a soft caller need not ask.
+  [[nodiscard]] bool quiet(TimePoint now) const noexcept {
+    return now.time_since_epoch().count() < quiet_until_.load(std::memory_order_relaxed);
+  }
+
+  /// Fills the refresh part of `status`.
+  void describe(Status& status) const {
+    const std::scoped_lock lock(mutex_);
+    if (refreshing_ && status.state == CredentialState::ready) {
+      status.state = CredentialState::refreshing;
+    }
+    status.last_refresh = last_refresh_;
+    status.refresh_failures = failures_;
+    if (refused_) {
+      status.refresh_error = refused_->note;
+      status.reauth_by = refused_->expiry;
+    } else if (last_error_) {
+      status.refresh_error = last_error_->message;
+    }
+    if (status.last_error.empty()) status.last_error = status.refresh_error;
+    status.rotation_unpersisted = rotation_unpersisted_;
+  }
+
+ private:
+  // What a flight obtained, before it is applied under the lock.
+  struct Obtained {
+    enum class Kind : std::uint8_t { refreshed, adopted, failed, refused } kind = Kind::failed;
+    Credential credential;
+    std::optional<std::chrono::seconds> refresh_in;
+    bool rotated = false;
+    std::uint64_t stored = 0;    // the store generation written or adopted
+    std::optional<Error> error;  // failed, refused, or refreshed with an unusable access token
+  };
+
+  // An event to emit once the lock is released.
+  struct Emit {
+    EventKind kind;
+    TokenPtr token;
+    std::optional<Verdict> verdict;
+    std::optional<TimePoint> until;
+  };
+
+  // The caller's result and the events to emit.
+  struct Outcome {
+    Result<void> result;
+    std::vector<Emit> events;
+  };
+
+  // A refresh token the token endpoint refused, while the access token could still serve.
+  struct Refused {
+    std::uint64_t generation = 0;
+    Verdict verdict;
+    std::optional<TimePoint> expiry;
+    std::string note;
+    detail::RefusedBy by = detail::RefusedBy::token_endpoint;
+    bool announced = false;
+  };
+
+  // Ends the flight if an exception leaves refresh() early.
+  class Flight {
+   public:
+    explicit Flight(RefreshCoordinator& owner) noexcept : owner_(&owner) {}
+    Flight(const Flight&) = delete;
+    Flight& operator=(const Flight&) = delete;
+    Flight(Flight&&) = delete;
+    Flight& operator=(Flight&&) = delete;
+    ~Flight() {
+      if (owner_ == nullptr) return;
+      {
+        const std::scoped_lock lock(owner_->mutex_);
+        owner_->refreshing_ = false;
+      }
+      owner_->done_.notify_all();
+    }
+    void dismiss() noexcept { owner_ = nullptr; }
+
+   private:
+    RefreshCoordinator* owner_;
+  };
+
+  static bool same(const Credential& a, const Credential& b) {
+    return a.token == b.token && a.refresh_token == b.refresh_token;
+  }
+
+  // A hard or rejected caller, or one whose token has expired, cannot go on without a new token.
+  static bool must_succeed(const detail::Token& token, RefreshNeed need, TimePoint now) {
+    return need == RefreshNeed::rejected || token.expired(now);
+  }
+
+  // Waits while another thread refreshes. Returns the caller's result when it need not refresh
+  // itself, or nothing when it should go on to refresh. The deadline is on the injected clock;
+  // the condition variable only paces the checks.
+  std::optional<Result<void>> wait_for_flight(std::unique_lock<std::mutex>& lock,
+                                              std::uint64_t seen, RefreshNeed need) {
+    using std::chrono::milliseconds;
+    const TimePoint deadline = detail::saturating_add(clock_.now(), options_.refresh.wait_timeout);
+    while (refreshing_) {
+      // A soft caller carries on; a replacement or a finished refresh ends the wait.
+      if (need == RefreshNeed::soft || cell_.generation() != seen) return Result<void>{};
+      const TimePoint now = clock_.now();
+      if (now >= deadline) {
+        // A hard caller whose token is still valid goes on with it.
+        const bool expired =
+            cell_.read([&](const detail::Snapshot& s) { return s.token->expired(now); });
+        if (need == RefreshNeed::hard && !expired) return Result<void>{};
+        return Result<void>{unexpected(cell_.messages().refresh_timeout())};
+      }
+      const milliseconds left = detail::saturating_diff(deadline, now);
+      done_.wait_for(lock, std::clamp(left, milliseconds{1}, milliseconds{100}));
+    }
+    return std::nullopt;
+  }
+
+  // Lease, re-read, redeem, check, persist; no lock held, single flight guaranteed.
+  template <class Hooks>
+  Obtained obtain(const detail::Token& token, std::uint64_t known, TimePoint now, Hooks& hooks) {
+    const Credential& current = token.credential;
+    auto lease = store_.lease(options_.refresh.wait_timeout);
+    if (!lease) return failed(std::move(lease).error());
+    if (!lease->held()) {
+      if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+      return failed(make_error(Errc::refresh_failed,
+                               "another holder of this login is refreshing it and has not "
+                               "finished"));
+    }
+    if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+
+    RefreshOutcome outcome;
+    if (pending_ && pending_from_ == current.refresh_token) {
+      outcome = *pending_;  // redeemed already: only the persist is left to do
+    } else {
+      pending_.reset();
+      auto redeemed = hooks.redeem(current, now);
+      if (!redeemed) {
+        Error error = std::move(redeemed).error();
+        if (error.code != Errc::needs_reauth) return failed(std::move(error));
+        // Another holder may have rotated the refresh token meanwhile: trust invalid_grant only
+        // when the store still holds the credential that was refused.
+        if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+        Obtained refused;
+        refused.kind = Obtained::Kind::refused;
+        refused.error = std::move(error);
+        return refused;
+      }
+      outcome = std::move(*redeemed);
+    }
+
+    std::optional<Error> unusable;
+    if (auto problems = hooks.problems(outcome.credential, now)) {
+      unusable = cell_.messages().unusable_refresh(*problems);
+      if (!outcome.rotated) return failed(std::move(*unusable));
+      // Keep the rotated refresh token, which is now the only one the server accepts, with the
+      // access token that still serves.
+      outcome.credential.token = current.token;
+      outcome.credential.expires_at = current.expires_at;
+      outcome.refresh_in.reset();
+    }
+
+    pending_from_ = current.refresh_token;
+    pending_ = outcome;  // kept, whatever the store does, until it is persisted
+    auto written = store_.compare_and_swap(known, outcome.credential);
+    if (!written) {
+      if (written.error().code == Errc::store_conflict) {
+        pending_.reset();
+        if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+      }
+      Error error = std::move(written).error();
+      error.message =
+          "the token was refreshed but the new credential could not be persisted (" +
+          error.message +
+          "), so it was not used; the next attempt retries the persist without redeeming the "
+          "refresh token again";
+      error.code = make_error_code(Errc::persist_failed);
+      return failed(std::move(error));
+    }
+    pending_.reset();
+    Obtained got;
+    got.kind = Obtained::Kind::refreshed;
+    got.credential = std::move(outcome.credential);
+    got.refresh_in = outcome.refresh_in;
+    got.rotated = outcome.rotated;
+    got.stored = *written;
+    got.error = std::move(unusable);
+    return got;
+  }
+
+  // The store's credential when another holder wrote a newer one since `known`.
+  std::optional<Obtained> adopt_newer(std::uint64_t known, const Credential& current) {
+    auto stored = store_.load();
+    if (!stored || stored->generation == known || stored->generation == 0 ||
+        same(stored->credential, current)) {
+      return std::nullopt;
+    }
+    Obtained got;
+    got.kind = Obtained::Kind::adopted;
+    got.credential = std::move(stored->credential);
+    got.stored = stored->generation;
+    return got;
+  }
+
+  static Obtained failed(Error error) {
+    Obtained got;
+    got.kind = Obtained::Kind::failed;
+    got.error = std::move(error);
+    return got;
+  }
+
+  // Applies what the flight obtained; called with mutex_ held.
+  template <class Hooks>
+  Outcome apply(const TokenPtr& token, Obtained got, RefreshNeed need, TimePoint now,
+                Hooks& hooks) {
+    using Kind = typename Obtained::Kind;
+    Outcome out{Result<void>{}, {}};
+    if (got.kind == Kind::failed) return fail(*token, std::move(*got.error), need, now);
+    if (got.kind == Kind::refused) {
+      cell_.scrub(*got.error);
+      Verdict verdict;
+      verdict.kind = VerdictKind::unauthenticated;
+      if (got.error->verdict) verdict = std::move(*got.error->verdict);
+      const auto by = detail::RefusedBy::token_endpoint;
+      refused_ = Refused{token->generation, std::move(verdict), token->credential.expires_at,
+                         {}, by, false};
+      refused_->note = cell_.messages().refresh_token_refused(
+          refused_->verdict, token->fingerprint, refused_->expiry);
+      return on_refused(*token, need, now);
+    }
+    if (auto problems = hooks.problems(got.credential, now);
+        got.kind == Kind::adopted && problems) {
+      return fail(*token, cell_.messages().unusable_refresh(*problems), need, now);
+    }
+    const bool from_refresh = got.kind == Kind::refreshed;
+    TokenTraits traits = hooks.traits(got.credential);
+    const TokenPtr installed = cell_.install(token->generation, std::move(got.credential),
+                                             std::move(traits), now, got.refresh_in, from_refresh);
+    known_ = got.stored;
+    if (!installed) return out;  // replaced while refreshing: the replacement wins
+    failures_ = 0;
+    set_next_attempt(std::nullopt);
+    last_error_.reset();
+    refused_.reset();
+    if (!from_refresh) {
+      out.events.push_back({EventKind::credential_replaced, installed, std::nullopt, std::nullopt});
+      return out;
+    }
+    last_refresh_ = now;
+    out.events.push_back(
+        {EventKind::refresh_succeeded, installed, std::nullopt, installed->credential.expires_at});
+    if (got.rotated) {
+      rotation_unpersisted_ = !store_.durable();
+      out.events.push_back({rotation_unpersisted_ ? EventKind::rotation_not_persisted
+                                                  : EventKind::rotation_persisted,
+                            installed, std::nullopt, std::nullopt});
+    }
+    if (got.error) {
+      // The access token was unusable and only the rotated refresh token was kept.
+      Outcome failed_out = fail(*installed, std::move(*got.error), need, now);
+      failed_out.events.insert(failed_out.events.begin(), out.events.begin(), out.events.end());
+      return failed_out;
+    }
+    // A token already inside its refresh margin would be refreshed again at once: back off as
+    // after a failure instead (a real refresh stampede came from exactly that).
+    if (installed->soft_at && now >= *installed->soft_at) {
+      set_next_attempt(detail::saturating_add(now, options_.refresh.failure_backoff_first));
+    }
+    return out;
+  }
+
+  // A failed refresh: back off, remember the error, and tell the caller if it cannot go on.
+  Outcome fail(const detail::Token& token, Error cause, RefreshNeed need, TimePoint now) {
+    cell_.scrub(cause);  // a token endpoint or a persist hook may quote a secret
+    const bool persist = cause.code == Errc::persist_failed;
+    const TimePoint next = backoff(cause.verdict ? &*cause.verdict : nullptr, now);
+    auto error = std::make_shared<const Error>(cell_.messages().refresh_failed(
+        std::move(cause), token.fingerprint, next, token.credential.expires_at, now));
+    last_error_ = error;
+    Outcome out{Result<void>{}, {}};
+    out.events.push_back({EventKind::refresh_failed, cell_.snapshot()->token, error->verdict, next});
+    if (persist || must_succeed(token, need, now)) out.result = unexpected(*error);
+    return out;
+  }
+
+  // Counts a failure and sets the next attempt; called with mutex_ held.
+  TimePoint backoff(const Verdict* verdict, TimePoint now) {
+    ++failures_;
+    std::chrono::milliseconds wait = detail::doubled(
+        options_.refresh.failure_backoff_first, options_.refresh.failure_backoff_max, failures_);
+    if (verdict != nullptr && verdict->retry_after) wait = *verdict->retry_after;
+    const TimePoint next = detail::saturating_add(now, wait);
+    set_next_attempt(next);
+    return next;
+  }
+
+  void set_next_attempt(std::optional<TimePoint> next) noexcept {
+    next_attempt_ = next;
+    quiet_until_.store(next ? next->time_since_epoch().count() : TimePoint::min().time_since_epoch().count(),
+                       std::memory_order_relaxed);
+  }
+
+  // The refresh token was refused: the access token serves while it can; once it expires or is
+  // rejected, the credential needs a person, with a message that names the refresh token.
+  Outcome on_refused(const detail::Token& token, RefreshNeed need, TimePoint now) {
+    Outcome out{Result<void>{}, {}};
+    if (!must_succeed(token, need, now) && token.credential.expires_at) {
+      if (!std::exchange(refused_->announced, true)) {
+        out.events.push_back({EventKind::refresh_token_refused, cell_.snapshot()->token,
+                              refused_->verdict, refused_->expiry});
+      }
+      return out;
+    }
+    auto [error, change] = cell_.take_out(token.generation, refused_->verdict, now,
+                                          token.expired(now) ? "(the access token has expired)"
+                                                             : "",
+                                          refused_->by);
+    if (change) out.events.push_back({change->kind, change->token, refused_->verdict, change->until});
+    out.result = unexpected(std::move(error));
+    return out;
+  }
+
+  template <class Hooks>
+  static Result<void> finish(Outcome out, Hooks& hooks) {
+    for (const Emit& e : out.events) {
+      hooks.notify(e.kind, *e.token, e.verdict ? &*e.verdict : nullptr, e.until, {});
+    }
+    return std::move(out.result);
+  }
+
+  const CredentialOptions& options_;
+  Cell& cell_;
+  Store& store_;
+  const Clock& clock_;
+  mutable std::mutex mutex_;  // after any cell lock is never taken: coordinator, then cell
+  std::condition_variable done_;
+  bool refreshing_ = false;
+  std::uint32_t failures_ = 0;
+  std::optional<TimePoint> next_attempt_;
+  std::atomic<TimePoint::rep> quiet_until_{TimePoint::min().time_since_epoch().count()};
+  std::shared_ptr<const Error> last_error_;
+  std::optional<TimePoint> last_refresh_;
+  std::optional<Refused> refused_;
+  bool rotation_unpersisted_ = false;
+  std::uint64_t known_ = 0;  // the store generation of the installed credential
+  // Touched only by the flight (single flight), never under mutex_.
+  std::optional<RefreshOutcome> pending_;  // redeemed, not yet persisted
+  Secret pending_from_;                    // the refresh token that redeemed it
+};
+
+}  // namespace keyward
