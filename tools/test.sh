@@ -14,7 +14,12 @@
 #   8. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
 #   9. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
 #      than 1; prints the timing ratios without failing on them
-#  10. consumer test: install build/dev, build tests/cmake_import against it, run it
+#  10. install (tools/check_install.sh): the README's install blocks (everything; headers only),
+#      run as written in a fresh copy of the tree, then tests/cmake_import built against each
+#      install with CMake (find_package) and Make (pkg-config)
+#  11. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
+#      install), the same consumers against the installed package, the source tarball; the
+#      package is removed again
 # and ends with "N passed, 0 failed".
 set -euo pipefail
 
@@ -26,7 +31,7 @@ JOBS=2
 
 keyward_ensure \
   g++=g++ cmake=cmake ninja=ninja-build clang++=clang clang-format=clang-format \
-  clang-tidy=clang-tidy git=git python3=python3 \
+  clang-tidy=clang-tidy git=git python3=python3 make=make pkg-config=pkgconf \
   libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
 keyward_check_cmake
 
@@ -185,23 +190,13 @@ bash bench/run --short
 end_step
 
 # ---------------------------------------------------------------------------------------------
-begin_step "consumer (install + find_package)"
-consumer_tmp=$(mktemp -d "${TMPDIR:-/tmp}/keyward-consumer.XXXXXX")
-# shellcheck disable=SC2154 # keyward_rc is assigned inside the trap
-trap 'keyward_rc=$?; rm -rf "$consumer_tmp"; on_exit "$keyward_rc"' EXIT
-cmake --install build/dev --prefix "$consumer_tmp/prefix"
-cmake -S tests/cmake_import -B "$consumer_tmp/build" -G Ninja \
-  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_PREFIX_PATH="$consumer_tmp/prefix"
-# Make sure it found the copy we just installed, not some other keyward on the system.
-found_dir=$(sed -n 's/^keyward_DIR:[A-Z]*=//p' "$consumer_tmp/build/CMakeCache.txt")
-echo "keyward_DIR=$found_dir"
-[[ $found_dir == "$consumer_tmp/prefix/"* ]] ||
-  keyward_die "consumer found keyward at '$found_dir', not in the test prefix"
-cmake --build "$consumer_tmp/build" -j"$JOBS"
-"$consumer_tmp/build/keyward_cmake_import"
-rm -rf "$consumer_tmp"
-trap on_exit EXIT
+begin_step "install (README steps, consumers)"
+JOBS=$JOBS bash tools/check_install.sh
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "packages (.deb, source tarball)"
+JOBS=$JOBS bash tools/check_package.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Runs the `keyward` tool as a user would: every fixture through `keyward classify` (its verdict
-must match the fixture's `expect`), then the error paths, exit codes and `validate`, which must
-never print the secret it reads.
+must match the fixture's `expect`), then the error paths, exit codes, `--version` and `validate`,
+which must never print the secret it reads and must report what the library's pre-flight
+reports for the same bytes.
 
-    python3 tools/cli/check_cli.py KEYWARD_BINARY FIXTURE_DIR
+    python3 tools/cli/check_cli.py KEYWARD_BINARY FIXTURE_DIR [PROJECT_VERSION]
 """
 import json
+import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 
 def run(binary, *args, stdin=b""):
@@ -18,6 +21,7 @@ def run(binary, *args, stdin=b""):
 
 def main():
     binary, fixtures = sys.argv[1], pathlib.Path(sys.argv[2])
+    version = sys.argv[3] if len(sys.argv) > 3 else None
     failures = []
 
     def expect(condition, what):
@@ -65,12 +69,27 @@ def main():
         expect(code == want_code, f"{what}: exit {code}, wanted {want_code}")
         expect(err.strip() != "" and out == "", f"{what}: wanted a message on stderr only")
     code, out, _ = run(binary, "--help")
-    expect(code == 0 and "exit codes" in out, "--help")
+    expect(code == 0 and "exit codes" in out and "--token-file" in out, "--help")
+
+    # --version: the project's version, from CMake.
+    code, out, err = run(binary, "--version")
+    expect(code == 0 and out.startswith("keyward ") and err == "", f"--version: {code} {out!r}")
+    if version is not None:
+        expect(out == f"keyward {version}\n", f"--version printed {out!r}, wanted {version}")
+
+    # An unreadable file: the reason, as the system gives it.
+    code, _, err = run(binary, "classify", "/nonexistent/file.json")
+    expect("cannot read /nonexistent/file.json: " + os.strerror(2) in err,
+           f"unreadable file without its reason: {err!r}")
+    with tempfile.TemporaryDirectory() as directory:
+        code, _, err = run(binary, "classify", directory)
+        expect(code == 3 and "cannot read" in err and os.strerror(21) in err,
+               f"classify of a directory: exit {code}: {err!r}")
 
     # validate: findings as JSON, and never the secret.
     secret = "sk-ant-api03-" + "Q" * 60 + "x7Qa"
     code, out, _ = run(binary, "validate", "--provider", "anthropic", "--kind", "oauth",
-                       stdin=(secret + "\n").encode())
+                       stdin=secret.encode())
     expect(code == 1, f"validate of an API key declared as OAuth: exit {code}, wanted 1")
     expect("Q" * 20 not in out, "validate printed the secret")
     result = json.loads(out) if out else {"ok": True, "findings": []}
@@ -81,9 +100,61 @@ def main():
                        stdin=cut.encode())
     expect(code == 1 and "line break at character 62" in out, f"validate of a cut token: {out}")
     expect("A" * 20 not in out and "B" * 20 not in out, "validate printed the secret")
+    good = "sk-ant-oat01-" + "C" * 80
     code, out, _ = run(binary, "validate", "--provider", "anthropic", "--kind", "oauth",
-                       stdin=("sk-ant-oat01-" + "C" * 80 + "\n").encode())
+                       stdin=good.encode())
     expect(code == 0 and json.loads(out) == {"ok": True, "findings": []}, f"valid token: {out}")
+
+    # The slot is named with its provider: an OpenAI key given to Anthropic as an API key is not
+    # "configured as an API key" (it is one), but as an Anthropic API key.
+    openai_key = "sk-proj-" + "P" * 60
+    for provider, words in [("anthropic", "an Anthropic API key"), ("google", "a Google API key")]:
+        code, out, _ = run(binary, "validate", "--provider", provider, "--kind", "api_key",
+                           stdin=openai_key.encode())
+        messages = [f["message"] for f in json.loads(out)["findings"]] if out else []
+        expect(code == 1 and any(m.endswith("configured as " + words) for m in messages),
+               f"validate --provider {provider} of an OpenAI key: {out}")
+        expect(all("configured as an API key" not in m for m in messages),
+               f"validate --provider {provider} says only 'an API key': {out}")
+
+    # Standard input is the credential byte for byte, as the library sees it: a trailing newline
+    # is the library's line_break finding (with a hint to use --token-file), not dropped.
+    code, out, err = run(binary, "validate", "--provider", "anthropic", "--kind", "oauth",
+                         stdin=(good + "\n").encode())
+    codes = [f["code"] for f in json.loads(out)["findings"]] if out else []
+    expect(code == 1 and codes == ["line_break"], f"stdin with a trailing newline: {out}")
+    expect("--token-file" in err, f"no hint to use --token-file: {err!r}")
+
+    # --token-file drops exactly one line ending (LF or CRLF) and says so; a second one, or an
+    # unreadable file, is reported.
+    with tempfile.TemporaryDirectory() as directory:
+        def token_file(name, content):
+            path = pathlib.Path(directory) / name
+            path.write_bytes(content.encode())
+            return str(path)
+
+        for name, content in [("lf", good + "\n"), ("crlf", good + "\r\n")]:
+            path = token_file(name, content)
+            code, out, err = run(binary, "validate", "--provider", "anthropic", "--kind", "oauth",
+                                 "--token-file", path)
+            expect(code == 0 and json.loads(out) == {"ok": True, "findings": []},
+                   f"--token-file ({name}): exit {code}: {out}")
+            expect(path in err and "ignored the" in err, f"--token-file ({name}) said: {err!r}")
+        path = token_file("plain", good)
+        code, out, err = run(binary, "validate", "--provider", "anthropic", "--kind", "oauth",
+                             "--token-file", path)
+        expect(code == 0 and err == "", f"--token-file without a newline: {code} {out} {err!r}")
+        path = token_file("two", good + "\n\n")
+        code, out, _ = run(binary, "validate", "--provider", "anthropic", "--kind", "oauth",
+                           "--token-file", path)
+        codes = [f["code"] for f in json.loads(out)["findings"]] if out else []
+        expect(code == 1 and codes == ["line_break"], f"--token-file with two newlines: {out}")
+        expect("C" * 20 not in out, "validate printed the secret")
+        missing = str(pathlib.Path(directory) / "missing")
+        code, out, err = run(binary, "validate", "--provider", "anthropic", "--kind", "oauth",
+                             "--token-file", missing)
+        expect(code == 3 and out == "" and f"cannot read {missing}: {os.strerror(2)}" in err,
+               f"--token-file of a missing file: exit {code}: {err!r}")
 
     for failure in failures:
         print(f"FAIL {failure}")

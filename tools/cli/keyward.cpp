@@ -1,17 +1,18 @@
 // The `keyward` command-line tool: classify a response, or check a credential before first use.
 //
 //   keyward classify [--provider P] [--now TIME] FILE|-
-//   keyward validate --provider P --kind K < credential
-//   keyward --help
+//   keyward validate --provider P --kind K [--token-file FILE]
+//   keyward --help | --version
 //
 // Exit codes: 0 done (classify printed a verdict; validate found nothing wrong), 1 validate found
 // problems, 2 usage error, 3 unreadable or malformed input.
+#include <array>
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@
 #include "cli/response_file.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/detail/text.hpp"
+
+#ifndef KEYWARD_CLI_VERSION
+#error "KEYWARD_CLI_VERSION (the project's version) is defined by tools/cli/CMakeLists.txt"
+#endif
 
 namespace {
 
@@ -43,12 +48,20 @@ usage:
       --now TIME     the time the response was received, RFC 3339 (default: the file's
                      "now", else the current time); dates in Retry-After are relative to it
 
-  keyward validate --provider P --kind K
-      Reads one credential from standard input (a trailing newline is ignored) and prints
-      the pre-flight findings as one JSON line: {"ok": bool, "findings": [{"code",
-      "message"}]}. The credential itself is never printed.
-      --provider P   anthropic, openai, google, rfc6750 or generic
-      --kind K       api_key, bearer_token or oauth (an OAuth access token)
+  keyward validate --provider P --kind K [--token-file FILE]
+      Runs the library's pre-flight checks on one credential and prints the findings as one
+      JSON line: {"ok": bool, "findings": [{"code", "message"}]}. The credential itself is
+      never printed.
+      --provider P       anthropic, openai, google, rfc6750 or generic
+      --kind K           api_key, bearer_token or oauth (an OAuth access token)
+      --token-file FILE  read the credential from FILE, without the one newline (LF or
+                         CRLF) that ends a text file's last line; says so on standard error
+      Without --token-file the credential is every byte of standard input, exactly as the
+      library would get it: a trailing newline is reported, as the library reports it
+      (`printf '%s' "$TOKEN" | keyward validate ...` sends none).
+
+  keyward --version
+      Prints "keyward " and the version of the keyward library the tool was built from.
 
 exit codes:
   0  classify printed a verdict; validate found nothing wrong
@@ -62,15 +75,32 @@ int usage(const std::string& problem) {
   return kUsage;
 }
 
+// The bytes of `path`, or of standard input for "-"; else prints "cannot read PATH: REASON".
 std::optional<std::string> read_all(const std::string& path) {
   if (path == "-") {
     return std::string{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  // stdio rather than iostreams: it keeps errno, so the message can say why (ENOENT, EACCES,
+  // EISDIR...), and a directory fails on the first read instead of reading as empty.
+  errno = 0;
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    std::cerr << "keyward: cannot read " << path << ": " << std::strerror(errno) << "\n";
+    return std::nullopt;
+  }
+  std::string text;
+  std::array<char, 65536> buffer{};
+  std::size_t got = 0;
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) {
+    text.append(buffer.data(), got);
+  }
+  const int error = std::ferror(file) != 0 ? errno : 0;
+  std::fclose(file);
+  if (error != 0) {
+    std::cerr << "keyward: cannot read " << path << ": " << std::strerror(error) << "\n";
+    return std::nullopt;
+  }
+  return text;
 }
 
 int classify(const std::vector<std::string>& args) {
@@ -97,10 +127,7 @@ int classify(const std::vector<std::string>& args) {
   }
   if (!path) return usage("classify needs a FILE, or - for standard input");
   const auto text = read_all(*path);
-  if (!text) {
-    std::cerr << "keyward: cannot read " << *path << "\n";
-    return kBadInput;
-  }
+  if (!text) return kBadInput;
   auto file = keyward::cli::parse_response_file(*text);
   if (!file) {
     std::cerr << "keyward: " << (*path == "-" ? "standard input" : *path)
@@ -119,13 +146,16 @@ int classify(const std::vector<std::string>& args) {
 int validate(const std::vector<std::string>& args) {
   std::optional<std::string> provider;
   std::optional<keyward::CredentialKind> kind;
+  std::optional<std::string> token_file;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if ((arg == "--provider" || arg == "--kind") && i + 1 == args.size()) {
+    if ((arg == "--provider" || arg == "--kind" || arg == "--token-file") && i + 1 == args.size()) {
       return usage(arg + " needs a value");
     }
     if (arg == "--provider") {
       provider = args[++i];
+    } else if (arg == "--token-file") {
+      token_file = args[++i];
     } else if (arg == "--kind") {
       const std::string& k = args[++i];
       if (k == "api_key") kind = keyward::CredentialKind::api_key;
@@ -137,19 +167,35 @@ int validate(const std::vector<std::string>& args) {
     }
   }
   if (!provider || !kind) return usage("validate needs --provider and --kind");
-  std::string secret{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-  // One trailing newline is how a shell or a file ends a line, not part of the credential.
-  if (secret.ends_with("\r\n")) {
-    secret.resize(secret.size() - 2);
-  } else if (secret.ends_with('\n')) {
-    secret.pop_back();
+  if (!keyward::cli::known_provider(*provider)) {
+    return usage("unknown provider '" + *provider + "'");
   }
+  // Standard input is checked byte for byte, as the library would check those bytes. A file is
+  // a text file: its last line ends with a newline that no one means as part of the credential,
+  // so exactly one is dropped (a second one, or any other whitespace, is reported).
+  auto secret = read_all(token_file.value_or("-"));
+  if (!secret) return kBadInput;
+  if (token_file) {
+    const std::size_t newline = secret->ends_with("\r\n") ? 2 : secret->ends_with('\n') ? 1 : 0;
+    if (newline > 0) {
+      secret->resize(secret->size() - newline);
+      std::cerr << "keyward: " << (*token_file == "-" ? "standard input" : *token_file)
+                << ": ignored the " << (newline == 2 ? "CRLF" : "newline")
+                << " that ends the file; the rest is checked as the credential\n";
+    }
+  }
+  const bool ends_with_newline =
+      !token_file && (secret->ends_with('\n') || secret->ends_with('\r'));
   keyward::Credential credential;
   credential.kind = *kind;
-  credential.token = std::move(secret);
-  const auto findings =
-      keyward::cli::validate(*provider, credential, std::chrono::system_clock::now());
+  credential.token = std::move(*secret);
+  auto findings = keyward::cli::validate(*provider, credential, std::chrono::system_clock::now());
   if (!findings) return usage("unknown provider '" + *provider + "'");
+  keyward::cli::name_provider_in_findings(*provider, *kind, *findings);
+  if (ends_with_newline && !findings->empty()) {
+    std::cerr << "keyward: standard input ends with a line break, which is checked as part of "
+                 "the credential; for a token kept in a file, use --token-file FILE\n";
+  }
   std::string out =
       findings->empty() ? "{\"ok\":true,\"findings\":[" : "{\"ok\":false,\"findings\":[";
   for (std::size_t i = 0; i < findings->size(); ++i) {
@@ -172,6 +218,10 @@ int main(int argc, char** argv) {
   if (args.empty()) return usage("missing command");
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kHelp;
+    return kOk;
+  }
+  if (args[0] == "--version") {
+    std::cout << "keyward " << KEYWARD_CLI_VERSION << "\n";
     return kOk;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());

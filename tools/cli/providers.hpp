@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +27,11 @@ bool with_provider(std::string_view provider, Use&& use) {
   if (provider == "rfc6750") return use(provider::Rfc6750{}), true;
   if (provider == "generic") return use(DefaultPolicies{}), true;
   return false;
+}
+
+/// Whether `provider` is a name with_provider() knows.
+[[nodiscard]] inline bool known_provider(std::string_view provider) {
+  return with_provider(provider, [](auto /*bundle*/) {});
 }
 
 /// The verdict `provider`'s classifier gives, or nothing for an unknown provider.
@@ -53,6 +59,38 @@ bool with_provider(std::string_view provider, Use&& use) {
     }
   });
   return findings;
+}
+
+/// Names the provider where a "wrong_prefix" finding says only what kind of credential the slot
+/// is ("... but it is configured as an API key" becomes "... as an Anthropic API key"): next to
+/// "this is an OpenAI API key", the bare kind reads as if the key were fine. Only that exact
+/// ending is rewritten, so once the provider's pre-flight names the provider itself this does
+/// nothing; the codes and every other word are the library's.
+inline void name_provider_in_findings(std::string_view provider, CredentialKind kind,
+                                      std::vector<Finding>& findings) {
+  std::string_view owner;  // "an Anthropic ", "a Google "...
+  if (provider == "anthropic") owner = "an Anthropic ";
+  if (provider == "openai") owner = "an OpenAI ";
+  if (provider == "google") owner = "a Google ";
+  if (owner.empty()) return;
+  // What preflight::describe(kind) says, and the same words without their article.
+  std::string_view described = "an OAuth token";
+  std::string_view noun = "OAuth token";
+  if (kind == CredentialKind::api_key) {
+    described = "an API key";
+    noun = "API key";
+  } else if (kind == CredentialKind::bearer_token) {
+    described = "a bearer token";
+    noun = "bearer token";
+  }
+  const std::string ending = " configured as " + std::string{described};
+  for (Finding& finding : findings) {
+    if (finding.code != "wrong_prefix" || !finding.message.ends_with(ending)) continue;
+    finding.message.resize(finding.message.size() - ending.size());
+    finding.message += " configured as ";
+    finding.message += owner;
+    finding.message += noun;
+  }
 }
 
 }  // namespace keyward::cli

@@ -1,0 +1,27 @@
+# keyward_check_header_version(HEADER): stops the configure when the KEYWARD_VERSION_MAJOR /
+# _MINOR / _PATCH macros in HEADER differ from project(keyward VERSION ...). A header without
+# the macros is not checked, so a rewrite of the header cannot break the build by itself.
+function(keyward_check_header_version header)
+  if(NOT EXISTS ${header})
+    return()
+  endif()
+  file(STRINGS ${header} lines REGEX "^#define KEYWARD_VERSION_(MAJOR|MINOR|PATCH) ")
+  set(found "")
+  foreach(part MAJOR MINOR PATCH)
+    set(value "")
+    foreach(line IN LISTS lines)
+      if(line MATCHES "^#define KEYWARD_VERSION_${part} +([0-9]+)")
+        set(value ${CMAKE_MATCH_1})
+      endif()
+    endforeach()
+    if(value STREQUAL "")
+      return()
+    endif()
+    list(APPEND found ${value})
+  endforeach()
+  list(JOIN found "." header_version)
+  if(NOT header_version VERSION_EQUAL PROJECT_VERSION)
+    message(FATAL_ERROR "keyward: ${header} says version ${header_version}, but CMakeLists.txt's "
+                        "project() says ${PROJECT_VERSION}: change both together")
+  endif()
+endfunction()

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Builds keyward's packages and uses them as a packager or a Debian user would:
+#
+#   bash tools/check_package.sh      # as root (installs the .deb, then removes it)
+#
+# In a fresh copy of the source tree (as after `git clone`):
+#   1. the README block `<!-- checked: install-deb -->`, run as written: configures the `headers`
+#      preset, makes the .deb with `cpack --preset deb` and installs it with apt-get;
+#   2. the .deb's metadata (Package keyward, the project's version, Architecture all) and
+#      contents (headers, CMake package, keyward.pc under /usr; no tool);
+#   3. tests/cmake_import built against the installed package: CMake find_package(keyward) and
+#      Make with pkg-config, both with no path given, as on a user's machine;
+#   4. the source tarball (`cpack --preset source`): every file of the tree and nothing of
+#      build/ or .git; unpacked, it configures and installs;
+#   5. the package removed again (also when a step fails), leaving none of its files behind.
+set -euo pipefail
+
+# shellcheck source=tools/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$KEYWARD_ROOT"
+
+JOBS=${JOBS:-2}
+keyward_ensure g++=g++ cmake=cmake ninja=ninja-build git=git make=make pkg-config=pkgconf \
+  dpkg-deb=dpkg apt-get=apt
+keyward_check_cmake
+
+version=$(keyward_project_version)
+deb_name=keyward_${version}_all.deb
+installed_files=(/usr/include/keyward/keyward.hpp /usr/share/cmake/keyward/keywardConfig.cmake
+  /usr/share/pkgconfig/keyward.pc)
+
+package_status() { dpkg-query -W -f='${db:Status-Abbrev}' keyward 2>/dev/null || true; }
+
+# Installing over a keyward that is already there would test that one, and removing it at the
+# end would take away something this script did not install.
+if [[ $(package_status) == i* ]]; then
+  keyward_die "a keyward package is already installed ($(dpkg-query -W keyward));" \
+    "remove it first: dpkg -r keyward"
+fi
+for f in "${installed_files[@]}"; do
+  [[ ! -e $f ]] || keyward_die "$f exists but belongs to no keyward package; remove it first"
+done
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/keyward-package.XXXXXX")
+cleanup() {
+  local rc=$?
+  if [[ $(package_status) == i* ]]; then
+    keyward_banner "removing the keyward package"
+    keyward_as_root env DEBIAN_FRONTEND=noninteractive dpkg -r keyward </dev/null || rc=1
+  fi
+  rm -rf "$scratch"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+keyward_banner "fresh copy of the source tree"
+keyward_source_copy "$scratch/src"
+src=$scratch/src
+
+# --- 1. the README's steps -----------------------------------------------------------------
+block=$(keyward_readme_block install-deb)
+grep -qF -- "$deb_name" <<<"$block" ||
+  keyward_die "README block install-deb does not install $deb_name (version $version):" \
+    "update it with the version"
+keyward_banner "README block install-deb, run as written in a fresh copy"
+printf '%s\n' "$block" | sed 's/^/  $ /'
+if ((EUID == 0)); then
+  (cd "$src" && DEBIAN_FRONTEND=noninteractive bash -euxo pipefail -c "$block" </dev/null)
+else
+  # As a user, the block's apt-get needs sudo; the rest runs as written.
+  (cd "$src" && DEBIAN_FRONTEND=noninteractive bash -euxo pipefail -c \
+    "${block//apt-get /sudo -n apt-get }" </dev/null)
+fi
+[[ $(package_status) == ii* ]] || keyward_die "the keyward package is not installed after the block"
+
+# --- 2. what the .deb is ---------------------------------------------------------------------
+deb=$(find "$src/build" -name "$deb_name" | head -n1)
+[[ -n $deb ]] || keyward_die "no $deb_name under build/"
+keyward_banner "$deb_name"
+dpkg-deb --info "$deb"
+[[ $(dpkg-deb --field "$deb" Package) == keyward ]] || keyward_die "the package is not named keyward"
+[[ $(dpkg-deb --field "$deb" Version) == "$version" ]] || keyward_die "the package's version is not $version"
+[[ $(dpkg-deb --field "$deb" Architecture) == all ]] || keyward_die "the package is not Architecture: all"
+[[ -n $(dpkg-deb --field "$deb" Description) ]] || keyward_die "the package has no Description"
+contents=$(dpkg-deb --contents "$deb" | awk '{print $NF}' | sed 's|^\./|/|')
+for f in "${installed_files[@]}"; do
+  grep -qxF "$f" <<<"$contents" || keyward_die "the package does not contain $f"
+done
+if grep -vE '^/usr/(include/keyward/|share/cmake/keyward/|share/pkgconfig/)' <<<"$contents" |
+  grep -vxE '/usr/|/usr/include/|/usr/share/|/usr/share/cmake/|/usr/share/pkgconfig/'; then
+  keyward_die "the package contains files outside the headers, CMake package and keyward.pc (above)"
+fi
+for f in "${installed_files[@]}"; do
+  [[ -f $f ]] || keyward_die "$f is missing after installing the package"
+done
+
+# --- 3. consumers against the installed package ------------------------------------------------
+keyward_check_consumers "$scratch/consumer"
+
+# --- 4. the source tarball ---------------------------------------------------------------------
+keyward_banner "source tarball (cpack --preset source)"
+(cd "$src" && cpack --preset source)
+tarball=$(find "$src/build" -name "keyward-$version.tar.gz" | head -n1)
+[[ -n $tarball ]] || keyward_die "no keyward-$version.tar.gz under build/"
+tar -tzf "$tarball" | sed "s|^keyward-$version/||" | grep -v '/$' | sort >"$scratch/tarball.txt"
+(cd "$src" && find . -path ./build -prune -o -type f -print | sed 's|^\./||' | sort) \
+  >"$scratch/tree.txt"
+if ! diff -u "$scratch/tree.txt" "$scratch/tarball.txt"; then
+  keyward_die "the source tarball differs from the source tree (- missing, + extra)"
+fi
+echo "$(wc -l <"$scratch/tarball.txt") files, the same as the source tree"
+mkdir "$scratch/unpacked"
+tar -xzf "$tarball" -C "$scratch/unpacked"
+cmake -S "$scratch/unpacked/keyward-$version" -B "$scratch/unpacked/build" \
+  -DKEYWARD_BUILD_TESTS=OFF -DKEYWARD_BUILD_EXAMPLES=OFF -DKEYWARD_BUILD_TOOLS=OFF >/dev/null
+cmake --install "$scratch/unpacked/build" --prefix "$scratch/unpacked/prefix" >/dev/null
+[[ -f $scratch/unpacked/prefix/include/keyward/keyward.hpp ]] ||
+  keyward_die "the unpacked source tarball did not install the headers"
+echo "unpacked, configured and installed"
+
+# --- 5. remove the package ---------------------------------------------------------------------
+keyward_banner "removing the keyward package"
+keyward_as_root env DEBIAN_FRONTEND=noninteractive dpkg -r keyward </dev/null
+[[ $(package_status) != i* ]] || keyward_die "the keyward package is still installed"
+for f in "${installed_files[@]}"; do
+  [[ ! -e $f ]] || keyward_die "$f is still there after removing the package"
+done
+[[ ! -d /usr/include/keyward ]] || keyward_die "/usr/include/keyward is still there"
+
+keyward_banner "packages: ok ($deb_name installed, used by CMake and Make, removed; source tarball)"
