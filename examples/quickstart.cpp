@@ -17,27 +17,24 @@ struct MyHttpClient {
   }
 };
 
-// Change one role by deriving from the defaults: here, refresh OAuth tokens.
-struct OAuth : keyward::DefaultPolicies {
-  using Refresh = keyward::refresh::OAuth2RefreshToken;
-};
-
 int main() {
   const std::string access_token = "sk-ant-oat01-example-access-token-abcd";
   const std::string refresh_token = "sk-ant-ort01-example-refresh-token-wxyz";
   const auto expires_at = std::chrono::system_clock::now() + std::chrono::hours{8};
-  const auto store_atomically = [](const keyward::Credential&) -> keyward::Result<void> {
-    return {};  // an application writes its credential store here
+  // Called with every credential keyward installs, before it is used; an error or exception
+  // reaches the caller, and a redeemed refresh token is kept until this succeeds.
+  const auto save = [](const keyward::Credential&) -> keyward::Result<void> {
+    return {};  // write your credential file here; on failure return keyward::unexpected(...)
   };
 
-  keyward::ResilientCredential<MyHttpClient, OAuth> api{
+  // The provider bundle: Anthropic's error reading, headers, pre-flight and token endpoint.
+  // Throws std::invalid_argument (naming the problem, never the secret) for an unusable token.
+  keyward::ResilientCredential<MyHttpClient, keyward::provider::Anthropic> api{
       MyHttpClient{},
       keyward::Credential::oauth(access_token, refresh_token, expires_at),
       {.profile = "anthropic:work", .fix = {.unauthenticated = "run `mytool login anthropic`"}},
-      {.refresh = keyward::refresh::OAuth2RefreshToken{
-           {.token_url = "https://console.anthropic.com/v1/oauth/token",
-            .client_id = "my-app",
-            .persist = store_atomically}}}};  // runs before a rotated token is used
+      {.refresh = keyward::provider::Anthropic::oauth_refresh("my-client-id"),
+       .store = keyward::store::Memory{save}}};
 
   auto response = api.send({.method = "POST", .url = "https://api.anthropic.com/v1/messages"});
   if (!response) std::cerr << response.error().message;  // what happened and the fix; no secret

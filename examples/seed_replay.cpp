@@ -154,11 +154,12 @@ int main() {
       {.refresh = keyward::refresh::OAuth2RefreshToken{
            {.token_url = kTokenUrl,
             .client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
-            .body_format = keyward::refresh::BodyFormat::json,
-            .persist = [&persisted](const keyward::Credential&) -> keyward::Result<void> {
-              ++persisted;  // a real application writes its credential file here, atomically
-              return {};
-            }}}}};
+            .body_format = keyward::refresh::BodyFormat::json}},
+       .store = keyward::store::Memory{
+           [&persisted](const keyward::Credential&) -> keyward::Result<void> {
+             ++persisted;  // a real application writes its credential file here, atomically
+             return {};
+           }}}};
   bool ok = true;
 
   step("1. The access token is no longer accepted: HTTP 401 authentication_error");

@@ -64,7 +64,7 @@ struct ClassifyContext {
   TimePoint now{};                    ///< The current time, for waits given as dates.
   /// The kind of credential the request carried, when known (an OAuth token rejected as an API
   /// key is misconfigured, not unauthenticated).
-  std::optional<CredentialKind> credential;
+  std::optional<CredentialKind> credential{};
 };
 
 /// Turns responses and transport failures into verdicts; must never throw on any input.

@@ -42,9 +42,9 @@ struct RefreshOptions {
 /// The fix text of each terminal error; keyward does not know the application's login command.
 /// An empty text falls back to the classifier's own fix (Verdict::fix), then a generic one.
 struct FixOptions {
-  std::string unauthenticated;  ///< A rejected credential.
-  std::string misconfigured;    ///< A misconfigured credential.
-  std::string quota_exhausted;  ///< Quota or credits gone.
+  std::string unauthenticated{};  ///< A rejected credential.
+  std::string misconfigured{};    ///< A misconfigured credential.
+  std::string quota_exhausted{};  ///< Quota or credits gone.
 };
 
 /// Everything one credential is tuned with.
@@ -54,7 +54,7 @@ struct CredentialOptions {
   RefreshOptions refresh{};                  ///< Refresh thresholds and backoff.
   FixOptions fix{};                          ///< Fix texts.
   bool allow_insecure_http = false;          ///< Permit plain http to non-loopback hosts.
-  std::optional<std::uint64_t> jitter_seed;  ///< Fixes the jitter sequence (tests).
+  std::optional<std::uint64_t> jitter_seed{};  ///< Fixes the jitter sequence (tests).
 };
 
 /// Throws std::invalid_argument naming the first unusable field of `options`.

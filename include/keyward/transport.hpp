@@ -69,16 +69,16 @@ class Headers {
 /// An HTTP request as the application builds it, before keyward attaches the credential.
 struct Request {
   std::string method = "GET";  ///< The request method.
-  std::string url;             ///< The absolute URL, scheme included.
-  Headers headers;             ///< Header fields; keyward adds the credential's fields.
-  std::string body;            ///< The body, possibly empty.
+  std::string url{};           ///< The absolute URL, scheme included.
+  Headers headers{};           ///< Header fields; keyward adds the credential's fields.
+  std::string body{};          ///< The body, possibly empty.
 };
 
 /// An HTTP response: any status, including 4xx and 5xx, is a response and not a failure.
 struct Response {
   int status = 0;    ///< The status code.
-  Headers headers;   ///< Header fields.
-  std::string body;  ///< The body (for a stream, what was read of it).
+  Headers headers{};   ///< Header fields.
+  std::string body{};  ///< The body (for a stream, what was read of it).
 };
 
 /// Why no response came back.

@@ -191,7 +191,6 @@ int validate(const std::vector<std::string>& args) {
   credential.token = std::move(*secret);
   auto findings = keyward::cli::validate(*provider, credential, std::chrono::system_clock::now());
   if (!findings) return usage("unknown provider '" + *provider + "'");
-  keyward::cli::name_provider_in_findings(*provider, *kind, *findings);
   if (ends_with_newline && !findings->empty()) {
     std::cerr << "keyward: standard input ends with a line break, which is checked as part of "
                  "the credential; for a token kept in a file, use --token-file FILE\n";

@@ -61,36 +61,4 @@ bool with_provider(std::string_view provider, Use&& use) {
   return findings;
 }
 
-/// Names the provider where a "wrong_prefix" finding says only what kind of credential the slot
-/// is ("... but it is configured as an API key" becomes "... as an Anthropic API key"): next to
-/// "this is an OpenAI API key", the bare kind reads as if the key were fine. Only that exact
-/// ending is rewritten, so once the provider's pre-flight names the provider itself this does
-/// nothing; the codes and every other word are the library's.
-inline void name_provider_in_findings(std::string_view provider, CredentialKind kind,
-                                      std::vector<Finding>& findings) {
-  std::string_view owner;  // "an Anthropic ", "a Google "...
-  if (provider == "anthropic") owner = "an Anthropic ";
-  if (provider == "openai") owner = "an OpenAI ";
-  if (provider == "google") owner = "a Google ";
-  if (owner.empty()) return;
-  // What preflight::describe(kind) says, and the same words without their article.
-  std::string_view described = "an OAuth token";
-  std::string_view noun = "OAuth token";
-  if (kind == CredentialKind::api_key) {
-    described = "an API key";
-    noun = "API key";
-  } else if (kind == CredentialKind::bearer_token) {
-    described = "a bearer token";
-    noun = "bearer token";
-  }
-  const std::string ending = " configured as " + std::string{described};
-  for (Finding& finding : findings) {
-    if (finding.code != "wrong_prefix" || !finding.message.ends_with(ending)) continue;
-    finding.message.resize(finding.message.size() - ending.size());
-    finding.message += " configured as ";
-    finding.message += owner;
-    finding.message += noun;
-  }
-}
-
 }  // namespace keyward::cli

@@ -97,6 +97,19 @@ struct AnthropicAttacher {
 
 static_assert(Attacher<AnthropicAttacher>);
 
+/// How a credential slot of this provider is named in findings: "an Anthropic API key", ...
+[[nodiscard]] constexpr std::string_view describe_anthropic(CredentialKind kind) noexcept {
+  switch (kind) {
+    case CredentialKind::api_key:
+      return "an Anthropic API key";
+    case CredentialKind::oauth:
+      return "an Anthropic OAuth token";
+    case CredentialKind::bearer_token:
+      break;
+  }
+  return "an Anthropic bearer token";
+}
+
 /// Anthropic's pre-flight checks: preflight::Generic, plus the prefix of each kind of secret
 /// (API keys sk-ant-api03-, OAuth access tokens sk-ant-oat01-, refresh tokens sk-ant-ort01-).
 struct AnthropicPreflight {
@@ -115,7 +128,7 @@ struct AnthropicPreflight {
         {.accepted = api_key ? std::span<const std::string_view>{kApiKeys}
                              : std::span<const std::string_view>{kAccessTokens},
          .subject = "this",
-         .configured = preflight::describe(credential.kind),
+         .configured = describe_anthropic(credential.kind),
          .expectation = api_key ? "Anthropic API keys start with sk-ant-api03-"
                                 : "Anthropic OAuth and setup tokens start with sk-ant-oat01-"});
     if (credential.kind == CredentialKind::oauth && !credential.refresh_token.empty()) {

@@ -45,6 +45,19 @@ struct GoogleAttacher {
 
 static_assert(Attacher<GoogleAttacher>);
 
+/// How a credential slot of this provider is named in findings: "a Google API key", ...
+[[nodiscard]] constexpr std::string_view describe_google(CredentialKind kind) noexcept {
+  switch (kind) {
+    case CredentialKind::api_key:
+      return "a Google API key";
+    case CredentialKind::oauth:
+      return "a Google OAuth token";
+    case CredentialKind::bearer_token:
+      break;
+  }
+  return "a Google bearer token";
+}
+
 /// Google's pre-flight checks: preflight::Generic, plus the shape of Google API keys.
 struct GooglePreflight {
   preflight::Generic generic{};  ///< The checks that hold for every provider.
@@ -65,7 +78,7 @@ struct GooglePreflight {
                                                  : std::span<const std::string_view>{kAccessTokens},
                              .required = api_key,
                              .subject = "this",
-                             .configured = preflight::describe(credential.kind),
+                             .configured = describe_google(credential.kind),
                              .expectation = "Google API keys start with AIza"});
     const std::string_view key = preflight::trim_pasted(credential.token.reveal());
     if (api_key && key.starts_with("AIza") && key.size() != kApiKeyLength) {
