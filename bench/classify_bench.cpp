@@ -1,13 +1,17 @@
 // Classifying each fixture response, and each parser on a typical input.
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include "keyward/classify/http_status.hpp"
+#include "keyward/classify/provider_support.hpp"
 #include "keyward/detail/http_date.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/retry_after.hpp"
+#include "keyward/detail/scrub.hpp"
 #include "keyward/detail/www_authenticate.hpp"
 #include "support/fixtures.hpp"
 
@@ -68,6 +72,33 @@ void BM_Parse_WwwAuthenticate(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Parse_WwwAuthenticate);
+
+// A message of state.range(0) bytes full of masked keys: the time per byte stays flat when the
+// redaction is linear (it once moved the whole tail for every key).
+std::string masked_key_message(std::size_t size) {
+  std::string message;
+  while (message.size() < size) message.append("key sk-proj-****21sA, (sk-***x). ok ");
+  return message;
+}
+
+void BM_Redact_KeyEchoes(benchmark::State& state) {
+  const std::string message = masked_key_message(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    std::string copy = message;
+    classify::redact_key_echoes(copy);
+    benchmark::DoNotOptimize(copy);
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Redact_KeyEchoes)->Arg(64 << 10)->Arg(1 << 20);
+
+void BM_Scrub_CleanAndScrub(benchmark::State& state) {
+  const std::string message = masked_key_message(static_cast<std::size_t>(state.range(0)));
+  const std::array<std::string_view, 2> secrets{"sk-proj-abcdefghij21sA", "refresh-abcdefghij"};
+  for (auto _ : state) benchmark::DoNotOptimize(detail::clean_and_scrub(message, secrets));
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Scrub_CleanAndScrub)->Arg(64 << 10)->Arg(1 << 20);
 
 }  // namespace
 }  // namespace keyward::bench

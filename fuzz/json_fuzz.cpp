@@ -1,9 +1,10 @@
-// libFuzzer target for keyward::detail::json::parse.
+// libFuzzer target for keyward::detail::json::parse, strict and lenient.
 //
 // Invariants: parsing never crashes, leaks or reads out of bounds; a document that parses, written
 // back out as JSON, parses again to the same value (so every accepted number and string is
 // representable and every decoded string is valid UTF-8); a bare number is what strtod reads;
-// tighter limits never accept more.
+// tighter limits never accept more. The lenient reading accepts every document the strict one
+// does, with the same value, and what it accepts beyond that also writes back out as exact JSON.
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -20,6 +21,7 @@
 
 namespace {
 
+using keyward::detail::json::Strictness;
 using keyward::detail::json::Type;
 using keyward::detail::json::Value;
 using keyward::fuzz::require;
@@ -118,6 +120,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::optional<Value> small = json::parse(text, {.max_depth = 64, .max_size = 64});
   require(!shallow || (value && same(*shallow, *value)));
   require(!small || (value && same(*small, *value)));
+
+  // Lenient reading: only strings are repaired, so it accepts a superset and agrees where both do.
+  const std::optional<Value> lenient = json::parse(text, Strictness::lenient);
+  const std::optional<Value> lenient_shallow =
+      json::parse(text, Strictness::lenient, {.max_depth = 3, .max_size = 1 << 20});
+  require(!value || (lenient && same(*value, *lenient)));
+  require(!lenient_shallow || (lenient && same(*lenient_shallow, *lenient)));
+  if (lenient) {
+    // Its strings are valid UTF-8 whatever the input held, so they write out as exact JSON.
+    std::string written;
+    write(written, *lenient);
+    const std::optional<Value> again = json::parse(written);
+    require(again.has_value());
+    require(same(*lenient, *again));
+  }
   if (!value) return 0;
 
   // A document that is one bare number must be the double strtod reads: this catches a number

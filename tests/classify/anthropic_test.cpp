@@ -128,6 +128,17 @@ TEST(AnthropicTest, CreditExhaustionAndBillingErrorsAreQuotaWithAFix) {
   EXPECT_NE(billing.fix.find("billing"), std::string::npos);
 }
 
+TEST(AnthropicTest, CreditExhaustionWithALoneSurrogateInItsMessageIsStillQuota) {
+  // A lone \ud83d once made the whole body unreadable, and the 400 fell back to request_error.
+  const Verdict v = classify_error(400, "invalid_request_error",
+                                   R"(Your credit balance is too low \ud83d to access the API.)",
+                                   CredentialKind::api_key);
+  EXPECT_EQ(v.kind, VerdictKind::quota_exhausted);
+  EXPECT_EQ(v.provider_code, "invalid_request_error");
+  EXPECT_EQ(v.message, "Your credit balance is too low \xEF\xBF\xBD to access the API.");
+  EXPECT_EQ(v.request_id, "req_body");
+}
+
 TEST(AnthropicTest, DisabledOrganizationIsMisconfigured) {
   const Verdict v = classify_error(400, "invalid_request_error",
                                    "This organization has been disabled.", CredentialKind::api_key);
@@ -288,6 +299,15 @@ TEST(AnthropicTest, HealthyStreamsAndNonStreamsAreOk) {
             VerdictKind::ok);
 }
 
+TEST(AnthropicTest, StreamErrorEventWithABrokenEscapeIsStillRead) {
+  const Verdict v =
+      classify(200, stream_headers(),
+               "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+               "\"message\":\"Overloaded \\ud83d\\x\"}}\n\n");
+  EXPECT_EQ(v.kind, VerdictKind::overloaded);
+  EXPECT_EQ(v.provider_code, "overloaded_error");
+}
+
 TEST(AnthropicTest, StreamErrorEventWithUnreadableDataIsTransient) {
   const Verdict v = classify(200, stream_headers(), "event: error\ndata: upstream reset\n\n");
   EXPECT_EQ(v.kind, VerdictKind::transient);
@@ -321,6 +341,24 @@ TEST(AnthropicTest, TokenEndpointErrorsFollowRfc6749WithAnAnthropicFix) {
   EXPECT_EQ(client.kind, VerdictKind::misconfigured);
   EXPECT_NE(client.fix.find("JSON"), std::string::npos) << client.fix;
   EXPECT_EQ(token(200, R"({"access_token":"sk-ant-oat01-x"})").kind, VerdictKind::ok);
+}
+
+TEST(AnthropicTest, TokenEndpointResponsesAreStillReadStrictly) {
+  const auto token = [](int status, std::string body) {
+    return classify(status, {}, std::move(body), CredentialKind::oauth, Endpoint::token);
+  };
+  // The credit-balance body with its lone surrogate is unreadable JSON to the token path: a 400
+  // without a readable RFC 6749 code is a configuration problem, as for any other garbage.
+  const Verdict credits =
+      token(400, error_body("invalid_request_error", R"(Your credit balance is too low \ud83d)"));
+  EXPECT_EQ(credits.kind, VerdictKind::misconfigured);
+  EXPECT_EQ(credits.provider_code, "");
+  EXPECT_EQ(credits.message, "");
+  EXPECT_EQ(token(400, R"({"error":"invalid_grant","error_description":"gone"})").kind,
+            VerdictKind::unauthenticated);
+  EXPECT_EQ(token(400, R"({"error":"invalid_grant","error_description":"gone \ud83d"})").kind,
+            VerdictKind::misconfigured);
+  EXPECT_EQ(token(200, R"({"access_token":"sk-ant-oat01-x\ud83d"})").kind, VerdictKind::transient);
 }
 
 TEST(AnthropicTest, TransportFailuresAreTransient) {

@@ -81,6 +81,15 @@ TEST(GoogleTest, InvalidKeyIsARejectedApiKeyButAMisplacedOAuthToken) {
             VerdictKind::unauthenticated);
 }
 
+TEST(GoogleTest, InvalidKeyWithInvalidUtf8InItsMessageIsStillRead) {
+  const Verdict v =
+      classify(400, {},
+               status_body(400, "INVALID_ARGUMENT", "API key not valid \xC0\xAF \\uDE00",
+                           error_info("API_KEY_INVALID")));
+  EXPECT_EQ(v.kind, VerdictKind::unauthenticated);
+  EXPECT_EQ(v.provider_code, "API_KEY_INVALID");
+}
+
 TEST(GoogleTest, ProjectAndKeyRestrictionsAreMisconfiguredWithAFix) {
   const Verdict disabled = classify(
       403, {},

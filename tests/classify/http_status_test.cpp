@@ -135,6 +135,18 @@ TEST(HttpStatusTest, ReadsProviderCodeMessageAndRequestId) {
             VerdictKind::overloaded);
 }
 
+TEST(HttpStatusTest, ReadsApiErrorBodiesLenientlyAndTokenBodiesStrictly) {
+  const std::string body =
+      R"({"error":{"type":"rate_limit_error","message":"slow \ud83d down"},"request_id":"r1"})";
+  const Verdict api = classify(429, {}, body);
+  EXPECT_EQ(api.provider_code, "rate_limit_error");
+  EXPECT_EQ(api.message, "slow \xEF\xBF\xBD down");
+  EXPECT_EQ(api.request_id, "r1");
+  const Verdict token = classify(429, {}, body, Endpoint::token);
+  EXPECT_EQ(token.provider_code, "");
+  EXPECT_EQ(token.message, "");
+}
+
 TEST(HttpStatusTest, TokenEndpointErrorsFollowRfc6749) {
   const auto token = [](int status, std::string body) {
     return classify(status, {}, std::move(body), Endpoint::token);

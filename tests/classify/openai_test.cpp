@@ -128,6 +128,13 @@ TEST(OpenAITest, QuotaIsRecognisedByCodeTypeOrMessageAndCarriesAFix) {
   }
 }
 
+TEST(OpenAITest, QuotaWithABrokenEscapeInItsMessageIsStillQuota) {
+  const Verdict v = classify(
+      429, {}, error_body("insufficient_quota", "insufficient_quota", R"(Quota \ud83d\q)"));
+  EXPECT_EQ(v.kind, VerdictKind::quota_exhausted);
+  EXPECT_EQ(v.message, "Quota \xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
 TEST(OpenAITest, CodeDecidesBeforeType) {
   // type "requests" alone is a rate limit, but the code says the quota is gone.
   EXPECT_EQ(classify(429, {}, error_body("insufficient_quota", "requests", "x")).kind,

@@ -75,6 +75,21 @@ TEST(ErrorDocumentTest, UnwrapsArraysAndReadsStreamsOnlyAfterA2xx) {
   EXPECT_FALSE(error_document(Response{500, {}, "<html>"}).json);
 }
 
+TEST(ErrorDocumentTest, ReadsBodiesAndStreamsLeniently) {
+  const auto body =
+      error_document(Response{400, {}, R"({"error":{"type":"x","message":"a\ud83d\x"}})"});
+  ASSERT_TRUE(body.json);
+  EXPECT_EQ(error_object(*body.json)->string_or("message"), "a\xEF\xBF\xBD\xEF\xBF\xBD");
+  const Headers sse{{"content-type", "text/event-stream"}};
+  const auto stream =
+      error_document(Response{200, sse, "data: {\"error\":{\"message\":\"b\xFF\\uDC00\"}}\n\n"});
+  ASSERT_TRUE(stream.json);
+  EXPECT_TRUE(stream.streamed);
+  EXPECT_EQ(error_object(*stream.json)->string_or("message"), "b\xEF\xBF\xBD\xEF\xBF\xBD");
+  // Broken structure is still no document.
+  EXPECT_FALSE(error_document(Response{400, {}, R"({"error":{"message":"a\ud83d")"}).json);
+}
+
 TEST(ChallengesTest, CollectsEveryFieldAndFindsTheFirstBearerOrDpopError) {
   const Headers headers{{"WWW-Authenticate", R"(Basic realm="a")"},
                         {"x-other", "Bearer error=\"nope\""},

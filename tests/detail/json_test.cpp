@@ -1,5 +1,6 @@
-// Tests for the strict JSON reader in keyward/detail/json.hpp: what it accepts, each strictness
-// rule, the size and depth limits, and robustness against truncated and random input.
+// Tests for the JSON reader in keyward/detail/json.hpp: what it accepts, each strictness rule, what
+// the lenient reading repairs, the size and depth limits, and robustness against truncated and
+// random input.
 
 #include "keyward/detail/json.hpp"
 
@@ -11,10 +12,13 @@
 #include <string_view>
 #include <utility>
 
+#include "detail/utf8_check.hpp"
+
 namespace {
 
 using keyward::detail::json::Limits;
 using keyward::detail::json::parse;
+using keyward::detail::json::Strictness;
 using keyward::detail::json::Type;
 using keyward::detail::json::Value;
 using namespace std::string_literals;
@@ -35,6 +39,19 @@ std::string decode(std::string_view literal) {
   EXPECT_NE(text, nullptr) << literal;
   return text != nullptr ? *text : std::string{};
 }
+
+// Reads a single JSON string literal leniently and returns its decoded contents.
+std::string decode_lenient(std::string_view literal) {
+  const auto value = parse(literal, Strictness::lenient);
+  EXPECT_TRUE(value.has_value()) << "rejected: " << literal;
+  const std::string* text = value ? value->as_string() : nullptr;
+  EXPECT_NE(text, nullptr) << literal;
+  return text != nullptr ? *text : std::string{};
+}
+
+bool accepts_lenient(std::string_view text) { return parse(text, Strictness::lenient).has_value(); }
+
+constexpr std::string_view kFffd = "\xEF\xBF\xBD";
 
 double number(std::string_view text) {
   const Value value = parse_ok(text);
@@ -405,6 +422,114 @@ TEST(JsonTest, SurvivesRandomMutationsOfAValidDocument) {
     const auto value = parse(input);
     if (value.has_value()) {
       EXPECT_TRUE(value->is_object());  // No few-byte edit can turn the root into another type.
+    }
+  }
+}
+
+// --- lenient reading --------------------------------------------------------------------------
+
+TEST(JsonLenientTest, ReadsValidDocumentsExactlyAsStrictDoes) {
+  const auto strict = parse(kRichDocument);
+  const auto lenient = parse(kRichDocument, Strictness::lenient);
+  ASSERT_TRUE(strict && lenient);
+  EXPECT_EQ(lenient->find("nested")->find("a")->as_array()->at(2).string_or("b"),
+            strict->find("nested")->find("a")->as_array()->at(2).string_or("b"));
+  EXPECT_EQ(decode_lenient(R"("\uD83D\uDE00 \u00e9 \"\\\/\b\f\n\r\t")"),
+            "\xF0\x9F\x98\x80 \xC3\xA9 \"\\/\b\f\n\r\t");
+}
+
+TEST(JsonLenientTest, ReplacesLoneSurrogatesWithReplacementCharacters) {
+  const std::string fffd{kFffd};
+  EXPECT_EQ(decode_lenient(R"("low \ud83d")"), "low " + fffd);
+  EXPECT_EQ(decode_lenient(R"("\uDC00 first")"), fffd + " first");
+  EXPECT_EQ(decode_lenient(R"("\uD800x")"), fffd + "x");
+  EXPECT_EQ(decode_lenient(R"("\uD800\n")"), fffd + "\n");
+  EXPECT_EQ(decode_lenient(R"("\uDE00\uD83D")"), fffd + fffd);
+}
+
+TEST(JsonLenientTest, ReadsWhatFollowsAMismatchedSurrogateOnItsOwn) {
+  const std::string fffd{kFffd};
+  EXPECT_EQ(decode_lenient(R"("\uD800\u0041")"), fffd + "A");
+  EXPECT_EQ(decode_lenient(R"("\uD83D\uD83D\uDE00")"), fffd + "\xF0\x9F\x98\x80");
+  EXPECT_EQ(decode_lenient(R"("\uD83D\u")"), fffd + fffd);
+}
+
+TEST(JsonLenientTest, ReplacesBadUnicodeEscapes) {
+  const std::string fffd{kFffd};
+  EXPECT_EQ(decode_lenient(R"("\u12")"), fffd);
+  EXPECT_EQ(decode_lenient(R"("\u12G4")"), fffd + "G4");
+  EXPECT_EQ(decode_lenient(R"("\u 123")"), fffd + " 123");
+  EXPECT_EQ(decode_lenient(R"("a\u00e")"), "a" + fffd);
+  EXPECT_EQ(decode_lenient(R"("\U0041")"), fffd + "0041");
+}
+
+TEST(JsonLenientTest, ReplacesUnknownEscapeLetters) {
+  const std::string fffd{kFffd};
+  EXPECT_EQ(decode_lenient(R"("\x41")"), fffd + "41");
+  EXPECT_EQ(decode_lenient(R"("it\'s")"), "it" + fffd + "s");
+  EXPECT_EQ(decode_lenient(R"("\a\0")"), fffd + fffd);
+  // A character after the backslash that is not ASCII is kept, or repaired on its own.
+  EXPECT_EQ(decode_lenient("\"\\\xC3\xA9\""), fffd + "\xC3\xA9");
+  EXPECT_EQ(decode_lenient("\"\\\xFF\""), fffd + fffd);
+}
+
+TEST(JsonLenientTest, ReplacesInvalidUtf8WithOneReplacementCharacterPerMaximalSubpart) {
+  const std::string fffd{kFffd};
+  EXPECT_EQ(decode_lenient("\"a\x80z\""), "a" + fffd + "z");
+  EXPECT_EQ(decode_lenient("\"\xC0\xAF\""), fffd + fffd);
+  EXPECT_EQ(decode_lenient("\"\xED\xA0\x80\""), fffd + fffd + fffd);
+  EXPECT_EQ(decode_lenient("\"\xF4\x90\x80\x80\""), fffd + fffd + fffd + fffd);
+  // A truncated sequence right before the closing quote leaves the quote closing the string.
+  EXPECT_EQ(decode_lenient("\"\xE2\x82\""), fffd);
+  EXPECT_EQ(decode_lenient("\"\xF0\x9F\x98\""), fffd);
+}
+
+TEST(JsonLenientTest, KeepsUnescapedControlCharacters) {
+  EXPECT_EQ(decode_lenient("\"a\tb\nc\x01\""), "a\tb\nc\x01");
+}
+
+TEST(JsonLenientTest, StillRejectsBrokenStructure) {
+  for (const char* text :
+       {"", "{", R"({"a":)", R"({"a" 1})", R"({"a":1,})", "[1,]", R"("open)", R"("\)", R"("\u12)",
+        R"("\ud83d)", "{'a':1}", "[01]", "[1.]", "nul", "{} x", "\xEF\xBB\xBF{}", "\xFF"}) {
+    EXPECT_FALSE(accepts_lenient(text)) << text;
+  }
+  EXPECT_FALSE(accepts_lenient("{\"\xFF\":1"));
+  EXPECT_FALSE(parse(nested_arrays(65), Strictness::lenient));
+  EXPECT_FALSE(parse(R"(["\ud83d"])", Strictness::lenient, Limits{.max_depth = 64, .max_size = 4}));
+}
+
+TEST(JsonLenientTest, RepairsKeysAsWellAsValues) {
+  const auto value = parse(R"({"k\ud83d": "v\q"})", Strictness::lenient);
+  ASSERT_TRUE(value);
+  EXPECT_EQ(value->string_or("k\xEF\xBF\xBD"), "v\xEF\xBF\xBD");
+}
+
+TEST(JsonLenientTest, AcceptsEverythingStrictAcceptsAndAlwaysDecodesValidUtf8) {
+  std::mt19937 random(20260204);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<std::size_t> position(1, 6);
+  const std::string alphabet = "\\u\"dD8ABCE0 x\x80\xC3\xED\xA0";
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  for (int round = 0; round < 5000; ++round) {
+    std::string inside;
+    const std::size_t size = position(random) * 3;
+    for (std::size_t i = 0; i < size; ++i) {
+      inside.push_back(round % 2 == 0 ? alphabet[pick(random)] : static_cast<char>(byte(random)));
+    }
+    const std::string text = "[\"" + inside + "\"]";
+    const auto strict = parse(text);
+    const auto lenient = parse(text, Strictness::lenient);
+    if (strict) {
+      ASSERT_TRUE(lenient) << text;
+      EXPECT_EQ(*strict->as_array()->at(0).as_string(), *lenient->as_array()->at(0).as_string());
+    }
+    if (lenient) {
+      for (const auto& element : *lenient->as_array()) {
+        if (element.is_string()) {
+          EXPECT_TRUE(keyward::test::well_formed_utf8(*element.as_string()));
+        }
+      }
     }
   }
 }

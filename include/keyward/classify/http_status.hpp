@@ -121,7 +121,11 @@ class HttpStatus {
   [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
     Verdict verdict;
     verdict.kind = kind_from_status(response.status);
-    read_body(response.body, verdict);
+    // An API's error body is read leniently: one broken escape in a message must not hide the
+    // error type beside it. A token response is read exactly, as it carries the new credential.
+    read_body(response.body, verdict,
+              context.endpoint == Endpoint::token ? detail::json::Strictness::strict
+                                                  : detail::json::Strictness::lenient);
     // "overloaded_error" and kin: the provider says it is overloaded, not that this request failed.
     if (response.status >= 500 && verdict.provider_code.find("overloaded") != std::string::npos) {
       verdict.kind = VerdictKind::overloaded;
@@ -146,8 +150,9 @@ class HttpStatus {
  private:
   // Picks the message and code out of the common body shapes: RFC 6749 {"error": "code",
   // "error_description": ...} and {"error": {"code"|"type"|"status": ..., "message": ...}}.
-  static void read_body(std::string_view body, Verdict& verdict) {
-    const auto json = detail::json::parse(body);
+  static void read_body(std::string_view body, Verdict& verdict,
+                        detail::json::Strictness strictness) {
+    const auto json = detail::json::parse(body, strictness);
     if (!json || !json->is_object()) return;
     if (const auto* error = json->find("error")) {
       if (const auto* code = error->as_string()) {

@@ -101,7 +101,7 @@ struct Event {
     if (name == "error") return true;
     // Only events that mention an error are parsed, so a long healthy stream stays cheap.
     if (data.find("error") == std::string::npos) return false;
-    const auto json = detail::json::parse(data);
+    const auto json = detail::json::parse(data, detail::json::Strictness::lenient);
     return json && error_object(*json) != nullptr;
   }
 };
@@ -132,20 +132,22 @@ struct ErrorDocument {
   bool streamed = false;  ///< True when it is the error event of a stream that began with a 2xx.
 };
 
-/// The error document of a response: the JSON body of an error status (the first element when
-/// the body is an array, as Google's streaming endpoints send it), or the error event of a 2xx
-/// event stream.
+/// The error document of an API response, read leniently: the JSON body of an error status (the
+/// first element when the body is an array, as Google's streaming endpoints send it), or the
+/// error event of a 2xx event stream.
 [[nodiscard]] inline ErrorDocument error_document(const Response& response) {
+  // Lenient: a lone "\ud83d" in a message must not turn a known error into an unknown one.
+  constexpr auto kLenient = detail::json::Strictness::lenient;
   ErrorDocument out;
   if (response.status >= 200 && response.status < 300) {
     if (!is_event_stream(response)) return out;
     auto data = sse_error_data(response.body);
     if (!data) return out;
     out.streamed = true;
-    out.json = detail::json::parse(*data);
+    out.json = detail::json::parse(*data, kLenient);
     return out;
   }
-  out.json = detail::json::parse(response.body);
+  out.json = detail::json::parse(response.body, kLenient);
   if (out.json && out.json->is_array() && !out.json->as_array()->empty()) {
     detail::json::Value first = out.json->as_array()->front();
     out.json = std::move(first);

@@ -4,6 +4,11 @@
 // must follow the RFC grammar and fit a finite double (values that overflow or underflow to zero
 // are rejected rather than rounded). It never throws, and it bounds input size and nesting depth
 // so that hostile input can exhaust neither memory nor the stack.
+//
+// A lenient reading serves error bodies, where the message matters more than its exactness: a bad
+// escape or invalid UTF-8 in a string becomes U+FFFD and an unescaped control character is kept,
+// so one stray "\ud83d" in a message cannot hide the error type next to it. Structure (brackets,
+// commas, quotes, numbers, literals) is as strict as ever.
 
 #ifndef KEYWARD_DETAIL_JSON_HPP
 #define KEYWARD_DETAIL_JSON_HPP
@@ -19,12 +24,20 @@
 #include <utility>
 #include <vector>
 
+#include "keyward/detail/utf8.hpp"
+
 namespace keyward::detail::json {
 
 /// Input over max_size bytes or nested deeper than max_depth fails; stack use grows with max_depth.
 struct Limits {
   std::size_t max_depth = 64;
   std::size_t max_size = 1 << 20;
+};
+
+/// How strings are read: exactly, or repaired where a writer got them wrong.
+enum class Strictness {
+  strict,   ///< A bad escape, invalid UTF-8 or a raw control character in a string fails.
+  lenient,  ///< Bad escapes and invalid UTF-8 become U+FFFD; raw control characters are kept.
 };
 
 /// The kind of a JSON value.
@@ -96,7 +109,8 @@ class Value {
 class Parser {
  public:
   /// Prepares to parse text under limits.
-  Parser(std::string_view text, Limits limits) noexcept : text_(text), limits_(limits) {}
+  Parser(std::string_view text, Limits limits, Strictness strictness = Strictness::strict) noexcept
+      : text_(text), limits_(limits), lenient_(strictness == Strictness::lenient) {}
 
   /// Parses the whole text as exactly one value surrounded by optional whitespace.
   bool parse_document(Value& out) {
@@ -226,84 +240,88 @@ class Parser {
       }
       if (byte == '\\') {
         if (!parse_escape(out)) return false;
-      } else if (byte < 0x20) {
+      } else if (byte < 0x20 && !lenient_) {
         return false;  // RFC 8259 requires control characters to be escaped.
       } else if (byte < 0x80) {
         out.push_back(static_cast<char>(byte));
         ++pos_;
       } else {
-        const std::size_t length = utf8_sequence_length(text_.substr(pos_));
-        if (length == 0) return false;
-        out.append(text_.substr(pos_, length));
-        pos_ += length;
+        // An ill-formed subpart never swallows an ASCII byte, so the closing quote survives it.
+        const Utf8Step step = next_utf8(text_.substr(pos_));
+        if (!step.valid && !lenient_) return false;
+        out.append(step.valid ? text_.substr(pos_, step.size) : kReplacementCharacter);
+        pos_ += step.size;
       }
     }
     return false;  // Unterminated string.
-  }
-
-  // Returns the length of the well-formed multi-byte UTF-8 sequence that starts s, or 0; the
-  // ranges follow Unicode Table 3-7, so overlong forms, surrogates and values past U+10FFFF fail.
-  static std::size_t utf8_sequence_length(std::string_view s) noexcept {
-    const auto byte_at = [s](std::size_t i) -> unsigned {
-      return i < s.size() ? static_cast<unsigned char>(s[i]) : 0U;
-    };
-    const unsigned lead = byte_at(0);
-    std::size_t length = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-    } else {
-      return 0;
-    }
-    const unsigned low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
-    const unsigned high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
-    if (byte_at(1) < low || byte_at(1) > high) return 0;
-    for (std::size_t i = 2; i < length; ++i) {
-      if (byte_at(i) < 0x80 || byte_at(i) > 0xBF) return 0;
-    }
-    return length;
   }
 
   // Precondition: the next character is the backslash.
   bool parse_escape(std::string& out) {
     ++pos_;
     if (at_end()) return false;
-    const char letter = text_[pos_++];
-    if (letter == 'u') return parse_unicode_escape(out);
+    const char letter = text_[pos_];
+    if (letter == 'u') {
+      ++pos_;
+      return parse_unicode_escape(out);
+    }
     // The remaining escapes are single letters; each decodes to the character at the same index.
     constexpr std::string_view kLetters = "\"\\/bfnrt";
     constexpr std::string_view kDecoded = "\"\\/\b\f\n\r\t";
     const std::size_t index = kLetters.find(letter);
-    if (index == std::string_view::npos) return false;
+    if (index == std::string_view::npos) {
+      // A non-ASCII byte after the backslash is left to be read as text, whole or repaired.
+      if (static_cast<unsigned char>(letter) < 0x80) ++pos_;
+      return replace(out);
+    }
+    ++pos_;
     out.push_back(kDecoded[index]);
     return true;
   }
 
   bool parse_unicode_escape(std::string& out) {
     std::uint32_t code = 0;
-    if (!read_hex4(code)) return false;
-    if (code >= 0xDC00 && code <= 0xDFFF) return false;  // A low surrogate cannot come first.
+    if (!read_hex4(code)) return replace(out);
+    if (code >= 0xDC00 && code <= 0xDFFF) return replace(out);  // A low surrogate cannot lead.
     if (code >= 0xD800 && code <= 0xDBFF) {
       // A high surrogate is only meaningful with an escaped low surrogate right after it.
+      const std::size_t after_high = pos_;
       std::uint32_t low = 0;
-      if (!consume('\\') || !consume('u') || !read_hex4(low)) return false;
-      if (low < 0xDC00 || low > 0xDFFF) return false;
+      if (!consume('\\') || !consume('u') || !read_hex4(low) || low < 0xDC00 || low > 0xDFFF) {
+        // Whatever followed is read on its own: "\ud83d\u0041" still ends in "A".
+        pos_ = after_high;
+        return replace(out);
+      }
       code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
     }
     append_utf8(out, code);
     return true;
   }
 
-  // Reads exactly four hex digits; from_chars takes no sign or "0x" prefix for unsigned types.
+  // Reads exactly four hex digits. On failure it stops after the hex digits it found, so that a
+  // lenient reading of "\u12" resumes at what follows them.
   bool read_hex4(std::uint32_t& out) noexcept {
-    if (text_.size() - pos_ < 4) return false;
-    const char* first = text_.data() + pos_;
-    const auto [end, error] = std::from_chars(first, first + 4, out, 16);
-    pos_ += 4;
-    return error == std::errc{} && end == first + 4;
+    std::size_t digits = 0;
+    out = 0;
+    while (digits < 4 && !at_end()) {
+      const char c = text_[pos_];
+      const int value = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      if (value < 0) break;
+      out = (out << 4U) | static_cast<std::uint32_t>(value);
+      ++digits;
+      ++pos_;
+    }
+    return digits == 4;
+  }
+
+  // Stands U+FFFD in for a broken escape when reading leniently; fails the parse otherwise.
+  bool replace(std::string& out) {
+    if (!lenient_) return false;
+    out.append(kReplacementCharacter);
+    return true;
   }
 
   static void append_utf8(std::string& out, std::uint32_t code) {
@@ -327,20 +345,29 @@ class Parser {
 
   std::string_view text_;
   Limits limits_;
+  bool lenient_ = false;
   std::size_t pos_ = 0;
 };
 
-/// Parses text as one JSON document, or returns std::nullopt if it is invalid or exceeds limits.
-inline std::optional<Value> parse(std::string_view text, Limits limits = {}) noexcept {
+/// Parses text as one JSON document read with `strictness`, or returns std::nullopt if it is
+/// invalid or exceeds limits.
+inline std::optional<Value> parse(std::string_view text, Strictness strictness,
+                                  Limits limits = {}) noexcept {
   if (text.size() > limits.max_size) return std::nullopt;
   try {
     std::optional<Value> root(std::in_place);
-    if (!Parser(text, limits).parse_document(*root)) return std::nullopt;
+    if (!Parser(text, limits, strictness).parse_document(*root)) return std::nullopt;
     return root;
   } catch (const std::bad_alloc&) {
     // Allocation is the only thing that can throw; a parse that cannot allocate has failed.
     return std::nullopt;
   }
+}
+
+/// Parses text as one exact JSON document, or returns std::nullopt if it is invalid or exceeds
+/// limits.
+inline std::optional<Value> parse(std::string_view text, Limits limits = {}) noexcept {
+  return parse(text, Strictness::strict, limits);
 }
 
 }  // namespace keyward::detail::json
