@@ -96,9 +96,9 @@ TEST(ScrubSecretsTest, ScrubsAMegabyteFullOfSecrets) {
 }
 
 TEST(ScrubSecretsTest, ScrubsAMegabyteOfOneRepeatedCharacter) {
-  const std::string text(1U << 20U, 'a');
+  const std::string text = std::string(1U << 20U, 'a') + "c";
   EXPECT_EQ(scrub(text, {std::string(1000, 'a') + "b"}), text);
-  EXPECT_EQ(scrub(text, {"aaaaaaaa"}), "[redacted]");
+  EXPECT_EQ(scrub(text, {"aaaaaaaa"}), "[redacted]c");
 }
 
 // --- clean_outside_text ---------------------------------------------------------------------
@@ -222,6 +222,13 @@ TEST(CleanAndScrubTest, ScrubsAndCutsAMegabyte) {
   EXPECT_EQ(out.find("sk-ant"), std::string::npos);
   EXPECT_EQ(out.find("refresh-token"), std::string::npos);
   EXPECT_TRUE(out.starts_with("[redacted]  [redacted]" + std::string{kFffd} + " [redacted]"));
+}
+
+TEST(ScrubSecretsTest, RemovesTheFirstPartOfASecretLeftAtTheEndOfACutText) {
+  const std::string secret = "sk-test-access-0123456789abcdef";
+  const std::array<std::string_view, 1> secrets{secret};
+  EXPECT_EQ(scrub_secrets("invalid key sk-test-access-0123", secrets), "invalid key [redacted]");
+  EXPECT_EQ(scrub_secrets("ends in sk-test", secrets), "ends in sk-test");  // under 8 bytes
 }
 
 }  // namespace

@@ -132,7 +132,8 @@ TEST(AnthropicPreflightTest, AnApiKeyConfiguredAsOAuthIsNamed) {
   const auto findings = preflight(Credential::oauth(kApiKey, "", std::nullopt));
   ASSERT_EQ(codes(findings), Codes{"wrong_prefix"});
   EXPECT_EQ(findings[0].message,
-            "this is an Anthropic API key (sk-ant-api03-) but it is configured as an OAuth token");
+            "this is an Anthropic API key (sk-ant-api03-) but it is configured as an Anthropic "
+            "OAuth token");
 }
 
 TEST(AnthropicPreflightTest, AnOAuthTokenConfiguredAsAnApiKeyIsNamed) {
@@ -140,7 +141,7 @@ TEST(AnthropicPreflightTest, AnOAuthTokenConfiguredAsAnApiKeyIsNamed) {
   ASSERT_EQ(codes(findings), Codes{"wrong_prefix"});
   EXPECT_EQ(findings[0].message,
             "this is an Anthropic OAuth access token (sk-ant-oat01-) but it is configured as an "
-            "API key");
+            "Anthropic API key");
 }
 
 TEST(AnthropicPreflightTest, SwappedTokensAreNamed) {

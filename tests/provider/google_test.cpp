@@ -80,11 +80,11 @@ TEST(GooglePreflightTest, WrongPrefixesAreNamed) {
   const auto token_as_key = preflight(Credential::api_key(kAccess));
   ASSERT_EQ(codes(token_as_key), Codes{"wrong_prefix"});
   EXPECT_EQ(token_as_key[0].message,
-            "this is a Google OAuth access token (ya29.) but it is configured as an API key");
+            "this is a Google OAuth access token (ya29.) but it is configured as a Google API key");
   const auto key_as_token = preflight(Credential::oauth(kKey, "", std::nullopt));
   ASSERT_EQ(codes(key_as_token), Codes{"wrong_prefix"});
   EXPECT_EQ(key_as_token[0].message,
-            "this is a Google API key (AIza) but it is configured as an OAuth token");
+            "this is a Google API key (AIza) but it is configured as a Google OAuth token");
   const auto unknown = preflight(Credential::api_key("Xq7Zp2Lm9Rt4Vb8Nc1Kd6Wf3Hj5Gs0TyUe"));
   ASSERT_EQ(codes(unknown), Codes{"wrong_prefix"});
   EXPECT_EQ(unknown[0].message, "Google API keys start with AIza, and this token does not");

@@ -52,7 +52,8 @@ inline void find_occurrences(std::string_view text, std::string_view pattern,
 
 }  // namespace scrub_impl
 
-/// Replaces every occurrence of each secret of 8 bytes or more in `text` with "[redacted]".
+/// Replaces every occurrence of each secret of 8 bytes or more in `text` with "[redacted]", and
+/// a trailing first part (8 bytes or more) of one, left where the text was cut.
 [[nodiscard]] inline std::string scrub_secrets(std::string_view text,
                                                std::span<const std::string_view> secrets) {
   // Ranges are collected on the original text and merged, so overlapping occurrences of
@@ -63,6 +64,18 @@ inline void find_occurrences(std::string_view text, std::string_view pattern,
     std::vector<std::pair<std::size_t, std::size_t>> found;
     scrub_impl::find_occurrences(text, secret, found);
     ranges.insert(ranges.end(), found.begin(), found.end());
+  }
+  // A text cut short elsewhere (a classifier caps messages) may end in the first part of a
+  // secret: that part goes too.
+  for (const std::string_view secret : secrets) {
+    if (secret.size() <= scrub_impl::kMinSecretSize) continue;
+    for (std::size_t k = std::min(secret.size() - 1, text.size()); k >= scrub_impl::kMinSecretSize;
+         --k) {
+      if (text.ends_with(secret.substr(0, k))) {
+        ranges.emplace_back(text.size() - k, text.size());
+        break;
+      }
+    }
   }
   if (ranges.empty()) return std::string{text};
   std::sort(ranges.begin(), ranges.end());
