@@ -91,15 +91,16 @@ void BM_Select_ScanToReady(benchmark::State& state) {
       static_cast<void>(pool.back()->send({.method = "GET", .url = "https://api.example.com/"}));
     }
   }
-  for (const auto& c : pool) static_cast<void>(c->current());
+  for (const auto& c : pool) c->with_current([](const auto& /*current*/) {});
   const auto before = thread_allocations();
   for (auto _ : state) {
     for (const auto& c : pool) {
-      const auto current = c->current();
-      if (current.state == CredentialState::ready) {
+      const bool ready = c->with_current([](const auto& current) {
+        if (current.state != CredentialState::ready) return false;
         use(current.credential.token.reveal(), current.state);
-        break;
-      }
+        return true;
+      });
+      if (ready) break;
     }
   }
   state.counters["allocs"] = benchmark::Counter(static_cast<double>(thread_allocations() - before),

@@ -127,12 +127,13 @@ class AtomicSharedPtrDesign {
       std::make_shared<const Snapshot>(Snapshot{token_for(0), {}, 0})};
 };
 
-/// keyward: ResilientCredential::current().
+/// keyward: ResilientCredential::with_current().
 class KeywardDesign {
  public:
   void read() const {
-    const auto current = credential_.current();
-    use(current.credential.token.reveal(), current.state);
+    credential_.with_current([](const auto& current) {
+      use(current.credential.token.reveal(), current.state);
+    });
   }
   void publish() {
     static_cast<void>(credential_.set_credential(Credential::api_key(token_for(++n_))));

@@ -397,8 +397,9 @@ class RefreshCoordinator {
       return failed_out;
     }
     // A token already inside its refresh margin would be refreshed again at once: back off as
-    // after a failure instead (a real refresh stampede came from exactly that).
-    if (installed->soft_at && now >= *installed->soft_at) {
+    // after a failure instead (a real refresh stampede came from exactly that). An expired one
+    // (kept while its persist failed) is renewed at once: only its refresh token still serves.
+    if (installed->soft_at && now >= *installed->soft_at && !installed->expired(now)) {
       set_next_attempt(detail::saturating_add(now, options_.refresh.failure_backoff_first));
     }
     return out;

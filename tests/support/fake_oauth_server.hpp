@@ -86,6 +86,8 @@ class FakeOAuthServer {
   }
   /// The `expires_in` the token endpoint sends.
   void expires_in(int seconds) const { state_->expires_in = seconds; }
+  /// How often a refresh token that was already exchanged was presented again.
+  [[nodiscard]] std::size_t double_redemptions() const { return state_->double_redemptions; }
 
  private:
   struct State {
@@ -102,6 +104,8 @@ class FakeOAuthServer {
     std::atomic<int> injected_status{0};
     std::atomic<int> injected_retry_after{0};
     std::atomic<std::size_t> stale_tokens{0};
+    std::set<std::string> redeemed;                  // refresh tokens already exchanged
+    std::atomic<std::size_t> double_redemptions{0};  // spent tokens presented again
   };
 
   static std::pair<std::string, std::string> issue(State& state) {
@@ -128,9 +132,11 @@ class FakeOAuthServer {
             : request.body.substr(at + 14, request.body.find('&', at) - at - 14);
     // Rotation: a refresh token is redeemed once; a second use, or a revoked grant, is refused.
     if (state.refresh_tokens.erase(presented) == 0) {
+      if (state.redeemed.count(presented) != 0) ++state.double_redemptions;
       return json_response(
           400, R"({"error":"invalid_grant","error_description":"refresh token revoked"})");
     }
+    state.redeemed.insert(presented);
     const auto [access, refresh] = issue(state);
     return json_response(200, R"({"access_token":")" + access + R"(","token_type":"Bearer",)" +
                                   R"("expires_in":)" + std::to_string(state.expires_in.load()) +
