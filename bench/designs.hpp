@@ -131,9 +131,8 @@ class AtomicSharedPtrDesign {
 class KeywardDesign {
  public:
   void read() const {
-    credential_.with_current([](const auto& current) {
-      use(current.credential.token.reveal(), current.state);
-    });
+    credential_.with_current(
+        [](const auto& current) { use(current.credential.token.reveal(), current.state); });
   }
   void publish() {
     static_cast<void>(credential_.set_credential(Credential::api_key(token_for(++n_))));

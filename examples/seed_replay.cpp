@@ -151,10 +151,11 @@ int main() {
       {.profile = "anthropic:claude-oauth",
        .fix = {.unauthenticated =
                    "run `openclaw providers setup anthropic --auth-method setup-token`"}},
-      {.refresh = keyward::refresh::OAuth2RefreshToken{
-           {.token_url = kTokenUrl,
-            .client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
-            .body_format = keyward::refresh::BodyFormat::json}},
+      {.refresh =
+           keyward::refresh::OAuth2RefreshToken{
+               {.token_url = kTokenUrl,
+                .client_id = "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
+                .body_format = keyward::refresh::BodyFormat::json}},
        .store = keyward::store::Memory{
            [&persisted](const keyward::Credential&) -> keyward::Result<void> {
              ++persisted;  // a real application writes its credential file here, atomically

@@ -55,7 +55,8 @@ TEST_F(CellTest, AdmitsAReadyCredentialAndLetsTheDriverPlaceIt) {
 TEST_F(CellTest, RateLimitTakesItOutUntilTheServersWaitThenOneProbe) {
   Cell cell = make(Credential::api_key(kKey));
   auto first = admit(cell, kNow);
-  const Action action = cell.record(first.ticket, verdict_of(VerdictKind::rate_limited, 20s), kNow, 0);
+  const Action action =
+      cell.record(first.ticket, verdict_of(VerdictKind::rate_limited, 20s), kNow, 0);
   EXPECT_EQ(action.kind, ActionKind::fail);
   ASSERT_TRUE(action.change);
   EXPECT_EQ(action.change->kind, EventKind::cooldown_entered);
@@ -89,19 +90,18 @@ TEST_F(CellTest, AProbeTicketDestroyedUndecidedHandsTheProbeBack) {
 }
 
 TEST_F(CellTest, ProbeOwnershipSurvivesARefreshThatLandsDuringTheProbe) {
-  Cell cell = make(Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789",
-                                     kNow + 1h),
-                   {.refreshable = true, .not_refreshable = {}});
+  Cell cell = make(
+      Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", kNow + 1h),
+      {.refreshable = true, .not_refreshable = {}});
   auto first = admit(cell, kNow);
   cell.record(first.ticket, verdict_of(VerdictKind::rate_limited, 20s), kNow, 0);
   auto probe = admit(cell, kNow + 20s);
   ASSERT_NE(probe.ticket.probe, 0U);
 
   // Another thread's refresh, started before the cooldown, completes now.
-  ASSERT_TRUE(cell.install(1,
-                           Credential::oauth("sk-test-access-refreshed-01", "sk-test-refresh-2",
-                                             kNow + 2h),
-                           {.refreshable = true, .not_refreshable = {}}, kNow + 21s, {}, true));
+  ASSERT_TRUE(cell.install(
+      1, Credential::oauth("sk-test-access-refreshed-01", "sk-test-refresh-2", kNow + 2h),
+      {.refreshable = true, .not_refreshable = {}}, kNow + 21s, {}, true));
   EXPECT_EQ(state(cell), CredentialState::probing);
 
   const Action ok = cell.record(probe.ticket, verdict_of(VerdictKind::ok), kNow + 22s, 0);
@@ -110,9 +110,9 @@ TEST_F(CellTest, ProbeOwnershipSurvivesARefreshThatLandsDuringTheProbe) {
 }
 
 TEST_F(CellTest, A401OnARefreshableTokenAsksForARefreshAndAReplacementForAReplay) {
-  Cell cell = make(Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789",
-                                     kNow + 1h),
-                   {.refreshable = true, .not_refreshable = {}});
+  Cell cell = make(
+      Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", kNow + 1h),
+      {.refreshable = true, .not_refreshable = {}});
   auto sent = admit(cell, kNow);
   EXPECT_EQ(cell.record(sent.ticket, verdict_of(VerdictKind::unauthenticated), kNow, 0).kind,
             ActionKind::refresh_then_replay);
@@ -124,16 +124,14 @@ TEST_F(CellTest, A401OnARefreshableTokenAsksForARefreshAndAReplacementForAReplay
 }
 
 TEST_F(CellTest, A401RightAfterARefreshNeedsReauth) {
-  Cell cell = make(Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789",
-                                     kNow + 1h),
-                   {.refreshable = true, .not_refreshable = {}});
-  cell.install(1,
-               Credential::oauth("sk-test-access-refreshed-01", "sk-test-refresh-2", kNow + 2h),
+  Cell cell = make(
+      Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", kNow + 1h),
+      {.refreshable = true, .not_refreshable = {}});
+  cell.install(1, Credential::oauth("sk-test-access-refreshed-01", "sk-test-refresh-2", kNow + 2h),
                {.refreshable = true, .not_refreshable = {}}, kNow, {}, true);
   auto sent = admit(cell, kNow);
   EXPECT_TRUE(sent.ticket.unverified);
-  const Action action =
-      cell.record(sent.ticket, verdict_of(VerdictKind::unauthenticated), kNow, 1);
+  const Action action = cell.record(sent.ticket, verdict_of(VerdictKind::unauthenticated), kNow, 1);
   ASSERT_EQ(action.kind, ActionKind::fail);
   EXPECT_EQ(action.error->code, Errc::needs_reauth);
   EXPECT_NE(action.error->message.find("right after it was refreshed"), std::string::npos);
@@ -141,12 +139,11 @@ TEST_F(CellTest, A401RightAfterARefreshNeedsReauth) {
 }
 
 TEST_F(CellTest, ANotRefreshableCredentialSaysWhyItsRejectionIsFinal) {
-  Cell cell = make(Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789",
-                                     std::nullopt),
-                   {.refreshable = false, .not_refreshable = "and this policy does not refresh"});
+  Cell cell = make(
+      Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", std::nullopt),
+      {.refreshable = false, .not_refreshable = "and this policy does not refresh"});
   auto sent = admit(cell, kNow);
-  const Action action =
-      cell.record(sent.ticket, verdict_of(VerdictKind::unauthenticated), kNow, 0);
+  const Action action = cell.record(sent.ticket, verdict_of(VerdictKind::unauthenticated), kNow, 0);
   ASSERT_EQ(action.kind, ActionKind::fail);
   EXPECT_NE(action.error->message.find("this policy does not refresh"), std::string::npos)
       << action.error->message;
@@ -168,8 +165,9 @@ TEST_F(CellTest, WindowsSaturateInsteadOfOverflowing) {
                                            .honor_server_wait = true}};
   Cell cell = make(Credential::api_key(kKey));
   auto sent = admit(cell, kNow);
-  const Action action = cell.record(
-      sent.ticket, verdict_of(VerdictKind::rate_limited, std::chrono::milliseconds::max()), kNow, 0);
+  const Action action =
+      cell.record(sent.ticket,
+                  verdict_of(VerdictKind::rate_limited, std::chrono::milliseconds::max()), kNow, 0);
   ASSERT_TRUE(action.change);
   ASSERT_TRUE(action.change->until);
   EXPECT_GT(*action.change->until, kNow);  // not wrapped into the past
@@ -178,9 +176,9 @@ TEST_F(CellTest, WindowsSaturateInsteadOfOverflowing) {
 }
 
 TEST_F(CellTest, ThresholdsOfAPersonsTokenUseTheMargins) {
-  Cell cell = make(Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789",
-                                     kNow + 300s),
-                   {.refreshable = true, .not_refreshable = {}});
+  Cell cell = make(
+      Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", kNow + 300s),
+      {.refreshable = true, .not_refreshable = {}});
   // A 300 s token handed over by a person: its lifetime is unknown, so the 5 min margin applies
   // and it may be refreshed at once.
   const auto token = cell.snapshot()->token;
@@ -198,13 +196,12 @@ class RefreshedThresholdTest : public CellTest, public ::testing::WithParamInter
 
 TEST_P(RefreshedThresholdTest, ATokenFromARefreshIsRenewedNoEarlierThanHalfItsLifetime) {
   const Lifetime p = GetParam();
-  Cell cell = make(Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789",
-                                     kNow + 1h),
-                   {.refreshable = true, .not_refreshable = {}});
-  const auto token = cell.install(1,
-                                  Credential::oauth("sk-test-access-refreshed-01",
-                                                    "sk-test-refresh-2", kNow + p.lifetime),
-                                  {.refreshable = true, .not_refreshable = {}}, kNow, {}, true);
+  Cell cell = make(
+      Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", kNow + 1h),
+      {.refreshable = true, .not_refreshable = {}});
+  const auto token = cell.install(
+      1, Credential::oauth("sk-test-access-refreshed-01", "sk-test-refresh-2", kNow + p.lifetime),
+      {.refreshable = true, .not_refreshable = {}}, kNow, {}, true);
   ASSERT_TRUE(token);
   EXPECT_EQ(token->soft_at, kNow + p.soft);
   EXPECT_EQ(token->hard_at, kNow + p.hard);
@@ -212,18 +209,19 @@ TEST_P(RefreshedThresholdTest, ATokenFromARefreshIsRenewedNoEarlierThanHalfItsLi
 
 INSTANTIATE_TEST_SUITE_P(
     Lifetimes, RefreshedThresholdTest,
-    ::testing::Values(Lifetime{60s, 30s, 57s},            // margins scaled by 30/300
-                      Lifetime{300s, 150s, 285s},         // Keycloak's default
-                      Lifetime{3600s, 3300s, 3570s},      // the 5 min margin is under half
+    ::testing::Values(Lifetime{60s, 30s, 57s},        // margins scaled by 30/300
+                      Lifetime{300s, 150s, 285s},     // Keycloak's default
+                      Lifetime{3600s, 3300s, 3570s},  // the 5 min margin is under half
                       Lifetime{8 * 3600s, 4 * 3600s, 8 * 3600s - 30s}));  // long-lived: half-life
 
 TEST_F(CellTest, ScrubRemovesEverySecretItKnowsFromAVerdict) {
   const std::string access = "sk-test-access-0123456789ab";
   const std::string refresh = "sk-test-refresh-0123456789";
-  Cell cell{options, cooldown, Credential::oauth(access, refresh, std::nullopt), {}, kNow,
-            {Secret{"client-secret-0123456789"}}};
+  Cell cell{options, cooldown, Credential::oauth(access, refresh, std::nullopt),
+            {},      kNow,     {Secret{"client-secret-0123456789"}}};
   Verdict v = verdict_of(VerdictKind::unauthenticated);
-  v.message = "invalid token " + access + " (refresh " + refresh + ", client client-secret-0123456789)";
+  v.message =
+      "invalid token " + access + " (refresh " + refresh + ", client client-secret-0123456789)";
   v.request_id = "req-" + access;
   cell.scrub(v);
   EXPECT_EQ(v.message.find(access), std::string::npos) << v.message;

@@ -155,7 +155,7 @@ struct Rig {
         Credentialed::Components{
             .classifier = {.inner = {}, .faults = faults},
             .refresh = {.inner = refresh::OAuth2RefreshToken{{.token_url = kToken,
-                                                               .client_id = "keyward-tests"}},
+                                                              .client_id = "keyward-tests"}},
                         .faults = faults},
             .cooldown = {.faults = faults},
             .attach = {.faults = faults},

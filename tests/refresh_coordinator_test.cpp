@@ -97,7 +97,9 @@ struct CoordinatorTest : ::testing::Test {
     coordinator->describe(s);
     return s;
   }
-  std::string access() const { return std::string{cell->snapshot()->token->credential.token.reveal()}; }
+  std::string access() const {
+    return std::string{cell->snapshot()->token->credential.token.reveal()};
+  }
 };
 
 TEST_F(CoordinatorTest, PersistsARotatedCredentialBeforePublishingIt) {
@@ -106,7 +108,9 @@ TEST_F(CoordinatorTest, PersistsARotatedCredentialBeforePublishingIt) {
           generation_at_persist.push_back(cell->generation());
           return {};
         }});
-  hooks.script = [&](const Credential&) { return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)}; };
+  hooks.script = [&](const Credential&) {
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
 
   ASSERT_TRUE(refresh(RefreshNeed::rejected));
 
@@ -120,7 +124,9 @@ TEST_F(CoordinatorTest, PersistsARotatedCredentialBeforePublishingIt) {
 
 TEST_F(CoordinatorTest, ARotationWithNothingDurableToPersistToIsVisible) {
   start(clock.now() + 1h);  // store::Memory without a hook
-  hooks.script = [&](const Credential&) { return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)}; };
+  hooks.script = [&](const Credential&) {
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
   ASSERT_TRUE(refresh(RefreshNeed::rejected));
   EXPECT_EQ(hooks.count(EventKind::rotation_persisted), 0U);
   EXPECT_EQ(hooks.count(EventKind::rotation_not_persisted), 1U);
@@ -133,7 +139,9 @@ TEST_F(CoordinatorTest, AFailedPersistKeepsTheRedeemedCredentialAndNeverRedeemsI
           if (fail) return unexpected(make_error(Errc::persist_failed, "disk full"));
           return {};
         }});
-  hooks.script = [&](const Credential&) { return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)}; };
+  hooks.script = [&](const Credential&) {
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
 
   auto failed = refresh(RefreshNeed::soft);
   ASSERT_FALSE(failed);  // a failed persist always reaches the caller
@@ -156,7 +164,9 @@ TEST_F(CoordinatorTest, APersistHookThatThrowsEndsTheFlightAndKeepsTheRedeemedCr
           if (fail) throw std::runtime_error("disk on fire");
           return {};
         }});
-  hooks.script = [&](const Credential&) { return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)}; };
+  hooks.script = [&](const Credential&) {
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
 
   EXPECT_THROW(static_cast<void>(refresh(RefreshNeed::rejected)), std::runtime_error);
   EXPECT_EQ(status().state, CredentialState::ready);  // not stuck "refreshing"
@@ -176,7 +186,9 @@ TEST_F(CoordinatorTest, AStrategyThatThrowsEndsTheFlightAndBacksOff) {
   EXPECT_TRUE(coordinator->quiet(clock.now()));  // not called again in a loop
 
   clock.advance(5s);
-  hooks.script = [&](const Credential&) { return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)}; };
+  hooks.script = [&](const Credential&) {
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
   ASSERT_TRUE(refresh(RefreshNeed::rejected));
   EXPECT_EQ(cell->generation(), 2U);
 }
@@ -187,7 +199,9 @@ TEST_F(CoordinatorTest, TwoCredentialsSharingAStoreRedeemOnce) {
                   TokenTraits{true, {}}, clock.now()};
   Coordinator other{options, other_cell, store, clock};
   other.seed(other_cell.snapshot()->token->credential);
-  hooks.script = [&](const Credential&) { return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)}; };
+  hooks.script = [&](const Credential&) {
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
 
   ASSERT_TRUE(refresh(RefreshNeed::rejected));
   ASSERT_TRUE(other.refresh(other_cell.generation(), RefreshNeed::rejected, clock.now(), hooks));
@@ -222,7 +236,8 @@ TEST_F(CoordinatorTest, ARefusedRefreshTokenLetsTheValidAccessTokenServeUntilItE
   EXPECT_EQ(hooks.count(EventKind::refresh_token_refused), 1U);
   Status s = status();
   EXPECT_EQ(s.reauth_by, expiry);
-  EXPECT_NE(s.refresh_error.find("refused the refresh token"), std::string::npos) << s.refresh_error;
+  EXPECT_NE(s.refresh_error.find("refused the refresh token"), std::string::npos)
+      << s.refresh_error;
   EXPECT_NE(s.refresh_error.find("Refresh token not found"), std::string::npos);
 
   clock.advance(1h);
@@ -265,7 +280,8 @@ TEST_F(CoordinatorTest, AnAccessTokenWithALineBreakIsNeverInstalledButTheRotatio
   auto result = refresh(RefreshNeed::soft);
   EXPECT_TRUE(result);  // the current token is still valid
   EXPECT_EQ(access(), kAccess);
-  EXPECT_EQ(cell->snapshot()->token->credential.refresh_token.reveal(), "sk-test-refresh-rotated-2");
+  EXPECT_EQ(cell->snapshot()->token->credential.refresh_token.reveal(),
+            "sk-test-refresh-rotated-2");
   EXPECT_EQ(store.load()->credential.refresh_token.reveal(), "sk-test-refresh-rotated-2");
   EXPECT_NE(status().refresh_error.find("fails pre-flight"), std::string::npos)
       << status().refresh_error;
@@ -275,8 +291,9 @@ TEST_F(CoordinatorTest, AnAccessTokenWithALineBreakIsNeverInstalledButTheRotatio
 TEST_F(CoordinatorTest, TokenEndpointTextThatQuotesASecretIsScrubbed) {
   start(clock.now() + 1h);
   hooks.script = [](const Credential& c) -> Result<RefreshOutcome> {
-    return unexpected(token_error(VerdictKind::unauthenticated, "invalid_grant",
-                                  "unknown refresh token " + std::string{c.refresh_token.reveal()}));
+    return unexpected(
+        token_error(VerdictKind::unauthenticated, "invalid_grant",
+                    "unknown refresh token " + std::string{c.refresh_token.reveal()}));
   };
   auto result = refresh(RefreshNeed::rejected);
   ASSERT_FALSE(result);

@@ -98,14 +98,13 @@ struct OAuthSetup {
                                 OAuthRC::Options options = {}) {
     if (options.profile == "default") options.profile = "anthropic-main";
     options.jitter_seed = 42;
-    return std::make_unique<OAuthRC>(transport,
-                                     Credential::oauth(access, refresh_token, expires_at),
-                                     std::move(options),
-                                     OAuthRC::Components{.refresh = strategy(),
-                                                         .store = persisting_store(),
-                                                         .clock = clock,
-                                                         .sleeper = sleeper,
-                                                         .observer = observer});
+    return std::make_unique<OAuthRC>(
+        transport, Credential::oauth(access, refresh_token, expires_at), std::move(options),
+        OAuthRC::Components{.refresh = strategy(),
+                            .store = persisting_store(),
+                            .clock = clock,
+                            .sleeper = sleeper,
+                            .observer = observer});
   }
 };
 
@@ -789,7 +788,8 @@ TEST(ResilientCredentialTest, WithCurrentReadsTheLatestCredentialAndState) {
   auto rc = make_static(transport, clock);
   using Current = StaticCredentialRC::Current;
   const auto token = [&] {
-    return rc->with_current([](const Current& c) { return std::string{c.credential.token.reveal()}; });
+    return rc->with_current(
+        [](const Current& c) { return std::string{c.credential.token.reveal()}; });
   };
   const auto state = [&] { return rc->with_current([](const Current& c) { return c.state; }); };
   EXPECT_EQ(token(), kApiKey);

@@ -28,7 +28,9 @@ using testing::response;
 const std::string kApi{testing::kApiUrl};
 const std::string kToken{testing::kTokenUrl};
 
-Request api_request() { return Request{.method = "POST", .url = kApi, .headers = {}, .body = "{}"}; }
+Request api_request() {
+  return Request{.method = "POST", .url = kApi, .headers = {}, .body = "{}"};
+}
 
 struct Observed : DefaultPolicies {
   using Clock = FakeClock;
@@ -63,13 +65,17 @@ TEST(SecretEchoTest, AKeyTheProviderEchoesNeverReachesErrorsStatusJsonOrEvents) 
   FakeTransport transport;
   FakeClock clock;
   transport.on(kApi, [&](const Request&) {
-    return json_response(401, R"({"error":{"type":"authentication_error","message":"invalid x-api-key: )" +
-                                  key + R"("}})",
-                         {{"request-id", "req_" + key}});
+    return json_response(
+        401,
+        R"({"error":{"type":"authentication_error","message":"invalid x-api-key: )" + key +
+            R"("}})",
+        {{"request-id", "req_" + key}});
   });
   TextObserver observer;
   ResilientCredential<FakeTransport, Echoing> rc{
-      transport, Credential::api_key(key), {.profile = "echo"},
+      transport,
+      Credential::api_key(key),
+      {.profile = "echo"},
       {.clock = clock, .sleeper = RecordingSleeper{clock}, .observer = observer}};
 
   auto result = rc.send(api_request());
@@ -94,11 +100,15 @@ TEST(SecretEchoTest, ATransportFailureQuotingTheTokenIsScrubbed) {
   FakeTransport transport;
   FakeClock clock;
   transport.on(kApi, [&](const Request& r) -> TransportResult {
-    return unexpected(TransportFailure{TransportErrc::connect,
-                                       "proxy refused " + std::string{r.headers.get("authorization").value_or("")}});
+    return unexpected(TransportFailure{
+        TransportErrc::connect,
+        "proxy refused " + std::string{r.headers.get("authorization").value_or("")}});
   });
-  ResilientCredential<FakeTransport, Observed> rc{transport, Credential::api_key(key), {},
-                                                  {.clock = clock, .sleeper = RecordingSleeper{clock}}};
+  ResilientCredential<FakeTransport, Observed> rc{
+      transport,
+      Credential::api_key(key),
+      {},
+      {.clock = clock, .sleeper = RecordingSleeper{clock}}};
   auto result = rc.send(api_request());
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::transport_failed);
@@ -109,10 +119,13 @@ TEST(SecretEchoTest, StatusJsonIsValidUtf8WhateverTheProviderSent) {
   FakeTransport transport;
   FakeClock clock;
   transport.on(kApi, [](const Request&) {
-    return json_response(401, "{\"error\":{\"type\":\"authentication_error\",\"message\":\"bad \xff\xfe token\"}}");
+    return json_response(
+        401, "{\"error\":{\"type\":\"authentication_error\",\"message\":\"bad \xff\xfe token\"}}");
   });
   ResilientCredential<FakeTransport, Observed> rc{
-      transport, Credential::api_key("sk-test-key-0123456789abcdefWXYZ"), {},
+      transport,
+      Credential::api_key("sk-test-key-0123456789abcdefWXYZ"),
+      {},
       {.clock = clock, .sleeper = RecordingSleeper{clock}}};
   ASSERT_FALSE(rc.send(api_request()));
   const std::string json = to_json(rc.status());
@@ -132,7 +145,8 @@ TEST_P(LifetimeTest, SteadyTrafficRefreshesATokenOncePerLifetime) {
   server.expires_in(static_cast<int>(lifetime.count()));
   const auto [access, refresh_token] = server.login();
   ResilientCredential<FakeTransport, ObservedOAuth> rc{
-      transport, Credential::oauth(access, refresh_token, clock.now() + lifetime),
+      transport,
+      Credential::oauth(access, refresh_token, clock.now() + lifetime),
       {.profile = "short", .jitter_seed = 1},
       {.refresh = refresh::OAuth2RefreshToken{{.token_url = kToken, .client_id = "c"}},
        .clock = clock,
@@ -165,7 +179,9 @@ TEST(RefusedRefreshTokenTest, TheAccessTokenServesUntilExpiryThenNeedsReauthNami
   const auto [access, refresh_token] = server.login();
   const TimePoint expiry = clock.now() + 3h;
   ResilientCredential<FakeTransport, ObservedOAuth> rc{
-      transport, Credential::oauth(access, refresh_token, expiry), {.profile = "work"},
+      transport,
+      Credential::oauth(access, refresh_token, expiry),
+      {.profile = "work"},
       {.refresh = refresh::OAuth2RefreshToken{{.token_url = kToken, .client_id = "c"}},
        .clock = clock,
        .sleeper = RecordingSleeper{clock},
@@ -202,7 +218,8 @@ TEST(TruthfulErrorTest, AnOAuthCredentialUnderAPolicyThatDoesNotRefreshSaysSo) {
   ResilientCredential<FakeTransport, Observed> rc{
       transport,
       Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", std::nullopt),
-      {}, {.clock = clock, .sleeper = RecordingSleeper{clock}}};
+      {},
+      {.clock = clock, .sleeper = RecordingSleeper{clock}}};
   auto result = rc.send(api_request());
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().message.find("policy does not refresh"), std::string::npos)
@@ -217,7 +234,8 @@ TEST(TruthfulErrorTest, AnUnconfiguredRefreshStrategySaysWhatIsMissing) {
   ResilientCredential<FakeTransport, ObservedOAuth> rc{
       transport,
       Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", std::nullopt),
-      {}, {.clock = clock, .sleeper = RecordingSleeper{clock}}};
+      {},
+      {.clock = clock, .sleeper = RecordingSleeper{clock}}};
   auto result = rc.send(api_request());
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().message.find("no token endpoint"), std::string::npos)
@@ -230,11 +248,14 @@ TEST(TruthfulErrorTest, InvalidClientNamesTheClientConfiguration) {
   FakeClock clock;
   const auto [access, refresh_token] = server.login();
   transport.on(kToken, [](const Request&) {
-    return json_response(401, R"({"error":"invalid_client","error_description":"Client authentication failed"})");
+    return json_response(
+        401, R"({"error":"invalid_client","error_description":"Client authentication failed"})");
   });
   server.expire_access_tokens();
   ResilientCredential<FakeTransport, ObservedOAuth> rc{
-      transport, Credential::oauth(access, refresh_token, std::nullopt), {},
+      transport,
+      Credential::oauth(access, refresh_token, std::nullopt),
+      {},
       {.refresh = refresh::OAuth2RefreshToken{{.token_url = kToken, .client_id = "c"}},
        .clock = clock,
        .sleeper = RecordingSleeper{clock}}};
@@ -269,10 +290,14 @@ TEST(ProviderRefreshTest, AnthropicRefreshesAtItsTokenEndpointWithAJsonBody) {
   transport.on("https://api.anthropic.com/", [&](const Request& r) {
     const bool ok = r.headers.get("authorization") == "Bearer " + refreshed;
     return ok ? json_response(200, "{}")
-              : json_response(401, R"({"type":"error","error":{"type":"authentication_error","message":"Invalid bearer token"}})");
+              : json_response(
+                    401,
+                    R"({"type":"error","error":{"type":"authentication_error","message":"Invalid bearer token"}})");
   });
   ResilientCredential<FakeTransport, AnthropicFake> rc{
-      transport, Credential::oauth(access, refresh_token, std::nullopt), {},
+      transport,
+      Credential::oauth(access, refresh_token, std::nullopt),
+      {},
       {.refresh = provider::Anthropic::oauth_refresh("my-client-id"),
        .clock = clock,
        .sleeper = RecordingSleeper{clock}}};
@@ -294,11 +319,15 @@ TEST(ProviderRefreshTest, OpenAIAndGoogleBundlesRefreshAndApiKeysStayStatic) {
   EXPECT_EQ(openai.options().token_url, "https://auth.openai.com/oauth/token");
   EXPECT_EQ(openai.options().body_format, refresh::BodyFormat::form);
   EXPECT_FALSE(openai.refreshable(Credential::api_key("sk-proj-0123456789abcdefghij")));
-  const auto google = provider::Google::oauth_refresh("id.apps.googleusercontent.com", "secret-0123456789");
+  const auto google =
+      provider::Google::oauth_refresh("id.apps.googleusercontent.com", "secret-0123456789");
   EXPECT_EQ(google.options().token_url, "https://oauth2.googleapis.com/token");
   EXPECT_EQ(google.options().client_auth, refresh::ClientAuth::client_secret_post);
-  EXPECT_TRUE(google.refreshable(Credential::oauth("ya29.a0-0123456789abcdef", "1//0g-refresh", std::nullopt)));
-  EXPECT_EQ(provider::Anthropic::oauth_refresh("c", "https://auth.example.test/token").options().token_url,
+  EXPECT_TRUE(google.refreshable(
+      Credential::oauth("ya29.a0-0123456789abcdef", "1//0g-refresh", std::nullopt)));
+  EXPECT_EQ(provider::Anthropic::oauth_refresh("c", "https://auth.example.test/token")
+                .options()
+                .token_url,
             "https://auth.example.test/token");
 }
 
@@ -332,12 +361,16 @@ TEST(ProbeTest, ProbeSendsTheProvidersHealthRequestAndBringsACooledCredentialBac
   int quota_left = 0;
   transport.on("https://api.anthropic.com/", [&](const Request& r) {
     if (quota_left == 0) {
-      return json_response(400, R"({"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}})");
+      return json_response(
+          400,
+          R"({"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}})");
     }
     return json_response(200, r.url);
   });
   ResilientCredential<FakeTransport, AnthropicFake> rc{
-      transport, Credential::api_key("sk-ant-api03-" + std::string(60, 'k')), {},
+      transport,
+      Credential::api_key("sk-ant-api03-" + std::string(60, 'k')),
+      {},
       {.clock = clock, .sleeper = RecordingSleeper{clock}}};
   ASSERT_FALSE(rc.send({.method = "POST", .url = "https://api.anthropic.com/v1/messages"}));
   EXPECT_EQ(rc.status().reason, VerdictKind::quota_exhausted);
@@ -354,14 +387,18 @@ TEST(ProbeTest, AProbeThatFailsRecordsTheVerdictLikeAnyRequest) {
   FakeTransport transport;
   FakeClock clock;
   transport.on("https://api.openai.com/", [](const Request&) {
-    return json_response(401, R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})");
+    return json_response(
+        401,
+        R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})");
   });
   struct OpenAIFake : provider::OpenAI {
     using Clock = FakeClock;
     using Sleeper = RecordingSleeper;
   };
   ResilientCredential<FakeTransport, OpenAIFake> rc{
-      transport, Credential::api_key("sk-proj-" + std::string(40, 'k')), {},
+      transport,
+      Credential::api_key("sk-proj-" + std::string(40, 'k')),
+      {},
       {.clock = clock, .sleeper = RecordingSleeper{clock}}};
   auto probed = rc.probe();
   ASSERT_FALSE(probed);
@@ -379,17 +416,19 @@ TEST(SaturationTest, AHugeServerWaitUnderAMaximalCapNeitherOverflowsNorSleeps) {
   });
   RecordingSleeper sleeper{clock};
   ResilientCredential<FakeTransport, Observed> rc{
-      transport, Credential::api_key("sk-test-key-0123456789abcdefWXYZ"),
+      transport,
+      Credential::api_key("sk-test-key-0123456789abcdefWXYZ"),
       {.retry = {.max_server_wait = std::chrono::milliseconds::max()}},
       {.classifier = classify::HttpStatus{{.max_wait = std::chrono::milliseconds::max()}},
-       .cooldown = cooldown::ExponentialBackoff{{.rate_limit_max = std::chrono::milliseconds::max()}},
+       .cooldown =
+           cooldown::ExponentialBackoff{{.rate_limit_max = std::chrono::milliseconds::max()}},
        .clock = clock,
        .sleeper = sleeper}};
   auto result = rc.send(api_request());
   ASSERT_FALSE(result);
   ASSERT_TRUE(rc.status().until);
   EXPECT_GT(*rc.status().until, clock.now());  // in the future, not wrapped into the past
-  EXPECT_FALSE(rc.send(api_request()));         // still out
+  EXPECT_FALSE(rc.send(api_request()));        // still out
   EXPECT_TRUE(sleeper.waits().empty());
 }
 

@@ -10,6 +10,11 @@
 // A probe is owned by the Ticket that claimed it, not by the credential's generation: a refresh
 // that lands during a probe keeps the probe's owner, and a ticket that ends without a decision
 // (an exception, a provider-scoped failure) hands the probe back when it is destroyed.
+//
+// Why this header is over 300 lines: every transition (admit, claim and hand back a probe, take
+// out, accept, install, replace) reads and publishes the same snapshot under the same writer
+// lock, and the design keeps that writer in one class; the vocabulary it shares with drivers is
+// in action.hpp and the token thresholds in detail/credential_state.hpp.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "keyward/action.hpp"
 #include "keyward/classifier.hpp"
 #include "keyward/cooldown_policy.hpp"
 #include "keyward/credential.hpp"
@@ -39,79 +45,6 @@
 #include "keyward/status.hpp"
 
 namespace keyward {
-
-/// How urgently a token needs a refresh: soft (one caller refreshes, the others carry on), hard
-/// (callers wait for it), or rejected (a response rejected it).
-enum class RefreshNeed : std::uint8_t { soft, hard, rejected };
-
-/// What the refresh strategy says about a credential when it is installed.
-struct TokenTraits {
-  bool refreshable = false;     ///< Whether it can be refreshed.
-  std::string not_refreshable;  ///< Why not, for the message a rejection gets.
-};
-
-/// A change worth an event.
-struct Change {
-  EventKind kind = EventKind::cooldown_entered;  ///< What happened.
-  std::shared_ptr<const detail::Token> token;    ///< To which generation.
-  std::optional<TimePoint> until;                ///< Until when, for windows.
-};
-
-/// What the driver does after a verdict.
-enum class ActionKind : std::uint8_t {
-  deliver,              ///< Return the response.
-  retry,                ///< A provider-scoped failure: retry after a backoff, state unchanged.
-  replay,               ///< A newer credential is in place: send again with it.
-  refresh_then_replay,  ///< Refresh (single flight), then send again.
-  fail,                 ///< Return the error.
-};
-
-/// The cell's answer to a verdict.
-struct Action {
-  ActionKind kind = ActionKind::deliver;  ///< What to do.
-  std::optional<Error> error;             ///< The caller's error, for fail.
-  std::optional<Change> change;           ///< An event to emit.
-};
-
-/// Who claimed what for one attempt; hands a claimed probe back when destroyed undecided.
-template <class Cell>
-class Ticket {
- public:
-  Ticket() = default;
-  Ticket(const Ticket&) = delete;
-  Ticket& operator=(const Ticket&) = delete;
-  /// Takes over `other`'s claim.
-  Ticket(Ticket&& other) noexcept { *this = std::move(other); }
-  /// Hands back this ticket's claim and takes over `other`'s.
-  Ticket& operator=(Ticket&& other) noexcept {
-    if (this != &other) {
-      hand_back();
-      cell = std::exchange(other.cell, nullptr);
-      generation = other.generation;
-      probe = std::exchange(other.probe, 0);
-      probed_reason = other.probed_reason;
-      unverified = other.unverified;
-      kind = other.kind;
-      token = std::move(other.token);
-    }
-    return *this;
-  }
-  ~Ticket() { hand_back(); }
-
-  /// Hands a claimed probe back to the cell, so that the next request can probe.
-  void hand_back() noexcept {
-    if (cell != nullptr && probe != 0) cell->release_probe(probe);
-    probe = 0;
-  }
-
-  Cell* cell = nullptr;                       ///< The cell that admitted it.
-  std::uint64_t generation = 0;               ///< The generation it was sent with.
-  std::uint64_t probe = 0;                    ///< The probe it owns, 0 when none.
-  std::optional<VerdictKind> probed_reason;   ///< What took the credential out, when probing.
-  bool unverified = false;                    ///< A refreshed token no response accepted yet.
-  CredentialKind kind = CredentialKind::api_key;  ///< The credential's kind.
-  std::shared_ptr<const detail::Token> token;     ///< Kept only when the driver asked.
-};
 
 /// One credential's state machine; see the file comment.
 template <CooldownPolicy Cooldown>
@@ -133,15 +66,14 @@ class CredentialCell {
   struct Admission {
     enum class Kind : std::uint8_t { send, refresh, refuse } kind = Kind::send;  ///< What to do.
     RefreshNeed need = RefreshNeed::soft;  ///< For refresh: soft (others carry on) or hard (wait).
-    std::uint64_t generation = 0;  ///< For refresh: the generation that needs it.
-    Ticket ticket;                 ///< For send.
-    std::optional<Error> error;    ///< For refuse.
+    std::uint64_t generation = 0;          ///< For refresh: the generation that needs it.
+    Ticket ticket;                         ///< For send.
+    std::optional<Error> error;            ///< For refuse.
   };
 
   /// Starts ready with `credential`; `options` and `cooldown` must outlive the cell.
-  CredentialCell(const CredentialOptions& options, const Cooldown& cooldown,
-                 Credential credential, TokenTraits traits, TimePoint now,
-                 std::vector<Secret> other_secrets = {})
+  CredentialCell(const CredentialOptions& options, const Cooldown& cooldown, Credential credential,
+                 TokenTraits traits, TimePoint now, std::vector<Secret> other_secrets = {})
       : options_(options),
         cooldown_(cooldown),
         messages_(options),
@@ -211,8 +143,9 @@ class CredentialCell {
     const std::scoped_lock lock(mutex_);
     const auto current = cell_.load_shared();
     if (current->token->generation != from) return nullptr;
-    auto token = make_token(std::move(credential), std::move(traits), from + 1, from_refresh, now,
-                            refresh_in, current->token.get());
+    auto token =
+        detail::make_token(std::move(credential), std::move(traits), from + 1, from_refresh, now,
+                           refresh_in, current->token.get(), options_.refresh);
     auto next = std::make_shared<Snapshot>(*current);
     next->token = token;
     next->verified = !from_refresh;  // a refreshed token proves itself with its first response
@@ -224,8 +157,9 @@ class CredentialCell {
   TokenPtr replace(Credential credential, TokenTraits traits, TimePoint now) {
     const std::scoped_lock lock(mutex_);
     const auto current = cell_.load_shared();
-    auto token = make_token(std::move(credential), std::move(traits),
-                            current->token->generation + 1, false, now, {}, current->token.get());
+    auto token =
+        detail::make_token(std::move(credential), std::move(traits), current->token->generation + 1,
+                           false, now, {}, current->token.get(), options_.refresh);
     auto next = std::make_shared<Snapshot>();
     next->token = token;
     next->since = now;
@@ -284,7 +218,8 @@ class CredentialCell {
       const auto current = cell_.load_shared();
       if (current->probe != probe) return;
       auto next = std::make_shared<Snapshot>(*current);
-      next->state = is_auth(next->reason) ? CredentialState::needs_reauth : CredentialState::cooling;
+      next->state =
+          is_auth(next->reason) ? CredentialState::needs_reauth : CredentialState::cooling;
       next->probe = 0;
       cell_.publish(std::move(next));
     } catch (...) {
@@ -309,7 +244,7 @@ class CredentialCell {
   }
 
   std::optional<RefreshNeed> refresh_need(const detail::Token& token, TimePoint now,
-                                   bool tried) const noexcept {
+                                          bool tried) const noexcept {
     if (tried || !token.soft_at || now < *token.soft_at) return std::nullopt;
     return now >= *token.hard_at ? RefreshNeed::hard : RefreshNeed::soft;
   }
@@ -317,8 +252,8 @@ class CredentialCell {
   Admission refuse(const Snapshot& snapshot, TimePoint now) const {
     Error error = snapshot.error ? *snapshot.error
                                  : make_error(Errc::cooling_down, messages_.prefix() + "not ready");
-    error.message += detail::Messages::refusal_note(
-        snapshot.state == CredentialState::probing, snapshot.until && now >= *snapshot.until);
+    error.message += detail::Messages::refusal_note(snapshot.state == CredentialState::probing,
+                                                    snapshot.until && now >= *snapshot.until);
     return {Admission::Kind::refuse, RefreshNeed::soft, 0, {}, std::move(error)};
   }
 
@@ -351,7 +286,8 @@ class CredentialCell {
     if (replays >= kMaxReplays) return fail(take_out(ticket, verdict, now, "on every replay"));
     const TokenPtr current = cell_.load_shared()->token;
     if (current->generation != ticket.generation) return {ActionKind::replay, {}, {}};
-    if (!current->refreshable) return fail(take_out(ticket, verdict, now, current->not_refreshable));
+    if (!current->refreshable)
+      return fail(take_out(ticket, verdict, now, current->not_refreshable));
     if (ticket.unverified) {
       return fail(take_out(ticket, verdict, now, "right after it was refreshed"));
     }
@@ -360,8 +296,8 @@ class CredentialCell {
 
   std::pair<Error, std::optional<Change>> take_out(Ticket& ticket, const Verdict& verdict,
                                                    TimePoint now, std::string_view why) {
-    auto out = take_out_of(ticket.generation, ticket.probe, verdict, now, why,
-                           detail::RefusedBy::api);
+    auto out =
+        take_out_of(ticket.generation, ticket.probe, verdict, now, why, detail::RefusedBy::api);
     ticket.probe = 0;  // decided (or, for a stale probe, nothing left to hand back)
     return out;
   }
@@ -369,10 +305,9 @@ class CredentialCell {
   // needs_reauth for unauthenticated and misconfigured, cooling for rate_limited and
   // quota_exhausted. A window already running is never extended, except that an auth failure
   // overrides a rate-limit window, since it is the more severe news.
-  std::pair<Error, std::optional<Change>> take_out_of(std::uint64_t generation,
-                                                      std::uint64_t probe, const Verdict& verdict,
-                                                      TimePoint now, std::string_view why,
-                                                      detail::RefusedBy by) {
+  std::pair<Error, std::optional<Change>> take_out_of(std::uint64_t generation, std::uint64_t probe,
+                                                      const Verdict& verdict, TimePoint now,
+                                                      std::string_view why, detail::RefusedBy by) {
     const std::scoped_lock lock(mutex_);
     const auto current = cell_.load_shared();
     const bool auth = is_auth(verdict.kind);
@@ -382,10 +317,9 @@ class CredentialCell {
                                 (!current->until || now < *current->until);
     if (stale || (window_running && (!auth || is_auth(current->reason)))) {
       if (current->error && !stale) return {*current->error, std::nullopt};
-      const std::string name =
-          stale ? "its previous credential (generation " + std::to_string(generation) +
-                      ", since replaced)"
-                : current->token->fingerprint;
+      const std::string name = stale ? "its previous credential (generation " +
+                                           std::to_string(generation) + ", since replaced)"
+                                     : current->token->fingerprint;
       return {messages_.taken_out(verdict, name, why, std::nullopt, now, by), std::nullopt};
     }
     const std::uint32_t failures =
@@ -405,9 +339,8 @@ class CredentialCell {
     next->probe = 0;
     next->error = error;
     cell_.publish(std::move(next));
-    return {*error,
-            Change{auth ? EventKind::needs_reauth : EventKind::cooldown_entered, current->token,
-                   until}};
+    return {*error, Change{auth ? EventKind::needs_reauth : EventKind::cooldown_entered,
+                           current->token, until}};
   }
 
   // The credential was accepted: a probe succeeded, a refreshed token proved itself, or failure
@@ -446,57 +379,10 @@ class CredentialCell {
   std::shared_ptr<const Snapshot> first_snapshot(Credential credential, TokenTraits traits,
                                                  TimePoint now) {
     auto snapshot = std::make_shared<Snapshot>();
-    snapshot->token =
-        make_token(std::move(credential), std::move(traits), 1, false, now, {}, nullptr);
+    snapshot->token = detail::make_token(std::move(credential), std::move(traits), 1, false, now,
+                                         {}, nullptr, options_.refresh);
     snapshot->since = now;
     return snapshot;
-  }
-
-  // A new generation, with its refresh thresholds. For a token from a refresh the lifetime is
-  // known, and the soft threshold comes no earlier than half of it (the hard one scaled alike),
-  // so that a short-lived token is refreshed once per lifetime, not every few seconds.
-  TokenPtr make_token(Credential credential, TokenTraits traits, std::uint64_t generation,
-                      bool from_refresh, TimePoint obtained,
-                      std::optional<std::chrono::seconds> refresh_in,
-                      const detail::Token* previous) const {
-    using std::chrono::milliseconds;
-    auto token = std::make_shared<detail::Token>();
-    token->fingerprint = fingerprint(credential);
-    token->refreshable = traits.refreshable;
-    token->not_refreshable = std::move(traits.not_refreshable);
-    token->generation = generation;
-    token->from_refresh = from_refresh;
-    if (previous != nullptr) {
-      for (const Secret* s : {&previous->credential.token, &previous->credential.refresh_token}) {
-        if (!s->empty() && *s != credential.token && *s != credential.refresh_token) {
-          token->retired.push_back(*s);
-        }
-      }
-    }
-    if (token->refreshable && credential.expires_at) {
-      const TimePoint expiry = *credential.expires_at;
-      const milliseconds lifetime = detail::saturating_diff(expiry, obtained);
-      milliseconds soft_margin = options_.refresh.soft_margin;
-      milliseconds hard_margin = options_.refresh.hard_margin;
-      if (from_refresh && lifetime > milliseconds::zero() && soft_margin > lifetime / 2) {
-        const double scale = static_cast<double>((lifetime / 2).count()) /
-                             static_cast<double>(soft_margin.count());
-        hard_margin =
-            milliseconds{static_cast<milliseconds::rep>(static_cast<double>(hard_margin.count()) *
-                                                        scale)};
-        soft_margin = lifetime / 2;
-      }
-      TimePoint soft = detail::saturating_sub(expiry, soft_margin);
-      if (refresh_in) {
-        soft = detail::saturating_add(obtained, *refresh_in);
-      } else if (lifetime >= options_.refresh.long_lived) {
-        soft = detail::saturating_add(obtained, lifetime / 2);
-      }
-      token->hard_at = detail::saturating_sub(expiry, hard_margin);
-      token->soft_at = std::min(soft, *token->hard_at);
-    }
-    token->credential = std::move(credential);
-    return token;
   }
 
   // One send() replays a rejected request at most this often (each time with a newer token).
@@ -506,9 +392,9 @@ class CredentialCell {
   const Cooldown& cooldown_;
   detail::Messages messages_;
   detail::Jitter jitter_;
-  std::vector<Secret> other_secrets_;  // the refresh strategy's, e.g. a client secret
-  std::mutex mutex_;                   // serialises writers; readers never take it
-  std::uint64_t probes_ = 0;           // probe ids handed out, under mutex_
+  std::vector<Secret> other_secrets_;    // the refresh strategy's, e.g. a client secret
+  std::mutex mutex_;                     // serialises writers; readers never take it
+  std::uint64_t probes_ = 0;             // probe ids handed out, under mutex_
   detail::SnapshotCell<Snapshot> cell_;  // last: built from the members above
 };
 

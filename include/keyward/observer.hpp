@@ -16,18 +16,18 @@ namespace keyward {
 
 /// What happened.
 enum class EventKind : std::uint8_t {
-  attempt,              ///< A request is about to be sent.
-  verdict,              ///< A response or failure was classified.
-  retry,                ///< A provider-scoped failure will be retried after a backoff.
-  refresh_started,      ///< This thread started refreshing the credential.
-  refresh_succeeded,    ///< The refresh produced a new credential.
-  refresh_failed,       ///< The refresh failed.
-  rotation_persisted,   ///< A rotated refresh token was persisted.
-  cooldown_entered,     ///< The credential was taken out until `until`.
-  cooldown_left,        ///< A probe succeeded and the credential is ready again.
-  needs_reauth,         ///< The credential waits for a person.
-  credential_replaced,  ///< set_credential() installed a new credential.
-  probe,                ///< One request was let through to probe a credential that was out.
+  attempt,                 ///< A request is about to be sent.
+  verdict,                 ///< A response or failure was classified.
+  retry,                   ///< A provider-scoped failure will be retried after a backoff.
+  refresh_started,         ///< This thread started refreshing the credential.
+  refresh_succeeded,       ///< The refresh produced a new credential.
+  refresh_failed,          ///< The refresh failed.
+  rotation_persisted,      ///< A rotated refresh token was persisted.
+  cooldown_entered,        ///< The credential was taken out until `until`.
+  cooldown_left,           ///< A probe succeeded and the credential is ready again.
+  needs_reauth,            ///< The credential waits for a person.
+  credential_replaced,     ///< set_credential() installed a new credential.
+  probe,                   ///< One request was let through to probe a credential that was out.
   rotation_not_persisted,  ///< A rotated refresh token went to a store that is not durable.
   refresh_token_refused,   ///< The token endpoint refused the refresh token; `until` is the
                            ///< access token's expiry, by when a person must log in again.

@@ -18,8 +18,8 @@ namespace keyward {
 
 /// Retries of provider-scoped failures (transient, overloaded) within one send().
 struct RetryOptions {
-  std::uint32_t max_attempts = 3;                                 ///< Attempts per send(), >= 1.
-  std::chrono::milliseconds initial_backoff{500};                 ///< First backoff, before jitter.
+  std::uint32_t max_attempts = 3;                  ///< Attempts per send(), >= 1.
+  std::chrono::milliseconds initial_backoff{500};  ///< First backoff, before jitter.
   std::chrono::milliseconds max_backoff = std::chrono::seconds{8};  ///< Backoff cap.
   /// A server's wait longer than this ends the retries instead of sleeping through it.
   std::chrono::milliseconds max_server_wait = std::chrono::seconds{60};
@@ -49,11 +49,11 @@ struct FixOptions {
 
 /// Everything one credential is tuned with.
 struct CredentialOptions {
-  std::string profile = "default";           ///< The name used in messages, events and status.
-  RetryOptions retry{};                      ///< Retries of provider-scoped failures.
-  RefreshOptions refresh{};                  ///< Refresh thresholds and backoff.
-  FixOptions fix{};                          ///< Fix texts.
-  bool allow_insecure_http = false;          ///< Permit plain http to non-loopback hosts.
+  std::string profile = "default";             ///< The name used in messages, events and status.
+  RetryOptions retry{};                        ///< Retries of provider-scoped failures.
+  RefreshOptions refresh{};                    ///< Refresh thresholds and backoff.
+  FixOptions fix{};                            ///< Fix texts.
+  bool allow_insecure_http = false;            ///< Permit plain http to non-loopback hosts.
   std::optional<std::uint64_t> jitter_seed{};  ///< Fixes the jitter sequence (tests).
 };
 

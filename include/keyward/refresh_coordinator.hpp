@@ -14,6 +14,10 @@
 // The coordinator does no I/O of its own: the driver's Hooks redeem (through its transport),
 // check, and notify the observer. Exceptions from any of them reach the caller; the RAII Flight
 // ends the refresh either way, so the credential is never left "refreshing".
+//
+// Why this header is over 300 lines: single flight, the backoff after failures, the rules for a
+// refused refresh token and the replacement path all change the same state under one mutex;
+// the flight's own work (lease, re-read, redeem, persist) is in detail/redemption.hpp.
 #pragma once
 
 #include <algorithm>
@@ -33,6 +37,7 @@
 #include "keyward/credential_store.hpp"
 #include "keyward/detail/backoff.hpp"
 #include "keyward/detail/messages.hpp"
+#include "keyward/detail/redemption.hpp"
 #include "keyward/detail/time.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
@@ -48,25 +53,29 @@ template <class Cell, CredentialStore Store, class Clock>
 class RefreshCoordinator {
  public:
   using TokenPtr = std::shared_ptr<const detail::Token>;
+  using Obtained = detail::Obtained;
 
   /// `options`, `cell`, `store` and `clock` must outlive the coordinator.
-  RefreshCoordinator(const CredentialOptions& options, Cell& cell, Store& store,
-                     const Clock& clock)
-      : options_(options), cell_(cell), store_(store), clock_(clock) {}
+  RefreshCoordinator(const CredentialOptions& options, Cell& cell, Store& store, const Clock& clock)
+      : options_(options),
+        cell_(cell),
+        store_(store),
+        clock_(clock),
+        redemption_(store, cell.messages(), options.refresh.wait_timeout) {}
 
   /// Writes the application's first credential to the store unless the store holds it already;
   /// throws std::runtime_error when the store fails.
   void seed(const Credential& credential) {
     auto stored = store_.load();
-    if (stored && stored->generation != 0 && same(stored->credential, credential)) {
+    if (stored && stored->generation != 0 && detail::same_secrets(stored->credential, credential)) {
       known_ = stored->generation;
       return;
     }
     auto written = stored ? store_.compare_and_swap(stored->generation, credential)
                           : Result<std::uint64_t>{unexpected(std::move(stored).error())};
     if (!written) {
-      throw std::runtime_error(cell_.messages().prefix() + "the credential store failed: " +
-                               written.error().message);
+      throw std::runtime_error(cell_.messages().prefix() +
+                               "the credential store failed: " + written.error().message);
     }
     known_ = *written;
   }
@@ -96,7 +105,7 @@ class RefreshCoordinator {
     hooks.notify(EventKind::refresh_started, *token, nullptr, std::nullopt, {});
     Obtained got;
     try {
-      got = obtain(*token, known, now, hooks);
+      got = redemption_.obtain(*token, known, now, hooks);
     } catch (...) {
       const std::scoped_lock relock(mutex_);
       backoff(nullptr, now);  // a throwing strategy or store must not be called in a loop
@@ -109,6 +118,20 @@ class RefreshCoordinator {
     done_.notify_all();
     flight.dismiss();
     return finish(std::move(out), hooks);
+  }
+
+  /// refresh(), and then an error for a caller whose token was rejected or has expired when no
+  /// new token came of it.
+  template <class Hooks>
+  Result<void> renew(std::uint64_t seen, RefreshNeed need, TimePoint now, Hooks& hooks) {
+    if (auto refreshed = refresh(seen, need, now, hooks); !refreshed) return refreshed;
+    if (need == RefreshNeed::soft || cell_.generation() != seen) return {};
+    const bool expired =
+        cell_.read([&](const detail::Snapshot& s) { return s.token->expired(now); });
+    if (need == RefreshNeed::rejected || expired) {
+      return unexpected(cell_.messages().no_new_token(expired));
+    }
+    return {};
   }
 
   /// Installs a person's replacement: written to the store, ready at once, every wait ended.
@@ -161,16 +184,6 @@ class RefreshCoordinator {
   }
 
  private:
-  // What a flight obtained, before it is applied under the lock.
-  struct Obtained {
-    enum class Kind : std::uint8_t { refreshed, adopted, failed, refused } kind = Kind::failed;
-    Credential credential;
-    std::optional<std::chrono::seconds> refresh_in;
-    bool rotated = false;
-    std::uint64_t stored = 0;    // the store generation written or adopted
-    std::optional<Error> error;  // failed, refused, or refreshed with an unusable access token
-  };
-
   // An event to emit once the lock is released.
   struct Emit {
     EventKind kind;
@@ -217,10 +230,6 @@ class RefreshCoordinator {
     RefreshCoordinator* owner_;
   };
 
-  static bool same(const Credential& a, const Credential& b) {
-    return a.token == b.token && a.refresh_token == b.refresh_token;
-  }
-
   // A hard or rejected caller, or one whose token has expired, cannot go on without a new token.
   static bool must_succeed(const detail::Token& token, RefreshNeed need, TimePoint now) {
     return need == RefreshNeed::rejected || token.expired(now);
@@ -250,100 +259,6 @@ class RefreshCoordinator {
     return std::nullopt;
   }
 
-  // Lease, re-read, redeem, check, persist; no lock held, single flight guaranteed.
-  template <class Hooks>
-  Obtained obtain(const detail::Token& token, std::uint64_t known, TimePoint now, Hooks& hooks) {
-    const Credential& current = token.credential;
-    auto lease = store_.lease(options_.refresh.wait_timeout);
-    if (!lease) return failed(std::move(lease).error());
-    if (!lease->held()) {
-      if (auto newer = adopt_newer(known, current)) return std::move(*newer);
-      return failed(make_error(Errc::refresh_failed,
-                               "another holder of this login is refreshing it and has not "
-                               "finished"));
-    }
-    if (auto newer = adopt_newer(known, current)) return std::move(*newer);
-
-    RefreshOutcome outcome;
-    if (pending_ && pending_from_ == current.refresh_token) {
-      outcome = *pending_;  // redeemed already: only the persist is left to do
-    } else {
-      pending_.reset();
-      auto redeemed = hooks.redeem(current, now);
-      if (!redeemed) {
-        Error error = std::move(redeemed).error();
-        if (error.code != Errc::needs_reauth) return failed(std::move(error));
-        // Another holder may have rotated the refresh token meanwhile: trust invalid_grant only
-        // when the store still holds the credential that was refused.
-        if (auto newer = adopt_newer(known, current)) return std::move(*newer);
-        Obtained refused;
-        refused.kind = Obtained::Kind::refused;
-        refused.error = std::move(error);
-        return refused;
-      }
-      outcome = std::move(*redeemed);
-    }
-
-    std::optional<Error> unusable;
-    if (auto problems = hooks.problems(outcome.credential, now)) {
-      unusable = cell_.messages().unusable_refresh(*problems);
-      if (!outcome.rotated) return failed(std::move(*unusable));
-      // Keep the rotated refresh token, which is now the only one the server accepts, with the
-      // access token that still serves.
-      outcome.credential.token = current.token;
-      outcome.credential.expires_at = current.expires_at;
-      outcome.refresh_in.reset();
-    }
-
-    pending_from_ = current.refresh_token;
-    pending_ = outcome;  // kept, whatever the store does, until it is persisted
-    auto written = store_.compare_and_swap(known, outcome.credential);
-    if (!written) {
-      if (written.error().code == Errc::store_conflict) {
-        pending_.reset();
-        if (auto newer = adopt_newer(known, current)) return std::move(*newer);
-      }
-      Error error = std::move(written).error();
-      error.message =
-          "the token was refreshed but the new credential could not be persisted (" +
-          error.message +
-          "), so it was not used; the next attempt retries the persist without redeeming the "
-          "refresh token again";
-      error.code = make_error_code(Errc::persist_failed);
-      return failed(std::move(error));
-    }
-    pending_.reset();
-    Obtained got;
-    got.kind = Obtained::Kind::refreshed;
-    got.credential = std::move(outcome.credential);
-    got.refresh_in = outcome.refresh_in;
-    got.rotated = outcome.rotated;
-    got.stored = *written;
-    got.error = std::move(unusable);
-    return got;
-  }
-
-  // The store's credential when another holder wrote a newer one since `known`.
-  std::optional<Obtained> adopt_newer(std::uint64_t known, const Credential& current) {
-    auto stored = store_.load();
-    if (!stored || stored->generation == known || stored->generation == 0 ||
-        same(stored->credential, current)) {
-      return std::nullopt;
-    }
-    Obtained got;
-    got.kind = Obtained::Kind::adopted;
-    got.credential = std::move(stored->credential);
-    got.stored = stored->generation;
-    return got;
-  }
-
-  static Obtained failed(Error error) {
-    Obtained got;
-    got.kind = Obtained::Kind::failed;
-    got.error = std::move(error);
-    return got;
-  }
-
   // Applies what the flight obtained; called with mutex_ held.
   template <class Hooks>
   Outcome apply(const TokenPtr& token, Obtained got, RefreshNeed need, TimePoint now,
@@ -357,10 +272,10 @@ class RefreshCoordinator {
       verdict.kind = VerdictKind::unauthenticated;
       if (got.error->verdict) verdict = std::move(*got.error->verdict);
       const auto by = detail::RefusedBy::token_endpoint;
-      refused_ = Refused{token->generation, std::move(verdict), token->credential.expires_at,
-                         {}, by, false};
-      refused_->note = cell_.messages().refresh_token_refused(
-          refused_->verdict, token->fingerprint, refused_->expiry);
+      refused_ = Refused{
+          token->generation, std::move(verdict), token->credential.expires_at, {}, by, false};
+      refused_->note = cell_.messages().refresh_token_refused(refused_->verdict, token->fingerprint,
+                                                              refused_->expiry);
       return on_refused(*token, need, now);
     }
     if (auto problems = hooks.problems(got.credential, now);
@@ -414,7 +329,8 @@ class RefreshCoordinator {
         std::move(cause), token.fingerprint, next, token.credential.expires_at, now));
     last_error_ = error;
     Outcome out{Result<void>{}, {}};
-    out.events.push_back({EventKind::refresh_failed, cell_.snapshot()->token, error->verdict, next});
+    out.events.push_back(
+        {EventKind::refresh_failed, cell_.snapshot()->token, error->verdict, next});
     if (persist || must_succeed(token, need, now)) out.result = unexpected(*error);
     return out;
   }
@@ -432,8 +348,9 @@ class RefreshCoordinator {
 
   void set_next_attempt(std::optional<TimePoint> next) noexcept {
     next_attempt_ = next;
-    quiet_until_.store(next ? next->time_since_epoch().count() : TimePoint::min().time_since_epoch().count(),
-                       std::memory_order_relaxed);
+    quiet_until_.store(
+        next ? next->time_since_epoch().count() : TimePoint::min().time_since_epoch().count(),
+        std::memory_order_relaxed);
   }
 
   // The refresh token was refused: the access token serves while it can; once it expires or is
@@ -447,11 +364,11 @@ class RefreshCoordinator {
       }
       return out;
     }
-    auto [error, change] = cell_.take_out(token.generation, refused_->verdict, now,
-                                          token.expired(now) ? "(the access token has expired)"
-                                                             : "",
-                                          refused_->by);
-    if (change) out.events.push_back({change->kind, change->token, refused_->verdict, change->until});
+    auto [error, change] =
+        cell_.take_out(token.generation, refused_->verdict, now,
+                       token.expired(now) ? "(the access token has expired)" : "", refused_->by);
+    if (change)
+      out.events.push_back({change->kind, change->token, refused_->verdict, change->until});
     out.result = unexpected(std::move(error));
     return out;
   }
@@ -478,10 +395,8 @@ class RefreshCoordinator {
   std::optional<TimePoint> last_refresh_;
   std::optional<Refused> refused_;
   bool rotation_unpersisted_ = false;
-  std::uint64_t known_ = 0;  // the store generation of the installed credential
-  // Touched only by the flight (single flight), never under mutex_.
-  std::optional<RefreshOutcome> pending_;  // redeemed, not yet persisted
-  Secret pending_from_;                    // the refresh token that redeemed it
+  std::uint64_t known_ = 0;               // the store generation of the installed credential
+  detail::Redemption<Store> redemption_;  // touched only by the flight, never under mutex_
 };
 
 }  // namespace keyward

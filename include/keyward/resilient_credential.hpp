@@ -1,21 +1,13 @@
 // ResilientCredential<Transport, Policies>: one credential kept alive for an HTTP client.
 //
-// The thin synchronous driver over the parts that do the work (docs/architecture.md):
-//   - CredentialCell (credential_cell.hpp): the credential's state machine, with no I/O;
-//   - RefreshCoordinator (refresh_coordinator.hpp): single-flight refresh through the store;
-//   - a CredentialStore (credential_store.hpp): where the credential lives, store::Memory by
-//     default;
-//   - detail::Messages (detail/messages.hpp): every text a person reads;
-//   - CredentialOptions (options.hpp): the tuning and its validation.
-// send() loops: admit, attach, send through the Transport, classify, record, act on the action:
-// deliver the response, replay with a newer token, refresh once (single flight) and replay,
-// retry a provider-scoped failure with jittered backoff, or fail with an Error that names the
-// profile, the fingerprint, what the provider said and the fix. The driver is the only part that
-// knows the transport, and it sleeps only through the injected Sleeper.
-//
-// Exceptions from any policy (transport, classifier, attacher, observer, store, refresh
-// strategy) reach the caller; the parts they interrupt unwind through RAII, so the next request
-// proceeds: a probe is handed back, a refresh ends, a redeemed credential is kept until stored.
+// The thin synchronous driver, and the only part that knows the transport, over the parts that
+// do the work (docs/architecture.md): CredentialCell, the state machine without I/O;
+// RefreshCoordinator, single-flight refresh through the CredentialStore; detail::Messages, every
+// text a person reads; CredentialOptions, the tuning. send() loops: admit, attach, send,
+// classify, record, then act: deliver, replay, refresh once and replay, retry a provider-scoped
+// failure after a jittered backoff (through the injected Sleeper), or fail with an Error that
+// names the profile, the fingerprint, what the provider said and the fix. Exceptions from any
+// policy reach the caller, and RAII leaves the credential where the next request can proceed.
 #pragma once
 
 #include <chrono>
@@ -37,7 +29,7 @@
 #include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
 #include "keyward/default_policies.hpp"
-#include "keyward/detail/backoff.hpp"
+#include "keyward/detail/policy_support.hpp"
 #include "keyward/detail/time.hpp"
 #include "keyward/detail/url.hpp"
 #include "keyward/error.hpp"
@@ -61,7 +53,7 @@ requires Classifier<typename Policies::Classifier> &&
     Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer>
 class ResilientCredential {
  public:
-  using Options = CredentialOptions;            ///< Tuning; see options.hpp.
+  using Options = CredentialOptions;               ///< Tuning; see options.hpp.
   using RetryOptions = keyward::RetryOptions;      ///< Retries of provider-scoped failures.
   using RefreshOptions = keyward::RefreshOptions;  ///< Refresh thresholds and backoff.
   using FixOptions = keyward::FixOptions;          ///< Fix texts.
@@ -79,21 +71,7 @@ class ResilientCredential {
     typename Policies::Observer observer{};      ///< Receives events.
   };
 
-  /// The credential and its state, as with_current() lends them.
-  struct Current {
-    const Credential& credential;    ///< The credential to attach.
-    CredentialState state;           ///< Where it stands (status() also reports refreshing).
-    std::uint64_t generation;        ///< Its generation.
-    std::optional<TimePoint> until;  ///< When its window ends, while it is out.
-    /// Lends the parts of one snapshot.
-    Current(const Credential& c, CredentialState s, std::uint64_t g, std::optional<TimePoint> u)
-        : credential(c), state(s), generation(g), until(u) {}
-    Current(const Current&) = delete;
-    Current& operator=(const Current&) = delete;
-    Current(Current&&) = delete;
-    Current& operator=(Current&&) = delete;
-    ~Current() = default;
-  };
+  using Current = CurrentCredential;  ///< What with_current() lends.
 
   /// Takes the transport, the credential, options and policies. Throws std::invalid_argument
   /// (naming the problem, never the secret) when the credential or the options are unusable, and
@@ -107,13 +85,7 @@ class ResilientCredential {
               strategy_secrets()),
         coordinator_(options_, cell_, parts_.store, parts_.clock) {
     coordinator_.seed(cell_.snapshot()->token->credential);
-  }
-
-  ResilientCredential(const ResilientCredential&) = delete;
-  ResilientCredential& operator=(const ResilientCredential&) = delete;
-  ResilientCredential(ResilientCredential&&) = delete;
-  ResilientCredential& operator=(ResilientCredential&&) = delete;
-  ~ResilientCredential() = default;
+  }  // neither copyable nor movable: the parts refer to one another
 
   /// Sends `request` with the credential and acts on the verdict; see the file comment.
   ///
@@ -124,9 +96,8 @@ class ResilientCredential {
   /// Sends the provider policy's health request (e.g. Anthropic's `GET /v1/models`) through the
   /// credential and records its verdict like any request's. A credential that is out is probed
   /// at once, so that a person who fixed it can bring it back without waiting for its window.
-  Result<Response> probe() requires requires { Policies::health_request(); } {
-    return run(Policies::health_request(), true);
-  }
+  Result<Response> probe() requires requires { Policies::health_request(); }
+  { return run(Policies::health_request(), true); }
 
   /// probe() with a health request of the caller's choice.
   Result<Response> probe(Request health_request) { return run(std::move(health_request), true); }
@@ -145,9 +116,9 @@ class ResilientCredential {
     if (!token) {
       Error error = std::move(token).error();
       cell_.scrub(error);
-      error.message = cell_.messages().prefix() +
-                      "the new credential could not be stored, and the current one was kept: " +
-                      error.message;
+      error.message =
+          cell_.messages().prefix() +
+          "the new credential could not be stored, and the current one was kept: " + error.message;
       return unexpected(std::move(error));
     }
     notify(EventKind::credential_replaced, **token, nullptr);
@@ -173,19 +144,7 @@ class ResilientCredential {
 
   /// A snapshot of the credential's state, free of secrets.
   [[nodiscard]] Status status() const {
-    const auto snapshot = cell_.snapshot();
-    const detail::Token& token = *snapshot->token;
-    Status status;
-    status.profile = options_.profile;
-    status.state = snapshot->state;
-    status.reason = snapshot->reason;
-    status.since = snapshot->since;
-    status.until = snapshot->until;
-    status.consecutive_failures = snapshot->failures;
-    status.fingerprint = token.fingerprint;
-    status.generation = token.generation;
-    status.expires_at = token.credential.expires_at;
-    if (snapshot->error) status.last_error = snapshot->error->message;
+    Status status = detail::describe(*cell_.snapshot(), options_.profile);
     coordinator_.describe(status);
     return status;
   }
@@ -202,8 +161,7 @@ class ResilientCredential {
  private:
   using Cell = CredentialCell<typename Policies::Cooldown>;
   using Ticket = typename Cell::Ticket;
-  using Coordinator =
-      RefreshCoordinator<Cell, typename Policies::Store, typename Policies::Clock>;
+  using Coordinator = RefreshCoordinator<Cell, typename Policies::Store, typename Policies::Clock>;
   static constexpr bool kObserving = !std::is_same_v<typename Policies::Observer, NoObserver>;
 
   // What the coordinator needs from the driver: redeem through the transport, check, notify.
@@ -240,45 +198,14 @@ class ResilientCredential {
   // Messages before cell_ exists (the constructor's checks).
   [[nodiscard]] detail::Messages cell_messages() const { return detail::Messages{options_}; }
 
-  // Every pre-flight finding, joined for a person, or nothing when the credential looks usable.
   [[nodiscard]] std::optional<std::string> preflight_problems(
       const Credential& credential, std::optional<TimePoint> at = std::nullopt) const {
-    const auto findings = parts_.preflight.validate(credential, at.value_or(now()));
-    if (findings.empty()) return std::nullopt;
-    std::string text;
-    for (const auto& finding : findings) text += (text.empty() ? "" : "; ") + finding.message;
-    return text;
+    return detail::preflight_problems(parts_.preflight, credential, at.value_or(now()));
   }
-
-  // Whether the refresh strategy can renew `credential`, and if not, why not in words.
   TokenTraits traits(const Credential& credential) const {
-    TokenTraits traits{parts_.refresh.refreshable(credential), {}};
-    if (traits.refreshable) return traits;
-    if (credential.kind != CredentialKind::oauth) {
-      traits.not_refreshable = "and an " + std::string{to_string(credential.kind)} +
-                               " cannot be refreshed";
-    } else if (credential.refresh_token.empty()) {
-      traits.not_refreshable = "and it has no refresh token to renew it with";
-    } else if constexpr (requires { parts_.refresh.why_not_refreshable(credential); }) {
-      traits.not_refreshable = "and it cannot be refreshed: " +
-                               std::string{parts_.refresh.why_not_refreshable(credential)};
-    } else {
-      traits.not_refreshable =
-          "and this policy does not refresh tokens, although the credential has a refresh "
-          "token (give the policy a refresh strategy, e.g. the provider bundle's or "
-          "refresh::OAuth2RefreshToken)";
-    }
-    return traits;
+    return detail::token_traits(parts_.refresh, credential);
   }
-
-  // The refresh strategy's own secrets (a client secret), scrubbed from every outside text.
-  std::vector<Secret> strategy_secrets() const {
-    if constexpr (requires { parts_.refresh.secrets(); }) {
-      return parts_.refresh.secrets();
-    } else {
-      return {};
-    }
-  }
+  std::vector<Secret> strategy_secrets() const { return detail::strategy_secrets(parts_.refresh); }
 
   Result<Response> run(Request request, bool probe) {
     if (!detail::url_allows_credentials(request.url, options_.allow_insecure_http)) {
@@ -335,7 +262,7 @@ class ResilientCredential {
           break;
       }
       ++attempts;
-      const auto wait = retry_wait(verdict, attempts);
+      const auto wait = detail::retry_wait(verdict, attempts, options_.retry, cell_.jitter());
       if (!wait) {
         if (sent) return std::move(*sent);
         return unexpected(cell_.messages().no_response(attempts, std::move(verdict)));
@@ -345,34 +272,9 @@ class ResilientCredential {
     }
   }
 
-  // Refreshes through the coordinator; a caller whose token was rejected or has expired gets an
-  // error when no new token came of it.
   Result<void> refresh(std::uint64_t seen, RefreshNeed need, TimePoint now) {
     Hooks hooks{*this};
-    if (auto refreshed = coordinator_.refresh(seen, need, now, hooks); !refreshed) {
-      return refreshed;
-    }
-    if (need == RefreshNeed::soft || cell_.generation() != seen) return {};
-    const bool expired =
-        cell_.read([&](const detail::Snapshot& s) { return s.token->expired(now); });
-    if (need == RefreshNeed::rejected || expired) {
-      return unexpected(cell_.messages().no_new_token(expired));
-    }
-    return {};
-  }
-
-  // The wait before the next attempt at a provider-scoped failure, or none when retries end.
-  std::optional<std::chrono::milliseconds> retry_wait(const Verdict& verdict,
-                                                      std::uint32_t attempts) {
-    const RetryOptions& retry = options_.retry;
-    if (!verdict.retryable || attempts >= retry.max_attempts) return std::nullopt;
-    if (verdict.retry_after) {
-      if (*verdict.retry_after > retry.max_server_wait) return std::nullopt;
-      return *verdict.retry_after;
-    }
-    const auto window = detail::doubled(retry.initial_backoff, retry.max_backoff, attempts);
-    return std::chrono::milliseconds{static_cast<std::chrono::milliseconds::rep>(
-        static_cast<double>(window.count()) * cell_.jitter())};
+    return coordinator_.renew(seen, need, now, hooks);
   }
 
   void observe(EventKind kind, const Ticket& ticket, const Verdict* verdict,
@@ -382,20 +284,7 @@ class ResilientCredential {
 
   void notify(EventKind kind, const detail::Token& token, const Verdict* verdict,
               std::optional<TimePoint> until = {}) {
-    if constexpr (kObserving) {
-      parts_.observer.on_event(Event{.kind = kind,
-                                     .profile = options_.profile,
-                                     .fingerprint = token.fingerprint,
-                                     .generation = token.generation,
-                                     .verdict = verdict,
-                                     .until = until,
-                                     .detail = {}});
-    } else {
-      static_cast<void>(kind);
-      static_cast<void>(token);
-      static_cast<void>(verdict);
-      static_cast<void>(until);
-    }
+    detail::emit(parts_.observer, kind, options_.profile, token, verdict, until);
   }
 
   T transport_;

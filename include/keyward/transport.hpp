@@ -76,7 +76,7 @@ struct Request {
 
 /// An HTTP response: any status, including 4xx and 5xx, is a response and not a failure.
 struct Response {
-  int status = 0;    ///< The status code.
+  int status = 0;      ///< The status code.
   Headers headers{};   ///< Header fields.
   std::string body{};  ///< The body (for a stream, what was read of it).
 };

@@ -24,7 +24,8 @@ using Codes = std::vector<std::string>;
 
 static_assert(std::is_same_v<Anthropic::Classifier, classify::Anthropic>);
 static_assert(std::is_same_v<Anthropic::Attach, AnthropicAttacher>);
-static_assert(std::is_same_v<Anthropic::Refresh, refresh::BasicOAuth2RefreshToken<classify::Anthropic>>);
+static_assert(
+    std::is_same_v<Anthropic::Refresh, refresh::BasicOAuth2RefreshToken<classify::Anthropic>>);
 static_assert(keyward::Preflight<Anthropic::Preflight>);
 static_assert(Anthropic::tuning().token_body == refresh::BodyFormat::json);
 static_assert(Anthropic::tuning().classify.max_wait == std::chrono::hours{1});

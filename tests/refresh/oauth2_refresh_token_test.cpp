@@ -1,6 +1,7 @@
 // refresh::OAuth2RefreshToken against a scripted token endpoint: the request it sends for each
 // client authentication method and body format, how it reads the token response, how it reports
-// token-endpoint failures, and what the strategy leaves to the store. Time is a fixed time point; nothing sleeps.
+// token-endpoint failures, and what the strategy leaves to the store. Time is a fixed time point;
+// nothing sleeps.
 #include "keyward/refresh/oauth2_refresh_token.hpp"
 
 #include <gtest/gtest.h>

@@ -1,19 +1,36 @@
-// The immutable state a CredentialCell publishes: Token (one generation of a credential) and
-// Snapshot (the credential's whole state). Both are immutable once published, so the hot path
-// reads them without locks; every change publishes a new Snapshot.
+// The immutable state a CredentialCell publishes: Token (one generation of a credential, with the
+// refresh thresholds make_token() computes for it) and Snapshot (the credential's whole state).
+// Both are immutable once published, so the hot path reads them without locks; every change
+// publishes a new Snapshot.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "keyward/classifier.hpp"
 #include "keyward/credential.hpp"
+#include "keyward/detail/time.hpp"
 #include "keyward/error.hpp"
+#include "keyward/observer.hpp"
+#include "keyward/options.hpp"
 #include "keyward/status.hpp"
+
+namespace keyward {
+
+/// What the refresh strategy says about a credential when it is installed.
+struct TokenTraits {
+  bool refreshable = false;       ///< Whether it can be refreshed.
+  std::string not_refreshable{};  ///< Why not, for the message a rejection gets.
+};
+
+}  // namespace keyward
 
 namespace keyward::detail {
 
@@ -56,5 +73,94 @@ struct Snapshot {
   std::uint64_t probe = 0;             // the probe ticket that owns `probing`, 0 when none
   std::shared_ptr<const Error> error;  // why it is out, for every request it refuses
 };
+
+/// The Status fields a snapshot knows (the refresh coordinator adds its own).
+[[nodiscard]] inline Status describe(const Snapshot& snapshot, const std::string& profile) {
+  Status status;
+  status.profile = profile;
+  status.state = snapshot.state;
+  status.reason = snapshot.reason;
+  status.since = snapshot.since;
+  status.until = snapshot.until;
+  status.consecutive_failures = snapshot.failures;
+  status.fingerprint = snapshot.token->fingerprint;
+  status.generation = snapshot.token->generation;
+  status.expires_at = snapshot.token->credential.expires_at;
+  if (snapshot.error) status.last_error = snapshot.error->message;
+  return status;
+}
+
+/// Tells `observer` about a decision on `token`; compiles to nothing for NoObserver.
+template <class Observer>
+void emit(Observer& observer, EventKind kind, std::string_view profile, const Token& token,
+          const Verdict* verdict, std::optional<TimePoint> until) {
+  if constexpr (!std::is_same_v<Observer, NoObserver>) {
+    observer.on_event(Event{.kind = kind,
+                            .profile = profile,
+                            .fingerprint = token.fingerprint,
+                            .generation = token.generation,
+                            .verdict = verdict,
+                            .until = until,
+                            .detail = {}});
+  } else {
+    static_cast<void>(observer);
+    static_cast<void>(kind);
+    static_cast<void>(profile);
+    static_cast<void>(token);
+    static_cast<void>(verdict);
+    static_cast<void>(until);
+  }
+}
+
+/// True when two credentials carry the same secrets.
+[[nodiscard]] inline bool same_secrets(const Credential& a, const Credential& b) noexcept {
+  return a.token == b.token && a.refresh_token == b.refresh_token;
+}
+
+/// A new generation, with its refresh thresholds. For a token from a refresh the lifetime is
+/// known, and the soft threshold comes no earlier than half of it (the hard one scaled alike),
+/// so that a short-lived token is refreshed once per lifetime, not every few seconds.
+[[nodiscard]] inline std::shared_ptr<const Token> make_token(
+    Credential credential, TokenTraits traits, std::uint64_t generation, bool from_refresh,
+    TimePoint obtained, std::optional<std::chrono::seconds> refresh_in, const Token* previous,
+    const RefreshOptions& options) {
+  using std::chrono::milliseconds;
+  auto token = std::make_shared<Token>();
+  token->fingerprint = fingerprint(credential);
+  token->refreshable = traits.refreshable;
+  token->not_refreshable = std::move(traits.not_refreshable);
+  token->generation = generation;
+  token->from_refresh = from_refresh;
+  if (previous != nullptr) {
+    for (const Secret* s : {&previous->credential.token, &previous->credential.refresh_token}) {
+      if (!s->empty() && *s != credential.token && *s != credential.refresh_token) {
+        token->retired.push_back(*s);
+      }
+    }
+  }
+  if (token->refreshable && credential.expires_at) {
+    const TimePoint expiry = *credential.expires_at;
+    const milliseconds lifetime = saturating_diff(expiry, obtained);
+    milliseconds soft_margin = options.soft_margin;
+    milliseconds hard_margin = options.hard_margin;
+    if (from_refresh && lifetime > milliseconds::zero() && soft_margin > lifetime / 2) {
+      const double scale =
+          static_cast<double>((lifetime / 2).count()) / static_cast<double>(soft_margin.count());
+      hard_margin = milliseconds{
+          static_cast<milliseconds::rep>(static_cast<double>(hard_margin.count()) * scale)};
+      soft_margin = lifetime / 2;
+    }
+    TimePoint soft = saturating_sub(expiry, soft_margin);
+    if (refresh_in) {
+      soft = saturating_add(obtained, *refresh_in);
+    } else if (lifetime >= options.long_lived) {
+      soft = saturating_add(obtained, lifetime / 2);
+    }
+    token->hard_at = saturating_sub(expiry, hard_margin);
+    token->soft_at = std::min(soft, *token->hard_at);
+  }
+  token->credential = std::move(credential);
+  return token;
+}
 
 }  // namespace keyward::detail

@@ -16,10 +16,10 @@
 #include <utility>
 
 #include "keyward/classifier.hpp"
-#include "keyward/error.hpp"
-#include "keyward/options.hpp"
 #include "keyward/detail/scrub.hpp"
 #include "keyward/detail/text.hpp"
+#include "keyward/error.hpp"
+#include "keyward/options.hpp"
 
 namespace keyward::detail {
 
@@ -69,8 +69,8 @@ class Messages {
 
   /// The error for a credential taken out by `verdict`: needs_reauth, quota or rate limit.
   [[nodiscard]] Error taken_out(const Verdict& verdict, std::string_view credential,
-                                std::string_view why, std::optional<TimePoint> until,
-                                TimePoint now, RefusedBy by = RefusedBy::api) const {
+                                std::string_view why, std::optional<TimePoint> until, TimePoint now,
+                                RefusedBy by = RefusedBy::api) const {
     std::string text = prefix();
     Errc code = Errc::cooling_down;
     const std::string when = until ? describe_until(*until, now) : "until replaced";
@@ -84,10 +84,10 @@ class Messages {
                           ", so the access token cannot be renewed"
                     : "needs a new credential. The provider rejected " + std::string{credential} +
                           because + describe(verdict);
-        text += ". This is an authentication failure, not a rate limit. Fix: " +
-                fix_for(options_.fix.unauthenticated, verdict,
-                        "log in again to get a new credential") +
-                ", then pass it to set_credential(); no restart is needed.";
+        text +=
+            ". This is an authentication failure, not a rate limit. Fix: " +
+            fix_for(options_.fix.unauthenticated, verdict, "log in again to get a new credential") +
+            ", then pass it to set_credential(); no restart is needed.";
         break;
       case VerdictKind::misconfigured:
         code = Errc::needs_reauth;
@@ -111,7 +111,8 @@ class Messages {
         break;
       case VerdictKind::quota_exhausted:
         text += "has run out of quota or credits" + describe(verdict) + ": " +
-                std::string{credential} + " is out " + when + ", when one probe request tests it. Fix: " +
+                std::string{credential} + " is out " + when +
+                ", when one probe request tests it. Fix: " +
                 fix_for(options_.fix.quota_exhausted, verdict,
                         "add credits or raise the quota with the provider") +
                 ".";
@@ -165,12 +166,11 @@ class Messages {
                                      std::optional<TimePoint> expiry, TimePoint now) const {
     cause.message = prefix() + "could not refresh " + std::string{credential} + ": " +
                     cause.message + ". The next attempt is at " + format_rfc3339(next) +
-                    (expiry && now < *expiry
-                         ? "; until then the current token, valid until " +
-                               format_rfc3339(*expiry) + ", is used."
-                         : "; the current token has expired.");
+                    (expiry && now < *expiry ? "; until then the current token, valid until " +
+                                                   format_rfc3339(*expiry) + ", is used."
+                                             : "; the current token has expired.");
     cause.code = make_error_code(cause.code == Errc::persist_failed ? Errc::persist_failed
-                                                                   : Errc::refresh_failed);
+                                                                    : Errc::refresh_failed);
     cause.until = next;
     return cause;
   }
@@ -185,17 +185,17 @@ class Messages {
 
   /// A token that needed renewing and did not get a new one.
   [[nodiscard]] Error no_new_token(bool expired) const {
-    return make_error(Errc::refresh_failed,
-                      prefix() + "the token " + (expired ? "has expired" : "was rejected") +
-                          " and no refresh produced a new one");
+    return make_error(Errc::refresh_failed, prefix() + "the token " +
+                                                (expired ? "has expired" : "was rejected") +
+                                                " and no refresh produced a new one");
   }
 
   /// The refresh token was refused while the access token still serves.
   [[nodiscard]] std::string refresh_token_refused(const Verdict& verdict,
                                                   std::string_view credential,
                                                   std::optional<TimePoint> expiry) const {
-    return prefix() + "the token endpoint refused the refresh token of " +
-           std::string{credential} + describe(verdict) + ". The access token keeps serving" +
+    return prefix() + "the token endpoint refused the refresh token of " + std::string{credential} +
+           describe(verdict) + ". The access token keeps serving" +
            (expiry ? " until it expires at " + format_rfc3339(*expiry) : "") +
            "; before then, a person must " +
            fix_for(options_.fix.unauthenticated, verdict, "log in again") +
@@ -204,11 +204,10 @@ class Messages {
 
   /// A credential the token endpoint returned that fails pre-flight.
   [[nodiscard]] Error unusable_refresh(std::string_view problems) const {
-    return make_error(Errc::refresh_failed,
-                      prefix() +
-                          "the token endpoint returned an access token that fails pre-flight (" +
-                          std::string{problems} +
-                          "), so it was not installed; a rotated refresh token was kept");
+    return make_error(
+        Errc::refresh_failed,
+        prefix() + "the token endpoint returned an access token that fails pre-flight (" +
+            std::string{problems} + "), so it was not installed; a rotated refresh token was kept");
   }
 
   /// A credential refused before first use.

@@ -50,7 +50,7 @@ template <class Rep, class Period>
 
 /// `later - earlier` in milliseconds, clamped instead of overflowing.
 [[nodiscard]] constexpr std::chrono::milliseconds saturating_diff(TimePoint later,
-                                                                 TimePoint earlier) noexcept {
+                                                                  TimePoint earlier) noexcept {
   using R = TimePoint::rep;
   const R a = later.time_since_epoch().count();
   const R b = earlier.time_since_epoch().count();

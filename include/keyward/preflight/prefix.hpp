@@ -39,10 +39,10 @@ using detail::KnownPrefix;     ///< A public prefix and what to call its kind of
 /// What a slot of a credential must hold, for check_prefix().
 struct PrefixRule {
   std::span<const std::string_view> accepted{};  ///< Prefixes the slot accepts.
-  bool required = true;          ///< False: an unknown prefix is fine, only known others are not.
-  std::string_view subject{};    ///< "this" or "the refresh token", starting the message.
-  std::string_view configured{}; ///< "an OAuth token": what the slot is configured as.
-  std::string_view expectation{};///< "Anthropic API keys start with sk-ant-api03-".
+  bool required = true;            ///< False: an unknown prefix is fine, only known others are not.
+  std::string_view subject{};      ///< "this" or "the refresh token", starting the message.
+  std::string_view configured{};   ///< "an OAuth token": what the slot is configured as.
+  std::string_view expectation{};  ///< "Anthropic API keys start with sk-ant-api03-".
 };
 
 /// Adds a "wrong_prefix" finding when `secret` does not start with a prefix `rule` accepts,

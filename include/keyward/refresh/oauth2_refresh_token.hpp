@@ -56,8 +56,8 @@ struct OAuth2Options {
   Secret client_secret;   ///< The client secret, for the client_secret_* methods.
   ClientAuth client_auth = ClientAuth::none;  ///< Client authentication method.
   BodyFormat body_format = BodyFormat::form;  ///< Body encoding.
-  std::string scope;      ///< The scope to ask for; empty to keep the granted scope.
-  Headers extra_headers;  ///< Sent with every token request.
+  std::string scope;                 ///< The scope to ask for; empty to keep the granted scope.
+  Headers extra_headers;             ///< Sent with every token request.
   bool allow_insecure_http = false;  ///< Permit plain http to a non-loopback token endpoint.
 };
 

@@ -98,10 +98,10 @@ class Memory {
     const std::scoped_lock lock(shared_->mutex);
     StoredCredential& stored = shared_->stored;
     if (stored.generation != expected) {
-      return unexpected(make_error(Errc::store_conflict,
-                                   "the stored credential changed meanwhile (generation " +
-                                       std::to_string(stored.generation) + ", expected " +
-                                       std::to_string(expected) + ")"));
+      return unexpected(
+          make_error(Errc::store_conflict, "the stored credential changed meanwhile (generation " +
+                                               std::to_string(stored.generation) + ", expected " +
+                                               std::to_string(expected) + ")"));
     }
     if (shared_->persist && stored.generation != 0) {
       if (auto persisted = shared_->persist(next); !persisted) {

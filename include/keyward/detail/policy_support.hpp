@@ -1,0 +1,81 @@
+// What the driver asks of its policies, in words a person reads: pre-flight findings joined into
+// one text, whether and why not a refresh strategy renews a credential, the strategy's own
+// secrets (scrubbed from every outside text), and the wait before retrying a provider-scoped
+// failure.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keyward/classifier.hpp"
+#include "keyward/credential.hpp"
+#include "keyward/detail/backoff.hpp"
+#include "keyward/detail/credential_state.hpp"
+#include "keyward/options.hpp"
+
+namespace keyward::detail {
+
+/// Every pre-flight finding, joined for a person, or nothing when the credential looks usable.
+template <class Preflight>
+[[nodiscard]] std::optional<std::string> preflight_problems(const Preflight& preflight,
+                                                            const Credential& credential,
+                                                            TimePoint now) {
+  const auto findings = preflight.validate(credential, now);
+  if (findings.empty()) return std::nullopt;
+  std::string text;
+  for (const auto& finding : findings) text += (text.empty() ? "" : "; ") + finding.message;
+  return text;
+}
+
+/// Whether `strategy` can renew `credential`, and if not, why not in words.
+template <class Strategy>
+[[nodiscard]] TokenTraits token_traits(const Strategy& strategy, const Credential& credential) {
+  TokenTraits traits{strategy.refreshable(credential), {}};
+  if (traits.refreshable) return traits;
+  if (credential.kind != CredentialKind::oauth) {
+    traits.not_refreshable =
+        "and an " + std::string{to_string(credential.kind)} + " cannot be refreshed";
+  } else if (credential.refresh_token.empty()) {
+    traits.not_refreshable = "and it has no refresh token to renew it with";
+  } else if constexpr (requires { strategy.why_not_refreshable(credential); }) {
+    traits.not_refreshable =
+        "and it cannot be refreshed: " + std::string{strategy.why_not_refreshable(credential)};
+  } else {
+    traits.not_refreshable =
+        "and this policy does not refresh tokens, although the credential has a refresh token "
+        "(give the policy a refresh strategy, e.g. the provider bundle's or "
+        "refresh::OAuth2RefreshToken)";
+  }
+  return traits;
+}
+
+/// The strategy's own secrets (a client secret), when it names them.
+template <class Strategy>
+[[nodiscard]] std::vector<Secret> strategy_secrets(const Strategy& strategy) {
+  if constexpr (requires { strategy.secrets(); }) {
+    return strategy.secrets();
+  } else {
+    return {};
+  }
+}
+
+/// The wait before attempt `attempts + 1` at a provider-scoped failure, or none when retries end:
+/// the server's wait when it names one, else capped doubling with full jitter (`jitter` in [0, 1)).
+[[nodiscard]] inline std::optional<std::chrono::milliseconds> retry_wait(const Verdict& verdict,
+                                                                         std::uint32_t attempts,
+                                                                         const RetryOptions& retry,
+                                                                         double jitter) {
+  if (!verdict.retryable || attempts >= retry.max_attempts) return std::nullopt;
+  if (verdict.retry_after) {
+    if (*verdict.retry_after > retry.max_server_wait) return std::nullopt;
+    return *verdict.retry_after;
+  }
+  const auto window = doubled(retry.initial_backoff, retry.max_backoff, attempts);
+  return std::chrono::milliseconds{
+      static_cast<std::chrono::milliseconds::rep>(static_cast<double>(window.count()) * jitter)};
+}
+
+}  // namespace keyward::detail

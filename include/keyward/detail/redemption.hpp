@@ -1,0 +1,147 @@
+// detail::Redemption: the body of one refresh flight, "lease, re-read, redeem, check, persist".
+//
+// RefreshCoordinator runs it with no lock held and guarantees that only one flight runs at a
+// time, so the redeemed-but-unpersisted credential it keeps needs no lock. That credential is
+// kept whatever the store does (fails, throws, conflicts) until it is persisted, so a spent
+// refresh token is never presented twice; another holder's newer credential in the store is
+// adopted instead of redeeming, before the call and again before trusting an invalid_grant.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "keyward/credential.hpp"
+#include "keyward/credential_store.hpp"
+#include "keyward/detail/credential_state.hpp"
+#include "keyward/detail/messages.hpp"
+#include "keyward/error.hpp"
+#include "keyward/refresh_strategy.hpp"
+#include "keyward/result.hpp"
+
+namespace keyward::detail {
+
+/// What a flight obtained, before the coordinator applies it under its lock.
+struct Obtained {
+  enum class Kind : std::uint8_t { refreshed, adopted, failed, refused } kind = Kind::failed;
+  Credential credential;
+  std::optional<std::chrono::seconds> refresh_in;
+  bool rotated = false;
+  std::uint64_t stored = 0;    // the store generation written or adopted
+  std::optional<Error> error;  // failed, refused, or refreshed with an unusable access token
+};
+
+/// One refresh flight's work against a store.
+template <CredentialStore Store>
+class Redemption {
+ public:
+  /// `store` and `messages` must outlive the redemption; `wait` bounds the wait for the lease.
+  Redemption(Store& store, const Messages& messages, std::chrono::milliseconds wait)
+      : store_(store), messages_(messages), wait_(wait) {}
+
+  /// Renews `token`, whose credential the store held at generation `known`. `hooks` redeems
+  /// (through the driver's transport) and checks (pre-flight).
+  template <class Hooks>
+  Obtained obtain(const Token& token, std::uint64_t known, TimePoint now, Hooks& hooks) {
+    const Credential& current = token.credential;
+    auto lease = store_.lease(wait_);
+    if (!lease) return failed(std::move(lease).error());
+    if (!lease->held()) {
+      if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+      return failed(make_error(Errc::refresh_failed,
+                               "another holder of this login is refreshing it and has not "
+                               "finished"));
+    }
+    if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+
+    RefreshOutcome outcome;
+    if (pending_ && pending_from_ == current.refresh_token) {
+      outcome = *pending_;  // redeemed already: only the persist is left to do
+    } else {
+      pending_.reset();
+      auto redeemed = hooks.redeem(current, now);
+      if (!redeemed) {
+        Error error = std::move(redeemed).error();
+        if (error.code != Errc::needs_reauth) return failed(std::move(error));
+        // Another holder may have rotated the refresh token meanwhile: trust invalid_grant only
+        // when the store still holds the credential that was refused.
+        if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+        Obtained refused;
+        refused.kind = Obtained::Kind::refused;
+        refused.error = std::move(error);
+        return refused;
+      }
+      outcome = std::move(*redeemed);
+    }
+
+    std::optional<Error> unusable;
+    if (auto problems = hooks.problems(outcome.credential, now)) {
+      unusable = messages_.unusable_refresh(*problems);
+      if (!outcome.rotated) return failed(std::move(*unusable));
+      // Keep the rotated refresh token, which is now the only one the server accepts, with the
+      // access token that still serves.
+      outcome.credential.token = current.token;
+      outcome.credential.expires_at = current.expires_at;
+      outcome.refresh_in.reset();
+    }
+
+    pending_from_ = current.refresh_token;
+    pending_ = outcome;  // kept, whatever the store does, until it is persisted
+    auto written = store_.compare_and_swap(known, outcome.credential);
+    if (!written) {
+      if (written.error().code == Errc::store_conflict) {
+        pending_.reset();
+        if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+      }
+      Error error = std::move(written).error();
+      error.message =
+          "the token was refreshed but the new credential could not be persisted (" +
+          error.message +
+          "), so it was not used; the next attempt retries the persist without redeeming the "
+          "refresh token again";
+      error.code = make_error_code(Errc::persist_failed);
+      return failed(std::move(error));
+    }
+    pending_.reset();
+    Obtained got;
+    got.kind = Obtained::Kind::refreshed;
+    got.credential = std::move(outcome.credential);
+    got.refresh_in = outcome.refresh_in;
+    got.rotated = outcome.rotated;
+    got.stored = *written;
+    got.error = std::move(unusable);
+    return got;
+  }
+
+ private:
+  // The store's credential when another holder wrote a newer one since `known`.
+  std::optional<Obtained> adopt_newer(std::uint64_t known, const Credential& current) {
+    auto stored = store_.load();
+    if (!stored || stored->generation == known || stored->generation == 0 ||
+        same_secrets(stored->credential, current)) {
+      return std::nullopt;
+    }
+    Obtained got;
+    got.kind = Obtained::Kind::adopted;
+    got.credential = std::move(stored->credential);
+    got.stored = stored->generation;
+    return got;
+  }
+
+  static Obtained failed(Error error) {
+    Obtained got;
+    got.kind = Obtained::Kind::failed;
+    got.error = std::move(error);
+    return got;
+  }
+
+  Store& store_;
+  const Messages& messages_;
+  std::chrono::milliseconds wait_;
+  std::optional<RefreshOutcome> pending_;  // redeemed, not yet persisted
+  Secret pending_from_;                    // the refresh token that redeemed it
+};
+
+}  // namespace keyward::detail
