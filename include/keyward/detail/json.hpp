@@ -9,6 +9,9 @@
 // escape or invalid UTF-8 in a string becomes U+FFFD and an unescaped control character is kept,
 // so one stray "\ud83d" in a message cannot hide the error type next to it. Structure (brackets,
 // commas, quotes, numbers, literals) is as strict as ever.
+//
+// Why this header is over 300 lines: it is one recursive-descent reader for one grammar, strict
+// and lenient; splitting it would scatter the grammar across files.
 
 #ifndef KEYWARD_DETAIL_JSON_HPP
 #define KEYWARD_DETAIL_JSON_HPP
