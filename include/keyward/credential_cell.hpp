@@ -286,8 +286,9 @@ class CredentialCell {
     if (replays >= kMaxReplays) return fail(take_out(ticket, verdict, now, "on every replay"));
     const TokenPtr current = cell_.load_shared()->token;
     if (current->generation != ticket.generation) return {ActionKind::replay, {}, {}};
-    if (!current->refreshable)
+    if (!current->refreshable) {
       return fail(take_out(ticket, verdict, now, current->not_refreshable));
+    }
     if (ticket.unverified) {
       return fail(take_out(ticket, verdict, now, "right after it was refreshed"));
     }

@@ -7,7 +7,8 @@
 //       using Refresh = keyward::refresh::OAuth2RefreshToken;
 //     };
 //
-// Stateful policies are then configured through ResilientCredential's Components argument.
+// Stateful policies are then configured through ResilientCredential's Components argument,
+// Components<Policies>, with designated initializers.
 #pragma once
 
 #include "keyward/attacher.hpp"
@@ -32,6 +33,21 @@ struct DefaultPolicies {
   using Clock = SystemClock;                      ///< The system clock.
   using Sleeper = ThreadSleeper;                  ///< Real sleeps between retries.
   using Observer = NoObserver;                    ///< No events.
+};
+
+/// The policy instances of a bundle, as ResilientCredential takes them; each defaults to a
+/// default-constructed policy, and designated initializers set the ones that need settings.
+template <class Policies>
+struct Components {
+  typename Policies::Classifier classifier{};  ///< Classifies responses.
+  typename Policies::Refresh refresh{};        ///< Redeems refresh tokens.
+  typename Policies::Cooldown cooldown{};      ///< Chooses cooldown windows.
+  typename Policies::Attach attach{};          ///< Places the credential on requests.
+  typename Policies::Preflight preflight{};    ///< Checks credentials before they are used.
+  typename Policies::Store store{};            ///< Keeps (and persists) the credential.
+  typename Policies::Clock clock{};            ///< Tells the time.
+  typename Policies::Sleeper sleeper{};        ///< Waits between retries.
+  typename Policies::Observer observer{};      ///< Receives events.
 };
 
 }  // namespace keyward

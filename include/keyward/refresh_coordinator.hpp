@@ -367,8 +367,9 @@ class RefreshCoordinator {
     auto [error, change] =
         cell_.take_out(token.generation, refused_->verdict, now,
                        token.expired(now) ? "(the access token has expired)" : "", refused_->by);
-    if (change)
+    if (change) {
       out.events.push_back({change->kind, change->token, refused_->verdict, change->until});
+    }
     out.result = unexpected(std::move(error));
     return out;
   }

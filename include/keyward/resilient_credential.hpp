@@ -10,13 +10,11 @@
 // policy reach the caller, and RAII leaves the credential where the next request can proceed.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -58,18 +56,7 @@ class ResilientCredential {
   using RefreshOptions = keyward::RefreshOptions;  ///< Refresh thresholds and backoff.
   using FixOptions = keyward::FixOptions;          ///< Fix texts.
 
-  /// The policy instances; each defaults to a default-constructed policy.
-  struct Components {
-    typename Policies::Classifier classifier{};  ///< Classifies responses.
-    typename Policies::Refresh refresh{};        ///< Redeems refresh tokens.
-    typename Policies::Cooldown cooldown{};      ///< Chooses cooldown windows.
-    typename Policies::Attach attach{};          ///< Places the credential on requests.
-    typename Policies::Preflight preflight{};    ///< Checks credentials before they are used.
-    typename Policies::Store store{};            ///< Keeps (and persists) the credential.
-    typename Policies::Clock clock{};            ///< Tells the time.
-    typename Policies::Sleeper sleeper{};        ///< Waits between retries.
-    typename Policies::Observer observer{};      ///< Receives events.
-  };
+  using Components = keyward::Components<Policies>;  ///< The policy instances.
 
   using Current = CurrentCredential;  ///< What with_current() lends.
 
@@ -207,69 +194,84 @@ class ResilientCredential {
   }
   std::vector<Secret> strategy_secrets() const { return detail::strategy_secrets(parts_.refresh); }
 
+  // How far one send() has come.
+  struct Progress {
+    std::uint32_t replays = 0;   // sends again with a newer token
+    std::uint32_t attempts = 0;  // provider-scoped failures retried
+    bool refresh_tried = false;  // a threshold refresh was asked for once
+  };
+
   Result<Response> run(Request request, bool probe) {
     if (!detail::url_allows_credentials(request.url, options_.allow_insecure_http)) {
       return unexpected(cell_.messages().insecure_url(detail::url_scheme(request.url)));
     }
-    std::uint32_t replays = 0;
-    std::uint32_t attempts = 0;
-    bool refresh_tried = false;
+    Progress progress;
     for (;;) {
       const TimePoint now = this->now();
       auto admission = cell_.admit(
-          now, {.force_probe = probe, .refresh_tried = refresh_tried, .keep_token = kObserving},
+          now,
+          {.force_probe = probe, .refresh_tried = progress.refresh_tried, .keep_token = kObserving},
           [&](const Credential& credential) { parts_.attach.attach(request, credential); });
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) return unexpected(std::move(*admission.error));
-      if (admission.kind == Kind::refresh) {
-        refresh_tried = true;
-        if (admission.need == RefreshNeed::soft && coordinator_.quiet(now)) continue;
-        if (auto refreshed = refresh(admission.generation, admission.need, now); !refreshed) {
-          return unexpected(std::move(refreshed).error());
+      if (admission.kind == Kind::send) {
+        if (auto done = attempt(request, std::move(admission.ticket), progress)) {
+          return std::move(*done);
         }
         continue;
       }
-      Ticket ticket = std::move(admission.ticket);
-      if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
-      observe(EventKind::attempt, ticket, nullptr);
-      auto sent = transport_.send(request);
-      const TimePoint at = this->now();
-      Verdict verdict =
-          sent ? parts_.classifier.classify(
-                     *sent, {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
-               : parts_.classifier.classify(sent.error());
-      cell_.scrub(verdict);
-      observe(EventKind::verdict, ticket, &verdict);
-      Action action = cell_.record(ticket, verdict, at, replays);
-      if (action.change) {
-        notify(action.change->kind, *action.change->token, &verdict, action.change->until);
+      progress.refresh_tried = true;
+      if (admission.need == RefreshNeed::soft && coordinator_.quiet(now)) continue;
+      if (auto refreshed = refresh(admission.generation, admission.need, now); !refreshed) {
+        return unexpected(std::move(refreshed).error());
       }
-      switch (action.kind) {
-        case ActionKind::deliver:
-          return std::move(*sent);
-        case ActionKind::fail:
-          return unexpected(std::move(*action.error));
-        case ActionKind::replay:
-          ++replays;
-          continue;
-        case ActionKind::refresh_then_replay:
-          if (auto refreshed = refresh(ticket.generation, RefreshNeed::rejected, at); !refreshed) {
-            return unexpected(std::move(refreshed).error());
-          }
-          ++replays;
-          continue;
-        case ActionKind::retry:
-          break;
-      }
-      ++attempts;
-      const auto wait = detail::retry_wait(verdict, attempts, options_.retry, cell_.jitter());
-      if (!wait) {
-        if (sent) return std::move(*sent);
-        return unexpected(cell_.messages().no_response(attempts, std::move(verdict)));
-      }
-      observe(EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
-      parts_.sleeper.sleep_for(*wait);
     }
+  }
+
+  // Sends once with `ticket` and acts on the verdict; nothing when the loop goes on.
+  std::optional<Result<Response>> attempt(const Request& request, Ticket ticket,
+                                          Progress& progress) {
+    if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
+    observe(EventKind::attempt, ticket, nullptr);
+    auto sent = transport_.send(request);
+    const TimePoint at = now();
+    Verdict verdict =
+        sent ? parts_.classifier.classify(
+                   *sent, {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
+             : parts_.classifier.classify(sent.error());
+    cell_.scrub(verdict);
+    observe(EventKind::verdict, ticket, &verdict);
+    Action action = cell_.record(ticket, verdict, at, progress.replays);
+    if (action.change) {
+      notify(action.change->kind, *action.change->token, &verdict, action.change->until);
+    }
+    switch (action.kind) {
+      case ActionKind::deliver:
+        return Result<Response>{std::move(*sent)};
+      case ActionKind::fail:
+        return Result<Response>{unexpected(std::move(*action.error))};
+      case ActionKind::refresh_then_replay:
+        if (auto refreshed = refresh(ticket.generation, RefreshNeed::rejected, at); !refreshed) {
+          return Result<Response>{unexpected(std::move(refreshed).error())};
+        }
+        [[fallthrough]];
+      case ActionKind::replay:
+        ++progress.replays;
+        return std::nullopt;
+      case ActionKind::retry:
+        break;
+    }
+    ++progress.attempts;
+    const auto wait =
+        detail::retry_wait(verdict, progress.attempts, options_.retry, cell_.jitter());
+    if (!wait) {
+      if (sent) return Result<Response>{std::move(*sent)};
+      return Result<Response>{
+          unexpected(cell_.messages().no_response(progress.attempts, std::move(verdict)))};
+    }
+    observe(EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
+    parts_.sleeper.sleep_for(*wait);
+    return std::nullopt;
   }
 
   Result<void> refresh(std::uint64_t seen, RefreshNeed need, TimePoint now) {

@@ -321,7 +321,7 @@ class Parser {
   }
 
   // Stands U+FFFD in for a broken escape when reading leniently; fails the parse otherwise.
-  bool replace(std::string& out) {
+  bool replace(std::string& out) const {
     if (!lenient_) return false;
     out.append(kReplacementCharacter);
     return true;

@@ -85,8 +85,9 @@ inline void find_occurrences(std::string_view text, std::string_view pattern,
   for (std::size_t i = 0; i < ranges.size();) {
     const std::size_t begin = ranges[i].first;
     std::size_t end = ranges[i].second;
-    for (++i; i < ranges.size() && ranges[i].first < end; ++i)
+    for (++i; i < ranges.size() && ranges[i].first < end; ++i) {
       end = std::max(end, ranges[i].second);
+    }
     out.append(text.substr(copied, begin - copied));
     out.append(scrub_impl::kRedacted);
     copied = end;

@@ -18,32 +18,39 @@ struct Utf8Step {
   bool valid = false;    ///< True for a well-formed sequence, false for one U+FFFD's worth.
 };
 
+// The length a lead byte announces and the range its second byte must fall in (RFC 3629
+// section 4), or a size of 0 for a byte that never leads.
+struct Utf8Lead {
+  std::size_t size = 0;
+  unsigned low = 0x80;
+  unsigned high = 0xBF;
+};
+
+[[nodiscard]] constexpr Utf8Lead utf8_lead(unsigned char lead) noexcept {
+  if (lead >= 0xC2 && lead <= 0xDF) return {2, 0x80, 0xBF};
+  if (lead == 0xE0) return {3, 0xA0, 0xBF};  // overlong forms
+  if (lead == 0xED) return {3, 0x80, 0x9F};  // UTF-16 surrogates
+  if (lead >= 0xE1 && lead <= 0xEF) return {3, 0x80, 0xBF};
+  if (lead == 0xF0) return {4, 0x90, 0xBF};  // overlong forms
+  if (lead == 0xF4) return {4, 0x80, 0x8F};  // beyond U+10FFFF
+  if (lead >= 0xF1 && lead <= 0xF3) return {4, 0x80, 0xBF};
+  return {};  // a continuation byte, C0, C1 or F5..FF
+}
+
 /// Reads the character at the start of non-empty `text`.
 [[nodiscard]] constexpr Utf8Step next_utf8(std::string_view text) noexcept {
   const auto lead = static_cast<unsigned char>(text[0]);
   if (lead < 0x80) return {1, true};
-  std::size_t size = 0;
-  unsigned low = 0x80;
-  unsigned high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    size = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    size = 3;
-    if (lead == 0xE0) low = 0xA0;   // overlong forms
-    if (lead == 0xED) high = 0x9F;  // UTF-16 surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    size = 4;
-    if (lead == 0xF0) low = 0x90;   // overlong forms
-    if (lead == 0xF4) high = 0x8F;  // beyond U+10FFFF
-  } else {
-    return {1, false};  // a continuation byte, C0, C1 or F5..FF: never a lead byte
-  }
-  for (std::size_t i = 1; i < size; ++i) {
+  const Utf8Lead expected = utf8_lead(lead);
+  if (expected.size == 0) return {1, false};
+  for (std::size_t i = 1; i < expected.size; ++i) {
     if (i >= text.size()) return {i, false};
     const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < (i == 1 ? low : 0x80U) || byte > (i == 1 ? high : 0xBFU)) return {i, false};
+    if (byte < (i == 1 ? expected.low : 0x80U) || byte > (i == 1 ? expected.high : 0xBFU)) {
+      return {i, false};
+    }
   }
-  return {size, true};
+  return {expected.size, true};
 }
 
 /// True when `text` is well-formed UTF-8.
