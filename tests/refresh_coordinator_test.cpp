@@ -46,7 +46,7 @@ struct ScriptedHooks {
     return {credential.kind == CredentialKind::oauth && !credential.refresh_token.empty(), {}};
   }
   void notify(EventKind kind, const detail::Token& /*token*/, const Verdict* verdict,
-              std::optional<TimePoint> /*until*/, std::string_view /*detail*/) {
+              std::optional<TimePoint> /*until*/) {
     events.push_back(kind);
     if (verdict != nullptr) texts.push_back(verdict->message);
   }

@@ -102,7 +102,7 @@ class RefreshCoordinator {
     const std::uint64_t known = known_;
     lock.unlock();
     Flight flight{*this};
-    hooks.notify(EventKind::refresh_started, *token, nullptr, std::nullopt, {});
+    hooks.notify(EventKind::refresh_started, *token, nullptr, std::nullopt);
     Obtained got;
     try {
       got = redemption_.obtain(*token, known, now, hooks);
@@ -377,7 +377,7 @@ class RefreshCoordinator {
   template <class Hooks>
   static Result<void> finish(Outcome out, Hooks& hooks) {
     for (const Emit& e : out.events) {
-      hooks.notify(e.kind, *e.token, e.verdict ? &*e.verdict : nullptr, e.until, {});
+      hooks.notify(e.kind, *e.token, e.verdict ? &*e.verdict : nullptr, e.until);
     }
     return std::move(out.result);
   }

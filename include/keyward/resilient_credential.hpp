@@ -162,7 +162,7 @@ class ResilientCredential {
     }
     TokenTraits traits(const Credential& credential) const { return self.traits(credential); }
     void notify(EventKind kind, const detail::Token& token, const Verdict* verdict,
-                std::optional<TimePoint> until, std::string_view /*detail*/) {
+                std::optional<TimePoint> until) {
       self.notify(kind, token, verdict, until);
     }
   };
