@@ -9,7 +9,9 @@
 #   3. tsan preset (TSan): build, ctest
 #   4. clang preset (clang++, -Werror): build, ctest
 #   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
-#   6. the README's C++ example is checked against examples/quickstart.cpp
+#   6. the README's C++ example is checked against examples/quickstart.cpp, and every public
+#      header and that example compile under a user's -Wall -Wextra -Wpedantic -Wconversion
+#      -Wshadow -Werror on g++ and clang++ (tools/check_user_flags.sh)
 #   7. clang-tidy over the header-check TUs and examples/*.cpp
 #   8. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
 #   9. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
@@ -149,6 +151,11 @@ end_step
 # ---------------------------------------------------------------------------------------------
 begin_step "README example is real code"
 bash tools/check_readme.sh
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "a user's warnings (g++ and clang++, -Wall -Wextra -Wpedantic ... -Werror)"
+bash tools/check_user_flags.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------

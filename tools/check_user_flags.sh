@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Compiles every public header (one TU including them all) and the README's example with the
+# warnings a careful user builds with, on g++ and clang++: -Wall -Wextra -Wpedantic -Wconversion
+# -Wshadow -Werror, and nothing switched off. Headers under transport/ need third-party clients
+# and are checked where those are available.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+tu=$(mktemp --suffix=.cpp)
+trap 'rm -f "$tu"' EXIT
+(cd include && find keyward -name '*.hpp' ! -path '*/transport/*' | sort) |
+  sed 's/.*/#include "&"/' >"$tu"
+echo 'int main() { return 0; }' >>"$tu"
+flags=(-std=c++20 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -Iinclude -fsyntax-only)
+for cxx in g++ clang++; do
+  "$cxx" "${flags[@]}" "$tu"
+  "$cxx" "${flags[@]}" examples/quickstart.cpp
+  echo "$cxx: every public header and the README's example compile without a warning"
+done
