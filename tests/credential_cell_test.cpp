@@ -36,7 +36,7 @@ struct CellTest : ::testing::Test {
     return Cell{options, cooldown, std::move(credential), std::move(traits), kNow};
   }
   static Cell::Admission admit(Cell& cell, TimePoint now, Cell::AdmitOptions how = {}) {
-    return cell.admit(now, how, [](const Credential&) {});
+    return cell.admit(now, how, [](const detail::Token&) {});
   }
   static CredentialState state(const Cell& cell) { return cell.snapshot()->state; }
 };
@@ -44,8 +44,8 @@ struct CellTest : ::testing::Test {
 TEST_F(CellTest, AdmitsAReadyCredentialAndLetsTheDriverPlaceIt) {
   Cell cell = make(Credential::api_key(kKey));
   std::string placed;
-  auto admission =
-      cell.admit(kNow, {}, [&](const Credential& c) { placed = std::string{c.token.reveal()}; });
+  auto admission = cell.admit(
+      kNow, {}, [&](const detail::Token& t) { placed = std::string{t.credential.token.reveal()}; });
   ASSERT_EQ(admission.kind, Kind::send);
   EXPECT_EQ(placed, kKey);
   EXPECT_EQ(admission.ticket.generation, 1U);

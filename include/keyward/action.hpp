@@ -81,6 +81,7 @@ class Ticket {
       probe = std::exchange(other.probe, 0);
       probed_reason = other.probed_reason;
       unverified = other.unverified;
+      settled = other.settled;
       kind = other.kind;
       token = std::move(other.token);
     }
@@ -94,11 +95,12 @@ class Ticket {
     probe = 0;
   }
 
-  Cell* cell = nullptr;                           ///< The cell that admitted it.
-  std::uint64_t generation = 0;                   ///< The generation it was sent with.
-  std::uint64_t probe = 0;                        ///< The probe it owns, 0 when none.
-  std::optional<VerdictKind> probed_reason;       ///< What took the credential out, when probing.
-  bool unverified = false;                        ///< A refreshed token no response accepted yet.
+  Cell* cell = nullptr;                      ///< The cell that admitted it.
+  std::uint64_t generation = 0;              ///< The generation it was sent with.
+  std::uint64_t probe = 0;                   ///< The probe it owns, 0 when none.
+  std::optional<VerdictKind> probed_reason;  ///< What took the credential out, when probing.
+  bool unverified = false;                   ///< A refreshed token no response accepted yet.
+  bool settled = false;  ///< Verified with no failures counted: a success changes nothing.
   CredentialKind kind = CredentialKind::api_key;  ///< The credential's kind.
   std::shared_ptr<const detail::Token> token;     ///< Kept only when the driver asked.
 };

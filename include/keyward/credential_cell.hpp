@@ -81,22 +81,27 @@ class CredentialCell {
         other_secrets_(std::move(other_secrets)),
         cell_(first_snapshot(std::move(credential), std::move(traits), now)) {}
 
-  /// Decides whether a request may go out now and, if so, lets `use` place the credential.
-  /// `use(const Credential&)` may throw; a probe claimed for it is then handed back.
-  template <class Use>
-  Admission admit(TimePoint now, AdmitOptions how, Use&& use) {
+  /// Decides whether a request may go out and, if so, lets `use(const detail::Token&)` place the
+  /// credential; `use` may throw, and a probe claimed for it is then handed back. `now()` is
+  /// called at most once, and only when the decision needs the time (a credential that is out,
+  /// or a token with an expiry).
+  template <class Now, class Use>
+  Admission admit(Now&& now, AdmitOptions how, Use&& use) {
     const Pin pin;
     const Snapshot& seen = cell_.load();
-    const std::optional<RefreshNeed> need = refresh_need(*seen.token, now, how.refresh_tried);
+    const bool timed = seen.state != CredentialState::ready || seen.token->soft_at.has_value();
+    const TimePoint at = timed ? detail::time_of(now) : TimePoint{};
+    const std::optional<RefreshNeed> need =
+        timed ? refresh_need(*seen.token, at, how.refresh_tried) : std::nullopt;
     Ticket ticket;
     ticket.cell = this;
     if (seen.state != CredentialState::ready) {
       const bool window_over = seen.state != CredentialState::probing &&
-                               (how.force_probe || (seen.until && now >= *seen.until));
-      if (!window_over) return refuse(seen, now);
+                               (how.force_probe || (seen.until && at >= *seen.until));
+      if (!window_over) return refuse(seen, at);
       if (need) return {Admission::Kind::refresh, *need, seen.token->generation, {}, {}};
-      ticket.probe = claim_probe(now, how.force_probe);
-      if (ticket.probe == 0) return refuse(cell_.load(), now);
+      ticket.probe = claim_probe(at, how.force_probe);
+      if (ticket.probe == 0) return refuse(cell_.load(), at);
       ticket.probed_reason = seen.reason;
     } else if (need) {
       return {Admission::Kind::refresh, *need, seen.token->generation, {}, {}};
@@ -104,15 +109,18 @@ class CredentialCell {
     const Snapshot& current = ticket.probe != 0 ? cell_.load() : seen;
     ticket.generation = current.token->generation;
     ticket.unverified = !current.verified;
+    ticket.settled = current.verified && current.failures == 0;
     ticket.kind = current.token->credential.kind;
     if (how.keep_token) ticket.token = current.token;
-    use(current.token->credential);
+    use(*current.token);
     return {Admission::Kind::send, RefreshNeed::soft, ticket.generation, std::move(ticket), {}};
   }
 
   /// Records the verdict for an attempt and returns what to do next; `replays` is how often this
   /// request was replayed already. The verdict's outside text must be scrubbed (scrub()).
-  Action record(Ticket& ticket, const Verdict& verdict, TimePoint now, std::uint32_t replays) {
+  /// `now()` is called only when the verdict changes the state.
+  template <class Now>
+  Action record(Ticket& ticket, const Verdict& verdict, Now&& now, std::uint32_t replays) {
     switch (verdict.kind) {
       case VerdictKind::ok:
       case VerdictKind::forbidden:
@@ -122,11 +130,11 @@ class CredentialCell {
         return action;
       }
       case VerdictKind::unauthenticated:
-        return unauthenticated(ticket, verdict, now, replays);
+        return unauthenticated(ticket, verdict, detail::time_of(now), replays);
       case VerdictKind::misconfigured:
       case VerdictKind::rate_limited:
       case VerdictKind::quota_exhausted:
-        return fail(take_out(ticket, verdict, now, {}));
+        return fail(take_out(ticket, verdict, detail::time_of(now), {}));
       case VerdictKind::overloaded:
       case VerdictKind::transient:
         break;
@@ -346,25 +354,22 @@ class CredentialCell {
 
   // The credential was accepted: a probe succeeded, a refreshed token proved itself, or failure
   // counters decay. Writes nothing when nothing changes, so the common case stays read-only.
-  std::optional<Change> accepted(const Ticket& ticket, TimePoint now) {
-    if (ticket.probe == 0) {
-      const bool unchanged = read([&](const Snapshot& s) {
-        return s.token->generation != ticket.generation || (s.verified && s.failures == 0);
-      });
-      if (unchanged) return std::nullopt;
-    }
+  template <class Now>
+  std::optional<Change> accepted(const Ticket& ticket, Now&& now) {
+    if (ticket.probe == 0 && ticket.settled) return std::nullopt;  // nothing was left to change
     const std::scoped_lock lock(mutex_);
     const auto current = cell_.load_shared();
     const bool owns_probe = ticket.probe != 0 && current->probe == ticket.probe;
     const bool same = current->token->generation == ticket.generation;
     if (!owns_probe && !same) return std::nullopt;
+    if (!owns_probe && current->verified && current->failures == 0) return std::nullopt;
     auto next = std::make_shared<Snapshot>(*current);
     if (same) next->verified = true;
     std::optional<Change> change;
     if (owns_probe || current->state == CredentialState::ready) {
       if (current->state != CredentialState::ready) {
         change = Change{EventKind::cooldown_left, current->token, std::nullopt};
-        next->since = now;
+        next->since = detail::time_of(now);
       }
       next->state = CredentialState::ready;
       next->reason.reset();

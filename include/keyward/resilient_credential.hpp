@@ -78,16 +78,23 @@ class ResilientCredential {
   ///
   /// Returns the response for ok, forbidden, request_error and for provider-scoped failures once
   /// retries are spent; returns an Error when keyward refused or could not act.
-  Result<Response> send(Request request) { return run(std::move(request), false); }
+  /// The request is used in place: the credential's fields are lent to it while it is sent
+  /// and taken back before send() returns.
+  Result<Response> send(Request& request) { return run(request, false); }
+  /// send() for a request built in the call.
+  Result<Response> send(Request&& request) { return run(request, false); }
 
   /// Sends the provider policy's health request (e.g. Anthropic's `GET /v1/models`) through the
   /// credential and records its verdict like any request's. A credential that is out is probed
   /// at once, so that a person who fixed it can bring it back without waiting for its window.
   Result<Response> probe() requires requires { Policies::health_request(); }
-  { return run(Policies::health_request(), true); }
+  {
+    Request request = Policies::health_request();
+    return run(request, true);
+  }
 
   /// probe() with a health request of the caller's choice.
-  Result<Response> probe(Request health_request) { return run(std::move(health_request), true); }
+  Result<Response> probe(Request health_request) { return run(health_request, true); }
 
   /// Installs a new credential; a credential waiting for a person is ready on the next request.
   ///
@@ -190,7 +197,11 @@ class ResilientCredential {
     return detail::preflight_problems(parts_.preflight, credential, at.value_or(now()));
   }
   TokenTraits traits(const Credential& credential) const {
-    return detail::token_traits(parts_.refresh, credential);
+    TokenTraits traits = detail::token_traits(parts_.refresh, credential);
+    if constexpr (PreparingAttacher<typename Policies::Attach>) {
+      traits.placement = parts_.attach.prepare(credential);
+    }
+    return traits;
   }
   std::vector<Secret> strategy_secrets() const { return detail::strategy_secrets(parts_.refresh); }
 
@@ -201,47 +212,79 @@ class ResilientCredential {
     bool refresh_tried = false;  // a threshold refresh was asked for once
   };
 
-  Result<Response> run(Request request, bool probe) {
+  // The clock, read at most once per phase of an attempt, and only when asked.
+  struct LazyNow {
+    const typename Policies::Clock& clock;
+    std::optional<TimePoint> at{};
+    TimePoint operator()() {
+      if (!at) at = clock.now();
+      return *at;
+    }
+  };
+
+  // Takes back the credential's fields lent to the request, however send() ends.
+  struct Loan {
+    Headers& headers;
+    explicit Loan(Headers& lent) noexcept : headers(lent) {}
+    Loan(const Loan&) = delete;
+    Loan& operator=(const Loan&) = delete;
+    ~Loan() { headers.lend({}); }
+  };
+
+  Result<Response> run(Request& request, bool probe) {
     if (!detail::url_allows_credentials(request.url, options_.allow_insecure_http)) {
       return unexpected(cell_.messages().insecure_url(detail::url_scheme(request.url)));
     }
+    const typename Cell::Pin pin;  // keeps the token whose fields are lent alive until return
+    const Loan loan{request.headers};
     Progress progress;
     for (;;) {
-      const TimePoint now = this->now();
+      LazyNow now{parts_.clock};
       auto admission = cell_.admit(
           now,
           {.force_probe = probe, .refresh_tried = progress.refresh_tried, .keep_token = kObserving},
-          [&](const Credential& credential) { parts_.attach.attach(request, credential); });
+          [&](const detail::Token& token) { place(request, token); });
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) return unexpected(std::move(*admission.error));
       if (admission.kind == Kind::send) {
-        if (auto done = attempt(request, std::move(admission.ticket), progress)) {
+        if (auto done = attempt(request, std::move(admission.ticket), now.at, progress)) {
           return std::move(*done);
         }
         continue;
       }
       progress.refresh_tried = true;
-      if (admission.need == RefreshNeed::soft && coordinator_.quiet(now)) continue;
-      if (auto refreshed = refresh(admission.generation, admission.need, now); !refreshed) {
+      if (admission.need == RefreshNeed::soft && coordinator_.quiet(now())) continue;
+      if (auto refreshed = refresh(admission.generation, admission.need, now()); !refreshed) {
         return unexpected(std::move(refreshed).error());
       }
     }
   }
 
+  void place(Request& request, const detail::Token& token) const {
+    if constexpr (PreparingAttacher<typename Policies::Attach>) {
+      parts_.attach.attach(request, token.credential, token.placement);
+    } else {
+      parts_.attach.attach(request, token.credential);
+    }
+  }
+
   // Sends once with `ticket` and acts on the verdict; nothing when the loop goes on.
   std::optional<Result<Response>> attempt(const Request& request, Ticket ticket,
-                                          Progress& progress) {
+                                          std::optional<TimePoint> admitted, Progress& progress) {
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
     auto sent = transport_.send(request);
-    const TimePoint at = now();
+    // A success needs no fresh time: the admission's will do when there was one.
+    const bool success = sent && sent->status >= 200 && sent->status < 300;
+    const TimePoint at = success && admitted ? *admitted : now();
     Verdict verdict =
         sent ? parts_.classifier.classify(
                    *sent, {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
              : parts_.classifier.classify(sent.error());
     cell_.scrub(verdict);
     observe(EventKind::verdict, ticket, &verdict);
-    Action action = cell_.record(ticket, verdict, at, progress.replays);
+    Action action = cell_.record(
+        ticket, verdict, [at] { return at; }, progress.replays);
     if (action.change) {
       notify(action.change->kind, *action.change->token, &verdict, action.change->until);
     }

@@ -8,8 +8,12 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,17 +25,76 @@
 namespace keyward {
 
 /// An ordered list of HTTP header fields whose names compare case-insensitively.
+///
+/// Besides the fields it owns, a Headers can borrow fields that live elsewhere (lend()): keyward
+/// lends the credential's fields, built once per token, to the request it sends, so attaching a
+/// credential allocates nothing. Iteration, get() and size() see the borrowed fields after the
+/// owned ones; a copy owns copies of them all. keyward takes the loan back before send() returns.
 class Headers {
  public:
   using Field = std::pair<std::string, std::string>;
 
+  /// Iterates the owned fields, then the borrowed ones.
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Field;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Field*;
+    using reference = const Field&;
+    const_iterator() = default;
+    /// The field at this position.
+    reference operator*() const noexcept { return headers_->at(index_); }
+    /// The field at this position.
+    pointer operator->() const noexcept { return &headers_->at(index_); }
+    /// Moves to the next field.
+    const_iterator& operator++() noexcept {
+      ++index_;
+      return *this;
+    }
+    /// Moves to the next field, returning the position before.
+    const_iterator operator++(int) noexcept {
+      const_iterator before = *this;
+      ++index_;
+      return before;
+    }
+    /// True at the same position of the same list.
+    friend bool operator==(const const_iterator&, const const_iterator&) = default;
+
+   private:
+    friend class Headers;
+    const_iterator(const Headers* headers, std::size_t index) : headers_(headers), index_(index) {}
+    const Headers* headers_ = nullptr;
+    std::size_t index_ = 0;
+  };
+
   Headers() = default;
   /// Builds the list from name/value pairs, in order.
   Headers(std::initializer_list<Field> fields) : fields_(fields) {}
+  /// Copies every field, owned and borrowed; the copy owns them all.
+  Headers(const Headers& other) : fields_(other.begin(), other.end()) {}
+  /// Copies every field, owned and borrowed; the copy owns them all.
+  Headers& operator=(const Headers& other) {
+    if (this != &other) {
+      fields_.assign(other.begin(), other.end());
+      borrowed_ = {};
+    }
+    return *this;
+  }
+  /// Takes over the owned fields and the loan.
+  Headers(Headers&& other) noexcept
+      : fields_(std::move(other.fields_)), borrowed_(std::exchange(other.borrowed_, {})) {}
+  /// Takes over the owned fields and the loan.
+  Headers& operator=(Headers&& other) noexcept {
+    fields_ = std::move(other.fields_);
+    borrowed_ = std::exchange(other.borrowed_, {});
+    return *this;
+  }
+  ~Headers() = default;
 
   /// The value of the first field named `name`, if any.
   [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const noexcept {
-    for (const auto& [n, v] : fields_) {
+    for (const auto& [n, v] : *this) {
       if (detail::iequals(n, name)) return std::string_view{v};
     }
     return std::nullopt;
@@ -40,7 +103,7 @@ class Headers {
   [[nodiscard]] bool contains(std::string_view name) const noexcept {
     return get(name).has_value();
   }
-  /// Replaces every field named `name` with one field holding `value`.
+  /// Replaces every owned field named `name` with one field holding `value`.
   void set(std::string_view name, std::string value) {
     erase(name);
     fields_.emplace_back(std::string{name}, std::move(value));
@@ -49,21 +112,27 @@ class Headers {
   void add(std::string name, std::string value) {
     fields_.emplace_back(std::move(name), std::move(value));
   }
-  /// Removes every field named `name`.
+  /// Removes every owned field named `name`.
   void erase(std::string_view name) {
     std::erase_if(fields_, [&](const Field& f) { return detail::iequals(f.first, name); });
   }
-  /// The fields in order.
-  [[nodiscard]] const std::vector<Field>& fields() const noexcept { return fields_; }
+  /// Borrows `fields`, which must outlive every use of this list until the next lend(); an
+  /// empty span ends the loan.
+  void lend(std::span<const Field> fields) noexcept { borrowed_ = fields; }
   /// The first field.
-  [[nodiscard]] auto begin() const noexcept { return fields_.begin(); }
+  [[nodiscard]] const_iterator begin() const noexcept { return {this, 0}; }
   /// One past the last field.
-  [[nodiscard]] auto end() const noexcept { return fields_.end(); }
-  /// The number of fields.
-  [[nodiscard]] std::size_t size() const noexcept { return fields_.size(); }
+  [[nodiscard]] const_iterator end() const noexcept { return {this, size()}; }
+  /// The number of fields, owned and borrowed.
+  [[nodiscard]] std::size_t size() const noexcept { return fields_.size() + borrowed_.size(); }
 
  private:
+  [[nodiscard]] const Field& at(std::size_t i) const noexcept {
+    return i < fields_.size() ? fields_[i] : borrowed_[i - fields_.size()];
+  }
+
   std::vector<Field> fields_;
+  std::span<const Field> borrowed_;
 };
 
 /// An HTTP request as the application builds it, before keyward attaches the credential.

@@ -21,13 +21,16 @@
 #include "keyward/observer.hpp"
 #include "keyward/options.hpp"
 #include "keyward/status.hpp"
+#include "keyward/transport.hpp"
 
 namespace keyward {
 
-/// What the refresh strategy says about a credential when it is installed.
+/// What the policies say about a credential when it is installed.
 struct TokenTraits {
-  bool refreshable = false;       ///< Whether it can be refreshed.
+  bool refreshable = false;       ///< Whether the refresh strategy can renew it.
   std::string not_refreshable{};  ///< Why not, for the message a rejection gets.
+  /// The header fields it places, prepared once (PreparingAttacher), or none.
+  std::vector<Headers::Field> placement{};
 };
 
 }  // namespace keyward
@@ -44,6 +47,7 @@ struct Token {
   bool from_refresh = false;         // obtained by a refresh rather than given by the application
   std::optional<TimePoint> soft_at;  // one caller refreshes, the others carry on
   std::optional<TimePoint> hard_at;  // callers wait for the refresh
+  std::vector<Headers::Field> placement;  // lent to each request; wiped with the token
   // The previous generation's secrets: a late response to a request sent with them may echo
   // them, and they are scrubbed like the current ones.
   std::vector<Secret> retired;
@@ -55,6 +59,19 @@ struct Token {
     }
     for (const Secret& s : retired) out.push_back(s.reveal());
   }
+  Token() = default;
+  Token(const Token&) = delete;
+  Token& operator=(const Token&) = delete;
+  Token(Token&&) = delete;
+  Token& operator=(Token&&) = delete;
+  // The placement holds the secret in plain strings: wipe them as Secret does.
+  ~Token() {
+    for (auto& field : placement) {
+      volatile char* p = field.second.data();
+      for (std::size_t i = 0; i < field.second.size(); ++i) p[i] = 0;
+    }
+  }
+
   /// True when the token has an expiry and `now` is past it.
   [[nodiscard]] bool expired(TimePoint now) const noexcept {
     return credential.expires_at && now >= *credential.expires_at;
@@ -129,6 +146,7 @@ void emit(Observer& observer, EventKind kind, std::string_view profile, const To
   token->fingerprint = fingerprint(credential);
   token->refreshable = traits.refreshable;
   token->not_refreshable = std::move(traits.not_refreshable);
+  token->placement = std::move(traits.placement);
   token->generation = generation;
   token->from_refresh = from_refresh;
   if (previous != nullptr) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <limits>
+#include <type_traits>
 
 #include "keyward/classifier.hpp"
 
@@ -57,6 +58,16 @@ template <class Rep, class Period>
   if (b < 0 && a > std::numeric_limits<R>::max() + b) return std::chrono::milliseconds::max();
   if (b > 0 && a < std::numeric_limits<R>::min() + b) return std::chrono::milliseconds::min();
   return std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::duration{a - b});
+}
+
+/// The time `now` gives: a TimePoint itself, or the result of calling it (a lazy clock read).
+template <class Now>
+[[nodiscard]] TimePoint time_of(Now&& now) {
+  if constexpr (std::is_invocable_r_v<TimePoint, Now&>) {
+    return now();
+  } else {
+    return now;
+  }
 }
 
 }  // namespace keyward::detail

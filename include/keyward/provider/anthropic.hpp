@@ -43,9 +43,48 @@ struct AnthropicAttacher {
   static constexpr std::string_view kOAuthBeta = "oauth-2025-04-20";  ///< The OAuth beta flag.
   static constexpr std::string_view kApiVersion = "2023-06-01";       ///< The default version.
 
+  /// The fields this credential places: its key or bearer token, anthropic-version, and the
+  /// OAuth beta flag for OAuth and bearer tokens (in that order).
+  [[nodiscard]] std::vector<Headers::Field> prepare(const Credential& credential) const {
+    std::vector<Headers::Field> fields;
+    if (credential.kind == CredentialKind::api_key) {
+      fields.emplace_back("x-api-key", std::string{credential.token.reveal()});
+    } else {
+      std::string value = "Bearer ";
+      value.append(credential.token.reveal());
+      fields.emplace_back("authorization", std::move(value));
+    }
+    fields.emplace_back("anthropic-version", std::string{kApiVersion});
+    if (credential.kind != CredentialKind::api_key) {
+      fields.emplace_back("anthropic-beta", std::string{kOAuthBeta});
+    }
+    return fields;
+  }
+
+  /// Lends the prepared fields, merging the OAuth flag into the request's own anthropic-beta
+  /// and keeping its own anthropic-version; replaces any placement from an earlier attempt.
+  void attach(Request& request, const Credential& credential,
+              std::span<const Headers::Field> prepared) const {
+    Headers& headers = request.headers;
+    headers.lend({});
+    headers.erase("authorization");
+    headers.erase("x-api-key");
+    const bool oauth = credential.kind != CredentialKind::api_key;
+    const bool own_beta = headers.contains("anthropic-beta");
+    if (own_beta || !oauth) merge_beta(headers, oauth);
+    const bool lend_beta = oauth && !own_beta;  // the prepared beta field is the third
+    if (!headers.contains("anthropic-version")) {
+      headers.lend(prepared.first(lend_beta ? 3 : 2));
+      return;
+    }
+    headers.lend(prepared.first(1));
+    if (lend_beta) headers.set("anthropic-beta", std::string{kOAuthBeta});
+  }
+
   /// Replaces any placement from an earlier attempt with this credential's.
   void attach(Request& request, const Credential& credential) const {
     Headers& headers = request.headers;
+    headers.lend({});
     if (credential.kind == CredentialKind::api_key) {
       headers.erase("authorization");
       headers.set("x-api-key", std::string{credential.token.reveal()});
@@ -95,7 +134,7 @@ struct AnthropicAttacher {
   }
 };
 
-static_assert(Attacher<AnthropicAttacher>);
+static_assert(PreparingAttacher<AnthropicAttacher>);
 
 /// How a credential slot of this provider is named in findings: "an Anthropic API key", ...
 [[nodiscard]] constexpr std::string_view describe_anthropic(CredentialKind kind) noexcept {

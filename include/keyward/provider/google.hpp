@@ -29,21 +29,33 @@ namespace keyward::provider {
 
 /// Places Google credentials: API keys in x-goog-api-key, OAuth and bearer tokens as Bearer.
 struct GoogleAttacher {
+  /// The field this credential places: x-goog-api-key for an API key, else a bearer token.
+  [[nodiscard]] std::vector<Headers::Field> prepare(const Credential& credential) const {
+    if (credential.kind == CredentialKind::api_key) {
+      return {{"x-goog-api-key", std::string{credential.token.reveal()}}};
+    }
+    std::string value = "Bearer ";
+    value.append(credential.token.reveal());
+    return {{"authorization", std::move(value)}};
+  }
+  /// Lends the prepared field, replacing any placement from an earlier attempt.
+  void attach(Request& request, const Credential& /*credential*/,
+              std::span<const Headers::Field> prepared) const {
+    request.headers.lend({});
+    request.headers.erase("authorization");
+    request.headers.erase("x-goog-api-key");
+    request.headers.lend(prepared);
+  }
   /// Replaces any placement from an earlier attempt with this credential's.
   void attach(Request& request, const Credential& credential) const {
-    if (credential.kind == CredentialKind::api_key) {
-      request.headers.erase("authorization");
-      request.headers.set("x-goog-api-key", std::string{credential.token.reveal()});
-    } else {
-      request.headers.erase("x-goog-api-key");
-      std::string value = "Bearer ";
-      value.append(credential.token.reveal());
-      request.headers.set("authorization", std::move(value));
-    }
+    request.headers.lend({});
+    request.headers.erase("authorization");
+    request.headers.erase("x-goog-api-key");
+    for (auto& [name, value] : prepare(credential)) request.headers.set(name, std::move(value));
   }
 };
 
-static_assert(Attacher<GoogleAttacher>);
+static_assert(PreparingAttacher<GoogleAttacher>);
 
 /// How a credential slot of this provider is named in findings: "a Google API key", ...
 [[nodiscard]] constexpr std::string_view describe_google(CredentialKind kind) noexcept {
