@@ -74,12 +74,10 @@ class ResilientCredential {
     coordinator_.seed(cell_.snapshot()->token->credential);
   }  // neither copyable nor movable: the parts refer to one another
 
-  /// Sends `request` with the credential and acts on the verdict; see the file comment.
-  ///
-  /// Returns the response for ok, forbidden, request_error and for provider-scoped failures once
-  /// retries are spent; returns an Error when keyward refused or could not act.
-  /// The request is used in place: the credential's fields are lent to it while it is sent
-  /// and taken back before send() returns.
+  /// Sends `request` with the credential and acts on the verdict: the response for ok, forbidden,
+  /// request_error, and provider-scoped failures once retries are spent; an Error when keyward
+  /// refused or could not act. The credential's fields are lent to the request, not copied, and
+  /// taken back before send() returns.
   Result<Response> send(Request& request) { return run(request, false); }
   /// send() for a request built in the call.
   Result<Response> send(Request&& request) { return run(request, false); }
@@ -88,10 +86,7 @@ class ResilientCredential {
   /// credential and records its verdict like any request's. A credential that is out is probed
   /// at once, so that a person who fixed it can bring it back without waiting for its window.
   Result<Response> probe() requires requires { Policies::health_request(); }
-  {
-    Request request = Policies::health_request();
-    return run(request, true);
-  }
+  { return probe(Policies::health_request()); }
 
   /// probe() with a health request of the caller's choice.
   Result<Response> probe(Request health_request) { return run(health_request, true); }
@@ -108,12 +103,8 @@ class ResilientCredential {
     Hooks hooks{*this};
     auto token = coordinator_.replace(std::move(credential), now(), hooks);
     if (!token) {
-      Error error = std::move(token).error();
-      cell_.scrub(error);
-      error.message =
-          cell_.messages().prefix() +
-          "the new credential could not be stored, and the current one was kept: " + error.message;
-      return unexpected(std::move(error));
+      cell_.scrub(token.error());
+      return unexpected(cell_.messages().replacement_not_stored(std::move(token).error()));
     }
     notify(EventKind::credential_replaced, **token, nullptr);
     return {};
@@ -205,45 +196,19 @@ class ResilientCredential {
   }
   std::vector<Secret> strategy_secrets() const { return detail::strategy_secrets(parts_.refresh); }
 
-  // How far one send() has come.
-  struct Progress {
-    std::uint32_t replays = 0;   // sends again with a newer token
-    std::uint32_t attempts = 0;  // provider-scoped failures retried
-    bool refresh_tried = false;  // a threshold refresh was asked for once
-  };
-
-  // The clock, read at most once per phase of an attempt, and only when asked.
-  struct LazyNow {
-    const typename Policies::Clock& clock;
-    std::optional<TimePoint> at{};
-    TimePoint operator()() {
-      if (!at) at = clock.now();
-      return *at;
-    }
-  };
-
-  // Takes back the credential's fields lent to the request, however send() ends.
-  struct Loan {
-    Headers& headers;
-    explicit Loan(Headers& lent) noexcept : headers(lent) {}
-    Loan(const Loan&) = delete;
-    Loan& operator=(const Loan&) = delete;
-    ~Loan() { headers.lend({}); }
-  };
-
   Result<Response> run(Request& request, bool probe) {
     if (!detail::url_allows_credentials(request.url, options_.allow_insecure_http)) {
       return unexpected(cell_.messages().insecure_url(detail::url_scheme(request.url)));
     }
     const typename Cell::Pin pin;  // keeps the token whose fields are lent alive until return
-    const Loan loan{request.headers};
-    Progress progress;
+    const detail::Loan loan{request.headers};
+    detail::Progress progress;
     for (;;) {
-      LazyNow now{parts_.clock};
+      detail::LazyNow<typename Policies::Clock> now{parts_.clock};
       auto admission = cell_.admit(
           now,
           {.force_probe = probe, .refresh_tried = progress.refresh_tried, .keep_token = kObserving},
-          [&](const detail::Token& token) { place(request, token); });
+          [&](const detail::Token& token) { detail::place(parts_.attach, request, token); });
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) return unexpected(std::move(*admission.error));
       if (admission.kind == Kind::send) {
@@ -260,17 +225,10 @@ class ResilientCredential {
     }
   }
 
-  void place(Request& request, const detail::Token& token) const {
-    if constexpr (PreparingAttacher<typename Policies::Attach>) {
-      parts_.attach.attach(request, token.credential, token.placement);
-    } else {
-      parts_.attach.attach(request, token.credential);
-    }
-  }
-
   // Sends once with `ticket` and acts on the verdict; nothing when the loop goes on.
   std::optional<Result<Response>> attempt(const Request& request, Ticket ticket,
-                                          std::optional<TimePoint> admitted, Progress& progress) {
+                                          std::optional<TimePoint> admitted,
+                                          detail::Progress& progress) {
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
     auto sent = transport_.send(request);

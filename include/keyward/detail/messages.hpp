@@ -215,6 +215,13 @@ class Messages {
     return prefix() + "the credential is unusable: " + std::string{problems};
   }
 
+  /// A replacement that the store would not take.
+  [[nodiscard]] Error replacement_not_stored(Error cause) const {
+    cause.message = prefix() + "the new credential could not be stored, and the current one was " +
+                    "kept: " + cause.message;
+    return cause;
+  }
+
   /// A replacement refused by set_credential().
   [[nodiscard]] Error replacement_refused(std::string_view problems) const {
     return make_error(Errc::invalid_credential,

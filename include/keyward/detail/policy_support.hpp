@@ -1,7 +1,7 @@
-// What the driver asks of its policies, in words a person reads: pre-flight findings joined into
-// one text, whether and why not a refresh strategy renews a credential, the strategy's own
-// secrets (scrubbed from every outside text), and the wait before retrying a provider-scoped
-// failure.
+// What the driver needs around its policies: pre-flight findings joined into one text, whether
+// and why not a refresh strategy renews a credential, the strategy's own secrets (scrubbed from
+// every outside text), placing a credential (lent when the attacher prepares it), the wait
+// before retrying a provider-scoped failure, and the bookkeeping of one send().
 #pragma once
 
 #include <chrono>
@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "keyward/attacher.hpp"
 #include "keyward/classifier.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/detail/backoff.hpp"
 #include "keyward/detail/credential_state.hpp"
 #include "keyward/options.hpp"
+#include "keyward/transport.hpp"
 
 namespace keyward::detail {
 
@@ -77,5 +79,49 @@ template <class Strategy>
   return std::chrono::milliseconds{
       static_cast<std::chrono::milliseconds::rep>(static_cast<double>(window.count()) * jitter)};
 }
+
+/// Places `token` on `request`: lends its prepared fields when the attacher prepares them.
+template <class Attach>
+void place(const Attach& attacher, Request& request, const Token& token) {
+  if constexpr (PreparingAttacher<Attach>) {
+    attacher.attach(request, token.credential, token.placement);
+  } else {
+    attacher.attach(request, token.credential);
+  }
+}
+
+/// How far one send() has come.
+struct Progress {
+  std::uint32_t replays = 0;   ///< Sent again with a newer token.
+  std::uint32_t attempts = 0;  ///< Provider-scoped failures retried.
+  bool refresh_tried = false;  ///< A threshold refresh was asked for once.
+};
+
+/// The clock, read at most once and only when asked.
+template <class Clock>
+struct LazyNow {
+  const Clock& clock;           ///< The injected clock.
+  std::optional<TimePoint> at;  ///< The time read, once it was.
+  /// The time, read now or earlier.
+  TimePoint operator()() {
+    if (!at) at = clock.now();
+    return *at;
+  }
+};
+
+/// Takes back the fields lent to a request, however send() ends.
+class Loan {
+ public:
+  /// Takes the loan of `headers` back when destroyed.
+  explicit Loan(Headers& headers) noexcept : headers_(headers) {}
+  Loan(const Loan&) = delete;
+  Loan& operator=(const Loan&) = delete;
+  Loan(Loan&&) = delete;
+  Loan& operator=(Loan&&) = delete;
+  ~Loan() { headers_.lend({}); }
+
+ private:
+  Headers& headers_;
+};
 
 }  // namespace keyward::detail
