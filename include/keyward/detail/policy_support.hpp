@@ -100,8 +100,8 @@ struct Progress {
 /// The clock, read at most once and only when asked.
 template <class Clock>
 struct LazyNow {
-  const Clock& clock;           ///< The injected clock.
-  std::optional<TimePoint> at;  ///< The time read, once it was.
+  const Clock& clock;             ///< The injected clock.
+  std::optional<TimePoint> at{};  ///< The time read, once it was.
   /// The time, read now or earlier.
   TimePoint operator()() {
     if (!at) at = clock.now();
