@@ -50,9 +50,7 @@ struct AnthropicAttacher {
     if (credential.kind == CredentialKind::api_key) {
       fields.emplace_back("x-api-key", std::string{credential.token.reveal()});
     } else {
-      std::string value = "Bearer ";
-      value.append(credential.token.reveal());
-      fields.emplace_back("authorization", std::move(value));
+      fields = BearerAttacher{}.prepare(credential);
     }
     fields.emplace_back("anthropic-version", std::string{kApiVersion});
     if (credential.kind != CredentialKind::api_key) {

@@ -34,9 +34,7 @@ struct GoogleAttacher {
     if (credential.kind == CredentialKind::api_key) {
       return {{"x-goog-api-key", std::string{credential.token.reveal()}}};
     }
-    std::string value = "Bearer ";
-    value.append(credential.token.reveal());
-    return {{"authorization", std::move(value)}};
+    return BearerAttacher{}.prepare(credential);
   }
   /// Lends the prepared field, replacing any placement from an earlier attempt.
   void attach(Request& request, const Credential& /*credential*/,
