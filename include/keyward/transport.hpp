@@ -23,7 +23,7 @@ namespace keyward {
 /// An ordered list of HTTP header fields whose names compare case-insensitively.
 class Headers {
  public:
-  using Field = std::pair<std::string, std::string>;
+  using Field = std::pair<std::string, std::string>;  ///< One field: its name and its value.
 
   Headers() = default;
   /// Builds the list from name/value pairs, in order.
