@@ -46,7 +46,8 @@
 
 namespace keyward {
 
-/// One credential's state machine; see the file comment.
+/// One credential's state machine, with no I/O: it admits requests, records their verdicts and
+/// answers with the next Action, and is the only writer of its snapshots.
 template <CooldownPolicy Cooldown>
 class CredentialCell {
  public:

@@ -74,7 +74,9 @@ class ResilientCredential {
     coordinator_.seed(cell_.snapshot()->token->credential);
   }  // neither copyable nor movable: the parts refer to one another
 
-  /// Sends `request` with the credential and acts on the verdict; see the file comment.
+  /// Sends `request` with the credential and acts on the verdict: delivers the response,
+  /// replays it (after one refresh, for a rejected token that can be refreshed), retries a
+  /// provider-scoped failure after a jittered backoff, or fails with an Error.
   ///
   /// Returns the response for ok, forbidden, request_error and for provider-scoped failures once
   /// retries are spent; returns an Error when keyward refused or could not act.
