@@ -1,7 +1,7 @@
 // The ways to read a shared credential that the benchmarks compare, behind one interface:
 // read() takes the current token and state ready to attach; publish() installs a new one.
-// keyward's own design is KeywardDesign; the others are the baselines of BRIEF section 11 and
-// shared/notes/hot-path.md, measured in the same binary so every figure is a ratio.
+// keyward's own design is KeywardDesign; the others are the baselines of docs/design/hot-path.md,
+// measured in the same binary so every figure is a ratio.
 #pragma once
 
 #include <benchmark/benchmark.h>

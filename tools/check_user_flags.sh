@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Compiles every public header (one TU including them all) and the README's example with the
-# warnings a careful user builds with, on g++ and clang++: -Wall -Wextra -Wpedantic -Wconversion
-# -Wshadow -Werror, and nothing switched off. Headers under transport/ need third-party clients
-# and are checked where those are available.
+# Compiles every public header (one TU including them all), the README's example and the guides'
+# programs (examples/guides/*.cpp) with the warnings a careful user builds with, on g++ and
+# clang++: -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror, and nothing switched off.
+# Headers under transport/ need third-party clients and are checked where those are available.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 tu=$(mktemp --suffix=.cpp)
@@ -14,5 +14,7 @@ flags=(-std=c++20 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -Iinclu
 for cxx in g++ clang++; do
   "$cxx" "${flags[@]}" "$tu"
   "$cxx" "${flags[@]}" examples/quickstart.cpp
-  echo "$cxx: every public header and the README's example compile without a warning"
+  for f in examples/guides/*.cpp; do "$cxx" "${flags[@]}" "$f"; done
+  echo "$cxx: every public header, the README's example and the guides' programs compile" \
+    "without a warning"
 done

@@ -4,22 +4,29 @@
 #   bash tools/test.sh
 #
 # Installs what is missing (Debian/apt, needs root), then runs, stopping at the first failure:
-#   1. dev preset (g++, Debug, -Werror): configure, build (incl. header check), ctest
+#   1. dev preset (g++, Debug, -Werror): configure, build (incl. header check), ctest (incl. the
+#      examples and the guides' programs, examples/guides/*.cpp)
 #   2. asan preset (ASan+UBSan): build, ctest
 #   3. tsan preset (TSan): build, ctest
 #   4. clang preset (clang++, -Werror): build, ctest
 #   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
-#   6. the README's C++ example is checked against examples/quickstart.cpp, and every public
-#      header and that example compile under a user's -Wall -Wextra -Wpedantic -Wconversion
-#      -Wshadow -Werror on g++ and clang++ (tools/check_user_flags.sh)
-#   7. clang-tidy over the header-check TUs and examples/*.cpp
-#   8. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
-#   9. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
+#   6. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
+#      docs/guides/ against its program in examples/guides/ (tools/check_guides.sh: the guide
+#      shows the whole program, in order)
+#   7. the API reference (tools/check_api_docs.sh): Doxygen over the public headers with
+#      docs/Doxyfile into build/api-docs; any warning, an undocumented public declaration above
+#      all, fails
+#   8. every public header, the README's example and the guides' programs compile under a user's
+#      -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror on g++ and clang++
+#      (tools/check_user_flags.sh)
+#   9. clang-tidy over the header-check TUs, examples/*.cpp and examples/guides/*.cpp
+#  10. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
+#  11. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
 #      than 1; prints the timing ratios without failing on them
-#  10. install (tools/check_install.sh): the README's install blocks (everything; headers only),
+#  12. install (tools/check_install.sh): the README's install blocks (everything; headers only),
 #      run as written in a fresh copy of the tree, then tests/cmake_import built against each
 #      install with CMake (find_package) and Make (pkg-config)
-#  11. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
+#  13. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
 #      install), the same consumers against the installed package, the source tarball; the
 #      package is removed again
 # and ends with "N passed, 0 failed".
@@ -33,7 +40,7 @@ JOBS=2
 
 keyward_ensure \
   g++=g++ cmake=cmake ninja=ninja-build clang++=clang clang-format=clang-format \
-  clang-tidy=clang-tidy git=git python3=python3 make=make pkg-config=pkgconf \
+  clang-tidy=clang-tidy git=git python3=python3 make=make pkg-config=pkgconf doxygen=doxygen \
   libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
 keyward_check_cmake
 
@@ -151,6 +158,12 @@ end_step
 # ---------------------------------------------------------------------------------------------
 begin_step "README example is real code"
 bash tools/check_readme.sh
+bash tools/check_guides.sh
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "API reference (doxygen, warnings are errors)"
+bash tools/check_api_docs.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +179,7 @@ if [[ -f build/dev/header_check/sources.txt ]]; then
     [[ -n $f ]] && tidy_files+=("$f")
   done <build/dev/header_check/sources.txt
 fi
-for f in examples/*.cpp; do
+for f in examples/*.cpp examples/guides/*.cpp; do
   [[ -f $f ]] && tidy_files+=("$PWD/$f")
 done
 echo "$("$CLANG_TIDY" --version | grep -m1 -i version | sed 's/^ *//'): ${#tidy_files[@]} files"

@@ -22,7 +22,7 @@ namespace keyward {
 /// Wall-clock time as keyward sees it; the Clock policy provides it.
 using TimePoint = std::chrono::system_clock::time_point;
 
-/// What a response means (BRIEF section 3).
+/// What a response means (README, "What it does with each response").
 enum class VerdictKind : std::uint8_t {
   ok,               ///< Success.
   unauthenticated,  ///< The credential was rejected.

@@ -28,9 +28,11 @@ class Secret {
   Secret(std::string value) : value_(std::move(value)) {}  // NOLINT: configs assign strings
   /// Builds a secret from a C string.
   Secret(const char* value) : value_(value) {}  // NOLINT: configs assign literals
+  /// Copies the secret.
   Secret(const Secret&) = default;
   /// Moves the secret, wiping the source (a moved-from short string keeps its bytes).
   Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.wipe(); }
+  /// Replaces this secret with a copy of `other`, wiping the old one first.
   Secret& operator=(const Secret& other) {
     if (this != &other) {
       wipe();
@@ -38,6 +40,7 @@ class Secret {
     }
     return *this;
   }
+  /// Replaces this secret with `other`'s, wiping the old one and the source.
   Secret& operator=(Secret&& other) noexcept {
     if (this != &other) {
       wipe();

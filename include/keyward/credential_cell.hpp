@@ -46,13 +46,18 @@
 
 namespace keyward {
 
-/// One credential's state machine; see the file comment.
+/// One credential's state machine, with no I/O: it admits requests, records their verdicts and
+/// answers with the next Action, and is the only writer of its snapshots.
 template <CooldownPolicy Cooldown>
 class CredentialCell {
  public:
+  /// A published token: the credential, its generation and its refresh thresholds.
   using TokenPtr = std::shared_ptr<const detail::Token>;
+  /// The immutable state the cell publishes.
   using Snapshot = detail::Snapshot;
+  /// Keeps the snapshots this thread reads valid while it exists.
   using Pin = typename detail::SnapshotCell<Snapshot>::Pin;
+  /// What admit() hands out for one attempt.
   using Ticket = keyward::Ticket<CredentialCell>;
 
   /// How admit() treats this request.
@@ -64,6 +69,7 @@ class CredentialCell {
 
   /// admit()'s answer: send with the ticket, refresh first, or refuse with an error.
   struct Admission {
+    /// Send with the ticket, refresh first, or refuse.
     enum class Kind : std::uint8_t { send, refresh, refuse } kind = Kind::send;  ///< What to do.
     RefreshNeed need = RefreshNeed::soft;  ///< For refresh: soft (others carry on) or hard (wait).
     std::uint64_t generation = 0;          ///< For refresh: the generation that needs it.

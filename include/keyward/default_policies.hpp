@@ -26,7 +26,7 @@ namespace keyward {
 struct DefaultPolicies {
   using Classifier = classify::HttpStatus;        ///< Status codes, RFC 6750, RFC 6749 errors.
   using Refresh = refresh::StaticCredential;      ///< Never refresh.
-  using Cooldown = cooldown::ExponentialBackoff;  ///< BRIEF section 4 windows.
+  using Cooldown = cooldown::ExponentialBackoff;  ///< Doubling windows, with caps.
   using Attach = BearerAttacher;                  ///< `Authorization: Bearer`.
   using Preflight = preflight::Generic;           ///< Checks a credential before first use.
   using Store = store::Memory;                    ///< In memory; a persist hook makes it durable.

@@ -52,7 +52,9 @@ namespace keyward {
 template <class Cell, CredentialStore Store, class Clock>
 class RefreshCoordinator {
  public:
+  /// A published token: the credential, its generation and its refresh thresholds.
   using TokenPtr = std::shared_ptr<const detail::Token>;
+  /// What one refresh flight obtained: a credential, or why not.
   using Obtained = detail::Obtained;
 
   /// `options`, `cell`, `store` and `clock` must outlive the coordinator.

@@ -39,8 +39,8 @@ class BadResultAccess : public std::exception {
 template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  using value_type = T;
-  using error_type = E;
+  using value_type = T;  ///< The type of the value.
+  using error_type = E;  ///< The type of the error.
 
   /// Holds a value.
   // enable_if rather than requires: clang-tidy 14 only sees that this template cannot hide the
@@ -95,8 +95,8 @@ class [[nodiscard]] Result {
 template <class E>
 class [[nodiscard]] Result<void, E> {
  public:
-  using value_type = void;
-  using error_type = E;
+  using value_type = void;  ///< No value.
+  using error_type = E;     ///< The type of the error.
 
   /// Holds success.
   Result() = default;

@@ -32,7 +32,7 @@ namespace keyward {
 /// owned ones; a copy owns copies of them all. keyward takes the loan back before send() returns.
 class Headers {
  public:
-  using Field = std::pair<std::string, std::string>;
+  using Field = std::pair<std::string, std::string>;  ///< One field: its name and its value.
 
   /// Iterates the owned fields, then the borrowed ones.
   class const_iterator {

@@ -72,7 +72,7 @@ TEST(HttpStatusTest, MapsStatusCodesToVerdicts) {
     EXPECT_EQ(classify(s).kind, VerdictKind::request_error) << s;
 }
 
-TEST(HttpStatusTest, ScopesFollowTheBrief) {
+TEST(HttpStatusTest, ScopesFollowTheVerdictKind) {
   EXPECT_EQ(classify(401).scope, Scope::credential);
   EXPECT_EQ(classify(429).scope, Scope::credential);
   EXPECT_EQ(classify(529).scope, Scope::provider);

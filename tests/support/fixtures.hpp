@@ -1,5 +1,5 @@
-// Loads the provider response fixtures of tests/fixtures/ (copied from shared/fixtures) into
-// Responses and expected verdicts, with the reader `keyward classify` uses.
+// Loads the provider response fixtures of tests/fixtures/ into Responses and expected verdicts,
+// with the reader `keyward classify` uses.
 #pragma once
 
 #include <algorithm>

@@ -1,4 +1,5 @@
-// cooldown::ExponentialBackoff: the default cooldown windows of BRIEF section 4.
+// cooldown::ExponentialBackoff: the default cooldown windows (README, "What it does with each
+// response").
 //
 // Rate limits: the server's wait when it names one, else 30 s doubling to a 5 min cap, with full
 // jitter. Quota: 5 h doubling to 24 h, no jitter, so that the probe at the end of each window comes
@@ -23,7 +24,7 @@ namespace keyward::cooldown {
 /// Doubling windows with caps, per verdict kind.
 class ExponentialBackoff {
  public:
-  using milliseconds = std::chrono::milliseconds;
+  using milliseconds = std::chrono::milliseconds;  ///< The unit of every window.
 
   /// The windows; every `*_first` must be positive and no larger than its `*_max`.
   struct Options {
@@ -38,7 +39,7 @@ class ExponentialBackoff {
     milliseconds reauth_probe_max = std::chrono::hours{1};       ///< Probe delay cap.
   };
 
-  /// Uses the defaults of BRIEF section 4.
+  /// Uses the default windows, those of Options.
   ExponentialBackoff() = default;
   /// Uses `options`; throws std::invalid_argument when a window is not positive or exceeds its cap.
   explicit ExponentialBackoff(Options options) : options_(options) {

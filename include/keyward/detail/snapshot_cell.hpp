@@ -7,7 +7,7 @@
 // version of this cell, returns the cached snapshot. Otherwise it takes the mutex once, copies the
 // current shared_ptr into its cache, and from then on reads at the floor again. Why not
 // std::atomic<std::shared_ptr>: libstdc++ 12 implements it with a lock, and reference counting on
-// every read makes every reader write the same cache line (see shared/notes/hot-path.md).
+// every read makes every reader write the same cache line (see docs/design/hot-path.md).
 //
 // Cells are told apart by a 64-bit id that is never reused, not by address (an address comes back
 // after destruction). A thread's cache keeps the last snapshot it read of a cell alive until that
