@@ -3,6 +3,7 @@
 // The transport here answers locally so the example runs anywhere; in an application it wraps
 // the HTTP client (libcurl, cpp-httplib, your own) in one send() function.
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <string>
 
@@ -17,7 +18,7 @@ struct MyHttpClient {
   }
 };
 
-int main() {
+int run() {
   const std::string access_token = "sk-ant-oat01-example-access-token-abcd";
   const std::string refresh_token = "sk-ant-ort01-example-refresh-token-wxyz";
   const auto expires_at = std::chrono::system_clock::now() + std::chrono::hours{8};
@@ -41,4 +42,14 @@ int main() {
   if (!response) return 1;
   std::cout << "HTTP " << response->status << ", credential " << to_json(api.status()) << '\n';
   return 0;
+}
+
+int main() {
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    // The constructor throws std::invalid_argument for an unusable credential or options.
+    std::cerr << e.what() << '\n';
+    return 1;
+  }
 }

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <exception>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -142,7 +144,7 @@ bool request(Credentialed& claude) {
 
 }  // namespace
 
-int main() {
+int run() {
   int persisted = 0;
   auto [access, refresh] = g_provider.login();
   Credentialed claude{
@@ -212,4 +214,14 @@ int main() {
   std::printf("\n%s\n", ok ? "seed_replay: every step behaved as keyward promises"
                            : "seed_replay: a step did not behave as expected");
   return ok ? 0 : 1;
+}
+
+int main() {
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    // The constructor throws std::invalid_argument for an unusable credential or options.
+    std::cerr << e.what() << '\n';
+    return 1;
+  }
 }

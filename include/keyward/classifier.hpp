@@ -47,15 +47,15 @@ enum class Endpoint : std::uint8_t { api, token };
 
 /// A classified response.
 struct Verdict {
-  VerdictKind kind = VerdictKind::ok;                    ///< What happened.
-  Scope scope = Scope::request;                          ///< Who it is about.
-  bool retryable = false;                                ///< Whether sending again may succeed.
-  std::optional<std::chrono::milliseconds> retry_after;  ///< The server's wait, capped.
-  int status = 0;             ///< The HTTP status, 0 for a transport failure.
-  std::string provider_code;  ///< The provider's own error code, if it sent one.
-  std::string message;        ///< The provider's message, if it sent one.
-  std::string request_id;     ///< The provider's request id, if it sent one.
-  std::string fix;  ///< What a person should do, when the classifier knows better than generic.
+  VerdictKind kind = VerdictKind::ok;                      ///< What happened.
+  Scope scope = Scope::request;                            ///< Who it is about.
+  bool retryable = false;                                  ///< Whether sending again may succeed.
+  std::optional<std::chrono::milliseconds> retry_after{};  ///< The server's wait, capped.
+  int status = 0;               ///< The HTTP status, 0 for a transport failure.
+  std::string provider_code{};  ///< The provider's own error code, if it sent one.
+  std::string message{};        ///< The provider's message, if it sent one.
+  std::string request_id{};     ///< The provider's request id, if it sent one.
+  std::string fix{};  ///< What a person should do, when the classifier knows better than generic.
 };
 
 /// What a classifier may need besides the response itself.

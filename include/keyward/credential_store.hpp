@@ -26,7 +26,7 @@ namespace keyward {
 
 /// A stored credential and its generation in the store (0 when nothing is stored).
 struct StoredCredential {
-  Credential credential;         ///< The credential; empty when generation is 0.
+  Credential credential{};       ///< The credential; empty when generation is 0.
   std::uint64_t generation = 0;  ///< Incremented by every write.
 };
 

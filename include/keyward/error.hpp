@@ -71,10 +71,10 @@ class ErrorCategory final : public std::error_category {
 
 /// Why keyward refused or could not act, with a message a person can act on.
 struct Error {
-  std::error_code code;            ///< What went wrong, as a keyward::Errc.
-  std::string message;             ///< The whole story and the fix, free of secrets.
-  std::optional<Verdict> verdict;  ///< The verdict behind the error, when a response caused it.
-  std::optional<TimePoint> until;  ///< When the credential may be used again, if known.
+  std::error_code code{};            ///< What went wrong, as a keyward::Errc.
+  std::string message{};             ///< The whole story and the fix, free of secrets.
+  std::optional<Verdict> verdict{};  ///< The verdict behind the error, when a response caused it.
+  std::optional<TimePoint> until{};  ///< When the credential may be used again, if known.
 };
 
 /// Makes an Error from a code and a message.

@@ -71,12 +71,12 @@ enum class EventKind : std::uint8_t {
 /// One decision, described without secrets; the views are valid during on_event() only.
 struct Event {
   EventKind kind = EventKind::attempt;  ///< What happened.
-  std::string_view profile;             ///< The profile's name.
-  std::string_view fingerprint;         ///< The credential's redacted fingerprint.
+  std::string_view profile{};           ///< The profile's name.
+  std::string_view fingerprint{};       ///< The credential's redacted fingerprint.
   std::uint64_t generation = 0;         ///< The credential's generation.
   const Verdict* verdict = nullptr;     ///< The verdict involved, if any.
-  std::optional<TimePoint> until;       ///< Until when, for cooldowns, retries and probes.
-  std::string_view detail;              ///< A short human-readable note, possibly empty.
+  std::optional<TimePoint> until{};     ///< Until when, for cooldowns, retries and probes.
+  std::string_view detail{};            ///< A short human-readable note, possibly empty.
 };
 
 /// Receives events.

@@ -29,8 +29,8 @@ namespace keyward {
 
 /// One problem found in a credential before it was used.
 struct Finding {
-  std::string code;     ///< A stable identifier: "line_break", "wrong_prefix", "expired_jwt"...
-  std::string message;  ///< What is wrong and what to do; never contains the secret.
+  std::string code{};     ///< A stable identifier: "line_break", "wrong_prefix", "expired_jwt"...
+  std::string message{};  ///< What is wrong and what to do; never contains the secret.
 };
 
 /// Checks a credential before its first use and reports every problem it finds.

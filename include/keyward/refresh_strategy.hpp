@@ -19,7 +19,7 @@ namespace keyward {
 
 /// A renewed credential and what the server said about renewing it next time.
 struct RefreshOutcome {
-  Credential credential;                           ///< The new credential.
+  Credential credential{};                         ///< The new credential.
   std::optional<std::chrono::seconds> refresh_in;  ///< The server's hint for the next refresh.
   bool rotated = false;                            ///< True when the refresh token changed.
 };

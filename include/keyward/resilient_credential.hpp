@@ -1,13 +1,12 @@
 // ResilientCredential<Transport, Policies>: one credential kept alive for an HTTP client.
 //
-// The thin synchronous driver, and the only part that knows the transport, over the parts that
-// do the work (docs/architecture.md): CredentialCell, the state machine without I/O;
-// RefreshCoordinator, single-flight refresh through the CredentialStore; detail::Messages, every
-// text a person reads; CredentialOptions, the tuning. send() loops: admit, attach, send,
-// classify, record, then act: deliver, replay, refresh once and replay, retry a provider-scoped
-// failure after a jittered backoff (through the injected Sleeper), or fail with an Error that
-// names the profile, the fingerprint, what the provider said and the fix. Exceptions from any
-// policy reach the caller, and RAII leaves the credential where the next request can proceed.
+// The thin synchronous driver, the only part that knows the transport, over CredentialCell (the
+// state machine), RefreshCoordinator (single-flight refresh through the CredentialStore),
+// detail::Messages and CredentialOptions (docs/architecture.md). send() loops: admit, attach,
+// send, classify, record, act: deliver, replay, refresh once and replay, retry a provider-scoped
+// failure (sleeping through the Sleeper), or fail with an Error that names the profile, the
+// fingerprint, what the provider said and the fix. Exceptions from any policy reach the caller;
+// RAII leaves the credential where the next request can proceed.
 #pragma once
 
 #include <cstdint>
@@ -81,6 +80,8 @@ class ResilientCredential {
   Result<Response> send(Request& request) { return run(request, false); }
   /// send() for a request built in the call.
   Result<Response> send(Request&& request) { return run(request, false); }
+  /// send() for a request that must not change: a copy is sent.
+  Result<Response> send(const Request& request) { return send(Request{request}); }
 
   /// Sends the provider policy's health request (e.g. Anthropic's `GET /v1/models`) through the
   /// credential and records its verdict like any request's. A credential that is out is probed

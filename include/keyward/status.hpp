@@ -47,7 +47,7 @@ struct Status {
   CredentialState state = CredentialState::ready;  ///< Where it stands.
   std::optional<VerdictKind> reason;       ///< The verdict that took it out of ready, if out.
   TimePoint since{};                       ///< When it entered this state.
-  std::optional<TimePoint> until;          ///< When it may be used or probed again, if ever.
+  std::optional<TimePoint> until{};        ///< When it may be used or probed again, if ever.
   std::uint32_t consecutive_failures = 0;  ///< Credential-scoped failures since the last success.
   std::string fingerprint;                 ///< The credential's redacted fingerprint.
   std::uint64_t generation = 0;            ///< Incremented by every refresh and replacement.

@@ -162,7 +162,7 @@ enum class TransportErrc : std::uint8_t {
 /// A request that got no HTTP response.
 struct TransportFailure {
   TransportErrc kind = TransportErrc::other;  ///< What kind of failure.
-  std::string message;                        ///< The transport's own description.
+  std::string message{};                      ///< The transport's own description.
 };
 
 /// What a Transport returns: the response, or why there is none.

@@ -22,8 +22,8 @@ namespace keyward::provider {
 
 /// A provider's defaults, usable in constant expressions.
 struct Tuning {
-  std::string_view base_url;   ///< The API's base URL, without a trailing slash.
-  std::string_view token_url;  ///< Its OAuth token endpoint; empty when it has none to offer.
+  std::string_view base_url{};   ///< The API's base URL, without a trailing slash.
+  std::string_view token_url{};  ///< Its OAuth token endpoint; empty when it has none to offer.
   refresh::BodyFormat token_body = refresh::BodyFormat::form;  ///< How refreshes are encoded.
   classify::HttpStatus::Options classify{};                    ///< The classifier's tuning.
   cooldown::ExponentialBackoff::Options cooldown{};            ///< Cooldown windows.

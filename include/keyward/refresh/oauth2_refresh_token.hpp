@@ -51,13 +51,13 @@ enum class BodyFormat : std::uint8_t {
 
 /// Where and how to refresh with the refresh-token grant.
 struct OAuth2Options {
-  std::string token_url;  ///< The token endpoint; https, or http to a loopback host.
-  std::string client_id;  ///< The client id; may be empty for client authentication none.
-  Secret client_secret;   ///< The client secret, for the client_secret_* methods.
+  std::string token_url{};  ///< The token endpoint; https, or http to a loopback host.
+  std::string client_id{};  ///< The client id; may be empty for client authentication none.
+  Secret client_secret{};   ///< The client secret, for the client_secret_* methods.
   ClientAuth client_auth = ClientAuth::none;  ///< Client authentication method.
   BodyFormat body_format = BodyFormat::form;  ///< Body encoding.
-  std::string scope;                 ///< The scope to ask for; empty to keep the granted scope.
-  Headers extra_headers;             ///< Sent with every token request.
+  std::string scope{};               ///< The scope to ask for; empty to keep the granted scope.
+  Headers extra_headers{};           ///< Sent with every token request.
   bool allow_insecure_http = false;  ///< Permit plain http to a non-loopback token endpoint.
 };
 
