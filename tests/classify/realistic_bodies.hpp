@@ -1,7 +1,7 @@
 // Success bodies shaped like the ones providers send, for the tests and benchmarks of the 2xx
 // path: an Anthropic message (~2.3 KB), an OpenAI embedding list (~14 KB), and Anthropic and
-// OpenAI event streams of a given size whose text deltas mention errors the way model output
-// does. Every body is built deterministically, so instruction counts repeat from run to run.
+// OpenAI event streams of a given size, whose text deltas may mention errors the way model output
+// about code does. Every body is built deterministically, so instruction counts repeat.
 #pragma once
 
 #include <cstddef>
@@ -10,8 +10,14 @@
 
 namespace keyward::testing {
 
-/// Prose that talks about errors, as model output about code does.
+/// Prose as a model writes it.
 inline constexpr std::string_view kProse =
+    "The river town grew up around a ford that travellers used for centuries before the first "
+    "bridge was built. Its market square still holds the old stone cross, and on Saturdays the "
+    "stalls sell cheese, bread and \\\"whatever the season brings\\\", as the locals say. ";
+
+/// Prose that talks about errors, as model output about code does.
+inline constexpr std::string_view kErrorProse =
     "To handle the error, wrap the call in a try block and log the error message before "
     "retrying. If the server returns an \\\"error\\\" field, read its type first: a "
     "rate_limit_error means slow down, while an overloaded_error means the provider is busy. "
@@ -20,7 +26,7 @@ inline constexpr std::string_view kProse =
 /// An Anthropic Messages API response of about 2.3 KB.
 inline std::string anthropic_message() {
   std::string text;
-  while (text.size() < 1700) text.append(kProse);
+  while (text.size() < 1700) text.append(kErrorProse);
   return R"({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant",)"
          R"("model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":")" +
          text +
@@ -44,8 +50,10 @@ inline std::string openai_embedding() {
   return body;
 }
 
-/// An Anthropic Messages stream of at least `size` bytes: start events, text deltas, stop events.
-inline std::string anthropic_stream(std::size_t size, std::string_view error_event = {}) {
+/// An Anthropic Messages stream of at least `size` bytes: start events, deltas of `prose`, stop
+/// events, and `error_event` halfway if one is given.
+inline std::string anthropic_stream(std::size_t size, std::string_view prose = kProse,
+                                    std::string_view error_event = {}) {
   std::string stream =
       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
       "\"msg_01XFDUDYJgAACzvnptvVoYEL\",\"type\":\"message\",\"role\":\"assistant\",\"content\":"
@@ -61,8 +69,8 @@ inline std::string anthropic_stream(std::size_t size, std::string_view error_eve
       error_event = {};
     }
     // A delta of a few words, cut on spaces.
-    const std::size_t end = kProse.find(' ', word + 24);
-    const std::string_view delta = kProse.substr(word, end - word);
+    const std::size_t end = prose.find(' ', word + 24);
+    const std::string_view delta = prose.substr(word, end - word);
     word = end == std::string_view::npos ? 0 : end;
     stream.append(
         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
@@ -77,8 +85,10 @@ inline std::string anthropic_stream(std::size_t size, std::string_view error_eve
   return stream;
 }
 
-/// An OpenAI chat completion stream of at least `size` bytes, ending in `data: [DONE]`.
-inline std::string openai_chat_stream(std::size_t size, std::string_view error_data = {}) {
+/// An OpenAI chat completion stream of at least `size` bytes: chunks with deltas of `prose`,
+/// `error_data` halfway if one is given, then `data: [DONE]`.
+inline std::string openai_chat_stream(std::size_t size, std::string_view prose = kProse,
+                                      std::string_view error_data = {}) {
   std::string stream;
   std::size_t word = 0;
   while (stream.size() < size) {
@@ -86,8 +96,8 @@ inline std::string openai_chat_stream(std::size_t size, std::string_view error_d
       stream.append(error_data);
       error_data = {};
     }
-    const std::size_t end = kProse.find(' ', word + 24);
-    const std::string_view delta = kProse.substr(word, end - word);
+    const std::size_t end = prose.find(' ', word + 24);
+    const std::string_view delta = prose.substr(word, end - word);
     word = end == std::string_view::npos ? 0 : end;
     stream.append(
         "data: {\"id\":\"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT\",\"object\":"

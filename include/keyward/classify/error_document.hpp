@@ -2,22 +2,18 @@
 // error status, or the error event of a server-sent event stream that failed after a 2xx.
 //
 // A 2xx is the common case and must cost next to nothing: its body is not read at all unless it
-// is an event stream, and a stream is read in one pass that parses nothing but the event that
-// may be an error. Three searches move forward through the stream, each over every byte at most
-// once: the next LF and the next CR (memchr), and the next "error" (Horspool's search, which
-// reads about one byte in four). A healthy stream of any size builds no string and parses no
+// is an event stream, and a stream is read in one pass (event_stream.hpp) that parses nothing
+// but an event that may be an error. A healthy stream of any size builds no string and parses no
 // JSON.
 #pragma once
 
-#include <algorithm>
-#include <array>
 #include <cstddef>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "keyward/classify/event_stream.hpp"
 #include "keyward/detail/ascii.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/transport.hpp"
@@ -59,73 +55,6 @@ namespace keyward::classify {
 
 namespace sse_internal {
 
-/// Splits a stream into lines ending in CRLF, LF or CR (WHATWG HTML 9.2.5). The next LF and the
-/// next CR are each searched for once and kept until passed, so an LF-only stream costs one
-/// memchr per line and a stream without LF one memchr in all.
-class Lines {
- public:
-  /// Reads `stream` from its start.
-  constexpr explicit Lines(std::string_view stream) noexcept
-      : stream_(stream), lf_(stream.find('\n')), cr_(stream.find('\r')) {}
-
-  /// True when every line has been read.
-  [[nodiscard]] constexpr bool empty() const noexcept { return at_ == stream_.size(); }
-  /// Where the next line starts.
-  [[nodiscard]] constexpr std::size_t position() const noexcept { return at_; }
-
-  /// Removes and returns the next line, without its end.
-  constexpr std::string_view next() noexcept {
-    if (lf_ < at_) lf_ = stream_.find('\n', at_);  // npos is never below at_: no search
-    if (cr_ < at_) cr_ = stream_.find('\r', at_);
-    const std::size_t end = std::min({lf_, cr_, stream_.size()});
-    const std::string_view line = stream_.substr(at_, end - at_);
-    const bool crlf = end + 1 < stream_.size() && stream_[end] == '\r' && stream_[end + 1] == '\n';
-    at_ = end == stream_.size() ? end : end + (crlf ? 2 : 1);
-    return line;
-  }
-
- private:
-  std::string_view stream_;
-  std::size_t at_ = 0;
-  std::size_t lf_;
-  std::size_t cr_;
-};
-
-/// The value of a line whose field is `name` ("name: value" or a bare "name"), else nullopt.
-[[nodiscard]] constexpr std::optional<std::string_view> field_value(
-    std::string_view line, std::string_view name) noexcept {
-  if (!line.starts_with(name)) return std::nullopt;
-  line.remove_prefix(name.size());
-  if (line.empty()) return line;
-  if (line.front() != ':') return std::nullopt;
-  line.remove_prefix(1);
-  if (line.starts_with(' ')) line.remove_prefix(1);
-  return line;
-}
-
-// How far Horspool's search for "error" may move its window, by the window's last byte.
-inline constexpr auto kErrorSkip = [] {
-  std::array<std::uint8_t, 256> skip{};
-  skip.fill(5);
-  skip[static_cast<unsigned char>('e')] = 4;
-  skip[static_cast<unsigned char>('r')] = 2;
-  skip[static_cast<unsigned char>('o')] = 1;
-  return skip;
-}();
-
-/// The first "error" in `text` at or after `from`, else npos.
-[[nodiscard]] constexpr std::size_t find_error(std::string_view text, std::size_t from) noexcept {
-  constexpr std::string_view kWord = "error";
-  if (from >= text.size() || text.size() - from < kWord.size()) return std::string_view::npos;
-  for (std::size_t last = from + kWord.size() - 1; last < text.size();) {
-    const char c = text[last];
-    const std::size_t first = last + 1 - kWord.size();
-    if (c == 'r' && text.substr(first, kWord.size()) == kWord) return first;
-    last += kErrorSkip[static_cast<unsigned char>(c)];
-  }
-  return std::string_view::npos;
-}
-
 /// An error event: its data lines joined by LF, and that data read leniently as JSON, if it is.
 struct ErrorEvent {
   std::string data;                         ///< The data, as the stream sent it.
@@ -133,28 +62,36 @@ struct ErrorEvent {
 };
 
 /// Finds the first error event of a stream (WHATWG HTML section 9.2.6): an event named `error`,
-/// or one whose data is a JSON document with an error object.
+/// or one whose data is a JSON document with an error object. It goes from one telling "error"
+/// (event_stream.hpp) to the next, back to the start of the event that holds it, and reads that
+/// event's lines; the events in between are never split into lines.
 class Scanner {
  public:
   /// Reads `stream`.
-  explicit Scanner(std::string_view stream) noexcept
-      : stream_(stream), lines_(stream), error_(find_error(stream, 0)) {}
+  explicit Scanner(std::string_view stream) noexcept : stream_(stream), lines_(stream) {}
 
   /// The first error event, if any.
   std::optional<ErrorEvent> first_error() {
-    while (!lines_.empty()) {
-      const std::size_t start = lines_.position();
-      const std::string_view line = lines_.next();
-      if (!line.empty()) {
-        add(line);
+    std::optional<bool> letter_escapes;  // whether the stream spells letters with \u escapes
+    std::size_t mention = find_error(stream_, 0);
+    while (mention != std::string_view::npos) {
+      // Every event before lines_.position() has been read and was not an error.
+      if (mention < lines_.position()) {
+        mention = find_error(stream_, lines_.position());
         continue;
       }
-      if (auto error = dispatch(start)) return error;  // a blank line dispatches the event
-      event_ = Event{};
-      event_.start = lines_.position();
+      if (!telling_mention(stream_, mention)) {
+        // An escape could spell "error" where it cannot be seen; only then must this one count.
+        if (!letter_escapes) letter_escapes = has_letter_escape(stream_);
+        if (!*letter_escapes) {
+          mention = find_error(stream_, mention + 1);
+          continue;
+        }
+      }
+      lines_.skip_to(event_start(stream_, lines_.position(), mention));
+      if (auto error = read_event()) return error;
     }
-    // The stream was cut after its last event, before the blank line: what arrived still counts.
-    return dispatch(stream_.size());
+    return std::nullopt;
   }
 
  private:
@@ -165,8 +102,23 @@ class Scanner {
     std::size_t data_lines = 0;   // how many `data` lines it has
     std::string_view first_data;  // the value of the first
     bool mentions_error = false;  // some data value holds "error"
-    bool quotes_error = false;    // some data value holds "\"error\""
+    bool tells_error = false;     // in a way that may make an error document
   };
+
+  // Reads one event from the read position, up to the blank line that dispatches it or the end
+  // of the stream (a stream cut after its last event, before the blank line: what arrived still
+  // counts); returns it if it is an error.
+  std::optional<ErrorEvent> read_event() {
+    event_ = Event{};
+    event_.start = lines_.position();
+    while (!lines_.empty()) {
+      const std::size_t end = lines_.position();
+      const std::string_view line = lines_.next();
+      if (line.empty()) return may_be_error() ? dispatch(end) : std::nullopt;
+      add(line);
+    }
+    return may_be_error() ? dispatch(stream_.size()) : std::nullopt;
+  }
 
   // Comments (":...") and fields other than `event` and `data` change nothing.
   void add(std::string_view line) {
@@ -174,30 +126,32 @@ class Scanner {
       event_.named_error = *name == "error";
     } else if (const auto data = field_value(line, "data")) {
       if (event_.data_lines++ == 0) event_.first_data = *data;
-      note_mentions(*data);
+      if (!event_.tells_error) note_mentions(*data);
     }
   }
 
-  // Moves the search for "error" past `value`, noting whether it occurs there and in quotes.
-  void note_mentions(std::string_view value) {
-    const auto begin = static_cast<std::size_t>(value.data() - stream_.data());
-    const std::size_t end = begin + value.size();
-    for (; error_ < end; error_ = find_error(stream_, error_ + 1)) {
-      if (error_ < begin) continue;  // in a line that is not data
+  // Notes whether "error" occurs in `value`, a view into the stream, and whether tellingly.
+  void note_mentions(std::string_view value) noexcept {
+    const auto offset = static_cast<std::size_t>(value.data() - stream_.data());
+    for (auto at = find_error(value, 0); at != std::string_view::npos;
+         at = find_error(value, at + 1)) {
       event_.mentions_error = true;
-      if (error_ > begin && error_ + 5 < end && stream_[error_ - 1] == '"' &&
-          stream_[error_ + 5] == '"') {
-        event_.quotes_error = true;
+      if (telling_mention(stream_, offset + at)) {
+        event_.tells_error = true;
+        return;
       }
     }
   }
 
-  // The event that ends at `end`, if it is an error. Its data could be a JSON error document
-  // only if it holds "error": as a quoted key or value, or spelt with a \u escape (as in
-  // "\u0065rror"); only then is it parsed.
+  // Whether the event read so far may be an error: events without data are not dispatched, and
+  // one that neither is named `error` nor mentions it in its data is not one.
+  [[nodiscard]] bool may_be_error() const noexcept {
+    return event_.data_lines != 0 && (event_.named_error || event_.mentions_error);
+  }
+
+  // The event that ends at `end`, if it is an error. Its data is parsed only if it may hold an
+  // error document: if it tells "error", or may spell it with escapes.
   std::optional<ErrorEvent> dispatch(std::size_t end) const {
-    if (event_.data_lines == 0) return std::nullopt;  // an event without data is not dispatched
-    if (!event_.named_error && !event_.mentions_error) return std::nullopt;
     std::string joined;
     std::string_view data = event_.first_data;
     if (event_.data_lines > 1) {
@@ -205,7 +159,7 @@ class Scanner {
       data = joined;
     }
     std::optional<detail::json::Value> json;
-    if (event_.named_error || event_.quotes_error || data.find("\\u") != std::string_view::npos) {
+    if (event_.named_error || event_.tells_error || has_letter_escape(data)) {
       json = detail::json::parse(data, detail::json::Strictness::lenient);
     }
     if (!event_.named_error && !(json && error_object(*json) != nullptr)) return std::nullopt;
@@ -229,7 +183,6 @@ class Scanner {
 
   std::string_view stream_;
   Lines lines_;
-  std::size_t error_;  // the next "error" not yet passed, or npos
   Event event_;
 };
 

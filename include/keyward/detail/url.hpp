@@ -7,7 +7,10 @@
 // and never looks at the path, query or fragment: a long query costs nothing.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "keyward/detail/ascii.hpp"
@@ -34,10 +37,22 @@ namespace url_internal {
   return std::string_view::npos;
 }
 
+// What a byte means to the authority; everything else is part of it.
+enum class Role : std::uint8_t { plain, end, at, colon, close };
+
+inline constexpr auto kRoles = [] {
+  std::array<Role, 256> roles{};
+  // A backslash ends the authority too, as WHATWG URL parsers treat it for http(s).
+  for (const char c : {'/', '?', '#', '\\'}) roles[static_cast<unsigned char>(c)] = Role::end;
+  roles[static_cast<unsigned char>('@')] = Role::at;
+  roles[static_cast<unsigned char>(':')] = Role::colon;
+  roles[static_cast<unsigned char>(']')] = Role::close;
+  return roles;
+}();
+
 /// The host of the authority that starts at `start`, in one pass over the authority only: it
-/// ends at the first '/', '?', '#' or '\\' (WHATWG URL parsers end it at a backslash too for
-/// http(s)); the last '@' ends the userinfo; a ':' after the host starts the port. IPv6 literals
-/// keep their brackets; an unclosed one is no host.
+/// ends at the first '/', '?', '#' or '\\'; the last '@' ends the userinfo; a ':' after the host
+/// starts the port. IPv6 literals keep their brackets; an unclosed one is no host.
 [[nodiscard]] constexpr std::string_view authority_host(std::string_view url,
                                                         std::size_t start) noexcept {
   constexpr auto npos = std::string_view::npos;
@@ -46,16 +61,17 @@ namespace url_internal {
   std::size_t bracket = npos;  // the first ']' after it
   std::size_t end = start;
   for (; end < url.size(); ++end) {
-    const char c = url[end];
-    if (c == '/' || c == '?' || c == '#' || c == '\\') break;
-    if (c == '@') {
+    const Role role = kRoles[static_cast<unsigned char>(url[end])];
+    if (role == Role::plain) continue;
+    if (role == Role::end) break;
+    if (role == Role::at) {
       host = end + 1;
       colon = npos;
       bracket = npos;
-    } else if (c == ':' && colon == npos) {
-      colon = end;
-    } else if (c == ']' && bracket == npos) {
-      bracket = end;
+    } else if (role == Role::colon) {
+      colon = std::min(colon, end);
+    } else {
+      bracket = std::min(bracket, end);
     }
   }
   if (host < end && url[host] == '[') {
@@ -64,10 +80,14 @@ namespace url_internal {
   return url.substr(host, (colon == npos ? end : colon) - host);
 }
 
-/// True when `url` begins with `prefix`, ignoring ASCII case.
-[[nodiscard]] constexpr bool starts_with_icase(std::string_view url,
-                                               std::string_view prefix) noexcept {
-  return url.size() >= prefix.size() && iequals(url.substr(0, prefix.size()), prefix);
+/// True when `url` begins with `scheme` (lower case) in any case, then "://".
+[[nodiscard]] constexpr bool has_scheme(std::string_view url, std::string_view scheme) noexcept {
+  const std::size_t n = scheme.size();
+  if (url.size() < n + 3) return false;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (to_lower(url[i]) != scheme[i]) return false;
+  }
+  return url[n] == ':' && url[n + 1] == '/' && url[n + 2] == '/';
 }
 
 }  // namespace url_internal
@@ -113,15 +133,13 @@ namespace url_internal {
 /// True when a credential may be sent to `url`: HTTPS, or plain HTTP to a loopback host.
 [[nodiscard]] constexpr bool url_allows_credentials(std::string_view url,
                                                     bool allow_insecure_http) noexcept {
-  // "https://" and "http://" hold no ':' or '/' before their "://", so a URL that starts with
-  // one of them has that scheme: nothing before the authority needs scanning.
-  constexpr std::string_view kHttps = "https://";
-  constexpr std::string_view kHttp = "http://";
-  if (url_internal::starts_with_icase(url, kHttps)) {
-    return !url_internal::authority_host(url, kHttps.size()).empty();
+  // "https" and "http" hold no ':' or '/', so a URL that starts with one of them and "://" has
+  // that scheme: nothing before the authority needs scanning.
+  if (url_internal::has_scheme(url, "https")) {
+    return !url_internal::authority_host(url, 8).empty();
   }
-  if (!url_internal::starts_with_icase(url, kHttp)) return false;
-  return allow_insecure_http || is_loopback_host(url_internal::authority_host(url, kHttp.size()));
+  if (!url_internal::has_scheme(url, "http")) return false;
+  return allow_insecure_http || is_loopback_host(url_internal::authority_host(url, 7));
 }
 
 }  // namespace keyward::detail
