@@ -40,7 +40,7 @@ TYPED_TEST(ClassifierContract, ClassifiesEverySuccessStatusAsOk) {
 }
 
 // Whatever an API's 2xx body says, it is not read: it may be megabytes long, and the request
-// succeeded. Nothing of it reaches the verdict, which builds no string.
+// succeeded. Nothing of it reaches the verdict, which builds no string, not even the request id.
 TYPED_TEST(ClassifierContract, ClassifiesAnApi2xxAsOkWithoutReadingItsBody) {
   const std::string bodies[] = {
       "not json {{{",
@@ -53,7 +53,12 @@ TYPED_TEST(ClassifierContract, ClassifiesAnApi2xxAsOkWithoutReadingItsBody) {
   for (const auto& body : bodies) {
     for (const int status : {200, 201, 299}) {
       const Verdict v = this->classifier_.classify(
-          Response{status, {{"content-type", "application/json"}}, body}, this->context_);
+          Response{status,
+                   {{"content-type", "application/json"},
+                    {"request-id", "req_011CSHoEeqs5C35K2UUqR7Fy"},
+                    {"x-request-id", "req_4f3d2c1b0a9e8d7c6b5a4f3e2d1c0b9a"}},
+                   body},
+          this->context_);
       EXPECT_EQ(v.kind, VerdictKind::ok) << body.substr(0, 64);
       EXPECT_EQ(v.provider_code, "") << body.substr(0, 64);
       EXPECT_EQ(v.message, "") << body.substr(0, 64);
@@ -64,7 +69,8 @@ TYPED_TEST(ClassifierContract, ClassifiesAnApi2xxAsOkWithoutReadingItsBody) {
 }
 
 TYPED_TEST(ClassifierContract, ClassifiesAHealthyStreamAsOkWithoutStrings) {
-  const Headers headers{{"content-type", "text/event-stream; charset=utf-8"}};
+  const Headers headers{{"content-type", "text/event-stream; charset=utf-8"},
+                        {"request-id", "req_011CSHoEeqs5C35K2UUqR7Fy"}};
   for (const auto& prose : {testing::kProse, testing::kErrorProse}) {
     for (const auto& body : {testing::anthropic_stream(14 << 10, prose),
                              testing::openai_chat_stream(14 << 10, prose)}) {
@@ -72,6 +78,7 @@ TYPED_TEST(ClassifierContract, ClassifiesAHealthyStreamAsOkWithoutStrings) {
       EXPECT_EQ(v.kind, VerdictKind::ok);
       EXPECT_EQ(v.provider_code, "");
       EXPECT_EQ(v.message, "");
+      EXPECT_EQ(v.request_id, "");
       EXPECT_EQ(v.fix, "");
     }
   }

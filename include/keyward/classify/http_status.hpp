@@ -44,7 +44,8 @@ inline constexpr std::size_t kMaxMessageSize = 512;
   return {};
 }
 
-/// Fills in scope, retryability (honouring `x-should-retry`), wait and request id.
+/// Fills in scope, retryability (honouring `x-should-retry`), and for a failure the wait and the
+/// request id.
 inline void finish(Verdict& verdict, const Response& response, const ClassifyContext& context,
                    std::chrono::milliseconds cap) {
   verdict.status = response.status;
@@ -55,10 +56,12 @@ inline void finish(Verdict& verdict, const Response& response, const ClassifyCon
     if (detail::iequals(value, "true")) verdict.retryable = true;
     if (detail::iequals(value, "false")) verdict.retryable = false;
   }
+  // A success carries no text: its request id would be one more string to build (and scrub) on
+  // every 2xx, for nobody who has to tell one failure from another.
   if (verdict.kind != VerdictKind::ok) {
     verdict.retry_after = server_wait(response.headers, context.now, cap);
+    if (verdict.request_id.empty()) verdict.request_id = request_id(response.headers);
   }
-  if (verdict.request_id.empty()) verdict.request_id = request_id(response.headers);
   if (verdict.message.size() > kMaxMessageSize) verdict.message.resize(kMaxMessageSize);
 }
 
