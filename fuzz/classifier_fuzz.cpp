@@ -3,10 +3,11 @@
 // Input: a selector byte (classifier, endpoint, credential kind), two bytes of status, then
 // header lines "name: value" up to a blank line, then the body. Invariants every classifier must
 // keep: it never crashes or throws; the scope is the one its kind implies; a wait is never
-// negative nor above the one-hour cap. A 2xx from an API is ok, with no code, message or fix,
-// unless it is an event stream (by its content type) with an error event and the classifier reads
-// streams (the provider classifiers do; HttpStatus and Rfc6750 do not): then it is not ok. And the
-// one-pass stream reader finds the error event the reader it replaced found, in any body.
+// negative nor above the one-hour cap. A 2xx from an API is ok and carries no text (code,
+// message, request id, fix), unless it is an event stream (by its content type) with an error
+// event and the classifier reads streams (the provider classifiers do; HttpStatus and Rfc6750 do
+// not): then it is not ok. And the one-pass stream reader finds the error event the reader it
+// replaced found, in any body.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -42,7 +43,8 @@ void check(const keyward::Response& response, const keyward::ClassifyContext& co
     require(verdict.kind != keyward::VerdictKind::ok);
   } else {
     require(verdict.kind == keyward::VerdictKind::ok);
-    require(verdict.provider_code.empty() && verdict.message.empty() && verdict.fix.empty());
+    require(verdict.provider_code.empty() && verdict.message.empty() &&
+            verdict.request_id.empty() && verdict.fix.empty());
   }
 }
 
