@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "classify/fixture_expectations.hpp"
+#include "classify/realistic_bodies.hpp"
 #include "keyward/detail/text.hpp"
 #include "support/fake_clock.hpp"
 #include "support/fixtures.hpp"
@@ -297,6 +298,21 @@ TEST(AnthropicTest, HealthyStreamsAndNonStreamsAreOk) {
                      "\"overloaded_error\"}}\n\n")
                 .kind,
             VerdictKind::ok);
+}
+
+TEST(AnthropicTest, StreamErrorEventInTheMiddleOfLongStreamIsFound) {
+  const Verdict v = classify(
+      200, stream_headers(),
+      testing::anthropic_stream(14 << 10, testing::kErrorProse, testing::kAnthropicErrorEvent));
+  EXPECT_EQ(v.kind, VerdictKind::overloaded);
+  EXPECT_EQ(v.provider_code, "overloaded_error");
+  EXPECT_EQ(v.message, "Overloaded");
+  EXPECT_EQ(v.request_id, "req_011CSHoEeqs5C35K2UUqR7Fy");
+  EXPECT_EQ(v.status, 200);
+  EXPECT_EQ(
+      classify(200, stream_headers(), testing::anthropic_stream(14 << 10, testing::kErrorProse))
+          .kind,
+      VerdictKind::ok);
 }
 
 TEST(AnthropicTest, StreamErrorEventWithABrokenEscapeIsStillRead) {

@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+#include "classify/realistic_bodies.hpp"
 #include "keyward/classifier.hpp"
 #include "keyward/classify/anthropic.hpp"
 #include "keyward/classify/google.hpp"
@@ -35,6 +36,51 @@ TYPED_TEST(ClassifierContract, ClassifiesEverySuccessStatusAsOk) {
     EXPECT_EQ(v.kind, VerdictKind::ok) << status;
     EXPECT_EQ(v.scope, Scope::request) << status;
     EXPECT_FALSE(v.retry_after) << status;
+  }
+}
+
+// Whatever an API's 2xx body says, it is not read: it may be megabytes long, and the request
+// succeeded. Nothing of it reaches the verdict, which builds no string, not even the request id.
+TYPED_TEST(ClassifierContract, ClassifiesAnApi2xxAsOkWithoutReadingItsBody) {
+  const std::string bodies[] = {
+      "not json {{{",
+      std::string(3 << 20, '{'),
+      R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},)"
+      R"("request_id":"req_body"})",
+      R"({"error":"invalid_grant","error_description":"expired","message":"m"})",
+      testing::anthropic_message(),
+      testing::openai_embedding()};
+  for (const auto& body : bodies) {
+    for (const int status : {200, 201, 299}) {
+      const Verdict v = this->classifier_.classify(
+          Response{status,
+                   {{"content-type", "application/json"},
+                    {"request-id", "req_011CSHoEeqs5C35K2UUqR7Fy"},
+                    {"x-request-id", "req_4f3d2c1b0a9e8d7c6b5a4f3e2d1c0b9a"}},
+                   body},
+          this->context_);
+      EXPECT_EQ(v.kind, VerdictKind::ok) << body.substr(0, 64);
+      EXPECT_EQ(v.provider_code, "") << body.substr(0, 64);
+      EXPECT_EQ(v.message, "") << body.substr(0, 64);
+      EXPECT_EQ(v.request_id, "") << body.substr(0, 64);
+      EXPECT_EQ(v.fix, "") << body.substr(0, 64);
+    }
+  }
+}
+
+TYPED_TEST(ClassifierContract, ClassifiesAHealthyStreamAsOkWithoutStrings) {
+  const Headers headers{{"content-type", "text/event-stream; charset=utf-8"},
+                        {"request-id", "req_011CSHoEeqs5C35K2UUqR7Fy"}};
+  for (const auto& prose : {testing::kProse, testing::kErrorProse}) {
+    for (const auto& body : {testing::anthropic_stream(14 << 10, prose),
+                             testing::openai_chat_stream(14 << 10, prose)}) {
+      const Verdict v = this->classifier_.classify(Response{200, headers, body}, this->context_);
+      EXPECT_EQ(v.kind, VerdictKind::ok);
+      EXPECT_EQ(v.provider_code, "");
+      EXPECT_EQ(v.message, "");
+      EXPECT_EQ(v.request_id, "");
+      EXPECT_EQ(v.fix, "");
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "classify/fixture_expectations.hpp"
+#include "classify/realistic_bodies.hpp"
 #include "support/fake_clock.hpp"
 #include "support/fixtures.hpp"
 
@@ -194,6 +195,19 @@ TEST(OpenAITest, ChatCompletionStreamErrorIsClassifiedFromItsErrorData) {
   EXPECT_EQ(v.kind, VerdictKind::transient);
   EXPECT_EQ(v.provider_code, "server_error");
   EXPECT_EQ(v.status, 200);
+}
+
+TEST(OpenAITest, ChatCompletionStreamErrorInTheMiddleOfLongStreamIsFound) {
+  const Verdict v = classify(
+      200, stream_headers(),
+      testing::openai_chat_stream(14 << 10, testing::kErrorProse, testing::kOpenAIErrorData));
+  EXPECT_EQ(v.kind, VerdictKind::transient);
+  EXPECT_EQ(v.provider_code, "server_error");
+  EXPECT_EQ(v.status, 200);
+  EXPECT_EQ(
+      classify(200, stream_headers(), testing::openai_chat_stream(14 << 10, testing::kErrorProse))
+          .kind,
+      VerdictKind::ok);
 }
 
 TEST(OpenAITest, ResponsesApiErrorAndFailedEventsAreClassified) {

@@ -1,5 +1,5 @@
-// The helpers the provider classifiers share: SSE error events, error documents and objects,
-// challenges across fields, rate-limit windows, waits until a time, and key-echo redaction.
+// The helpers the provider classifiers share: challenges across fields, rate-limit windows, waits
+// until a time, and key-echo redaction (error documents have error_document_test.cpp).
 #include "keyward/classify/provider_support.hpp"
 
 #include <gtest/gtest.h>
@@ -15,80 +15,6 @@ namespace keyward::classify {
 namespace {
 
 using namespace std::chrono_literals;
-
-TEST(IcontainsTest, IgnoresAsciiCaseOnly) {
-  EXPECT_TRUE(icontains("OAuth Authentication is currently NOT supported", "not supported"));
-  EXPECT_TRUE(icontains("abc", ""));
-  EXPECT_FALSE(icontains("ab", "abc"));
-  EXPECT_FALSE(icontains("\xC3\x89T\xC3\x89", "\xC3\xA9t\xC3\xA9"));
-}
-
-TEST(SseErrorDataTest, ReturnsTheDataOfTheFirstErrorEvent) {
-  const auto data = sse_error_data(
-      "event: ping\ndata: {}\n\nevent: error\ndata: {\"a\":1}\n\nevent: error\ndata: second\n\n");
-  ASSERT_TRUE(data);
-  EXPECT_EQ(*data, "{\"a\":1}");
-}
-
-TEST(SseErrorDataTest, JoinsDataLinesAndAcceptsEveryLineEnding) {
-  for (const char* stream :
-       {"event: error\ndata: a\ndata: b\n\n", "event: error\r\ndata: a\r\ndata: b\r\n\r\n",
-        "event: error\rdata: a\rdata: b\r\r", "event:error\ndata:a\ndata:b"}) {
-    const auto data = sse_error_data(stream);
-    ASSERT_TRUE(data) << stream;
-    EXPECT_EQ(*data, "a\nb") << stream;
-  }
-}
-
-TEST(SseErrorDataTest, FindsUnnamedEventsWhoseDataIsAnErrorDocument) {
-  EXPECT_TRUE(sse_error_data("data: {\"error\":{\"message\":\"x\"}}\n\n"));
-  EXPECT_FALSE(sse_error_data("data: {\"error\":\"just a string\"}\n\n"));
-  EXPECT_FALSE(sse_error_data("data: {\"text\":\"no error here\"}\n\n"));
-  EXPECT_FALSE(sse_error_data("event: error\n\n"));  // no data: the event is not dispatched
-  EXPECT_FALSE(sse_error_data(": error\n\n"));       // a comment
-  EXPECT_FALSE(sse_error_data(""));
-}
-
-TEST(ErrorObjectTest, FindsTheErrorInEachProviderShape) {
-  const auto object = [](std::string_view text) {
-    const auto json = detail::json::parse(text);
-    const auto* error = json ? error_object(*json) : nullptr;
-    return error != nullptr ? std::string{error->string_or("message")} : std::string{"none"};
-  };
-  EXPECT_EQ(object(R"({"type":"error","error":{"message":"anthropic"}})"), "anthropic");
-  EXPECT_EQ(object(R"({"type":"response.failed","response":{"error":{"message":"responses"}}})"),
-            "responses");
-  EXPECT_EQ(object(R"({"type":"error","code":"x","message":"flat"})"), "flat");
-  EXPECT_EQ(object(R"({"error":"invalid_grant"})"), "none");
-  EXPECT_EQ(object(R"([{"error":{"message":"array"}}])"), "none");
-}
-
-TEST(ErrorDocumentTest, UnwrapsArraysAndReadsStreamsOnlyAfterA2xx) {
-  const auto array = error_document(Response{429, {}, R"([{"error":{"status":"X"}}])"});
-  ASSERT_TRUE(array.json);
-  EXPECT_TRUE(array.json->is_object());
-  EXPECT_FALSE(array.streamed);
-  const Headers sse{{"Content-Type", "Text/Event-Stream"}};
-  const auto stream = error_document(Response{200, sse, "event: error\ndata: {}\n\n"});
-  EXPECT_TRUE(stream.streamed);
-  EXPECT_FALSE(error_document(Response{200, {}, R"({"error":{}})"}).json);
-  EXPECT_FALSE(error_document(Response{500, {}, "<html>"}).json);
-}
-
-TEST(ErrorDocumentTest, ReadsBodiesAndStreamsLeniently) {
-  const auto body =
-      error_document(Response{400, {}, R"({"error":{"type":"x","message":"a\ud83d\x"}})"});
-  ASSERT_TRUE(body.json);
-  EXPECT_EQ(error_object(*body.json)->string_or("message"), "a\xEF\xBF\xBD\xEF\xBF\xBD");
-  const Headers sse{{"content-type", "text/event-stream"}};
-  const auto stream =
-      error_document(Response{200, sse, "data: {\"error\":{\"message\":\"b\xFF\\uDC00\"}}\n\n"});
-  ASSERT_TRUE(stream.json);
-  EXPECT_TRUE(stream.streamed);
-  EXPECT_EQ(error_object(*stream.json)->string_or("message"), "b\xEF\xBF\xBD\xEF\xBF\xBD");
-  // Broken structure is still no document.
-  EXPECT_FALSE(error_document(Response{400, {}, R"({"error":{"message":"a\ud83d")"}).json);
-}
 
 TEST(ChallengesTest, CollectsEveryFieldAndFindsTheFirstBearerOrDpopError) {
   const Headers headers{{"WWW-Authenticate", R"(Basic realm="a")"},

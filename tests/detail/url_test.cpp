@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <random>
+#include <string>
 #include <string_view>
+
+#include "detail/url_reference.hpp"
 
 namespace keyward::detail {
 namespace {
@@ -30,6 +35,15 @@ TEST(UrlTest, SchemeIsEmptyWithoutColonSlashSlash) {
   EXPECT_EQ(url_scheme("api.example.com/v1"), "");
   EXPECT_EQ(url_scheme("mailto:someone@example.com"), "");
   EXPECT_EQ(url_scheme("//api.example.com/v1"), "");
+}
+
+TEST(UrlTest, SchemeEndsAtTheFirstColonAndNeverReachesThePathOrQuery) {
+  // Only what precedes the first ':' can be the scheme, so a "://" in a path or query is not
+  // one, and a key in the query never ends up in a refusal message as the "scheme".
+  EXPECT_EQ(url_scheme("api.example.com/v1?next=https://x"), "");
+  EXPECT_EQ(url_scheme("https:/x?key=SECRET://"), "");
+  EXPECT_EQ(url_scheme("mailto:a://b"), "");
+  EXPECT_EQ(url_host("a/b://localhost/"), "");
 }
 
 // --- url_host -------------------------------------------------------------------------------
@@ -170,6 +184,46 @@ TEST(UrlTest, HttpsWithAnEmptyHostIsRefused) {
   EXPECT_FALSE(url_allows_credentials("https://:443/v1", false));
   EXPECT_FALSE(url_allows_credentials("https://user@/v1", false));
   EXPECT_FALSE(url_allows_credentials("https://[::1/v1", false));
+}
+
+TEST(UrlTest, AVeryLongPathOrQueryDoesNotChangeTheAnswer) {
+  const std::string tail(1 << 20, 'a');
+  EXPECT_TRUE(url_allows_credentials("https://api.example.com/" + tail, false));
+  EXPECT_TRUE(url_allows_credentials("https://api.example.com?" + tail, false));
+  EXPECT_TRUE(url_allows_credentials("http://localhost:8080/v1/" + tail, false));
+  EXPECT_TRUE(url_allows_credentials("http://127.0.0.1#" + tail, false));
+  EXPECT_FALSE(url_allows_credentials("http://evil.example/" + tail + "@localhost", false));
+  EXPECT_FALSE(url_allows_credentials("http://evil.example?" + tail + "http://localhost/", false));
+  EXPECT_FALSE(url_allows_credentials("ftp://localhost/" + tail + "https://x", true));
+  EXPECT_FALSE(url_allows_credentials("https:///" + tail, false));
+  EXPECT_EQ(url_host("https://user@api.example.com:443/" + tail + "@[::1]:1"), "api.example.com");
+  EXPECT_EQ(url_scheme("HTTPS://api.example.com/" + tail), "HTTPS");
+}
+
+// The answers are those of the implementation that scanned the whole URL.
+TEST(UrlTest, AnswersAsBeforeOnManyGeneratedUrls) {
+  // Prefixes that are schemes, almost schemes or none, then bytes that matter to the authority.
+  const std::string_view prefixes[] = {"https://", "http://", "HTTP://", "hTtPs://", "ftp://",
+                                       "://",      "http:/",  "https:",  "",         "localhost"};
+  const std::string_view alphabet = "/?#\\@:[]1270.localhst:x";
+  std::mt19937 random{8};
+  for (int i = 0; i < 200000; ++i) {
+    const std::size_t prefix = random() % std::size(prefixes);
+    std::string url{prefixes[prefix]};
+    const std::size_t length = random() % 18;
+    for (std::size_t j = 0; j < length; ++j) url.push_back(alphabet[random() % alphabet.size()]);
+    for (const bool insecure : {false, true}) {
+      ASSERT_EQ(url_allows_credentials(url, insecure),
+                url_reference::url_allows_credentials(url, insecure))
+          << url << " " << insecure;
+    }
+    // After a whole "scheme://", scheme and host are as before; the other prefixes may put a '/'
+    // or a lone ':' before a later "://", which is no longer taken for the end of a scheme.
+    if (prefix < 6) {
+      ASSERT_EQ(url_scheme(url), url_reference::url_scheme(url)) << url;
+      ASSERT_EQ(url_host(url), url_reference::url_host(url)) << url;
+    }
+  }
 }
 
 }  // namespace

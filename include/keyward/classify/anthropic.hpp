@@ -40,16 +40,9 @@ class Anthropic {
 
   /// Classifies a response from the Anthropic API or its token endpoint.
   [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
+    // Two calls, no named verdict: the result is built in place, never moved.
     if (context.endpoint == Endpoint::token) return classify_token(response, context);
-    Verdict verdict =
-        classify_api_response(response, context, options_.max_wait,
-                              [&context](const detail::json::Value& document, Verdict& out) {
-                                return read_error(document, context.credential, out);
-                              });
-    if (verdict.kind == VerdictKind::rate_limited && !verdict.retry_after) {
-      verdict.retry_after = reset_wait(response.headers, context.now, options_.max_wait);
-    }
-    return verdict;
+    return classify_api(response, context);
   }
 
   /// Classifies a transport failure: always transient and retryable.
@@ -140,6 +133,19 @@ class Anthropic {
     if (type == "overloaded_error") return K::overloaded;
     if (type == "api_error" || type == "timeout_error") return K::transient;
     return fallback;
+  }
+
+  [[nodiscard]] Verdict classify_api(const Response& response,
+                                     const ClassifyContext& context) const {
+    Verdict verdict =
+        classify_api_response(response, context, options_.max_wait,
+                              [&context](const detail::json::Value& document, Verdict& out) {
+                                return read_error(document, context.credential, out);
+                              });
+    if (verdict.kind == VerdictKind::rate_limited && !verdict.retry_after) {
+      verdict.retry_after = reset_wait(response.headers, context.now, options_.max_wait);
+    }
+    return verdict;
   }
 
   // The token endpoint speaks RFC 6749, which HttpStatus reads.

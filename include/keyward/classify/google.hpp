@@ -38,11 +38,26 @@ class Google {
 
   /// Classifies a response from a Google API or Google's token endpoint.
   [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
-    if (context.endpoint == Endpoint::token) {
-      Verdict verdict = HttpStatus{options_}.classify(response, context);
-      if (verdict.kind == VerdictKind::misconfigured) verdict.fix = kTokenEndpointFix;
-      return verdict;
-    }
+    // Two calls, no named verdict: the result is built in place, never moved.
+    if (context.endpoint == Endpoint::token) return classify_token(response, context);
+    return classify_api(response, context);
+  }
+
+  /// Classifies a transport failure: always transient and retryable.
+  [[nodiscard]] Verdict classify(const TransportFailure& failure) const {
+    return HttpStatus{options_}.classify(failure);
+  }
+
+ private:
+  [[nodiscard]] Verdict classify_token(const Response& response,
+                                       const ClassifyContext& context) const {
+    Verdict verdict = HttpStatus{options_}.classify(response, context);
+    if (verdict.kind == VerdictKind::misconfigured) verdict.fix = kTokenEndpointFix;
+    return verdict;
+  }
+
+  [[nodiscard]] Verdict classify_api(const Response& response,
+                                     const ClassifyContext& context) const {
     std::optional<std::chrono::milliseconds> retry_delay;
     Verdict verdict =
         classify_api_response(response, context, options_.max_wait,
@@ -58,12 +73,6 @@ class Google {
     return verdict;
   }
 
-  /// Classifies a transport failure: always transient and retryable.
-  [[nodiscard]] Verdict classify(const TransportFailure& failure) const {
-    return HttpStatus{options_}.classify(failure);
-  }
-
- private:
   // What error.details says, besides the message.
   struct Details {
     std::string_view reason;          // ErrorInfo.reason

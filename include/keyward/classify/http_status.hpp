@@ -1,7 +1,8 @@
 // classify::HttpStatus: the generic classifier for any HTTP API and any OAuth 2.0 token endpoint.
 //
 // It reads, in order: RFC 6750 `WWW-Authenticate: Bearer error=...`; for token endpoints, the
-// RFC 6749 section 5.2 `error` code of the body; then the status code. Waits come from
+// RFC 6749 section 5.2 `error` code of the body; then the status code. The body of an API's 2xx
+// is never read. Waits come from
 // `retry-after-ms` first, then `Retry-After` (delta-seconds or any HTTP-date form), capped;
 // `x-should-retry: true|false` overrides retryability. Provider classifiers, which read their own
 // body error fields first, build on the helpers here.
@@ -43,7 +44,8 @@ inline constexpr std::size_t kMaxMessageSize = 512;
   return {};
 }
 
-/// Fills in scope, retryability (honouring `x-should-retry`), wait and request id.
+/// Fills in scope, retryability (honouring `x-should-retry`), and for a failure the wait and the
+/// request id.
 inline void finish(Verdict& verdict, const Response& response, const ClassifyContext& context,
                    std::chrono::milliseconds cap) {
   verdict.status = response.status;
@@ -54,10 +56,12 @@ inline void finish(Verdict& verdict, const Response& response, const ClassifyCon
     if (detail::iequals(value, "true")) verdict.retryable = true;
     if (detail::iequals(value, "false")) verdict.retryable = false;
   }
+  // A success carries no text: its request id would be one more string to build (and scrub) on
+  // every 2xx, for nobody who has to tell one failure from another.
   if (verdict.kind != VerdictKind::ok) {
     verdict.retry_after = server_wait(response.headers, context.now, cap);
+    if (verdict.request_id.empty()) verdict.request_id = request_id(response.headers);
   }
-  if (verdict.request_id.empty()) verdict.request_id = request_id(response.headers);
   if (verdict.message.size() > kMaxMessageSize) verdict.message.resize(kMaxMessageSize);
 }
 
@@ -121,6 +125,12 @@ class HttpStatus {
   [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
     Verdict verdict;
     verdict.kind = kind_from_status(response.status);
+    // An API's 2xx is a success whatever its body says; reading a body that may be megabytes
+    // long would cost more than the request did.
+    if (verdict.kind == VerdictKind::ok && context.endpoint == Endpoint::api) {
+      finish(verdict, response, context, options_.max_wait);
+      return verdict;
+    }
     // An API's error body is read leniently: one broken escape in a message must not hide the
     // error type beside it. A token response is read exactly, as it carries the new credential.
     read_body(response.body, verdict,

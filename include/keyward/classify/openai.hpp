@@ -39,12 +39,9 @@ class OpenAI {
 
   /// Classifies a response from the OpenAI API or its token endpoint.
   [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
+    // Two calls, no named verdict: the result is built in place, never moved.
     if (context.endpoint == Endpoint::token) return classify_token(response, context);
-    Verdict verdict = classify_api_response(response, context, options_.max_wait, read_error);
-    if (verdict.kind == VerdictKind::rate_limited && !verdict.retry_after) {
-      verdict.retry_after = reset_wait(response.headers, options_.max_wait);
-    }
-    return verdict;
+    return classify_api(response, context);
   }
 
   /// Classifies a transport failure: always transient and retryable.
@@ -114,6 +111,15 @@ class OpenAI {
     }
     if (type == "server_error") return K::transient;
     return fallback;
+  }
+
+  [[nodiscard]] Verdict classify_api(const Response& response,
+                                     const ClassifyContext& context) const {
+    Verdict verdict = classify_api_response(response, context, options_.max_wait, read_error);
+    if (verdict.kind == VerdictKind::rate_limited && !verdict.retry_after) {
+      verdict.retry_after = reset_wait(response.headers, options_.max_wait);
+    }
+    return verdict;
   }
 
   // The token endpoint answers RFC 6749 errors, or {"error": {"code": "refresh_token_reused"}}

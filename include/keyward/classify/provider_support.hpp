@@ -1,9 +1,9 @@
 // What the provider classifiers (Anthropic, OpenAI, Google, Rfc6750) share on top of
-// http_status.hpp: the error document of a response (its JSON body, or the error event of a
-// server-sent event stream that failed after a 200), every challenge of every WWW-Authenticate
-// field, the wait named by per-dimension rate-limit headers, the redaction of key fragments that
-// providers echo in their messages, and the skeleton of an API classification (body, then status,
-// then WWW-Authenticate, then finish()). Nothing here reads a clock.
+// http_status.hpp: the error document of a response (error_document.hpp), every challenge of
+// every WWW-Authenticate field, the wait named by per-dimension rate-limit headers, the redaction
+// of key fragments that providers echo in their messages, and the skeleton of an API
+// classification (body, then status, then WWW-Authenticate, then finish()). Nothing here reads a
+// clock.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "keyward/classifier.hpp"
+#include "keyward/classify/error_document.hpp"
 #include "keyward/classify/http_status.hpp"
 #include "keyward/detail/ascii.hpp"
 #include "keyward/detail/json.hpp"
@@ -24,136 +25,6 @@
 #include "keyward/transport.hpp"
 
 namespace keyward::classify {
-
-/// True when `needle` occurs in `text`, ignoring ASCII case.
-[[nodiscard]] constexpr bool icontains(std::string_view text, std::string_view needle) noexcept {
-  if (needle.size() > text.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
-    if (detail::iequals(text.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
-
-/// The error object inside a provider's error document: `error`, OpenAI's `response.error`, or
-/// the document itself when its `type` is "error" and it has no `error` member; else nullptr.
-[[nodiscard]] inline const detail::json::Value* error_object(
-    const detail::json::Value& document) noexcept {
-  if (!document.is_object()) return nullptr;
-  if (const auto* error = document.find("error"); error != nullptr && error->is_object()) {
-    return error;
-  }
-  if (const auto* response = document.find("response");
-      response != nullptr && response->is_object()) {
-    if (const auto* error = response->find("error"); error != nullptr && error->is_object()) {
-      return error;
-    }
-  }
-  if (document.string_or("type") == "error" && document.find("error") == nullptr) return &document;
-  return nullptr;
-}
-
-/// True when the response says it is a server-sent event stream (`text/event-stream`).
-[[nodiscard]] inline bool is_event_stream(const Response& response) noexcept {
-  const auto type = response.headers.get("content-type");
-  return type && icontains(*type, "text/event-stream");
-}
-
-namespace sse_internal {
-
-/// Removes and returns the first line of `stream`; lines end in CRLF, LF or CR (WHATWG HTML 9.2.5).
-constexpr std::string_view next_line(std::string_view& stream) noexcept {
-  const std::size_t end = stream.find_first_of("\r\n");
-  const std::string_view line = stream.substr(0, end);
-  if (end == std::string_view::npos) {
-    stream = {};
-  } else {
-    const bool crlf = stream[end] == '\r' && end + 1 < stream.size() && stream[end + 1] == '\n';
-    stream.remove_prefix(end + (crlf ? 2 : 1));
-  }
-  return line;
-}
-
-/// The event being read: its name and its data lines joined by LF.
-struct Event {
-  std::string name;
-  std::string data;
-  bool has_data = false;
-
-  /// Applies one "field: value" line; comments and unknown fields change nothing.
-  void add(std::string_view line) {
-    if (line.starts_with(':')) return;
-    const std::size_t colon = line.find(':');
-    const std::string_view field = line.substr(0, colon);
-    std::string_view value = colon == std::string_view::npos ? "" : line.substr(colon + 1);
-    if (value.starts_with(' ')) value.remove_prefix(1);
-    if (field == "event") {
-      name = value;
-    } else if (field == "data") {
-      if (has_data) data.push_back('\n');
-      data.append(value);
-      has_data = true;
-    }
-  }
-
-  /// True for an error event: named `error`, or with data that is an error document.
-  [[nodiscard]] bool is_error() const {
-    if (!has_data) return false;  // an event without data is never dispatched
-    if (name == "error") return true;
-    // Only events that mention an error are parsed, so a long healthy stream stays cheap.
-    if (data.find("error") == std::string::npos) return false;
-    const auto json = detail::json::parse(data, detail::json::Strictness::lenient);
-    return json && error_object(*json) != nullptr;
-  }
-};
-
-}  // namespace sse_internal
-
-/// The data of the first error event of a server-sent event stream (WHATWG HTML section
-/// 9.2.6): an event named `error`, or one whose data is a JSON document with an error object.
-[[nodiscard]] inline std::optional<std::string> sse_error_data(std::string_view stream) {
-  sse_internal::Event event;
-  while (!stream.empty()) {
-    const std::string_view line = sse_internal::next_line(stream);
-    if (!line.empty()) {
-      event.add(line);
-      continue;
-    }
-    if (event.is_error()) return std::move(event.data);  // a blank line dispatches the event
-    event = {};
-  }
-  // The stream was cut after its last event, before the blank line: what arrived still counts.
-  if (event.is_error()) return std::move(event.data);
-  return std::nullopt;
-}
-
-/// A response's error document and where it came from.
-struct ErrorDocument {
-  std::optional<detail::json::Value> json;  ///< The parsed document, when there is one.
-  bool streamed = false;  ///< True when it is the error event of a stream that began with a 2xx.
-};
-
-/// The error document of an API response, read leniently: the JSON body of an error status (the
-/// first element when the body is an array, as Google's streaming endpoints send it), or the
-/// error event of a 2xx event stream.
-[[nodiscard]] inline ErrorDocument error_document(const Response& response) {
-  // Lenient: a lone "\ud83d" in a message must not turn a known error into an unknown one.
-  constexpr auto kLenient = detail::json::Strictness::lenient;
-  ErrorDocument out;
-  if (response.status >= 200 && response.status < 300) {
-    if (!is_event_stream(response)) return out;
-    auto data = sse_error_data(response.body);
-    if (!data) return out;
-    out.streamed = true;
-    out.json = detail::json::parse(*data, kLenient);
-    return out;
-  }
-  out.json = detail::json::parse(response.body, kLenient);
-  if (out.json && out.json->is_array() && !out.json->as_array()->empty()) {
-    detail::json::Value first = out.json->as_array()->front();
-    out.json = std::move(first);
-  }
-  return out;
-}
 
 /// Every challenge of every WWW-Authenticate field, in order; a malformed field is skipped.
 [[nodiscard]] inline std::vector<detail::Challenge> all_challenges(const Headers& headers) {
