@@ -50,14 +50,12 @@ requires Classifier<typename Policies::Classifier> &&
     Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer>
 class ResilientCredential {
  public:
-  using Options = CredentialOptions;               ///< Tuning; see options.hpp.
-  using RetryOptions = keyward::RetryOptions;      ///< Retries of provider-scoped failures.
-  using RefreshOptions = keyward::RefreshOptions;  ///< Refresh thresholds and backoff.
-  using FixOptions = keyward::FixOptions;          ///< Fix texts.
-
+  using Options = CredentialOptions;                 ///< Tuning; see options.hpp.
+  using RetryOptions = keyward::RetryOptions;        ///< Retries of provider-scoped failures.
+  using RefreshOptions = keyward::RefreshOptions;    ///< Refresh thresholds and backoff.
+  using FixOptions = keyward::FixOptions;            ///< Fix texts.
   using Components = keyward::Components<Policies>;  ///< The policy instances.
-
-  using Current = CurrentCredential;  ///< What with_current() lends.
+  using Current = CurrentCredential;                 ///< What with_current() lends.
 
   /// Takes the transport, the credential, options and policies. Throws std::invalid_argument
   /// (naming the problem, never the secret) when the credential or the options are unusable, and
