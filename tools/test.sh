@@ -159,6 +159,11 @@ end_step
 begin_step "README example is real code"
 bash tools/check_readme.sh
 bash tools/check_guides.sh
+# What users read cites the project's own documents, never the team's internal brief or notes.
+if grep -rnE '\bBRIEF section|shared/(notes|fixtures|seed)' include tests tools examples bench \
+  docs README.md CHANGELOG.md --exclude=test.sh; then
+  keyward_die "the lines above cite documents users do not have; cite docs/ instead"
+fi
 end_step
 
 # ---------------------------------------------------------------------------------------------
