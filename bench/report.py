@@ -163,7 +163,8 @@ def short_name(name):
         shorter = re.sub(r"<[^<>]*>", "<>", name)
         shorter = re.sub(r"\((?!anonymous namespace\))[^()]*\)", "()", shorter)
         if shorter == name:
-            return name.replace("(anonymous namespace)::", "")
+            name = name.replace("(anonymous namespace)::", "")
+            return name if len(name) <= 100 else name[:99] + "…"
         name = shorter
 
 
