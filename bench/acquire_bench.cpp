@@ -162,7 +162,8 @@ void setup_cooling(const benchmark::State& state) {
     g_cooling.push_back(
         std::make_unique<CoolingCredential>(CoolingTransport{}, Credential::api_key(token_for(i))));
     if (i + 1 < n) {
-      static_cast<void>(g_cooling.back()->send({.method = "GET", .url = "https://api.example.com/"}));
+      static_cast<void>(
+          g_cooling.back()->send({.method = "GET", .url = "https://api.example.com/"}));
     }
   }
 }

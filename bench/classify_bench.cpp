@@ -21,18 +21,23 @@
 namespace keyward::bench {
 namespace {
 
+void classify_fixture(benchmark::State& state, const testing::Fixture& fixture) {
+  const classify::HttpStatus classifier;
+  const ClassifyContext context = testing::context_of(fixture);
+  for (auto _ : state) {
+    auto verdict = classifier.classify(fixture.response, context);
+    benchmark::DoNotOptimize(verdict);
+  }
+}
+
 const bool registered = [] {
   for (const std::string folder : {"generic", "token"}) {
     for (const auto& fixture : testing::load_fixtures(folder)) {
       std::string name = "BM_Classify_" + fixture.name.substr(0, fixture.name.size() - 5);
-      benchmark::RegisterBenchmark(name.c_str(), [fixture](benchmark::State& state) {
-        const classify::HttpStatus classifier;
-        const ClassifyContext context = testing::context_of(fixture);
-        for (auto _ : state) {
-          auto verdict = classifier.classify(fixture.response, context);
-          benchmark::DoNotOptimize(verdict);
-        }
-      })->Threads(1)->Threads(2)->UseRealTime();
+      benchmark::RegisterBenchmark(name.c_str(), classify_fixture, fixture)
+          ->Threads(1)
+          ->Threads(2)
+          ->UseRealTime();
     }
   }
   return true;
@@ -126,12 +131,7 @@ void BM_Redact_KeyEchoes(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_Redact_KeyEchoes)
-    ->Arg(64 << 10)
-    ->Arg(1 << 20)
-    ->Threads(1)
-    ->Threads(2)
-    ->UseRealTime();
+BENCHMARK(BM_Redact_KeyEchoes)->Arg(64 << 10)->Arg(1 << 20)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Scrub_CleanAndScrub(benchmark::State& state) {
   const std::string message = masked_key_message(static_cast<std::size_t>(state.range(0)));

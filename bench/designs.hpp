@@ -49,7 +49,8 @@ inline std::string token_for(std::uint64_t generation) {
 /// into the thread's reused buffer (cleared, so it allocates only the first time). Out of line,
 /// so that every design and every loop runs the very same instructions for it: inlined, the
 /// compiler turns the append into a store in some loops and a call in others.
-[[gnu::noinline, gnu::flatten]] inline void use(std::string& header, std::string_view token, CredentialState state) {
+[[gnu::noinline, gnu::flatten]] inline void use(std::string& header, std::string_view token,
+                                                CredentialState state) {
   benchmark::DoNotOptimize(state);
   header.clear();
   header.append("Bearer ");

@@ -86,8 +86,8 @@ void classify_stream(long n) {
 
 struct Case {
   std::string_view name;
-  long ops;            // ten million instructions or more, at today's costs
-  std::size_t bytes;   // response body bytes per operation, 0 when there is none
+  long ops;           // ten million instructions or more, at today's costs
+  std::size_t bytes;  // response body bytes per operation, 0 when there is none
   void (*run)(long);
 };
 

@@ -168,9 +168,9 @@ def short_name(name):
         name = shorter
 
 
-def profile(profiles, case, step, top=8):
-    """The functions that cost `case` the most instructions per operation (self cost), from the
-    difference of its two callgrind profiles."""
+def profile(profiles, case, step):
+    """Instructions per operation of each function (self cost) in `case`, from the difference of
+    its two callgrind profiles; empty when they are missing."""
     def table(path):
         out = subprocess.run(["callgrind_annotate", "--threshold=100", path],
                              capture_output=True, text=True, check=False).stdout
@@ -180,19 +180,29 @@ def profile(profiles, case, step, top=8):
             if not m or "PROGRAM TOTALS" in line:
                 continue
             name = re.sub(r" \[/[^]]*\]$", "", m.group(2))
-            name = re.sub(r"^(\?\?\?|\./\S+?\.(c|S|h|cc|cpp)):", "", name)
+            name = short_name(re.sub(r"^(\?\?\?|\./\S+?\.(c|S|h|cc|cpp)):", "", name))
             costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
         return costs
 
+    if not profiles or not os.path.isdir(profiles):
+        return {}
     paths = sorted((os.path.join(profiles, f) for f in os.listdir(profiles)
                     if f.startswith(case + ".") and f.endswith(".out")),
                    key=lambda p: int(p.split(".")[-2]))
     if len(paths) != 2:
-        return []
+        return {}
     small, large = table(paths[0]), table(paths[1])
-    rows = [((large.get(k, 0) - small.get(k, 0)) / step, k) for k in set(small) | set(large)]
-    rows = sorted((r for r in rows if r[0] >= 1), reverse=True)[:top]
-    return [(cost, short_name(name)) for cost, name in rows]
+    return {k: (large.get(k, 0) - small.get(k, 0)) / step for k in set(small) | set(large)}
+
+
+def added_costs(profiles, steps, case, base=None, top=8):
+    """The functions that cost `case` the most instructions per operation beyond `base` (or in
+    all, without a base): [(instructions, function)]."""
+    costs = profile(profiles, case, steps.get(case, 1))
+    if base:
+        for name, cost in profile(profiles, base, steps.get(base, 1)).items():
+            costs[name] = costs.get(name, 0) - cost
+    return sorted(((c, n) for n, c in costs.items() if c >= 1), reverse=True)[:top]
 
 
 def compiler_version():
@@ -271,32 +281,38 @@ def markdown(context, runs, instr, profiles, steps):
             "ten times what it costs and hide keyward's share; the vector loop glibc uses "
             "instead is counted as it runs.")
         add("")
-        add("| case | what | instructions | ratio | body bytes | bytes per instruction |")
-        add("|---|---|---|---|---|---|")
+        add("| case | what | instructions | ratio | added | body bytes | bytes per instruction |")
+        add("|---|---|---|---|---|---|---|")
         base = {case: b for _, case, b, _, _, _ in INSTRUCTION_TARGETS.values()}
         for case, (per_op, size) in instr.items():
-            ratio = (f"{per_op / instr[base[case]][0]:.2f}x `{base[case]}`"
-                     if case in base and base[case] in instr else "")
+            ratio, added = "", ""
+            if case in base and base[case] in instr:
+                ratio = f"{per_op / instr[base[case]][0]:.2f}x `{base[case]}`"
+                added = f"{per_op - instr[base[case]][0]:+.0f}"
             per_byte = f"{size / per_op:.3f}" if size else ""
-            add(f"| `{case}` | {CASES.get(case, '')} | {per_op:.0f} | {ratio} | "
+            add(f"| `{case}` | {CASES.get(case, '')} | {per_op:.0f} | {ratio} | {added} | "
                 f"{size or ''} | {per_byte} |")
         add("")
         if profiles:
-            missed = [INSTRUCTION_TARGETS[key][1]
-                      for key, _, _, _, _, met, _ in instruction_results(instr) if not met]
-            shown = missed + ["classify_stream"]
             add("## Where the instructions go")
             add("")
-            add("For each case over its target, and for the stream classification: the functions "
-                "with the highest self cost per operation (the difference of the case's two "
-                "callgrind profiles; `callgrind_annotate` on `build/release/bench/callgrind/` "
-                "shows the rest).")
+            add("For each target missed, the functions that cost keyward's case the most "
+                "instructions per operation beyond its baseline's (self cost; the difference of "
+                "each case's two callgrind profiles); for the stream classification, its own. "
+                "`callgrind_annotate build/release/bench/callgrind/<case>.<n>.out` shows the "
+                "rest.")
             add("")
-            for case in shown:
-                rows = profile(profiles, case, steps.get(case, 1))
+            shown = [(INSTRUCTION_TARGETS[key][1], INSTRUCTION_TARGETS[key][2])
+                     for key, _, _, _, _, met, _ in instruction_results(instr) if not met]
+            for case, base in shown + [("classify_stream", None)]:
+                rows = added_costs(profiles, steps, case, base)
                 if not rows:
                     continue
-                add(f"`{case}` ({instr[case][0]:.0f} instructions):")
+                if base:
+                    add(f"`{case}`: {instr[case][0]:.0f} instructions, "
+                        f"{instr[case][0] - instr[base][0]:.0f} more than `{base}`:")
+                else:
+                    add(f"`{case}`: {instr[case][0]:.0f} instructions:")
                 add("")
                 add("| instructions | function |")
                 add("|---|---|")
@@ -479,10 +495,11 @@ def main():
         print(f"FAIL {failure}")
     if args.profiles and instr:
         for key, desc, ratio, target, limit, met, enforced in instruction_results(instr):
-            case = INSTRUCTION_TARGETS[key][1]
-            if enforced and not met and case in instr:
-                print(f"  where {case}'s {instr[case][0]:.0f} instructions go (self, per op):")
-                for cost, name in profile(args.profiles, case, steps.get(case, 1), top=6):
+            _, case, base, _, _, _ = INSTRUCTION_TARGETS[key]
+            if enforced and not met and case in instr and base in instr:
+                print(f"  what {case} adds to {base}'s {instr[base][0]:.0f} instructions "
+                      f"(self, per operation):")
+                for cost, name in added_costs(args.profiles, steps, case, base, top=6):
                     print(f"    {cost:7.0f}  {name}")
     print("deterministic checks: " + ("failed" if failures else "passed"))
     return 1 if failures else 0
