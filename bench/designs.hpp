@@ -45,7 +45,7 @@ inline std::string token_for(std::uint64_t generation) {
   return "sk-ant-oat01-" + std::string(48, 'x') + "-" + std::to_string(generation) + "-abcd";
 }
 
-/// What a request does with the credential it read: the state checked, `Bearer <token>` written
+/// What a request does with the credential it read: the state read, `Bearer <token>` written
 /// into the thread's reused buffer (cleared, so it allocates only the first time). Out of line,
 /// so that every design and every loop runs the very same instructions for it: inlined, the
 /// compiler turns the append into a store in some loops and a call in others.
