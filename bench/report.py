@@ -235,6 +235,12 @@ def markdown(context, runs, instr, profiles, steps):
         f"{', '.join(f'{x:.2f}' for x in context.get('load_avg', []))} at start")
     add(f"- Compiler: {compiler_version()}")
     add(f"- Google Benchmark library build: {context.get('library_build_type')}")
+    load_avg, cpus = context.get("load_avg", []), context.get("num_cpus") or 1
+    if load_avg and load_avg[0] >= cpus / 2:
+        add("")
+        add(f"Other work was running (load {load_avg[0]:.2f} on {cpus} CPUs): times at 2 threads "
+            "and more measure the scheduler as much as keyward, so their scaling figures say "
+            "little. Instruction counts are unaffected.")
     add("")
 
     add("## Targets")
