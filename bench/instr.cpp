@@ -1,48 +1,135 @@
-// A fixed number of hot-path operations, for instruction counts under valgrind's callgrind
-// (repeatable where wall-clock time on a shared machine is not). bench/run runs each case at two
-// counts and divides the difference, so set-up costs cancel out.
+// A fixed number of operations of each case, for instruction counts under valgrind's callgrind
+// (repeatable where wall-clock time on a shared machine is not). bench/run runs each case at its
+// operation count and at twice that, and divides the difference by the count, so start-up and
+// set-up cancel out.
 //
-//   keyward_instr floor|acquire|send_direct|send_keyward N
+//   keyward_instr --list      one line per case: name, operation count, body bytes per operation
+//   keyward_instr CASE N      runs N operations of CASE
 #include <benchmark/benchmark.h>
 
+#include <array>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "designs.hpp"
+#include "keyward/classify/anthropic.hpp"
+
+namespace keyward::bench {
+namespace {
+
+constexpr const char* kUrl = "https://api.anthropic.com/v1/messages";
+
+template <class Design>
+void acquire(long n) {
+  const Design design;
+  std::string header;
+  design.read(header);
+  for (long i = 0; i < n; ++i) design.read(header);
+}
+
+// Reads credential i % N of N, as a pool handing requests out in turn does.
+template <std::size_t N>
+void in_turn(long n) {
+  std::vector<std::unique_ptr<KeywardDesign>> pool;
+  for (std::size_t i = 0; i < N; ++i) pool.push_back(std::make_unique<KeywardDesign>());
+  std::string header;
+  for (const auto& design : pool) design->read(header);
+  std::size_t at = 0;
+  for (long i = 0; i < n; ++i) {
+    pool[at]->read(header);
+    if (++at == N) at = 0;
+  }
+}
+
+// The careful client without keyward: the header built once per token, copied into each request.
+template <std::size_t Body>
+void send_direct(long n) {
+  const NullTransport transport{&canned_responses()[Body]};
+  const std::string cached = "Bearer " + token_for(0);
+  for (long i = 0; i < n; ++i) {
+    Request request{.method = "POST", .url = kUrl};
+    request.headers.set("authorization", cached);
+    auto response = transport.send(request);
+    benchmark::DoNotOptimize(response);
+  }
+}
+
+// The careful client with keyward: the request passed by reference and used in place.
+template <std::size_t Body>
+void send_keyward(long n) {
+  ResilientCredential<NullTransport> credential{NullTransport{&canned_responses()[Body]},
+                                                Credential::api_key(token_for(0))};
+  for (long i = 0; i < n; ++i) {
+    Request request{.method = "POST", .url = kUrl};
+    auto response = credential.send(request);
+    benchmark::DoNotOptimize(response);
+  }
+}
+
+// Anthropic's classifier on a healthy 200 stream: it scans every event for an error.
+void classify_stream(long n) {
+  const Canned& stream = canned_responses()[3];
+  Response response{.status = 200, .body = stream.body};
+  response.headers.add("content-type", stream.content_type);
+  const classify::Anthropic classifier;
+  const ClassifyContext context{.endpoint = Endpoint::api, .credential = CredentialKind::api_key};
+  for (long i = 0; i < n; ++i) {
+    auto verdict = classifier.classify(response, context);
+    benchmark::DoNotOptimize(verdict);
+  }
+}
+
+struct Case {
+  std::string_view name;
+  long ops;           // ten million instructions or more, at today's costs
+  std::size_t bytes;  // response body bytes per operation, 0 when there is none
+  void (*run)(long);
+};
+
+const std::array<Case, 13>& cases() {
+  static const std::array<Case, 13> all{{
+      {"floor", 100000, 0, acquire<FloorDesign>},
+      {"acquire", 100000, 0, acquire<KeywardDesign>},
+      {"in_turn_1", 100000, 0, in_turn<1>},
+      {"in_turn_1000", 30000, 0, in_turn<1000>},
+      {"send_direct_empty", 5000, 0, send_direct<0>},
+      {"send_keyward_empty", 5000, 0, send_keyward<0>},
+      {"send_direct_message", 5000, canned_responses()[1].body.size(), send_direct<1>},
+      {"send_keyward_message", 500, canned_responses()[1].body.size(), send_keyward<1>},
+      {"send_direct_embeddings", 5000, canned_responses()[2].body.size(), send_direct<2>},
+      {"send_keyward_embeddings", 100, canned_responses()[2].body.size(), send_keyward<2>},
+      {"send_direct_stream", 5000, canned_responses()[3].body.size(), send_direct<3>},
+      {"send_keyward_stream", 5000, canned_responses()[3].body.size(), send_keyward<3>},
+      {"classify_stream", 100, canned_responses()[3].body.size(), classify_stream},
+  }};
+  return all;
+}
+
+}  // namespace
+}  // namespace keyward::bench
 
 int main(int argc, char** argv) {
-  using namespace keyward::bench;
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: keyward_instr floor|acquire|send_direct|send_keyward N\n");
-    return 2;
-  }
-  const std::string_view which = argv[1];
-  const long n = std::strtol(argv[2], nullptr, 10);
-  if (which == "floor") {
-    const FloorDesign floor;
-    for (long i = 0; i < n; ++i) floor.read();
-  } else if (which == "acquire") {
-    const KeywardDesign keyward;
-    for (long i = 0; i < n; ++i) keyward.read();
-  } else if (which == "send_direct" || which == "send_keyward") {
-    const NullTransport transport;
-    KeywardDesign keyward;
-    for (long i = 0; i < n; ++i) {
-      if (which == "send_direct") {
-        keyward::Request request{.method = "POST", .url = "https://api.anthropic.com/v1/messages"};
-        request.headers.set("authorization", "Bearer " + token_for(0));
-        auto response = transport.send(request);
-        benchmark::DoNotOptimize(response);
-      } else {
-        auto response = keyward.credential().send(
-            {.method = "POST", .url = "https://api.anthropic.com/v1/messages"});
-        benchmark::DoNotOptimize(response);
-      }
+  using keyward::bench::cases;
+  const std::string_view first = argc > 1 ? argv[1] : "";
+  if (argc == 2 && first == "--list") {
+    for (const auto& c : cases()) {
+      std::printf("%.*s %ld %zu\n", static_cast<int>(c.name.size()), c.name.data(), c.ops, c.bytes);
     }
-  } else {
-    std::fprintf(stderr, "unknown case '%.*s'\n", static_cast<int>(which.size()), which.data());
-    return 2;
+    return 0;
   }
-  return 0;
+  if (argc == 3) {
+    const long n = std::strtol(argv[2], nullptr, 10);
+    for (const auto& c : cases()) {
+      if (c.name != first) continue;
+      c.run(n);
+      return 0;
+    }
+  }
+  std::fprintf(stderr, "usage: keyward_instr --list | keyward_instr CASE N\n");
+  return 2;
 }

@@ -211,7 +211,7 @@ class ResilientCredential {
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) return unexpected(std::move(*admission.error));
       if (admission.kind == Kind::send) {
-        if (auto done = attempt(request, std::move(admission.ticket), now.at, progress)) {
+        if (auto done = attempt(request, std::move(admission.ticket), now.read(), progress)) {
           return std::move(*done);
         }
         continue;

@@ -99,14 +99,27 @@ struct Progress {
 
 /// The clock, read at most once and only when asked.
 template <class Clock>
-struct LazyNow {
-  const Clock& clock;             ///< The injected clock.
-  std::optional<TimePoint> at{};  ///< The time read, once it was.
+class LazyNow {
+ public:
+  /// Reads `clock` when first asked.
+  explicit LazyNow(const Clock& clock) noexcept : clock_(clock) {}
   /// The time, read now or earlier.
   TimePoint operator()() {
-    if (!at) at = clock.now();
-    return *at;
+    if (!read_) {
+      at_ = clock_.now();
+      read_ = true;
+    }
+    return at_;
   }
+  /// The time if it was read, else nothing.
+  [[nodiscard]] std::optional<TimePoint> read() const noexcept {
+    return read_ ? std::optional<TimePoint>{at_} : std::nullopt;
+  }
+
+ private:
+  const Clock& clock_;
+  TimePoint at_{};
+  bool read_ = false;
 };
 
 /// Takes back the fields lent to a request, however send() ends.
