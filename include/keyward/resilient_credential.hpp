@@ -26,9 +26,9 @@
 #include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
 #include "keyward/default_policies.hpp"
+#include "keyward/detail/origin_cache.hpp"
 #include "keyward/detail/policy_support.hpp"
 #include "keyward/detail/time.hpp"
-#include "keyward/detail/url.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
 #include "keyward/options.hpp"
@@ -196,7 +196,7 @@ class ResilientCredential {
   std::vector<Secret> strategy_secrets() const { return detail::strategy_secrets(parts_.refresh); }
 
   Result<Response> run(Request& request, bool probe) {
-    if (!detail::url_allows_credentials(request.url, options_.allow_insecure_http)) {
+    if (!origins_.allows(request.url)) {
       return unexpected(cell_.messages().insecure_url(detail::url_scheme(request.url)));
     }
     const typename Cell::Pin pin;  // keeps the token whose fields are lent alive until return
@@ -294,6 +294,7 @@ class ResilientCredential {
   Components parts_;
   Cell cell_;
   Coordinator coordinator_;
+  detail::OriginCache origins_{options_.allow_insecure_http};  // the URL check, per origin
 };
 
 }  // namespace keyward
