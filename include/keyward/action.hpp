@@ -71,7 +71,15 @@ class Ticket {
   Ticket(const Ticket&) = delete;
   Ticket& operator=(const Ticket&) = delete;
   /// Takes over `other`'s claim.
-  Ticket(Ticket&& other) noexcept { *this = std::move(other); }
+  Ticket(Ticket&& other) noexcept
+      : cell(std::exchange(other.cell, nullptr)),
+        generation(other.generation),
+        probe(std::exchange(other.probe, 0)),
+        probed_reason(other.probed_reason),
+        unverified(other.unverified),
+        settled(other.settled),
+        kind(other.kind),
+        token(std::move(other.token)) {}
   /// Hands back this ticket's claim and takes over `other`'s.
   Ticket& operator=(Ticket&& other) noexcept {
     if (this != &other) {

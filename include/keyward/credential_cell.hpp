@@ -131,6 +131,7 @@ class CredentialCell {
       case VerdictKind::ok:
       case VerdictKind::forbidden:
       case VerdictKind::request_error: {
+        if (ticket.probe == 0 && ticket.settled) return {};  // a success changes nothing
         Action action{ActionKind::deliver, {}, accepted(ticket, now)};
         ticket.probe = 0;  // decided
         return action;

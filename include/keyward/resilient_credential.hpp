@@ -211,10 +211,9 @@ class ResilientCredential {
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) return unexpected(std::move(*admission.error));
       if (admission.kind == Kind::send) {
-        if (auto done = attempt(request, std::move(admission.ticket), now.read(), progress)) {
-          return std::move(*done);
-        }
-        continue;
+        auto result = attempt(request, std::move(admission.ticket), now.read(), progress);
+        if (result || result.error().code) return result;
+        continue;  // an Error without a code: go round again
       }
       progress.refresh_tried = true;
       if (admission.need == RefreshNeed::soft && coordinator_.quiet(now())) continue;
@@ -224,10 +223,10 @@ class ResilientCredential {
     }
   }
 
-  // Sends once with `ticket` and acts on the verdict; nothing when the loop goes on.
-  std::optional<Result<Response>> attempt(const Request& request, Ticket ticket,
-                                          std::optional<TimePoint> admitted,
-                                          detail::Progress& progress) {
+  // Sends once with `ticket` and acts on the verdict; an Error without a code when the loop goes
+  // on (every Error keyward returns has one), so that the response is moved only once.
+  Result<Response> attempt(const Request& request, Ticket ticket, std::optional<TimePoint> admitted,
+                           detail::Progress& progress) {
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
     auto sent = transport_.send(request);
@@ -247,17 +246,17 @@ class ResilientCredential {
     }
     switch (action.kind) {
       case ActionKind::deliver:
-        return Result<Response>{std::move(*sent)};
+        return std::move(*sent);
       case ActionKind::fail:
-        return Result<Response>{unexpected(std::move(*action.error))};
+        return unexpected(std::move(*action.error));
       case ActionKind::refresh_then_replay:
         if (auto refreshed = refresh(ticket.generation, RefreshNeed::rejected, at); !refreshed) {
-          return Result<Response>{unexpected(std::move(refreshed).error())};
+          return unexpected(std::move(refreshed).error());
         }
         [[fallthrough]];
       case ActionKind::replay:
         ++progress.replays;
-        return std::nullopt;
+        return unexpected(Error{});
       case ActionKind::retry:
         break;
     }
@@ -265,13 +264,12 @@ class ResilientCredential {
     const auto wait =
         detail::retry_wait(verdict, progress.attempts, options_.retry, cell_.jitter());
     if (!wait) {
-      if (sent) return Result<Response>{std::move(*sent)};
-      return Result<Response>{
-          unexpected(cell_.messages().no_response(progress.attempts, std::move(verdict)))};
+      if (sent) return std::move(*sent);
+      return unexpected(cell_.messages().no_response(progress.attempts, std::move(verdict)));
     }
     observe(EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);
-    return std::nullopt;
+    return unexpected(Error{});
   }
 
   Result<void> refresh(std::uint64_t seen, RefreshNeed need, TimePoint now) {
