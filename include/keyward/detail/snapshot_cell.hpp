@@ -227,7 +227,9 @@ class SnapshotCell {
     {
       Registry& registry = SnapshotCell::registry();
       const std::scoped_lock lock(registry.mutex);
-      for (std::size_t i = 0; i < owners.held.size(); ++i) {
+      // The table may have room beyond the registry's indexes; nothing was ever cached there.
+      const std::size_t end = std::min(owners.held.size(), registry.slots.size());
+      for (std::size_t i = 0; i < end; ++i) {
         if (owners.held[i].cell != 0 && owners.held[i].cell != registry.slots[i].id) {
           owners.held[i].cell = 0;
           owners.entries[i] = Entry{};
@@ -246,7 +248,9 @@ class SnapshotCell {
     Owners& owners = owners_ != nullptr ? *owners_ : adopt_owners();
     sweep(owners);
     make_room(owners, index_);
-    if (pins_ > 0) owners.parked.reserve(owners.parked.size() + 1);  // parking cannot throw
+    if (pins_ > 0 && owners.parked.size() == owners.parked.capacity()) {  // so parking can't throw
+      owners.parked.reserve(std::max<std::size_t>(8, 2 * owners.parked.size()));
+    }
     std::shared_ptr<const T> snapshot;
     std::uint64_t version = 0;
     {
