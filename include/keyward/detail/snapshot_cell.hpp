@@ -152,7 +152,7 @@ class SnapshotCell {
     }
   };
   static Registry& registry() {
-    static Registry* const instance = new Registry;  // NOLINT(cppcoreguidelines-owning-memory)
+    static auto* const instance = new Registry;  // leaked on purpose: see above
     return *instance;
   }
 
@@ -183,7 +183,7 @@ class SnapshotCell {
       if (pins_ > 0) {
         parked_ = true;  // the last Pin frees the table
       } else {
-        delete std::exchange(owners_, nullptr);  // NOLINT(cppcoreguidelines-owning-memory)
+        delete std::exchange(owners_, nullptr);
       }
     }
   };
@@ -191,14 +191,14 @@ class SnapshotCell {
   [[gnu::noinline, gnu::cold]] static Owners& adopt_owners() {
     static thread_local Reaper reaper;  // registers the teardown before the table exists
     static_cast<void>(reaper);
-    owners_ = new Owners;  // NOLINT(cppcoreguidelines-owning-memory)
+    owners_ = new Owners;  // freed by the reaper, or by the last Pin if the thread exits pinned
     return *owners_;
   }
 
   [[gnu::noinline, gnu::cold]] static void release_parked() noexcept {
     parked_ = false;
     if (exiting_) {
-      delete std::exchange(owners_, nullptr);  // NOLINT(cppcoreguidelines-owning-memory)
+      delete std::exchange(owners_, nullptr);
     } else if (owners_ != nullptr) {
       owners_->parked.clear();
     }
