@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <latch>
 #include <memory>
@@ -98,8 +99,42 @@ TEST(SnapshotCellTest, TwoCellsOfTheSameTypeKeepTheirOwnValues) {
   EXPECT_EQ(a.load(), 11);
 }
 
+TEST(SnapshotCellTest, AThousandCellsReadInTurnEachReturnTheirOwnSnapshot) {
+  constexpr int kCells = 1000;
+  std::vector<std::unique_ptr<SnapshotCell<int>>> cells;
+  for (int i = 0; i < kCells; ++i) cells.push_back(std::make_unique<SnapshotCell<int>>(boxed(i)));
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < kCells; ++i) {
+      ASSERT_EQ(cells[static_cast<std::size_t>(i)]->load(), i) << "round " << round;
+    }
+  }
+  for (int i = 0; i < kCells; i += 7) cells[static_cast<std::size_t>(i)]->publish(boxed(-i));
+  for (int round = 0; round < 3; ++round) {
+    for (int i = kCells - 1; i >= 0; --i) {
+      const int expected = i % 7 == 0 ? -i : i;
+      ASSERT_EQ(cells[static_cast<std::size_t>(i)]->load(), expected) << "round " << round;
+    }
+  }
+  EXPECT_GE(SnapshotCell<int>::thread_table_size(), static_cast<std::size_t>(kCells));
+}
+
+TEST(SnapshotCellTest, CellsWhoseIdsAreSixteenApartKeepTheirOwnValues) {
+  // The ids the first cache design collided on (id % 16): each cell draws one id, so drawing 15
+  // in between puts the second cell 16 ids after the first.
+  SnapshotCell<int> a{boxed(1)};
+  for (int i = 0; i < 15; ++i) static_cast<void>(next_cell_id());
+  SnapshotCell<int> b{boxed(2)};
+  for (int round = 0; round < 100; ++round) {
+    ASSERT_EQ(a.load(), 1 + 2 * round);
+    ASSERT_EQ(b.load(), 2 + 2 * round);
+    ASSERT_EQ(a.load(), 1 + 2 * round);
+    a.publish(boxed(3 + 2 * round));
+    b.publish(boxed(4 + 2 * round));
+  }
+}
+
 TEST(SnapshotCellTest, CellsSharingACacheSlotNeverReturnEachOthersValues) {
-  // More cells than cache slots, so several cells map to each slot and evict one another.
+  // More cells than the first cache design had slots, read forwards and backwards.
   constexpr int kCells = 40;
   std::vector<std::unique_ptr<SnapshotCell<int>>> cells;
   for (int i = 0; i < kCells; ++i) cells.push_back(std::make_unique<SnapshotCell<int>>(boxed(i)));
@@ -160,6 +195,183 @@ TEST(SnapshotCellTest, LoadSharedKeepsASnapshotAliveAfterLaterPublishes) {
   EXPECT_TRUE(watch.expired());  // nothing else kept the first snapshot
 }
 
+// --- Pin ------------------------------------------------------------------------------------
+
+TEST(SnapshotCellTest, APinKeepsTheFirstReferenceValidAcrossReadsOfAThousandOtherCells) {
+  using Cell = SnapshotCell<std::string>;
+  Cell first{std::make_shared<const std::string>("the first snapshot, long enough for the heap")};
+  std::vector<std::unique_ptr<Cell>> others;
+  for (int i = 0; i < 1000; ++i) {
+    others.push_back(std::make_unique<Cell>(std::make_shared<const std::string>(
+        "another cell's snapshot, also long enough: " + std::to_string(i))));
+  }
+  std::weak_ptr<const std::string> watch;
+  {
+    const Cell::Pin pin;
+    const std::string& borrowed = first.load();
+    watch = first.load_shared();
+    // Only this thread's table holds the first snapshot from here on.
+    first.publish(std::make_shared<const std::string>("the second snapshot"));
+    for (int round = 0; round < 2; ++round) {
+      for (std::size_t i = 0; i < others.size(); ++i) {
+        ASSERT_EQ(others[i]->load(),
+                  "another cell's snapshot, also long enough: " + std::to_string(i));
+      }
+      EXPECT_EQ(first.load(), "the second snapshot");  // evicts the first snapshot: parked
+      first.publish(std::make_shared<const std::string>("the second snapshot"));
+    }
+    others.erase(others.begin(), others.begin() + 500);  // destroyed cells: no sweep while pinned
+    for (const auto& cell : others) static_cast<void>(cell->load());
+    EXPECT_EQ(borrowed, "the first snapshot, long enough for the heap");
+    EXPECT_FALSE(watch.expired());
+  }
+  EXPECT_TRUE(watch.expired());  // the last Pin released what was parked
+  EXPECT_EQ(first.load(), "the second snapshot");
+}
+
+TEST(SnapshotCellTest, NestedPinsReleaseOnlyWhenTheOutermostEnds) {
+  SnapshotCell<int> cell{boxed(1)};
+  std::weak_ptr<const int> watch = cell.load_shared();
+  {
+    const SnapshotCell<int>::Pin outer;
+    const int& borrowed = cell.load();
+    {
+      const SnapshotCell<int>::Pin inner;
+      cell.publish(boxed(2));
+      EXPECT_EQ(cell.load(), 2);
+    }
+    EXPECT_FALSE(watch.expired());
+    EXPECT_EQ(borrowed, 1);
+  }
+  EXPECT_TRUE(watch.expired());
+}
+
+// --- memory ---------------------------------------------------------------------------------
+
+// A snapshot that counts its live instances; each Tag is its own T, so its own table and index
+// registry, untouched by other tests.
+template <int Tag>
+struct Counted {
+  static inline std::atomic<int> live{0};
+  int value;
+  explicit Counted(int v) : value(v) { live.fetch_add(1); }
+  Counted(const Counted&) = delete;
+  Counted& operator=(const Counted&) = delete;
+  ~Counted() { live.fetch_sub(1); }
+};
+
+template <int Tag>
+std::shared_ptr<const Counted<Tag>> counted(int value) {
+  return std::make_shared<const Counted<Tag>>(value);
+}
+
+TEST(SnapshotCellTest, CreatingAndDestroyingCellsWhileReadingThemKeepsMemoryBounded) {
+  using Snapshot = Counted<1>;
+  using Cell = SnapshotCell<Snapshot>;
+  constexpr int kCells = 100'000;
+  constexpr std::size_t kLive = 10;                         // cells alive at once
+  std::deque<std::pair<std::unique_ptr<Cell>, int>> cells;  // with the value each should hold
+  int most_alive = 0;
+  for (int i = 0; i < kCells; ++i) {
+    cells.emplace_back(std::make_unique<Cell>(counted<1>(i)), i);
+    ASSERT_EQ(cells.back().first->load().value, i);
+    if (i % 3 == 0) {
+      cells.back().first->publish(counted<1>(-i));
+      cells.back().second = -i;
+    }
+    for (const auto& [cell, expected] : cells) ASSERT_EQ(cell->load().value, expected);
+    if (cells.size() == kLive) cells.pop_front();
+    most_alive = std::max(most_alive, Snapshot::live.load());
+  }
+  // Each live cell holds one snapshot; this thread's table at most one more per index, and
+  // indexes are reused, so neither grows with the number of cells ever created.
+  EXPECT_LE(most_alive, static_cast<int>(2 * kLive));
+  EXPECT_LE(Cell::thread_table_size(), std::size_t{16});
+  cells.clear();
+  // A miss after cells were destroyed sweeps the table: only the new cell's snapshot is left.
+  const Cell last{counted<1>(7)};
+  EXPECT_EQ(last.load().value, 7);
+  EXPECT_EQ(Snapshot::live.load(), 1);
+}
+
+TEST(SnapshotCellTest, ADestroyedCellsSnapshotsAreReleasedAtTheNextMiss) {
+  using Snapshot = Counted<2>;
+  using Cell = SnapshotCell<Snapshot>;
+  {
+    std::vector<std::unique_ptr<Cell>> cells;
+    for (int i = 0; i < 200; ++i) cells.push_back(std::make_unique<Cell>(counted<2>(i)));
+    for (const auto& cell : cells) static_cast<void>(cell->load());
+    for (const auto& cell : cells) cell->publish(counted<2>(1));
+    cells.clear();
+  }
+  EXPECT_EQ(Snapshot::live.load(), 200);  // this thread's table still holds the first snapshots
+  const Cell fresh{counted<2>(5)};
+  EXPECT_EQ(fresh.load().value, 5);
+  EXPECT_EQ(Snapshot::live.load(), 1);
+}
+
+// --- thread exit ----------------------------------------------------------------------------
+
+TEST(SnapshotCellTest, AThreadsTableIsReleasedWhenItExits) {
+  using Snapshot = Counted<3>;
+  SnapshotCell<Snapshot> cell{counted<3>(1)};
+  std::weak_ptr<const Snapshot> watch = cell.load_shared();
+  std::thread reader([&] { EXPECT_EQ(cell.load().value, 1); });
+  reader.join();
+  cell.publish(counted<3>(2));
+  EXPECT_TRUE(watch.expired());
+}
+
+// Built before the thread's first load(), so destroyed after the thread's table: its destructor
+// loads through the exiting path, pinned, and checks a reference taken while the thread ran.
+struct ReadsWhileExiting {
+  using Cell = SnapshotCell<std::string>;
+  Cell* first = nullptr;
+  std::vector<std::unique_ptr<Cell>>* others = nullptr;
+  const std::string* borrowed = nullptr;
+  std::promise<bool>* ok = nullptr;
+  std::optional<Cell::Pin> pin;
+  ReadsWhileExiting() = default;
+  ReadsWhileExiting(const ReadsWhileExiting&) = delete;
+  ReadsWhileExiting& operator=(const ReadsWhileExiting&) = delete;
+  ~ReadsWhileExiting() {
+    if (ok == nullptr) return;
+    bool good = *borrowed == "taken while the thread ran, long enough for the heap";
+    for (std::size_t i = 0; i < others->size(); ++i) {
+      good = good && (*others)[i]->load() == std::to_string(i);
+    }
+    good = good && first->load() == "published before the thread exited";
+    good = good && *borrowed == "taken while the thread ran, long enough for the heap";
+    pin.reset();
+    ok->set_value(good);
+  }
+};
+
+TEST(SnapshotCellTest, LoadsFromThreadLocalDestructorsAfterTheTableIsGoneAreSafe) {
+  using Cell = SnapshotCell<std::string>;
+  Cell first{
+      std::make_shared<const std::string>("taken while the thread ran, long enough for the heap")};
+  std::vector<std::unique_ptr<Cell>> others;
+  for (int i = 0; i < 50; ++i) {
+    others.push_back(
+        std::make_unique<Cell>(std::make_shared<const std::string>(std::to_string(i))));
+  }
+  std::promise<bool> ok;
+  std::thread reader([&] {
+    thread_local ReadsWhileExiting late;
+    late.pin.emplace();  // held while the table is torn down, so the table outlives it
+    late.first = &first;
+    late.others = &others;
+    late.ok = &ok;
+    late.borrowed = &first.load();
+    first.publish(std::make_shared<const std::string>("published before the thread exited"));
+    for (const auto& cell : others) static_cast<void>(cell->load());
+  });
+  reader.join();
+  EXPECT_TRUE(ok.get_future().get());
+  EXPECT_EQ(first.load(), "published before the thread exited");
+}
+
 // --- readers racing a writer ----------------------------------------------------------------
 
 TEST(SnapshotCellTest, ReadersNeverSeeValuesGoBackwards) {
@@ -203,6 +415,60 @@ TEST(SnapshotCellTest, ReadersNeverSeeValuesGoBackwards) {
   EXPECT_EQ(out_of_range.load(), 0);
   EXPECT_EQ(final_wrong.load(), 0);
   EXPECT_EQ(cell.load(), kPublishes);
+}
+
+TEST(SnapshotCellTest, ManyCellsUnderPublishersReadersAndChurnStayConsistent) {
+  // Each value is cell * kStride + sequence, so a reader can tell a wrong cell from an old value.
+  constexpr int kCells = 300;
+  constexpr int kReaders = 3;
+  constexpr int kPublishes = 20'000;
+  constexpr int kStride = 1'000'000;
+  std::vector<std::unique_ptr<SnapshotCell<int>>> cells;
+  for (int i = 0; i < kCells; ++i) {
+    cells.push_back(std::make_unique<SnapshotCell<int>>(boxed(i * kStride)));
+  }
+  std::atomic<bool> done{false};
+  std::atomic<int> wrong{0};
+  std::latch start{kReaders + 2};
+
+  std::vector<std::thread> threads;
+  for (int r = 0; r < kReaders; ++r) {
+    threads.emplace_back([&, r] {
+      start.arrive_and_wait();
+      std::vector<int> last(kCells, 0);
+      for (int round = 0; !done.load(std::memory_order_acquire); ++round) {
+        std::optional<SnapshotCell<int>::Pin> pin;
+        if ((round + r) % 2 == 0) pin.emplace();
+        const int& held = cells[static_cast<std::size_t>(r)]->load();
+        const int held_value = held;
+        for (int i = 0; i < kCells; ++i) {
+          const int value = cells[static_cast<std::size_t>(i)]->load();
+          if (value / kStride != i || value % kStride < last[static_cast<std::size_t>(i)]) {
+            wrong.fetch_add(1);
+          }
+          last[static_cast<std::size_t>(i)] = value % kStride;
+        }
+        if (pin && held != held_value) wrong.fetch_add(1);
+      }
+    });
+  }
+  threads.emplace_back([&] {  // publishes to every cell in turn
+    start.arrive_and_wait();
+    for (int n = 1; n <= kPublishes; ++n) {
+      const int cell = n % kCells;
+      cells[static_cast<std::size_t>(cell)]->publish(boxed(cell * kStride + n));
+    }
+    done.store(true, std::memory_order_release);
+  });
+  threads.emplace_back([&] {  // creates, reads and destroys cells of the same type meanwhile
+    start.arrive_and_wait();
+    for (int n = 0; !done.load(std::memory_order_acquire); ++n) {
+      const SnapshotCell<int> own{boxed(n)};
+      if (own.load() != n) wrong.fetch_add(1);
+    }
+  });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 // --- Jitter ---------------------------------------------------------------------------------

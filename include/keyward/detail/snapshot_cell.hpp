@@ -1,25 +1,31 @@
 // SnapshotCell<T>: one immutable value, published by rare writers and read by many threads with
 // one atomic load, no lock, no allocation and no write to shared memory.
 //
-// Writers publish a new immutable T under a mutex readers never touch on the fast path, then bump
-// an atomic version with release order. Each thread keeps a small cache of (cell id, version,
-// snapshot); a read loads the version with acquire order and, when its cache already holds that
-// version of this cell, returns the cached snapshot. Otherwise it takes the mutex once, copies the
-// current shared_ptr into its cache, and from then on reads at the floor again. Why not
-// std::atomic<std::shared_ptr>: libstdc++ 12 implements it with a lock, and reference counting on
-// every read makes every reader write the same cache line (see docs/design/hot-path.md).
+// Writers publish a new immutable T under a mutex readers never touch on the fast path, then
+// store a fresh version stamp with release order. Stamps come from one process-wide counter, so a
+// stamp names one snapshot of one cell forever. Every live cell of T also holds a small dense
+// index, unique among live cells of T and reused after a cell is destroyed. Each thread keeps a
+// table of (stamp, snapshot) indexed by it: a read loads the cell's stamp with acquire order and,
+// when its table already holds that stamp at the cell's index, returns the cached snapshot.
+// Otherwise it takes the mutex once, copies the current shared_ptr into its table, and from then
+// on reads at the floor again. The cost of a read does not depend on how many cells a thread
+// reads, and two cells never share an entry (docs/design/snapshot-cache.md has the measurements
+// and the schemes that lost). Why not std::atomic<std::shared_ptr>: libstdc++ 12 implements it
+// with a lock, and reference counting on every read makes every reader write one cache line.
 //
-// Cells are told apart by a 64-bit id that is never reused, not by address (an address comes back
-// after destruction). A thread's cache keeps the last snapshot it read of a cell alive until that
-// thread reads the cell again, reads another cell that shares the cache slot, or exits. The hot
-// path touches only a trivially destructible thread_local, so it needs no TLS guard or call.
+// What a thread's table keeps alive: the last snapshot it read of each cell. A snapshot is
+// released when the thread reads a newer one of that cell, when the thread exits, or, after the
+// cell is destroyed, at the thread's next miss once enough cells of T were destroyed (a sweep) or
+// when it reads the new cell that reuses the index. The table has room for the highest index the
+// thread has read, so its size is bounded by the peak number of live cells of T.
 //
 // A Pin makes borrowed snapshots safe to hold across further reads: while a thread holds one, a
-// refill parks the snapshot it evicts instead of releasing it, and the last Pin to go releases
-// what was parked. Every reference load() returned since the outermost Pin stays valid until then.
+// refill parks the snapshot it evicts instead of releasing it, no sweep runs, and the last Pin to
+// go releases what was parked. Every reference load() returned since the outermost Pin stays
+// valid until then.
 #pragma once
 
-#include <array>
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +36,8 @@
 
 namespace keyward::detail {
 
-/// A never-reused id for a cell; ids start at 1 so a zeroed cache entry never matches.
+/// A never-reused id for a cell or a snapshot version; ids start at 1 so a zeroed entry never
+/// matches.
 inline std::uint64_t next_cell_id() noexcept {
   static std::atomic<std::uint64_t> counter{0};
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -41,12 +48,13 @@ template <class T>
 class SnapshotCell {
  public:
   /// Starts with `initial` as the current snapshot.
-  explicit SnapshotCell(std::shared_ptr<const T> initial) : current_(std::move(initial)) {}
+  explicit SnapshotCell(std::shared_ptr<const T> initial)
+      : SnapshotCell(std::move(initial), next_cell_id()) {}
   SnapshotCell(const SnapshotCell&) = delete;
   SnapshotCell& operator=(const SnapshotCell&) = delete;
   SnapshotCell(SnapshotCell&&) = delete;
   SnapshotCell& operator=(SnapshotCell&&) = delete;
-  ~SnapshotCell() = default;
+  ~SnapshotCell() { registry().release(index_); }
 
   /// Keeps every snapshot of any cell of T that this thread loads alive while it exists.
   class Pin {
@@ -67,9 +75,12 @@ class SnapshotCell {
   /// while this thread holds a Pin that was made before this call.
   [[nodiscard]] const T& load() const {
     const std::uint64_t version = version_.load(std::memory_order_acquire);
-    const Entry& entry = cache_.entries[id_ % kCacheSlots];
-    if (entry.id == id_ && entry.version == version) [[likely]] {
-      return *entry.snapshot;
+    const Cache& cache = cache_;
+    if (index_ < cache.size) [[likely]] {
+      const Entry& entry = cache.entries[index_];
+      if (entry.version == version) [[likely]] {
+        return *entry.snapshot;
+      }
     }
     return refill();
   }
@@ -85,50 +96,161 @@ class SnapshotCell {
     std::shared_ptr<const T> previous;  // released after unlocking
     const std::scoped_lock lock(mutex_);
     previous = std::exchange(current_, std::move(next));
-    version_.store(version_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    version_.store(next_cell_id(), std::memory_order_release);
   }
 
- private:
-  static constexpr std::size_t kCacheSlots = 16;
+  /// How many cells of T this thread's table has room for (for tests and diagnostics).
+  [[nodiscard]] static std::size_t thread_table_size() noexcept { return cache_.size; }
 
-  // The cache a reader checks: trivially destructible, so that a thread_local of it is plain
+ private:
+  // The initial version stamp doubles as the cell's id: both are drawn from next_cell_id().
+  SnapshotCell(std::shared_ptr<const T> initial, std::uint64_t id)
+      : version_(id), index_(registry().acquire(id)), id_(id), current_(std::move(initial)) {}
+
+  // What a reader checks: trivially destructible, so that a thread_local of it is plain
   // %fs-relative memory with no initialisation guard or destructor registration on the hot path.
   struct Entry {
-    std::uint64_t id = 0;
     std::uint64_t version = 0;
     const T* snapshot = nullptr;
   };
   struct Cache {
-    std::array<Entry, kCacheSlots> entries{};
+    const Entry* entries = nullptr;
+    std::size_t size = 0;
   };
 
-  // What keeps the cached snapshots alive, touched only on the slow path. When the thread exits
-  // it clears the cache before releasing them, so nothing can read a released snapshot.
+  // Hands out dense indexes, one per live cell of T, and remembers which cell holds each, so
+  // that a thread can tell its entries for destroyed cells. Touched on construction,
+  // destruction and sweeps only; never destroyed, so cells may outlive static destructors.
+  struct Registry {
+    struct Slot {
+      std::uint64_t id = 0;  // the live cell at this index; 0 when free
+      std::uint32_t next_free = 0;
+    };
+    static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+    std::mutex mutex;
+    std::vector<Slot> slots;
+    std::uint32_t free_head = kNone;  // a list threaded through Slot::next_free: release() cannot
+                                      // allocate, so it cannot throw
+    std::atomic<std::uint64_t> releases{0};
+
+    std::uint32_t acquire(std::uint64_t id) {
+      const std::scoped_lock lock(mutex);
+      if (free_head == kNone) {
+        slots.push_back(Slot{id, kNone});
+        return static_cast<std::uint32_t>(slots.size() - 1);
+      }
+      const std::uint32_t index = free_head;
+      free_head = slots[index].next_free;
+      slots[index] = Slot{id, kNone};
+      return index;
+    }
+    void release(std::uint32_t index) noexcept {
+      const std::scoped_lock lock(mutex);
+      slots[index] = Slot{0, free_head};
+      free_head = index;
+      releases.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  static Registry& registry() {
+    static auto* const instance = new Registry;  // leaked on purpose: see above
+    return *instance;
+  }
+
+  // A thread's table, on the heap behind a trivially destructible pointer so that a Pin held
+  // while the thread exits can keep it alive past the Reaper below.
+  struct Held {
+    std::uint64_t cell = 0;  // the id of the cell entries[i] came from; 0 once swept
+    std::shared_ptr<const T> snapshot;
+  };
   struct Owners {
-    std::array<std::shared_ptr<const T>, kCacheSlots> slots{};
+    std::vector<Entry> entries;                    // what cache_ points at
+    std::vector<Held> held;                        // keeps entries[i].snapshot alive; same size
     std::vector<std::shared_ptr<const T>> parked;  // evicted while pinned
-    Owners() = default;
-    Owners(const Owners&) = delete;
-    Owners& operator=(const Owners&) = delete;
-    Owners(Owners&&) = delete;
-    Owners& operator=(Owners&&) = delete;
-    ~Owners() { cache_ = Cache{}; }
+    std::uint64_t releases_seen = 0;
   };
 
-  // Out of line and cold, so that the fast path in load() stays a handful of instructions.
-  static Owners& owners() {
-    static thread_local Owners instance;
-    return instance;
+  // Tears a thread's table down when the thread exits. Loads after that (from destructors of
+  // other thread_locals) take load_while_exiting(), which never touches the table.
+  struct Reaper {
+    Reaper() = default;
+    Reaper(const Reaper&) = delete;
+    Reaper& operator=(const Reaper&) = delete;
+    Reaper(Reaper&&) = delete;
+    Reaper& operator=(Reaper&&) = delete;
+    ~Reaper() {
+      cache_ = Cache{};
+      exiting_ = true;
+      if (pins_ > 0) {
+        parked_ = true;  // the last Pin frees the table
+      } else {
+        delete std::exchange(owners_, nullptr);
+      }
+    }
+  };
+
+  [[gnu::noinline, gnu::cold]] static Owners& adopt_owners() {
+    static thread_local Reaper reaper;  // registers the teardown before the table exists
+    static_cast<void>(reaper);
+    owners_ = new Owners;  // freed by the reaper, or by the last Pin if the thread exits pinned
+    return *owners_;
   }
 
   [[gnu::noinline, gnu::cold]] static void release_parked() noexcept {
     parked_ = false;
-    owners().parked.clear();
+    if (exiting_) {
+      delete std::exchange(owners_, nullptr);
+    } else if (owners_ != nullptr) {
+      owners_->parked.clear();
+    }
+  }
+
+  // Makes room in the table for `index`, changing nothing if an allocation throws.
+  static void make_room(Owners& owners, std::size_t index) {
+    if (index < owners.held.size()) return;
+    const std::size_t size = std::max({index + 1, owners.held.size() * 2, std::size_t{16}});
+    std::vector<Entry> entries(size);
+    std::copy(owners.entries.begin(), owners.entries.end(), entries.begin());
+    owners.held.resize(size);  // strong guarantee: Held moves without throwing
+    owners.entries.swap(entries);
+    cache_ = Cache{owners.entries.data(), size};
+  }
+
+  // Drops this thread's snapshots of destroyed cells, once at least an eighth of its table's
+  // worth of cells of T were destroyed since the last sweep, so that a sweep costs O(1) per
+  // destroyed cell. Not while pinned: a pinned reference may point into one of them.
+  static void sweep(Owners& owners) {
+    const std::uint64_t releases = registry().releases.load(std::memory_order_relaxed);
+    if (pins_ > 0 ||
+        releases - owners.releases_seen < std::max<std::size_t>(1, owners.held.size() / 8)) {
+      return;
+    }
+    {
+      Registry& registry = SnapshotCell::registry();
+      const std::scoped_lock lock(registry.mutex);
+      // The table may have room beyond the registry's indexes; nothing was ever cached there.
+      const std::size_t end = std::min(owners.held.size(), registry.slots.size());
+      for (std::size_t i = 0; i < end; ++i) {
+        if (owners.held[i].cell != 0 && owners.held[i].cell != registry.slots[i].id) {
+          owners.held[i].cell = 0;
+          owners.entries[i] = Entry{};
+        }
+      }
+      owners.releases_seen = releases;
+    }
+    // Released outside the registry's lock: a snapshot's destructor may destroy a cell of T.
+    for (std::size_t i = 0; i < owners.held.size(); ++i) {
+      if (owners.held[i].cell == 0) owners.held[i].snapshot.reset();
+    }
   }
 
   [[gnu::noinline, gnu::cold]] const T& refill() const {
-    Owners& owners = SnapshotCell::owners();
-    const std::size_t slot = id_ % kCacheSlots;
+    if (exiting_) return load_while_exiting();
+    Owners& owners = owners_ != nullptr ? *owners_ : adopt_owners();
+    sweep(owners);
+    make_room(owners, index_);
+    if (pins_ > 0 && owners.parked.size() == owners.parked.capacity()) {  // so parking can't throw
+      owners.parked.reserve(std::max<std::size_t>(8, 2 * owners.parked.size()));
+    }
     std::shared_ptr<const T> snapshot;
     std::uint64_t version = 0;
     {
@@ -136,25 +258,44 @@ class SnapshotCell {
       snapshot = current_;
       version = version_.load(std::memory_order_relaxed);  // stable: publish() holds the mutex
     }
-    owners.slots[slot].swap(snapshot);  // the old snapshot is released outside the lock
+    Held& held = owners.held[index_];
+    held.cell = id_;
+    held.snapshot.swap(snapshot);  // the old snapshot is released on return, outside the lock
+    owners.entries[index_] = Entry{version, held.snapshot.get()};
+    const T& result = *held.snapshot;
     if (pins_ > 0 && snapshot) {
       owners.parked.push_back(std::move(snapshot));  // a pinned reader may still hold it
       parked_ = true;
     }
-    cache_.entries[slot] = Entry{id_, version, owners.slots[slot].get()};
-    return *owners.slots[slot];
+    return result;
   }
 
-  // One cache per thread and snapshot type, shared by all cells of that type.
+  // After this thread's table was torn down: read under the mutex, and keep what was returned
+  // alive with the cell (one per distinct snapshot read this way, freed with the cell).
+  [[gnu::noinline, gnu::cold]] const T& load_while_exiting() const {
+    const std::scoped_lock lock(mutex_);
+    if (!kept_) kept_ = std::make_unique<std::vector<std::shared_ptr<const T>>>();
+    if (kept_->empty() || kept_->back() != current_) kept_->push_back(current_);
+    return *current_;
+  }
+
+  // One table per thread and snapshot type, shared by all cells of that type.
   static inline thread_local Cache cache_{};
-  // Plain counters, so that a Pin costs an increment and a decrement of thread-local memory.
+  static inline thread_local Owners* owners_ = nullptr;
+  // Plain counters and flags, so that a Pin costs an increment and a decrement of thread-local
+  // memory.
   static inline thread_local unsigned pins_ = 0;
   static inline thread_local bool parked_ = false;
+  static inline thread_local bool exiting_ = false;
 
-  const std::uint64_t id_ = next_cell_id();
-  std::atomic<std::uint64_t> version_{1};
+  // version_ and index_ first: a read touches one cache line of the cell.
+  std::atomic<std::uint64_t> version_;
+  const std::uint32_t index_;
+  const std::uint64_t id_;
   mutable std::mutex mutex_;
   std::shared_ptr<const T> current_;
+  // See load_while_exiting(); behind a pointer, so that a cell packs into fewer cache lines.
+  mutable std::unique_ptr<std::vector<std::shared_ptr<const T>>> kept_;
 };
 
 }  // namespace keyward::detail
