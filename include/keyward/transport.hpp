@@ -37,11 +37,11 @@ class Headers {
   /// Iterates the owned fields, then the borrowed ones.
   class const_iterator {
    public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = Field;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const Field*;
-    using reference = const Field&;
+    using iterator_category = std::forward_iterator_tag;  ///< A forward iterator.
+    using value_type = Field;                             ///< A name and a value.
+    using difference_type = std::ptrdiff_t;               ///< A distance between positions.
+    using pointer = const Field*;                         ///< Points to a field.
+    using reference = const Field&;                       ///< Refers to a field.
     const_iterator() = default;
     /// The field at this position.
     reference operator*() const noexcept { return headers_->at(index_); }
