@@ -103,8 +103,10 @@ keyward_banner "source tarball (cpack --preset source)"
 tarball=$(find "$src/build" -name "keyward-$version.tar.gz" | head -n1)
 [[ -n $tarball ]] || keyward_die "no keyward-$version.tar.gz under build/"
 tar -tzf "$tarball" | sed "s|^keyward-$version/||" | grep -v '/$' | sort >"$scratch/tarball.txt"
-(cd "$src" && find . -path ./build -prune -o -type f -print | sed 's|^\./||' | sort) \
-  >"$scratch/tree.txt"
+# The tree as CPack sees it: without build output and Python's byte-code caches (which the bench
+# short pass may leave), as CPACK_SOURCE_IGNORE_FILES says.
+(cd "$src" && find . \( -path ./build -o -name __pycache__ \) -prune -o -type f -print |
+  sed 's|^\./||' | sort) >"$scratch/tree.txt"
 if ! diff -u "$scratch/tree.txt" "$scratch/tarball.txt"; then
   keyward_die "the source tarball differs from the source tree (- missing, + extra)"
 fi
