@@ -282,8 +282,7 @@ class SnapshotCell {
   // One table per thread and snapshot type, shared by all cells of that type.
   static inline thread_local Cache cache_{};
   static inline thread_local Owners* owners_ = nullptr;
-  // Plain counters and flags, so that a Pin costs an increment and a decrement of thread-local
-  // memory.
+  // Plain counters and flags: a Pin costs an increment and a decrement of thread-local memory.
   static inline thread_local unsigned pins_ = 0;
   static inline thread_local bool parked_ = false;
   static inline thread_local bool exiting_ = false;
