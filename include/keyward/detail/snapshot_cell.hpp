@@ -10,10 +10,10 @@
 // the same object: the one in the table is alive, since the thread owns it, so no other object
 // can have its address (no ABA, whatever cell used the index before). Otherwise the read takes the
 // mutex once, copies the current shared_ptr into its table, and from then on reads at the floor
-// again. The cost of a read does not depend on how many cells a thread
-// reads, and two cells never share an entry (docs/design/snapshot-cache.md has the measurements
-// and the schemes that lost). Why not std::atomic<std::shared_ptr>: libstdc++ 12 implements it
-// with a lock, and reference counting on every read makes every reader write one cache line.
+// again. The cost of a read does not depend on how many cells a thread reads, and two live cells
+// never share an entry (docs/design/snapshot-cache.md has the measurements and the schemes that
+// lost). Why not std::atomic<std::shared_ptr>: libstdc++ 12 implements it with a lock, and
+// reference counting on every read makes every reader write one cache line.
 //
 // What a thread's table keeps alive: the last snapshot it read of each cell. A snapshot is
 // released when the thread reads a newer one of that cell, when the thread exits, or, after the
@@ -48,7 +48,7 @@ inline std::uint64_t next_cell_id() noexcept {
 template <class T>
 class SnapshotCell {
  public:
-  /// Starts with `initial` as the current snapshot.
+  /// Starts with `initial` as the current snapshot; it, and every snapshot published, is non-null.
   explicit SnapshotCell(std::shared_ptr<const T> initial)
       : SnapshotCell(std::move(initial), next_cell_id()) {}
   SnapshotCell(const SnapshotCell&) = delete;
@@ -213,8 +213,8 @@ class SnapshotCell {
   }
 
   // Drops this thread's snapshots of destroyed cells, once at least an eighth of its table's
-  // worth of cells of T were destroyed since the last sweep, so that a sweep costs O(1) per
-  // destroyed cell. Not while pinned: a pinned reference may point into one of them.
+  // worth of cells of T were destroyed since the last sweep, so that sweeping costs O(1) per
+  // destroyed cell, amortised. Not while pinned: a pinned reference may point into one of them.
   static void sweep(Owners& owners) {
     const std::uint64_t releases = registry().releases.load(std::memory_order_relaxed);
     if (pins_ > 0 ||
