@@ -2,16 +2,18 @@
 // one atomic load, no lock, no allocation and no write to shared memory.
 //
 // Writers publish a new immutable T under a mutex readers never touch on the fast path, then
-// store a fresh version stamp with release order. Stamps come from one process-wide counter, so a
-// stamp names one snapshot of one cell forever. Every live cell of T also holds a small dense
-// index, unique among live cells of T and reused after a cell is destroyed. Each thread keeps a
-// table of (stamp, snapshot) indexed by it: a read loads the cell's stamp with acquire order and,
-// when its table already holds that stamp at the cell's index, returns the cached snapshot.
-// Otherwise it takes the mutex once, copies the current shared_ptr into its table, and from then
-// on reads at the floor again. The cost of a read does not depend on how many cells a thread
-// reads, and two cells never share an entry (docs/design/snapshot-cache.md has the measurements
-// and the schemes that lost). Why not std::atomic<std::shared_ptr>: libstdc++ 12 implements it
-// with a lock, and reference counting on every read makes every reader write one cache line.
+// store its address in an atomic pointer with release order. Every live cell of T also holds a
+// small dense index, unique among live cells of T and reused after a cell is destroyed. Each
+// thread keeps a table of snapshot pointers indexed by it, and owns (a shared_ptr to) every
+// snapshot its table points at. A read loads the cell's pointer with acquire order and, when its
+// table holds the same pointer at the cell's index, returns that snapshot. An equal address means
+// the same object: the one in the table is alive, since the thread owns it, so no other object
+// can have its address (no ABA, whatever cell used the index before). Otherwise the read takes the
+// mutex once, copies the current shared_ptr into its table, and from then on reads at the floor
+// again. The cost of a read does not depend on how many cells a thread reads, and two live cells
+// never share an entry (docs/design/snapshot-cache.md has the measurements and the schemes that
+// lost). Why not std::atomic<std::shared_ptr>: libstdc++ 12 implements it with a lock, and
+// reference counting on every read makes every reader write one cache line.
 //
 // What a thread's table keeps alive: the last snapshot it read of each cell. A snapshot is
 // released when the thread reads a newer one of that cell, when the thread exits, or, after the
@@ -36,8 +38,7 @@
 
 namespace keyward::detail {
 
-/// A never-reused id for a cell or a snapshot version; ids start at 1 so a zeroed entry never
-/// matches.
+/// A never-reused id for a cell; ids start at 1, so 0 means none.
 inline std::uint64_t next_cell_id() noexcept {
   static std::atomic<std::uint64_t> counter{0};
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -47,7 +48,7 @@ inline std::uint64_t next_cell_id() noexcept {
 template <class T>
 class SnapshotCell {
  public:
-  /// Starts with `initial` as the current snapshot.
+  /// Starts with `initial` as the current snapshot; it, and every snapshot published, is non-null.
   explicit SnapshotCell(std::shared_ptr<const T> initial)
       : SnapshotCell(std::move(initial), next_cell_id()) {}
   SnapshotCell(const SnapshotCell&) = delete;
@@ -74,13 +75,10 @@ class SnapshotCell {
   /// The current snapshot, borrowed: valid until this thread's next load() of any cell of T, or
   /// while this thread holds a Pin that was made before this call.
   [[nodiscard]] const T& load() const {
-    const std::uint64_t version = version_.load(std::memory_order_acquire);
+    const T* const current = published_.load(std::memory_order_acquire);
     const Cache& cache = cache_;
-    if (index_ < cache.size) [[likely]] {
-      const Entry& entry = cache.entries[index_];
-      if (entry.version == version) [[likely]] {
-        return *entry.snapshot;
-      }
+    if (index_ < cache.size && cache.entries[index_] == current) [[likely]] {
+      return *current;
     }
     return refill();
   }
@@ -96,25 +94,24 @@ class SnapshotCell {
     std::shared_ptr<const T> previous;  // released after unlocking
     const std::scoped_lock lock(mutex_);
     previous = std::exchange(current_, std::move(next));
-    version_.store(next_cell_id(), std::memory_order_release);
+    published_.store(current_.get(), std::memory_order_release);
   }
 
   /// How many cells of T this thread's table has room for (for tests and diagnostics).
   [[nodiscard]] static std::size_t thread_table_size() noexcept { return cache_.size; }
 
  private:
-  // The initial version stamp doubles as the cell's id: both are drawn from next_cell_id().
   SnapshotCell(std::shared_ptr<const T> initial, std::uint64_t id)
-      : version_(id), index_(registry().acquire(id)), id_(id), current_(std::move(initial)) {}
+      : published_(initial.get()),
+        index_(registry().acquire(id)),
+        id_(id),
+        current_(std::move(initial)) {}
 
   // What a reader checks: trivially destructible, so that a thread_local of it is plain
   // %fs-relative memory with no initialisation guard or destructor registration on the hot path.
-  struct Entry {
-    std::uint64_t version = 0;
-    const T* snapshot = nullptr;
-  };
+  // entries[i] is the snapshot this thread holds of the cell at index i, or null.
   struct Cache {
-    const Entry* entries = nullptr;
+    const T* const* entries = nullptr;
     std::size_t size = 0;
   };
 
@@ -163,8 +160,8 @@ class SnapshotCell {
     std::shared_ptr<const T> snapshot;
   };
   struct Owners {
-    std::vector<Entry> entries;                    // what cache_ points at
-    std::vector<Held> held;                        // keeps entries[i].snapshot alive; same size
+    std::vector<const T*> entries;                 // what cache_ points at
+    std::vector<Held> held;                        // owns *entries[i]; same size
     std::vector<std::shared_ptr<const T>> parked;  // evicted while pinned
     std::uint64_t releases_seen = 0;
   };
@@ -208,7 +205,7 @@ class SnapshotCell {
   static void make_room(Owners& owners, std::size_t index) {
     if (index < owners.held.size()) return;
     const std::size_t size = std::max({index + 1, owners.held.size() * 2, std::size_t{16}});
-    std::vector<Entry> entries(size);
+    std::vector<const T*> entries(size, nullptr);
     std::copy(owners.entries.begin(), owners.entries.end(), entries.begin());
     owners.held.resize(size);  // strong guarantee: Held moves without throwing
     owners.entries.swap(entries);
@@ -216,8 +213,8 @@ class SnapshotCell {
   }
 
   // Drops this thread's snapshots of destroyed cells, once at least an eighth of its table's
-  // worth of cells of T were destroyed since the last sweep, so that a sweep costs O(1) per
-  // destroyed cell. Not while pinned: a pinned reference may point into one of them.
+  // worth of cells of T were destroyed since the last sweep, so that sweeping costs O(1) per
+  // destroyed cell, amortised. Not while pinned: a pinned reference may point into one of them.
   static void sweep(Owners& owners) {
     const std::uint64_t releases = registry().releases.load(std::memory_order_relaxed);
     if (pins_ > 0 ||
@@ -232,7 +229,7 @@ class SnapshotCell {
       for (std::size_t i = 0; i < end; ++i) {
         if (owners.held[i].cell != 0 && owners.held[i].cell != registry.slots[i].id) {
           owners.held[i].cell = 0;
-          owners.entries[i] = Entry{};
+          owners.entries[i] = nullptr;
         }
       }
       owners.releases_seen = releases;
@@ -252,16 +249,14 @@ class SnapshotCell {
       owners.parked.reserve(std::max<std::size_t>(8, 2 * owners.parked.size()));
     }
     std::shared_ptr<const T> snapshot;
-    std::uint64_t version = 0;
     {
       const std::scoped_lock lock(mutex_);
       snapshot = current_;
-      version = version_.load(std::memory_order_relaxed);  // stable: publish() holds the mutex
     }
     Held& held = owners.held[index_];
     held.cell = id_;
     held.snapshot.swap(snapshot);  // the old snapshot is released on return, outside the lock
-    owners.entries[index_] = Entry{version, held.snapshot.get()};
+    owners.entries[index_] = held.snapshot.get();
     const T& result = *held.snapshot;
     if (pins_ > 0 && snapshot) {
       owners.parked.push_back(std::move(snapshot));  // a pinned reader may still hold it
@@ -287,8 +282,8 @@ class SnapshotCell {
   static inline thread_local bool parked_ = false;
   static inline thread_local bool exiting_ = false;
 
-  // version_ and index_ first: a read touches one cache line of the cell.
-  std::atomic<std::uint64_t> version_;
+  // published_ and index_ first: a read touches one cache line of the cell.
+  std::atomic<const T*> published_;  // current_.get(), for readers
   const std::uint32_t index_;
   const std::uint64_t id_;
   mutable std::mutex mutex_;
