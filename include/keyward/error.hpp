@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "keyward/classifier.hpp"
 
@@ -25,6 +26,8 @@ enum class Errc {
   insecure_transport,  ///< The credential would have been sent over plain HTTP to a remote host.
   invalid_credential,  ///< The credential given is unusable (empty, or has forbidden characters).
   store_conflict,      ///< The stored credential changed since it was read; nothing was written.
+  /// No profile of a pool can serve now; Error::profiles says why each is out.
+  no_usable_credential,
 };
 
 /// The error category of keyward::Errc.
@@ -53,6 +56,8 @@ class ErrorCategory final : public std::error_category {
         return "the credential is not usable";
       case Errc::store_conflict:
         return "the stored credential changed since it was read";
+      case Errc::no_usable_credential:
+        return "no credential of the pool can serve now";
     }
     return "unknown keyward error";
   }
@@ -69,12 +74,24 @@ class ErrorCategory final : public std::error_category {
   return {static_cast<int>(code), error_category()};
 }
 
+/// Why one profile of a pool could not serve, in Error::profiles.
+struct ProfileOutage {
+  std::string profile{};                ///< The profile's name.
+  std::string state{};                  ///< Its state ("cooling", "needs_reauth", ...).
+  std::optional<VerdictKind> reason{};  ///< The verdict that took it out.
+  std::string model{};                  ///< The model, when only that model is out.
+  std::optional<TimePoint> until{};     ///< When it may serve or be probed, if ever.
+  std::string fix{};                    ///< What a person should do, or "wait".
+};
+
 /// Why keyward refused or could not act, with a message a person can act on.
 struct Error {
   std::error_code code{};            ///< What went wrong, as a keyward::Errc.
   std::string message{};             ///< The whole story and the fix, free of secrets.
   std::optional<Verdict> verdict{};  ///< The verdict behind the error, when a response caused it.
   std::optional<TimePoint> until{};  ///< When the credential may be used again, if known.
+  /// For Errc::no_usable_credential: each profile of the pool and why it is out.
+  std::vector<ProfileOutage> profiles{};
 };
 
 /// Makes an Error from a code and a message.

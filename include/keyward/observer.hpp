@@ -31,6 +31,10 @@ enum class EventKind : std::uint8_t {
   rotation_not_persisted,  ///< A rotated refresh token went to a store that is not durable.
   refresh_token_refused,   ///< The token endpoint refused the refresh token; `until` is the
                            ///< access token's expiry, by when a person must log in again.
+  failover,                ///< A pool moved a request from this profile to another (`detail`).
+  panic,                   ///< Every profile was out for a rate limit or quota: this one, whose
+                           ///< window ends first, is probed rather than refusing.
+  all_out,                 ///< No profile of a pool could serve; `until` is the soonest any can.
 };
 
 /// The name of an event kind.
@@ -64,6 +68,12 @@ enum class EventKind : std::uint8_t {
       return "rotation_not_persisted";
     case EventKind::refresh_token_refused:
       return "refresh_token_refused";
+    case EventKind::failover:
+      return "failover";
+    case EventKind::panic:
+      return "panic";
+    case EventKind::all_out:
+      return "all_out";
   }
   return "unknown";
 }
