@@ -1,0 +1,244 @@
+// CredentialPool under 8 threads (run under TSan in CI): failovers, rate limits, dead keys
+// replaced while requests run, all-out phases with panic probes. Asserts that no request was
+// admitted with a credential that was out at the time (except a probe), and that every profile
+// comes back at the end.
+//
+// How "out at the time" is decided without racing the pool: a global sequence is stamped when
+// the pool has published a profile's out-state (the cooldown_entered / needs_reauth event, sent
+// after the publish) and again when a request is admitted (the attacher runs inside admit()).
+// An admission stamped after the out-event, before the window ended and before a probe brought
+// the profile back (stamped at the probe's verdict, before its publish), is a violation.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keyward/pool.hpp"
+#include "support/fake_clock.hpp"
+#include "support/fake_transport.hpp"
+
+namespace keyward {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeClock;
+using testing::FakeTransport;
+using testing::json_response;
+
+struct Monitor {
+  FakeClock clock;
+  std::atomic<std::uint64_t> seq{1};
+  std::mutex mutex;
+  struct Out {
+    std::uint64_t out_seq = 0;
+    std::uint64_t clear_seq = 0;
+    std::vector<std::pair<std::uint64_t, TimePoint>> until;  // each window end, from its seq
+    // The window end in force for a request admitted at `seq`.
+    [[nodiscard]] TimePoint until_at(std::uint64_t seq) const {
+      TimePoint in_force = TimePoint::min();
+      for (const auto& [from, end] : until) {
+        if (from < seq) in_force = end;
+      }
+      return in_force;
+    }
+  };
+  std::map<std::pair<std::string, std::uint64_t>, Out> out;  // by (profile, generation)
+  std::atomic<std::size_t> violations{0};
+  std::atomic<std::size_t> panics{0};
+  std::atomic<std::size_t> failovers{0};
+  std::atomic<std::size_t> all_out{0};
+};
+Monitor* monitor = nullptr;           // the running test's
+thread_local bool probing = false;    // this thread's request probes (a probe event)
+thread_local bool panicking = false;  // the panic rule chose it (a panic event)
+thread_local std::uint64_t admitted_at = 0;
+thread_local TimePoint admitted_now{};
+
+struct CheckingAttacher {
+  void attach(Request& request, const Credential& credential) const {
+    admitted_at = monitor->seq.fetch_add(1);
+    admitted_now = monitor->clock.now();
+    request.headers.set("authorization", "Bearer " + std::string{credential.token.reveal()});
+  }
+};
+
+struct CheckingObserver {
+  void on_event(const Event& e) const {
+    Monitor& m = *monitor;
+    const auto key = std::make_pair(std::string{e.profile}, e.generation);
+    switch (e.kind) {
+      case EventKind::cooldown_entered:
+      case EventKind::needs_reauth: {
+        const std::uint64_t at = m.seq.fetch_add(1);
+        const std::scoped_lock lock(m.mutex);
+        auto& o = m.out[key];
+        if (o.out_seq == 0 || o.clear_seq > o.out_seq) o.out_seq = at;
+        o.until.emplace_back(at, e.until.value_or(TimePoint::max()));
+        break;
+      }
+      case EventKind::probe:
+        probing = true;
+        break;
+      case EventKind::panic:
+        panicking = true;
+        ++m.panics;
+        break;
+      case EventKind::failover:
+        ++m.failovers;
+        break;
+      case EventKind::all_out:
+        ++m.all_out;
+        break;
+      case EventKind::verdict:
+        if (probing && e.verdict != nullptr && e.verdict->kind == VerdictKind::ok) {
+          const std::uint64_t at = m.seq.fetch_add(1);
+          const std::scoped_lock lock(m.mutex);
+          m.out[key].clear_seq = at;
+        }
+        probing = false;
+        // A panic probe that meets a provider-scoped failure is retried, still by the panic rule.
+        if (e.verdict == nullptr || e.verdict->scope != Scope::provider) panicking = false;
+        break;
+      default:
+        break;
+    }
+  }
+};
+
+struct StressPolicies : DefaultPolicies {
+  using Clock = FakeClock;
+  using Sleeper = testing::RecordingSleeper;
+  using Attach = CheckingAttacher;
+  using Observer = CheckingObserver;
+};
+using Pool = CredentialPool<FakeTransport, StressPolicies>;
+
+const std::string kUrl = "https://api.example.test/v1/messages";
+constexpr int kProfiles = 4;
+
+TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBack) {
+  Monitor m;
+  monitor = &m;
+  FakeTransport transport;
+  std::atomic<int> phase{0};  // 0: mixed failures, 1: everything rate limited, 2: all well
+  std::mutex dead_mutex;
+  std::set<std::string> dead;  // keys the provider rejects
+  std::atomic<std::size_t> sent{0};
+  // Each profile's key for generation g is "sk-stress-<profile>-g<g>-...".
+  const auto profile_of = [](const std::string& key) { return key.substr(10, 2); };
+  const auto generation_of = [](const std::string& key) {
+    return std::stoull(key.substr(14, key.find('-', 14) - 14));
+  };
+  transport.on(kUrl, [&](const Request& request) -> TransportResult {
+    ++sent;
+    const std::string key{request.headers.get("authorization").value_or("").substr(7)};
+    // Only the panic rule probes a profile whose window still runs.
+    const bool allowed = probing && panicking;
+    const TimePoint now = admitted_now;
+    {
+      const std::scoped_lock lock(m.mutex);
+      const auto it = m.out.find({profile_of(key), generation_of(key)});
+      if (!allowed && it != m.out.end() && it->second.out_seq != 0 &&
+          it->second.out_seq < admitted_at && it->second.clear_seq < it->second.out_seq &&
+          now < it->second.until_at(admitted_at)) {
+        ++m.violations;
+        ADD_FAILURE() << key.substr(0, 16) << " was sent while out: admitted at " << admitted_at
+                      << ", out at " << it->second.out_seq << ", back at " << it->second.clear_seq
+                      << ", " << (it->second.until_at(admitted_at) - now).count()
+                      << " ns before the window ends" << (probing ? " (a probe)" : "");
+      }
+    }
+    thread_local std::minstd_rand rng{std::hash<std::thread::id>{}(std::this_thread::get_id())};
+    {
+      const std::scoped_lock lock(dead_mutex);
+      if (dead.count(key) != 0) return json_response(401, "{}");
+    }
+    if (phase == 2) return json_response(200, "{}");
+    if (phase == 1) return json_response(429, "{}", {{"retry-after", "2"}});
+    const auto roll = rng() % 100;
+    if (roll < 15) return json_response(429, "{}", {{"retry-after", std::to_string(1 + roll % 3)}});
+    if (roll < 18) {
+      const std::scoped_lock lock(dead_mutex);
+      dead.insert(key);
+      return json_response(401, "{}");
+    }
+    if (roll < 21) return json_response(529, "{}");
+    return json_response(200, "{}");
+  });
+  const auto key_for = [](int p, std::uint64_t generation) {
+    return "sk-stress-p" + std::to_string(p) + "-g" + std::to_string(generation) +
+           "-0123456789abcdef";
+  };
+  std::vector<Pool::Profile> profiles;
+  for (int p = 0; p < kProfiles; ++p) {
+    profiles.push_back({"p" + std::to_string(p), Credential::api_key(key_for(p, 1)), 1, {}});
+  }
+  PoolOptions options;
+  options.selection = Selection::round_robin;
+  options.panic_interval = 100ms;
+  options.credential.retry.max_attempts = 2;
+  options.credential.jitter_seed = 11;
+  Pool pool(transport, std::move(profiles), options,
+            Pool::Components{.clock = m.clock, .sleeper = testing::RecordingSleeper{m.clock}});
+
+  // Brings back every profile whose key the provider rejects: a person replaces it.
+  const auto replace_dead = [&] {
+    for (const ProfileStatus& p : pool.status().profiles) {
+      if (p.credential.state != CredentialState::needs_reauth) continue;
+      const int index = p.credential.profile[1] - '0';
+      static_cast<void>(pool.set_credential(
+          p.credential.profile, Credential::api_key(key_for(index, p.credential.generation + 1))));
+    }
+  };
+
+  constexpr int kThreads = 8;
+  constexpr int kRequests = 150;
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRequests; ++i) {
+        static_cast<void>(
+            pool.send(Request{.method = "POST", .url = kUrl, .headers = {}, .body = "{}"}));
+      }
+      ++done;
+    });
+  }
+  // The controller: time passes, dead keys are replaced, and for a while everything is limited.
+  for (int round = 0; done < kThreads; ++round) {
+    m.clock.advance(50ms);
+    if (round % 10 == 0) replace_dead();
+    phase = (round / 40) % 3 == 1 ? 1 : 0;
+    std::this_thread::sleep_for(1ms);  // real time only paces the controller
+  }
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(m.violations.load(), 0U);
+  EXPECT_GT(m.failovers.load(), 0U);
+  EXPECT_GT(m.panics.load(), 0U);
+  EXPECT_GT(m.all_out.load(), 0U);
+
+  // Everyone comes back: the provider is well, the dead keys are replaced, the windows end.
+  phase = 2;
+  replace_dead();
+  m.clock.advance(1h);
+  for (int i = 0; i < 4 * kProfiles; ++i) {
+    static_cast<void>(
+        pool.send(Request{.method = "POST", .url = kUrl, .headers = {}, .body = "{}"}));
+  }
+  const PoolStatus status = pool.status();
+  EXPECT_EQ(status.usable, static_cast<std::size_t>(kProfiles)) << to_json(status);
+  for (const ProfileStatus& p : status.profiles) {
+    EXPECT_EQ(p.credential.state, CredentialState::ready) << p.credential.profile;
+  }
+  monitor = nullptr;
+}
+
+}  // namespace
+}  // namespace keyward
