@@ -354,7 +354,7 @@ class CredentialPool {
         return false;
       }
       if (!model.empty() && m.models.out_until(model, s.token->generation, at())) return false;
-      return !(steer && m.remaining.low(at(), floor_permille()));
+      return !(steer && m.remaining.low(at, floor_permille()));
     });
   }
   [[nodiscard]] std::uint32_t floor_permille() const noexcept {

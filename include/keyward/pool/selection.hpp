@@ -137,11 +137,12 @@ class Remaining {
     permille_.store(static_cast<std::uint32_t>(fraction * 1000.0), std::memory_order_relaxed);
     valid_until_.store(valid_until.time_since_epoch().count(), std::memory_order_relaxed);
   }
-  /// True when a reading still believed at `now` says less than `floor_permille` is left.
-  [[nodiscard]] bool low(TimePoint now, std::uint32_t floor_permille) const noexcept {
-    const std::uint32_t permille = permille_.load(std::memory_order_relaxed);
-    return permille < floor_permille &&
-           now.time_since_epoch().count() < valid_until_.load(std::memory_order_relaxed);
+  /// True when a reading still believed at `now()` says less than `floor_permille` is left;
+  /// `now()` is called only for a low reading.
+  template <class Now>
+  [[nodiscard]] bool low(Now&& now, std::uint32_t floor_permille) const {
+    if (permille_.load(std::memory_order_relaxed) >= floor_permille) return false;
+    return now().time_since_epoch().count() < valid_until_.load(std::memory_order_relaxed);
   }
   /// The last reading in thousandths, or nothing when none is believed at `now`.
   [[nodiscard]] std::optional<std::uint32_t> permille(TimePoint now) const noexcept {
