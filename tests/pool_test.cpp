@@ -565,3 +565,82 @@ TEST(PoolTest, RefusesUnusableProfilesAndOptions) {
 
 }  // namespace
 }  // namespace keyward
+
+namespace keyward {
+namespace {
+
+// Whatever throws, the pool is left where the next request proceeds.
+struct ThrowingTransport {
+  std::shared_ptr<std::atomic<int>> throws = std::make_shared<std::atomic<int>>(0);
+  TransportResult send(const Request& /*request*/) const {
+    if (throws->load() > 0) {
+      --*throws;
+      throw std::runtime_error("transport failed");
+    }
+    return testing::response(200);
+  }
+};
+
+struct ThrowingPolicies : DefaultPolicies {
+  using Clock = FakeClock;
+  using Sleeper = RecordingSleeper;
+};
+
+TEST(PoolTest, AThrowingTransportLeavesEveryProfileUsable) {
+  ThrowingTransport transport;
+  FakeClock clock;
+  std::vector<CredentialPool<ThrowingTransport, ThrowingPolicies>::Profile> profiles;
+  profiles.push_back({"a", Credential::api_key(key_of("a")), 1, {}});
+  CredentialPool<ThrowingTransport, ThrowingPolicies> pool(
+      transport, std::move(profiles), {}, {.clock = clock, .sleeper = RecordingSleeper{clock}});
+  const Request request{.method = "GET", .url = kUrl};
+  *transport.throws = 1;
+  EXPECT_THROW(static_cast<void>(pool.send(Request{request})), std::runtime_error);
+  EXPECT_TRUE(pool.send(Request{request}));
+  // A probe that throws hands its claim back: the next request probes.
+  *transport.throws = 1;
+  EXPECT_THROW(static_cast<void>(pool.probe("a", Request{request})), std::runtime_error);
+  EXPECT_EQ(pool.status().profiles[0].credential.state, CredentialState::ready);
+  EXPECT_TRUE(pool.send(Request{request}));
+}
+
+// The provider-level guard's seam: asked before every attempt, told every verdict.
+struct CountingGuard {
+  std::shared_ptr<std::vector<VerdictKind>> seen = std::make_shared<std::vector<VerdictKind>>();
+  std::shared_ptr<int> allowed = std::make_shared<int>(2);
+  std::shared_ptr<int> retries = std::make_shared<int>(0);
+  std::optional<Error> before_attempt(TimePoint /*now*/, bool retry) {
+    *retries += retry ? 1 : 0;
+    if ((*allowed)-- > 0) return std::nullopt;
+    return make_error(Errc::transport_failed, "the guard refused");
+  }
+  void after_attempt(const Verdict& verdict, TimePoint /*now*/) { seen->push_back(verdict.kind); }
+};
+
+struct GuardedPolicies : PoolPolicies {
+  using ProviderGuard = CountingGuard;
+};
+
+TEST(PoolTest, TheProviderGuardIsAskedBeforeEveryAttemptAndToldEveryVerdict) {
+  Provider provider;
+  FakeClock clock;
+  std::vector<CredentialPool<FakeTransport, GuardedPolicies>::Profile> profiles;
+  profiles.push_back({"a", Credential::api_key(key_of("a")), 1, {}});
+  CountingGuard guard;
+  PoolOptions options;
+  options.credential.retry.max_attempts = 5;
+  CredentialPool<FakeTransport, GuardedPolicies> pool(
+      provider.transport, std::move(profiles), options,
+      {.clock = clock, .sleeper = RecordingSleeper{clock}}, guard);
+  provider.answer("a", 529);
+  auto result = pool.send(Request{.method = "GET", .url = kUrl});
+  ASSERT_FALSE(result);  // the third attempt was refused by the guard
+  EXPECT_EQ(result.error().message, "the guard refused");
+  EXPECT_EQ(provider.count(), 2U);
+  EXPECT_EQ(*guard.seen,
+            (std::vector<VerdictKind>{VerdictKind::overloaded, VerdictKind::overloaded}));
+  EXPECT_EQ(*guard.retries, 2);
+}
+
+}  // namespace
+}  // namespace keyward
