@@ -39,11 +39,11 @@ struct Monitor {
     std::uint64_t out_seq = 0;
     std::uint64_t clear_seq = 0;
     std::vector<std::pair<std::uint64_t, TimePoint>> until;  // each window end, from its seq
-    // The window end in force for a request admitted at `seq`.
-    [[nodiscard]] TimePoint until_at(std::uint64_t seq) const {
+    // The window end in force for a request admitted at sequence `admitted`.
+    [[nodiscard]] TimePoint until_at(std::uint64_t admitted) const {
       TimePoint in_force = TimePoint::min();
       for (const auto& [from, end] : until) {
-        if (from < seq) in_force = end;
+        if (from < admitted) in_force = end;
       }
       return in_force;
     }
