@@ -644,3 +644,35 @@ TEST(PoolTest, TheProviderGuardIsAskedBeforeEveryAttemptAndToldEveryVerdict) {
 
 }  // namespace
 }  // namespace keyward
+
+namespace keyward {
+namespace {
+
+struct HealthPolicies : PoolPolicies {
+  static Request health_request() { return Request{.method = "GET", .url = kUrl}; }
+};
+
+TEST(PoolTest, ProbingThePoolSendsTheHealthRequestThroughEveryProfile) {
+  Provider provider;
+  FakeClock clock;
+  std::vector<CredentialPool<FakeTransport, HealthPolicies>::Profile> profiles;
+  for (const char* name : {"a", "b"}) {
+    profiles.push_back({name, Credential::api_key(key_of(name)), 1, {}});
+  }
+  CredentialPool<FakeTransport, HealthPolicies> pool(
+      provider.transport, std::move(profiles), {},
+      {.clock = clock, .sleeper = RecordingSleeper{clock}});
+  provider.answer("b", 401);
+  ASSERT_TRUE(pool.send(Request{.method = "POST", .url = kUrl}));
+  EXPECT_EQ(pool.status().usable, 2U);  // b was not asked yet
+  PoolStatus status = pool.probe();
+  EXPECT_EQ(provider.count(), 3U);
+  EXPECT_EQ(status.usable, 1U);
+  EXPECT_EQ(status.profiles[1].credential.state, CredentialState::needs_reauth);
+  provider.answer("b", 200);  // a person fixed b's key at the provider
+  ASSERT_TRUE(pool.probe("b"));
+  EXPECT_EQ(pool.status().usable, 2U);
+}
+
+}  // namespace
+}  // namespace keyward
