@@ -604,21 +604,31 @@ TEST(PoolTest, AThrowingTransportLeavesEveryProfileUsable) {
   EXPECT_TRUE(pool.send(Request{request}));
 }
 
-// The provider-level guard's seam: asked before every attempt, told every verdict.
+// The provider-level guard's seam: asked before every attempt, told every verdict, and its
+// answer on retries heeded.
 struct CountingGuard {
+  struct Pass {
+    int number = 0;
+  };
   std::shared_ptr<std::vector<VerdictKind>> seen = std::make_shared<std::vector<VerdictKind>>();
   std::shared_ptr<int> allowed = std::make_shared<int>(2);
   std::shared_ptr<int> retries = std::make_shared<int>(0);
-  std::optional<Error> before_attempt(TimePoint /*now*/, bool retry) {
+  std::shared_ptr<int> passes = std::make_shared<int>(0);
+  std::shared_ptr<bool> allow_retry = std::make_shared<bool>(true);
+  Result<Pass> before_attempt(TimePoint /*now*/, bool retry) {
     *retries += retry ? 1 : 0;
-    if ((*allowed)-- > 0) return std::nullopt;
-    return make_error(Errc::transport_failed, "the guard refused");
+    if ((*allowed)-- > 0) return Pass{++*passes};
+    return unexpected(make_error(Errc::transport_failed, "the guard refused"));
   }
-  void after_attempt(const Verdict& verdict, TimePoint /*now*/) { seen->push_back(verdict.kind); }
+  bool after_attempt(Pass& pass, const Verdict& verdict, TimePoint /*now*/) {
+    EXPECT_EQ(pass.number, *passes);  // the pass of this very attempt
+    seen->push_back(verdict.kind);
+    return *allow_retry;
+  }
 };
 
 struct GuardedPolicies : PoolPolicies {
-  using ProviderGuard = CountingGuard;
+  using AttemptGuard = CountingGuard;
 };
 
 TEST(PoolTest, TheProviderGuardIsAskedBeforeEveryAttemptAndToldEveryVerdict) {
@@ -640,6 +650,14 @@ TEST(PoolTest, TheProviderGuardIsAskedBeforeEveryAttemptAndToldEveryVerdict) {
   EXPECT_EQ(*guard.seen,
             (std::vector<VerdictKind>{VerdictKind::overloaded, VerdictKind::overloaded}));
   EXPECT_EQ(*guard.retries, 2);
+
+  // A guard that allows no retry (a spent budget): the first 529 is returned as it is.
+  *guard.allowed = 5;
+  *guard.allow_retry = false;
+  auto once = pool.send(Request{.method = "GET", .url = kUrl});
+  ASSERT_TRUE(once);
+  EXPECT_EQ(once->status, 529);
+  EXPECT_EQ(provider.count(), 3U);
 }
 
 }  // namespace

@@ -11,9 +11,9 @@
 // Errc::no_usable_credential error that says, for each profile, why it is out, until when, and
 // the fix.
 //
-// The seam for a provider-level guard (a retry budget and a breaker): Policies::ProviderGuard,
+// The seam for a provider-level guard (a retry budget and a breaker): Policies::AttemptGuard,
 // when the bundle names one, is asked before every attempt and told every verdict after
-// (ProviderGuard below); the default lets everything through at no cost.
+// (AttemptGuard below); the default lets everything through at no cost.
 //
 // Why this header is over 300 lines: choosing, the per-attempt loop, failover, panic and the
 // all-out error read the same members and belong to one driver; the selection parts, the model
@@ -63,36 +63,46 @@
 
 namespace keyward {
 
-/// A provider-level guard: asked before every attempt of a pool (`retry` is true for a retry of
-/// a provider-scoped failure) and told every verdict after. An error from before_attempt() is
-/// returned instead of sending (an open breaker, a spent retry budget).
+/// A provider-level guard (a retry budget and a circuit breaker, docs/pool.md "Failover"):
+/// before_attempt() is asked before every attempt of a pool (`retry` is true for a retry of a
+/// provider-scoped failure) and returns a Pass, or the Error to return instead of sending (an
+/// open breaker); after_attempt() is told the attempt's verdict with its Pass and answers
+/// whether a retry is allowed (a spent budget says no).
 template <class G>
-concept ProviderGuard = requires(G& guard, const Verdict& verdict, TimePoint now, bool retry) {
-  { guard.before_attempt(now, retry) } -> std::same_as<std::optional<Error>>;
-  guard.after_attempt(verdict, now);
+concept AttemptGuard = requires(G& guard, typename G::Pass& pass, const Verdict& verdict,
+                                TimePoint now, bool retry) {
+  { guard.before_attempt(now, retry) } -> std::same_as<Result<typename G::Pass>>;
+  { guard.after_attempt(pass, verdict, now) } -> std::same_as<bool>;
 };
 
-/// Lets every attempt through, at no cost.
-struct NoProviderGuard {
+/// Lets every attempt through and every retry happen, at no cost.
+struct NoAttemptGuard {
+  /// Nothing to carry from before an attempt to after it.
+  struct Pass {};
   /// Always lets the attempt through.
-  [[nodiscard]] std::optional<Error> before_attempt(TimePoint /*now*/, bool /*retry*/) noexcept {
-    return std::nullopt;
+  [[nodiscard]] Result<Pass> before_attempt(TimePoint /*now*/, bool /*retry*/) noexcept {
+    return Pass{};
   }
-  /// Ignores the verdict.
-  void after_attempt(const Verdict& /*verdict*/, TimePoint /*now*/) noexcept {}
+  /// Always allows a retry.
+  [[nodiscard]] bool after_attempt(Pass& /*pass*/, const Verdict& /*verdict*/,
+                                   TimePoint /*now*/) noexcept {
+    return true;
+  }
 };
 
-static_assert(ProviderGuard<NoProviderGuard>);
+static_assert(AttemptGuard<NoAttemptGuard>);
 
 namespace detail {
+/// Policies::AttemptGuard when the bundle names one, else NoAttemptGuard.
 template <class P>
 struct GuardOf {
-  using type = NoProviderGuard;
+  using type = NoAttemptGuard;
 };
+/// Policies::AttemptGuard when the bundle names one, else NoAttemptGuard.
 template <class P>
-requires requires { typename P::ProviderGuard; }
+requires requires { typename P::AttemptGuard; }
 struct GuardOf<P> {
-  using type = typename P::ProviderGuard;
+  using type = typename P::AttemptGuard;
 };
 }  // namespace detail
 
@@ -104,7 +114,7 @@ requires Classifier<typename Policies::Classifier> &&
     Attacher<typename Policies::Attach> && Preflight<typename Policies::Preflight> &&
     CredentialStore<typename Policies::Store> && Clock<typename Policies::Clock> &&
     Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer> &&
-    ProviderGuard<typename detail::GuardOf<Policies>::type>
+    AttemptGuard<typename detail::GuardOf<Policies>::type>
 class CredentialPool {
  public:
   using Store = typename Policies::Store;                  ///< Each profile's store.
@@ -648,10 +658,10 @@ class CredentialPool {
         }
         continue;
       }
-      if (auto refused = guard_.before_attempt(at(), progress.attempts > 0)) {
-        return {Next::done, Result<Response>{unexpected(std::move(*refused))}};
-      }
-      auto step = attempt(m, request, scope, std::move(admission.ticket), at.read(), progress);
+      auto pass = guard_.before_attempt(at(), progress.attempts > 0);
+      if (!pass) return {Next::done, Result<Response>{unexpected(std::move(pass).error())}};
+      auto step =
+          attempt(m, request, scope, std::move(admission.ticket), at.read(), progress, *pass);
       if (step.first != Next::same_profile) return step;
     }
   }
@@ -660,7 +670,8 @@ class CredentialPool {
   std::pair<Next, std::optional<Result<Response>>> attempt(Member& m, const Request& request,
                                                            RequestScope scope, Ticket ticket,
                                                            std::optional<TimePoint> admitted,
-                                                           detail::Progress& progress) {
+                                                           detail::Progress& progress,
+                                                           typename Guard::Pass& pass) {
     using Out = std::pair<Next, std::optional<Result<Response>>>;
     if (ticket.probe != 0) observe(m, EventKind::probe, ticket, nullptr);
     observe(m, EventKind::attempt, ticket, nullptr);
@@ -673,7 +684,7 @@ class CredentialPool {
              : parts_.classifier.classify(sent.error());
     m.cell.scrub(verdict);
     observe(m, EventKind::verdict, ticket, &verdict);
-    guard_.after_attempt(verdict, at);
+    const bool retry_allowed = guard_.after_attempt(pass, verdict, at);
     if (sent && options_.steer_by_remaining) {
       if (const auto left = detail::remaining_fraction(sent->headers)) {
         m.remaining.record(*left, detail::saturating_add(at, options_.remaining_valid_for));
@@ -710,8 +721,9 @@ class CredentialPool {
     }
     // Provider-scoped: no rotation, no cooldown; retried on this profile.
     ++progress.attempts;
-    const auto wait =
+    auto wait =
         detail::retry_wait(verdict, progress.attempts, options_.credential.retry, m.cell.jitter());
+    if (!retry_allowed) wait.reset();
     if (!wait) {
       if (sent) return Out{Next::done, Result<Response>{std::move(*sent)}};
       return Out{
