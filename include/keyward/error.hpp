@@ -25,6 +25,7 @@ enum class Errc {
   insecure_transport,  ///< The credential would have been sent over plain HTTP to a remote host.
   invalid_credential,  ///< The credential given is unusable (empty, or has forbidden characters).
   store_conflict,      ///< The stored credential changed since it was read; nothing was written.
+  store_unavailable,   ///< The credential store cannot be read, locked or parsed.
 };
 
 /// The error category of keyward::Errc.
@@ -53,6 +54,8 @@ class ErrorCategory final : public std::error_category {
         return "the credential is not usable";
       case Errc::store_conflict:
         return "the stored credential changed since it was read";
+      case Errc::store_unavailable:
+        return "the credential store cannot be read";
     }
     return "unknown keyward error";
   }
