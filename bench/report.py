@@ -437,6 +437,21 @@ def markdown(context, runs, instr, profiles, steps):
         add(f"| {storm['refresh_calls']:g} | {storm['wake_p50_us']:.0f} µs | "
             f"{storm['wake_p99_us']:.0f} µs | {storm['wake_max_us']:.0f} µs |")
         add("")
+    store = [(n, runs.get(f"BM_FileStore_{n}/real_time/threads:1"))
+             for n in ("PersistRotation", "Load")]
+    if any(run for _, run in store):
+        add("## The credentials file")
+        add("")
+        add("`store::File` on this machine's file system: a rotation's persist (write lock, "
+            "re-read, new file, fsync, rename, folder fsync), the window in which a crash after "
+            "the token endpoint rotated a refresh token loses it; and a re-read.")
+        add("")
+        add("| operation | µs |")
+        add("|---|---|")
+        for name, run in store:
+            if run:
+                add(f"| `BM_FileStore_{name}` | {ns(run) / 1000:.1f} |")
+        add("")
     add("## Classifying and parsing")
     add("")
     add("`BM_Classify_200/<body>/<classifier>` classifies the healthy 200 responses of the send "
