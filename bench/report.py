@@ -143,17 +143,24 @@ def check(runs, instr):
 
 
 def timing_targets(runs):
-    """The targets on time alone: (description, measured, target, met)."""
+    """The targets on time alone: (description, measured, target, met, threads measured at)."""
     out = []
-    kw1, kw2, mutex2 = acquire(runs, "Keyward", 1), acquire(runs, "Keyward", 2), acquire(
-        runs, "Mutex", 2)
-    if kw1 and kw2 and mutex2:
-        speedup = ns(mutex2) / ns(kw2)
-        out.append(("BM_Acquire_Mutex / BM_Acquire_Keyward, 2 threads", f"{speedup:.1f}x",
-                    ">= 10x", speedup >= 10))
+    for threads, wanted in ((1, 5), (2, 20)):
+        kw, mutex, floor = (acquire(runs, d, threads) for d in ("Keyward", "Mutex", "Floor"))
+        if not (kw and mutex and floor):
+            continue
+        speedup = ns(mutex) / ns(kw)
+        # Both designs do the floor's work (read the token, append the header); what each adds
+        # to it is what the design costs.
+        added = (ns(mutex) - ns(floor)) / max(ns(kw) - ns(floor), 1e-3)
+        out.append((f"BM_Acquire_Mutex / BM_Acquire_Keyward, {threads} thread(s) (time each adds "
+                    f"to the floor: {added:.1f}x)", f"{speedup:.1f}x", f">= {wanted}x",
+                    speedup >= wanted, threads))
+    kw1, kw2 = acquire(runs, "Keyward", 1), acquire(runs, "Keyward", 2)
+    if kw1 and kw2:
         scaling = ns(kw1) / ns(kw2)
         out.append(("BM_Acquire_Keyward throughput, 2 threads / 1 thread", f"{scaling:.2f}x",
-                    ">= 1.8x", scaling >= 1.8))
+                    ">= 1.8x", scaling >= 1.8, 1))
     return out
 
 
@@ -273,8 +280,9 @@ def markdown(context, runs, instr, profiles, steps):
     if storm:
         add(f"| refreshes per storm of 64 threads | {storm['refresh_calls']:g} | 1 | "
             f"{'yes' if storm['refresh_calls'] == 1 else 'NO'} | | | yes |")
-    for desc, measured, target, met in timing_targets(runs):
-        add(f"| {desc} | | {target} | {'yes' if met else 'NO'} | {measured} | | no (time) |")
+    for desc, measured, target, met, threads in timing_targets(runs):
+        cells = f"{measured} | " if threads == 1 else f" | {measured}"
+        add(f"| {desc} | | {target} | {'yes' if met else 'NO'} | {cells} | no (time) |")
     add("")
 
     if instr:
@@ -430,6 +438,21 @@ def markdown(context, runs, instr, profiles, steps):
         add(f"| {storm['refresh_calls']:g} | {storm['wake_p50_us']:.0f} µs | "
             f"{storm['wake_p99_us']:.0f} µs | {storm['wake_max_us']:.0f} µs |")
         add("")
+    store = [(n, runs.get(f"BM_FileStore_{n}/real_time/threads:1"))
+             for n in ("PersistRotation", "Load")]
+    if any(run for _, run in store):
+        add("## The credentials file")
+        add("")
+        add("`store::File` on this machine's file system: a rotation's persist (write lock, "
+            "re-read, new file, fsync, rename, folder fsync), the window in which a crash after "
+            "the token endpoint rotated a refresh token loses it; and a re-read.")
+        add("")
+        add("| operation | µs |")
+        add("|---|---|")
+        for name, run in store:
+            if run:
+                add(f"| `BM_FileStore_{name}` | {ns(run) / 1000:.1f} |")
+        add("")
     add("## Classifying and parsing")
     add("")
     add("`BM_Classify_200/<body>/<classifier>` classifies the healthy 200 responses of the send "
@@ -484,7 +507,7 @@ def main():
     for key, (desc, _, _, target, num, den) in INSTRUCTION_TARGETS.items():
         print(f"       {desc}: {fmt_ratio(time_ratio(runs, num, den, 1))} at 1 thread, "
               f"{fmt_ratio(time_ratio(runs, num, den, 2))} at 2 (target {target}x)")
-    for desc, measured, target, met in timing_targets(runs):
+    for desc, measured, target, met, _ in timing_targets(runs):
         print(f"  {'ok  ' if met else 'miss'} {desc}: {measured} (target {target})")
     storm = runs.get(STORM)
     if storm:

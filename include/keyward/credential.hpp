@@ -17,6 +17,7 @@
 #include "keyward/classifier.hpp"
 #include "keyward/credential_kind.hpp"
 #include "keyward/detail/known_prefixes.hpp"
+#include "keyward/detail/wipe.hpp"
 
 namespace keyward {
 
@@ -61,14 +62,7 @@ class Secret {
   friend bool operator==(const Secret& a, const Secret& b) noexcept { return a.value_ == b.value_; }
 
  private:
-  void wipe() noexcept {
-    // Growing to the capacity never allocates and makes the whole buffer writable, including
-    // bytes a shorter or moved-from string left behind. The volatile writes cannot be dropped.
-    value_.resize(value_.capacity());
-    volatile char* p = value_.data();
-    for (std::size_t i = 0; i < value_.size(); ++i) p[i] = 0;
-    value_.clear();
-  }
+  void wipe() noexcept { detail::wipe(value_); }
   std::string value_;
 };
 

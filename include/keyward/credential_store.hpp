@@ -10,7 +10,10 @@
 //     holders that share the store (threads, processes, hosts) redeem a refresh token once; the
 //     Lease releases it when destroyed, and held() says whether this caller got it;
 //   - durable() says whether a write outlives the process (a rotated refresh token written to a
-//     store that is not durable is lost at exit, and status() says so).
+//     store that is not durable is lost at exit, and status() says so);
+//   - optionally, mark_refreshing(generation, now) durably records that a token call is about to
+//     be made, and the next write removes the mark: a mark found later means a refresh never
+//     stored its result, and a refusal of the refresh token then says the new one was lost.
 // A store is a handle: copies share one stored credential, so two profiles that share one login
 // can share one store. store::Memory is the default; file and Redis stores fit the same concept.
 #pragma once
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <optional>
 
 #include "keyward/credential.hpp"
 #include "keyward/result.hpp"
@@ -28,6 +32,9 @@ namespace keyward {
 struct StoredCredential {
   Credential credential{};       ///< The credential; empty when generation is 0.
   std::uint64_t generation = 0;  ///< Incremented by every write.
+  /// When a refresh of this credential began and never stored its result (a store that marks
+  /// refreshes, such as store::File); the refresh token may have been spent.
+  std::optional<TimePoint> refresh_pending{};
 };
 
 /// Stores a credential with a generation, compare-and-swap writes and a refresh lease.
@@ -40,6 +47,13 @@ concept CredentialStore = std::movable<typename S::Lease> &&
   { store.lease(wait) } -> std::same_as<Result<typename S::Lease>>;
   { lease.held() } -> std::same_as<bool>;
   { const_store.durable() } -> std::same_as<bool>;
+};
+
+/// A CredentialStore that durably marks a refresh before its token call (see above).
+template <class S>
+concept MarksRefreshes = CredentialStore<S> &&
+    requires(S& store, std::uint64_t generation, TimePoint now) {
+  { store.mark_refreshing(generation, now) } -> std::same_as<Result<void>>;
 };
 
 }  // namespace keyward

@@ -26,6 +26,7 @@ enum class Errc {
   insecure_transport,  ///< The credential would have been sent over plain HTTP to a remote host.
   invalid_credential,  ///< The credential given is unusable (empty, or has forbidden characters).
   store_conflict,      ///< The stored credential changed since it was read; nothing was written.
+  store_unavailable,   ///< The credential store cannot be read, locked or parsed.
   /// No profile of a pool can serve now; Error::profiles says why each is out.
   no_usable_credential,
 };
@@ -56,6 +57,8 @@ class ErrorCategory final : public std::error_category {
         return "the credential is not usable";
       case Errc::store_conflict:
         return "the stored credential changed since it was read";
+      case Errc::store_unavailable:
+        return "the credential store cannot be read";
       case Errc::no_usable_credential:
         return "no credential of the pool can serve now";
     }

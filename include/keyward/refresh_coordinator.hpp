@@ -38,6 +38,7 @@
 #include "keyward/detail/backoff.hpp"
 #include "keyward/detail/messages.hpp"
 #include "keyward/detail/redemption.hpp"
+#include "keyward/detail/text.hpp"
 #include "keyward/detail/time.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
@@ -206,6 +207,7 @@ class RefreshCoordinator {
     Verdict verdict;
     std::optional<TimePoint> expiry;
     std::string note;
+    std::string cause;  // why the token endpoint may have refused it: an interrupted refresh
     detail::RefusedBy by = detail::RefusedBy::token_endpoint;
     bool announced = false;
   };
@@ -275,9 +277,11 @@ class RefreshCoordinator {
       if (got.error->verdict) verdict = std::move(*got.error->verdict);
       const auto by = detail::RefusedBy::token_endpoint;
       refused_ = Refused{
-          token->generation, std::move(verdict), token->credential.expires_at, {}, by, false};
-      refused_->note = cell_.messages().refresh_token_refused(refused_->verdict, token->fingerprint,
-                                                              refused_->expiry);
+          token->generation, std::move(verdict), token->credential.expires_at, {}, {}, by, false};
+      if (got.interrupted) refused_->cause = cell_.messages().interrupted_refresh(*got.interrupted);
+      refused_->note = cell_.messages().refresh_token_refused(
+          refused_->verdict, detail::join_words(token->fingerprint, refused_->cause),
+          refused_->expiry);
       return on_refused(*token, need, now);
     }
     if (auto problems = hooks.problems(got.credential, now);
@@ -368,7 +372,9 @@ class RefreshCoordinator {
     }
     auto [error, change] =
         cell_.take_out(token.generation, refused_->verdict, now,
-                       token.expired(now) ? "(the access token has expired)" : "", refused_->by);
+                       detail::join_words(token.expired(now) ? "(the access token has expired)" : "",
+                                          refused_->cause),
+                       refused_->by);
     if (change) {
       out.events.push_back({change->kind, change->token, refused_->verdict, change->until});
     }

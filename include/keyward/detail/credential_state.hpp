@@ -17,6 +17,7 @@
 #include "keyward/classifier.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/detail/time.hpp"
+#include "keyward/detail/wipe.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
 #include "keyward/options.hpp"
@@ -66,10 +67,7 @@ struct Token {
   Token& operator=(Token&&) = delete;
   // The placement holds the secret in plain strings: wipe them as Secret does.
   ~Token() {
-    for (auto& field : placement) {
-      volatile char* p = field.second.data();
-      for (std::size_t i = 0; i < field.second.size(); ++i) p[i] = 0;
-    }
+    for (auto& field : placement) wipe(field.second);
   }
 
   /// True when the token has an expiry and `now` is past it.

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "keyward/detail/utf8.hpp"
+#include "keyward/detail/wipe.hpp"
 
 namespace keyward::detail::json {
 
@@ -95,6 +96,17 @@ class Value {
     const Value* member = find(key);
     const std::string* text = member != nullptr ? member->as_string() : nullptr;
     return text != nullptr ? std::string_view(*text) : fallback;
+  }
+
+  /// Overwrites every string in this value, member names included, for documents that hold
+  /// secrets.
+  void wipe() noexcept {
+    detail::wipe(string_);
+    for (Value& element : array_) element.wipe();
+    for (auto& [name, member] : object_) {
+      detail::wipe(name);
+      member.wipe();
+    }
   }
 
  private:

@@ -202,6 +202,15 @@ class Messages {
            " and pass the new credential to set_credential().";
   }
 
+  /// Why a refresh token may be refused: a refresh that began at `since` never stored its
+  /// result, so a token the endpoint rotated then was lost.
+  [[nodiscard]] static std::string interrupted_refresh(TimePoint since) {
+    return "(a refresh of it began at " + format_rfc3339(since) +
+           " and never stored its result: the process making it stopped, or its answer was lost; "
+           "if the token endpoint rotated the refresh token then, the new one was lost with it "
+           "and this one is spent)";
+  }
+
   /// A credential the token endpoint returned that fails pre-flight.
   [[nodiscard]] Error unusable_refresh(std::string_view problems) const {
     return make_error(

@@ -31,6 +31,8 @@ struct Obtained {
   bool rotated = false;
   std::uint64_t stored = 0;    // the store generation written or adopted
   std::optional<Error> error;  // failed, refused, or refreshed with an unusable access token
+  // Refused: when an earlier refresh of this credential began and never stored its result.
+  std::optional<TimePoint> interrupted;
 };
 
 /// One refresh flight's work against a store.
@@ -46,6 +48,7 @@ class Redemption {
   template <class Hooks>
   Obtained obtain(const Token& token, std::uint64_t known, TimePoint now, Hooks& hooks) {
     const Credential& current = token.credential;
+    interrupted_.reset();
     auto lease = store_.lease(wait_);
     if (!lease) return failed(std::move(lease).error());
     if (!lease->held()) {
@@ -61,6 +64,11 @@ class Redemption {
       outcome = *pending_;  // redeemed already: only the persist is left to do
     } else {
       pending_.reset();
+      if constexpr (MarksRefreshes<Store>) {
+        if (auto marked = store_.mark_refreshing(known, now); !marked) {
+          return failed(std::move(marked).error());  // no mark, no token call
+        }
+      }
       auto redeemed = hooks.redeem(current, now);
       if (!redeemed) {
         Error error = std::move(redeemed).error();
@@ -71,6 +79,7 @@ class Redemption {
         Obtained refused;
         refused.kind = Obtained::Kind::refused;
         refused.error = std::move(error);
+        refused.interrupted = interrupted_;
         return refused;
       }
       outcome = std::move(*redeemed);
@@ -117,8 +126,12 @@ class Redemption {
 
  private:
   // The store's credential when another holder wrote a newer one since `known`.
+  // Otherwise remembers a refresh of `known` that never stored its result.
   std::optional<Obtained> adopt_newer(std::uint64_t known, const Credential& current) {
     auto stored = store_.load();
+    if (stored && stored->generation == known && stored->refresh_pending) {
+      interrupted_ = stored->refresh_pending;
+    }
     if (!stored || stored->generation == known || stored->generation == 0 ||
         same_secrets(stored->credential, current)) {
       return std::nullopt;
@@ -142,6 +155,7 @@ class Redemption {
   std::chrono::milliseconds wait_;
   std::optional<RefreshOutcome> pending_;  // redeemed, not yet persisted
   Secret pending_from_;                    // the refresh token that redeemed it
+  std::optional<TimePoint> interrupted_;   // a refresh the store's mark says never finished
 };
 
 }  // namespace keyward::detail

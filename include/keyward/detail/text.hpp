@@ -13,6 +13,14 @@
 
 namespace keyward::detail {
 
+/// `a` and `b` separated by a space, or whichever is not empty.
+inline std::string join_words(std::string_view a, std::string_view b) {
+  std::string out{a};
+  if (!a.empty() && !b.empty()) out.push_back(' ');
+  out.append(b);
+  return out;
+}
+
 /// Appends `text` to `out` as a JSON string literal, quotes included, always valid UTF-8.
 inline void append_json_string(std::string& out, std::string_view text) {
   constexpr std::string_view kHex = "0123456789abcdef";

@@ -1,0 +1,457 @@
+// store::File: a CredentialStore in a JSON credentials file shared by the processes of one host.
+//
+// The format is in docs/credentials-file.md: `{"version": 1, "profiles": {"<id>": {...}}}`, the
+// shape of OpenClaw's auth-profiles.json, so a file users already have works as it is. Every
+// member keyward does not own (other profiles, `order`, `usageStats`, a profile's `email`) is
+// written back unchanged.
+//
+//   - Writes replace the file: a new file (mode 0600) in the same folder, fsynced, renamed over
+//     the old one, the folder fsynced (detail::replace_file). A reader sees the old credential or
+//     the new one, and a crash loses neither.
+//   - Each write happens under a write lock and re-reads the file first, so a compare-and-swap
+//     between processes is exact; a rotation is also written to every other profile of the file
+//     that held the same refresh token (one login under two names), which then adopt it.
+//   - The refresh lease is a lock keyed by the login (the stored refresh token, or the profile
+//     when there is none), held across re-read, redeem and persist, so the processes of a host
+//     refresh a login once. The kernel releases it if its holder dies (detail::ByteLock).
+//   - Before each token call the store writes a `refresh_pending` marker; the write of the new
+//     credential removes it. A marker found later means a refresh began and never stored its
+//     result: if the server had rotated the refresh token, the new one is gone, and the refusal
+//     of the old one then says so (docs/credentials-file.md, "Interrupted refreshes").
+//
+// Linux only (open-file-description locks). Why this header is over 300 lines: it is one format,
+// read and written, with its locking; splitting it would scatter the format.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "keyward/classifier.hpp"
+#include "keyward/credential.hpp"
+#include "keyward/credential_store.hpp"
+#include "keyward/detail/file_io.hpp"
+#include "keyward/detail/json.hpp"
+#include "keyward/detail/json_write.hpp"
+#include "keyward/error.hpp"
+#include "keyward/result.hpp"
+
+namespace keyward::store {
+
+/// How store::File opens a credentials file.
+struct FileOptions {
+  /// Written as a new profile's `provider` member (e.g. "anthropic"); kept when it exists.
+  std::string provider{};
+  /// A larger file is refused as not being a credentials file.
+  std::size_t max_size = std::size_t{1} << 20;
+};
+
+/// A credential store in a JSON credentials file; copies share one file and profile.
+class File {
+ public:
+  /// How to open the file.
+  using Options = FileOptions;
+
+  /// The refresh lease: a lock on the login, held until destroyed.
+  class Lease {
+   public:
+    Lease() = default;
+    /// True when this caller holds the lease.
+    [[nodiscard]] bool held() const noexcept { return lock_.held(); }
+
+   private:
+    friend class File;
+    explicit Lease(detail::ByteLock lock) noexcept : lock_(std::move(lock)) {}
+    detail::ByteLock lock_;
+  };
+
+  /// The store for profile `profile` of the credentials file at `path` (which need not exist
+  /// yet: the first write creates it).
+  File(std::string path, std::string profile, Options options = {})
+      : place_(std::make_shared<const Place>(
+            Place{std::move(path), std::move(profile), std::move(options)})) {}
+
+  /// The stored credential and its generation (0 when the file or the profile does not exist).
+  /// An Error names the file and what is wrong with it, never a secret.
+  [[nodiscard]] Result<StoredCredential> load() const {
+    auto document = read();
+    if (!document) return unexpected(std::move(document).error());
+    return document->stored;
+  }
+
+  /// Writes `next` if the profile's generation is still `expected`, under the write lock.
+  [[nodiscard]] Result<std::uint64_t> compare_and_swap(std::uint64_t expected,
+                                                       const Credential& next) {
+    return write([&](Document& document) -> Result<std::uint64_t> {
+      if (document.stored.generation != expected) {
+        return unexpected(make_error(
+            Errc::store_conflict, "profile " + place_->profile + " in " + place_->path +
+                                      " changed meanwhile (generation " +
+                                      std::to_string(document.stored.generation) + ", expected " +
+                                      std::to_string(expected) + ")"));
+      }
+      return document.stored.generation + 1;
+    }, next, std::nullopt);
+  }
+
+  /// Takes the refresh lease of the stored login, waiting up to `wait` for another holder (in
+  /// this process or another).
+  [[nodiscard]] Result<Lease> lease(std::chrono::milliseconds wait) {
+    auto document = read();
+    if (!document) return unexpected(std::move(document).error());
+    const std::string_view login = document->stored.credential.refresh_token.empty()
+                                       ? std::string_view{place_->profile}
+                                       : document->stored.credential.refresh_token.reveal();
+    // Byte 0 is the write lock; a login's lease is a byte chosen by its hash.
+    constexpr std::uint64_t kLeaseBytes = std::uint64_t{1} << 40;
+    auto lock = detail::ByteLock::acquire(lock_path(), 1 + hash(login) % kLeaseBytes, wait);
+    if (!lock) return unexpected(std::move(lock).error());
+    return Lease{std::move(*lock)};
+  }
+
+  /// True: the file outlives the process.
+  [[nodiscard]] bool durable() const noexcept { return true; }
+
+  /// Writes the `refresh_pending` marker for `generation` before a token call; the next write of
+  /// a credential removes it. Nothing is written when the profile changed meanwhile.
+  [[nodiscard]] Result<void> mark_refreshing(std::uint64_t generation, TimePoint now) {
+    auto written = write([&](Document& document) -> Result<std::uint64_t> {
+      if (document.stored.generation != generation) {
+        return unexpected(make_error(Errc::store_conflict, "changed meanwhile"));
+      }
+      return generation;
+    }, std::nullopt, now);
+    if (!written && written.error().code != Errc::store_conflict) {
+      return unexpected(std::move(written).error());
+    }
+    return {};
+  }
+
+  /// The file's path.
+  [[nodiscard]] const std::string& path() const noexcept { return place_->path; }
+  /// The profile's id.
+  [[nodiscard]] const std::string& profile() const noexcept { return place_->profile; }
+
+ private:
+  struct Place {
+    std::string path;
+    std::string profile;
+    Options options;
+  };
+
+  // A read of the file: the whole document (secrets wiped with it) and the profile's credential.
+  struct Document {
+    detail::json::Value root;
+    StoredCredential stored;
+    std::uint64_t written_generation = 0;  // the `generation` member as written
+    Document() = default;
+    Document(const Document&) = delete;
+    Document& operator=(const Document&) = delete;
+    Document(Document&&) = default;
+    Document& operator=(Document&&) = default;
+    ~Document() { root.wipe(); }
+  };
+
+  [[nodiscard]] std::string lock_path() const { return place_->path + ".lock"; }
+
+  [[nodiscard]] Error malformed(std::string_view what) const {
+    return make_error(Errc::store_unavailable, place_->path + ": " + std::string{what} +
+                                                   " (the format is in docs/credentials-file.md)");
+  }
+
+  [[nodiscard]] Result<Document> read() const {
+    auto text = detail::read_file(place_->path, place_->options.max_size);
+    if (!text) return unexpected(std::move(text).error());
+    Document document;
+    if (!*text) return document;  // no file yet
+    const detail::WipeOnExit wipe_text{**text};
+    auto root = detail::json::parse(**text, {.max_depth = 64, .max_size = place_->options.max_size});
+    if (!root || !root->is_object()) return unexpected(malformed("not a JSON object"));
+    document.root = std::move(*root);
+    const detail::json::Value* profiles = document.root.find("profiles");
+    if (profiles != nullptr && !profiles->is_object()) {
+      return unexpected(malformed("\"profiles\" is not an object"));
+    }
+    const detail::json::Value* record =
+        profiles != nullptr ? profiles->find(place_->profile) : nullptr;
+    if (record == nullptr) return document;
+    auto credential = credential_of(*record);
+    if (!credential) return unexpected(std::move(credential).error());
+    document.stored.credential = std::move(*credential);
+    const std::optional<double> generation =
+        record->find("generation") != nullptr ? record->find("generation")->as_number()
+                                              : std::nullopt;
+    document.written_generation =
+        generation && *generation >= 1 ? static_cast<std::uint64_t>(*generation) : 0;
+    // A generation keyward did not write (another tool replaced the credential and kept or
+    // dropped the member) counts as one more, so that holders see a change.
+    const bool ours = document.written_generation != 0 &&
+                      record->string_or("generation_of") == login_hash(document.stored.credential);
+    document.stored.generation = ours ? document.written_generation
+                                      : document.written_generation + 1;
+    if (const detail::json::Value* pending = record->find("refresh_pending")) {
+      if (const auto since = pending->is_object() && pending->find("since") != nullptr
+                                 ? pending->find("since")->as_number()
+                                 : std::nullopt) {
+        document.stored.refresh_pending = from_ms(*since);
+      }
+    }
+    return document;
+  }
+
+  // The profile's credential, in OpenClaw's shapes: oauth (access, refresh, expires), api_key
+  // (key), token (token, expires). Times are milliseconds since 1970.
+  [[nodiscard]] Result<Credential> credential_of(const detail::json::Value& record) const {
+    if (!record.is_object()) return unexpected(malformed(profile_text() + " is not an object"));
+    const std::string_view type = record.string_or("type");
+    std::optional<TimePoint> expires;
+    if (const detail::json::Value* ms = record.find("expires"); ms != nullptr && !ms->is_null()) {
+      if (!ms->as_number()) {
+        return unexpected(malformed(profile_text() + ": \"expires\" is not a number"));
+      }
+      expires = from_ms(*ms->as_number());
+    }
+    const auto need = [&](std::string_view name) -> Result<std::string> {
+      const std::string_view value = record.string_or(name);
+      if (value.empty()) {
+        return unexpected(malformed(profile_text() + " (type \"" + std::string{type} +
+                                    "\") has no \"" + std::string{name} + "\""));
+      }
+      return std::string{value};
+    };
+    if (type == "oauth") {
+      auto access = need("access");
+      if (!access) return unexpected(std::move(access).error());
+      return Credential::oauth(std::move(*access), std::string{record.string_or("refresh")},
+                               expires);
+    }
+    if (type == "api_key") {
+      auto key = need("key");
+      if (!key) return unexpected(std::move(key).error());
+      return Credential::api_key(std::move(*key));
+    }
+    if (type == "token") {
+      auto token = need("token");
+      if (!token) return unexpected(std::move(token).error());
+      return Credential::bearer(std::move(*token), expires);
+    }
+    return unexpected(malformed(profile_text() + " has type \"" + std::string{type} +
+                                "\"; expected \"oauth\", \"api_key\" or \"token\""));
+  }
+
+  [[nodiscard]] std::string profile_text() const { return "profile \"" + place_->profile + "\""; }
+
+  // Under the write lock: re-reads the file, lets `decide` check it and name the generation to
+  // write, then writes `next` (or, without one, the stored credential with the marker of
+  // `pending`) to the profile and to every profile that held the same refresh token.
+  template <class Decide>
+  Result<std::uint64_t> write(Decide decide, const std::optional<Credential>& next,
+                              std::optional<TimePoint> pending) {
+    auto lock = detail::ByteLock::acquire(lock_path(), 0, std::chrono::seconds{10});
+    if (!lock) return unexpected(std::move(lock).error());
+    if (!lock->held()) {
+      return unexpected(make_error(Errc::store_unavailable,
+                                   "another process held the write lock of " + place_->path +
+                                       " for 10 s"));
+    }
+    auto document = read();
+    if (!document) return unexpected(std::move(document).error());
+    auto generation = decide(*document);
+    if (!generation) return generation;
+    const Credential& credential = next ? *next : document->stored.credential;
+    const std::string old_refresh{document->stored.credential.refresh_token.reveal()};
+    std::string text;
+    const detail::WipeOnExit wipe_text{text};
+    write_document(text, document->root, credential, *generation, pending, old_refresh);
+    if (auto replaced = detail::replace_file(place_->path, text); !replaced) {
+      return unexpected(std::move(replaced).error());
+    }
+    return generation;
+  }
+
+  void write_document(std::string& out, const detail::json::Value& root,
+                      const Credential& credential, std::uint64_t generation,
+                      std::optional<TimePoint> pending, std::string_view old_refresh) const {
+    using detail::json::newline;
+    out.append("{");
+    bool first = true;
+    const auto member = [&](std::string_view name, std::size_t level) {
+      if (!std::exchange(first, false)) out.push_back(',');
+      newline(out, level);
+      detail::append_json_string(out, name);
+      out.append(": ");
+    };
+    bool wrote_version = false;
+    bool wrote_profiles = false;
+    if (const auto* members = root.as_object()) {
+      for (const auto& [name, value] : *members) {
+        member(name, 1);
+        if (name == "profiles") {
+          write_profiles(out, value, credential, generation, pending, old_refresh);
+          wrote_profiles = true;
+        } else {
+          detail::json::write(out, value, 1);
+          wrote_version = wrote_version || name == "version";
+        }
+      }
+    }
+    if (!wrote_version) {
+      member("version", 1);
+      out.append("1");
+    }
+    if (!wrote_profiles) {
+      member("profiles", 1);
+      write_profiles(out, {}, credential, generation, pending, old_refresh);
+    }
+    out.append("\n}\n");
+  }
+
+  void write_profiles(std::string& out, const detail::json::Value& profiles,
+                      const Credential& credential, std::uint64_t generation,
+                      std::optional<TimePoint> pending, std::string_view old_refresh) const {
+    out.push_back('{');
+    bool first = true;
+    bool wrote_ours = false;
+    const auto open = [&](std::string_view name) {
+      if (!std::exchange(first, false)) out.push_back(',');
+      detail::json::newline(out, 2);
+      detail::append_json_string(out, name);
+      out.append(": ");
+    };
+    if (const auto* members = profiles.as_object()) {
+      for (const auto& [name, record] : *members) {
+        open(name);
+        const bool ours = name == place_->profile;
+        // Another name for the same login gets the rotated token too, with its own generation.
+        const bool same_login = !ours && !old_refresh.empty() && record.is_object() &&
+                                record.string_or("refresh") == old_refresh &&
+                                credential.refresh_token.reveal() != old_refresh;
+        if (ours || same_login) {
+          std::uint64_t next = generation;
+          if (same_login) {
+            const auto* written = record.find("generation");
+            // Two more than written: a change whether or not keyward wrote the record last.
+            next = static_cast<std::uint64_t>(
+                       written != nullptr ? std::max(written->as_number().value_or(0), 0.0) : 0) +
+                   2;
+          }
+          write_record(out, &record, credential, ours ? generation : next,
+                       ours ? pending : std::nullopt);
+          wrote_ours = wrote_ours || ours;
+        } else {
+          detail::json::write(out, record, 2);
+        }
+      }
+    }
+    if (!wrote_ours) {
+      open(place_->profile);
+      write_record(out, nullptr, credential, generation, pending);
+    }
+    if (!first) detail::json::newline(out, 1);
+    out.push_back('}');
+  }
+
+  // One profile: the members keyward does not own as they were, then the credential's.
+  void write_record(std::string& out, const detail::json::Value* record,
+                    const Credential& credential, std::uint64_t generation,
+                    std::optional<TimePoint> pending) const {
+    static constexpr std::string_view kOwned[] = {
+        "type", "access", "refresh", "expires", "key", "token", "generation", "generation_of",
+        "refresh_pending"};
+    out.push_back('{');
+    bool first = true;
+    const auto member = [&](std::string_view name) {
+      if (!std::exchange(first, false)) out.push_back(',');
+      detail::json::newline(out, 3);
+      detail::append_json_string(out, name);
+      out.append(": ");
+    };
+    const auto text = [&](std::string_view name, std::string_view value) {
+      member(name);
+      detail::append_json_string(out, value);
+    };
+    const auto time = [&](std::string_view name, TimePoint at) {
+      member(name);
+      detail::json::write_number(out, static_cast<double>(to_ms(at)));
+    };
+    bool has_provider = false;
+    if (record != nullptr && record->as_object() != nullptr) {
+      for (const auto& [name, value] : *record->as_object()) {
+        if (std::find(std::begin(kOwned), std::end(kOwned), name) != std::end(kOwned)) continue;
+        member(name);
+        detail::json::write(out, value, 3);
+        has_provider = has_provider || name == "provider";
+      }
+    }
+    switch (credential.kind) {
+      case CredentialKind::oauth:
+        text("type", "oauth");
+        text("access", credential.token.reveal());
+        if (!credential.refresh_token.empty()) text("refresh", credential.refresh_token.reveal());
+        break;
+      case CredentialKind::api_key:
+        text("type", "api_key");
+        text("key", credential.token.reveal());
+        break;
+      case CredentialKind::bearer_token:
+        text("type", "token");
+        text("token", credential.token.reveal());
+        break;
+    }
+    if (credential.expires_at) time("expires", *credential.expires_at);
+    if (!has_provider && !place_->options.provider.empty()) {
+      text("provider", place_->options.provider);
+    }
+    member("generation");
+    detail::json::write_number(out, static_cast<double>(generation));
+    text("generation_of", login_hash(credential));
+    if (pending) {
+      member("refresh_pending");
+      out.append("{\"since\": ");
+      detail::json::write_number(out, static_cast<double>(to_ms(*pending)));
+      out.push_back('}');
+    }
+    detail::json::newline(out, 2);
+    out.push_back('}');
+  }
+
+  // FNV-1a, 64 bits: a lock offset, and the check that a record is the one keyward wrote.
+  static std::uint64_t hash(std::string_view text) noexcept {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (const char c : text) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ULL;
+    }
+    return h;
+  }
+  static std::string login_hash(const Credential& credential) {
+    const std::uint64_t h =
+        hash(credential.token.reveal()) ^ (hash(credential.refresh_token.reveal()) * 31);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 0; i < 16; ++i) out[static_cast<std::size_t>(i)] = kHex[(h >> (60 - 4 * i)) & 15];
+    return out;
+  }
+
+  static std::int64_t to_ms(TimePoint at) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  }
+  // Clamped to what a TimePoint holds (about 292 years either side of 1970).
+  static TimePoint from_ms(double ms) {
+    constexpr double kLimit = 9e12;
+    return TimePoint{std::chrono::duration_cast<TimePoint::duration>(
+        std::chrono::milliseconds{static_cast<std::int64_t>(std::clamp(ms, -kLimit, kLimit))})};
+  }
+
+  std::shared_ptr<const Place> place_;
+};
+
+static_assert(CredentialStore<File>);
+
+}  // namespace keyward::store
