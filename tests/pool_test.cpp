@@ -80,7 +80,7 @@ struct Provider {
       return json_response(it == s->status.end() ? 200 : it->second, "{}", std::move(headers));
     });
   }
-  void answer(const std::string& name, int status, std::string wait = {}) {
+  void answer(const std::string& name, int status, const std::string& wait = {}) const {
     const std::scoped_lock lock(state->mutex);
     state->status[key_of(name)] = status;
     if (wait.empty()) {
@@ -117,7 +117,7 @@ struct PoolSetup {
         provider.transport, std::move(profiles), options,
         Pool::Components{.clock = clock, .sleeper = sleeper, .observer = observer});
   }
-  Result<Response> send(RequestScope scope = {}) {
+  Result<Response> send(RequestScope scope = {}) const {
     return pool->send(Request{.method = "POST", .url = kUrl, .headers = {}, .body = "{}"}, scope);
   }
   const ProfileStatus& profile(const PoolStatus& s, const std::string& name) {

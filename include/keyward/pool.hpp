@@ -148,9 +148,10 @@ class CredentialPool {
           throw std::invalid_argument(prefix() + "two profiles are named '" + p.name + "'");
         }
       }
-      if (p.weight == 0)
+      if (p.weight == 0) {
         throw std::invalid_argument(prefix() + "profile '" + p.name +
                                     "': weight must be at least 1");
+      }
       CredentialOptions each = options_.credential;
       each.profile = p.name;
       if (each.jitter_seed) *each.jitter_seed += members_.size();

@@ -205,7 +205,9 @@ class TriedSet {
     if (n > kInline * 64) heap_.resize((n + 63) / 64);
   }
   /// True when profile `i` was tried.
-  [[nodiscard]] bool contains(std::size_t i) const noexcept { return (word(i) >> (i % 64)) & 1U; }
+  [[nodiscard]] bool contains(std::size_t i) const noexcept {
+    return ((word(i) >> (i % 64)) & 1U) != 0;
+  }
   /// Marks profile `i` tried.
   void insert(std::size_t i) noexcept {
     (heap_.empty() ? inline_[i / 64] : heap_[i / 64]) |= std::uint64_t{1} << (i % 64);
