@@ -122,60 +122,74 @@ using Pool = CredentialPool<FakeTransport, StressPolicies>;
 const std::string kUrl = "https://api.example.test/v1/messages";
 constexpr int kProfiles = 4;
 
-TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBack) {
-  Monitor m;
-  monitor = &m;
-  FakeTransport transport;
+// Each profile's key for generation g is "sk-stress-p<n>-g<g>-...".
+std::string profile_of(const std::string& key) { return key.substr(10, 2); }
+std::uint64_t generation_of(const std::string& key) {
+  return std::stoull(key.substr(14, key.find('-', 14) - 14));
+}
+
+// Counts (and reports) a request for `key` admitted while its credential was out.
+void check_admission(Monitor& m, const std::string& key) {
+  // Only the panic rule probes a profile whose window still runs.
+  if (probing && panicking) return;
+  const TimePoint now = admitted_now;
+  const std::scoped_lock lock(m.mutex);
+  const auto it = m.out.find({profile_of(key), generation_of(key)});
+  if (it == m.out.end()) return;
+  const Monitor::Out& o = it->second;
+  if (o.out_seq != 0 && o.out_seq < admitted_at && o.clear_seq < o.out_seq &&
+      now < o.until_at(admitted_at)) {
+    ++m.violations;
+    ADD_FAILURE() << key.substr(0, 16) << " was sent while out: admitted at " << admitted_at
+                  << ", out at " << o.out_seq << ", back at " << o.clear_seq << ", "
+                  << (o.until_at(admitted_at) - now).count() << " ns before the window ends"
+                  << (probing ? " (a probe)" : "");
+  }
+}
+
+// The provider: random rate limits, dead keys and overloads, or phases where everything is
+// rate limited or everything is well.
+struct StressProvider {
   std::atomic<int> phase{0};  // 0: mixed failures, 1: everything rate limited, 2: all well
-  std::mutex dead_mutex;
+  std::mutex mutex;
   std::set<std::string> dead;  // keys the provider rejects
-  std::atomic<std::size_t> sent{0};
-  // Each profile's key for generation g is "sk-stress-<profile>-g<g>-...".
-  const auto profile_of = [](const std::string& key) { return key.substr(10, 2); };
-  const auto generation_of = [](const std::string& key) {
-    return std::stoull(key.substr(14, key.find('-', 14) - 14));
-  };
-  transport.on(kUrl, [&](const Request& request) -> TransportResult {
-    ++sent;
-    const std::string key{request.headers.get("authorization").value_or("").substr(7)};
-    // Only the panic rule probes a profile whose window still runs.
-    const bool allowed = probing && panicking;
-    const TimePoint now = admitted_now;
-    {
-      const std::scoped_lock lock(m.mutex);
-      const auto it = m.out.find({profile_of(key), generation_of(key)});
-      if (!allowed && it != m.out.end() && it->second.out_seq != 0 &&
-          it->second.out_seq < admitted_at && it->second.clear_seq < it->second.out_seq &&
-          now < it->second.until_at(admitted_at)) {
-        ++m.violations;
-        ADD_FAILURE() << key.substr(0, 16) << " was sent while out: admitted at " << admitted_at
-                      << ", out at " << it->second.out_seq << ", back at " << it->second.clear_seq
-                      << ", " << (it->second.until_at(admitted_at) - now).count()
-                      << " ns before the window ends" << (probing ? " (a probe)" : "");
-      }
-    }
+
+  TransportResult answer(const std::string& key) {
     thread_local std::minstd_rand rng{std::hash<std::thread::id>{}(std::this_thread::get_id())};
     {
-      const std::scoped_lock lock(dead_mutex);
-      if (dead.count(key) != 0) return json_response(401, "{}");
+      const std::scoped_lock lock(mutex);
+      if (dead.contains(key)) return json_response(401, "{}");
     }
     if (phase == 2) return json_response(200, "{}");
     if (phase == 1) return json_response(429, "{}", {{"retry-after", "2"}});
     const auto roll = rng() % 100;
     if (roll < 15) return json_response(429, "{}", {{"retry-after", std::to_string(1 + roll % 3)}});
     if (roll < 18) {
-      const std::scoped_lock lock(dead_mutex);
+      const std::scoped_lock lock(mutex);
       dead.insert(key);
       return json_response(401, "{}");
     }
     if (roll < 21) return json_response(529, "{}");
     return json_response(200, "{}");
+  }
+};
+
+TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBack) {
+  Monitor m;
+  monitor = &m;
+  FakeTransport transport;
+  StressProvider provider;
+  transport.on(kUrl, [&](const Request& request) -> TransportResult {
+    const std::string key{request.headers.get("authorization").value_or("").substr(7)};
+    check_admission(m, key);
+    return provider.answer(key);
   });
   const auto key_for = [](int p, std::uint64_t generation) {
     return "sk-stress-p" + std::to_string(p) + "-g" + std::to_string(generation) +
            "-0123456789abcdef";
   };
   std::vector<Pool::Profile> profiles;
+  profiles.reserve(kProfiles);
   for (int p = 0; p < kProfiles; ++p) {
     profiles.push_back({"p" + std::to_string(p), Credential::api_key(key_for(p, 1)), 1, {}});
   }
@@ -201,6 +215,7 @@ TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBac
   constexpr int kRequests = 150;
   std::atomic<int> done{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kRequests; ++i) {
@@ -214,7 +229,7 @@ TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBac
   for (int round = 0; done < kThreads; ++round) {
     m.clock.advance(50ms);
     if (round % 10 == 0) replace_dead();
-    phase = (round / 40) % 3 == 1 ? 1 : 0;
+    provider.phase = (round / 40) % 3 == 1 ? 1 : 0;
     std::this_thread::sleep_for(1ms);  // real time only paces the controller
   }
   for (auto& t : threads) t.join();
@@ -225,7 +240,7 @@ TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBac
   EXPECT_GT(m.all_out.load(), 0U);
 
   // Everyone comes back: the provider is well, the dead keys are replaced, the windows end.
-  phase = 2;
+  provider.phase = 2;
   replace_dead();
   m.clock.advance(1h);
   for (int i = 0; i < 4 * kProfiles; ++i) {

@@ -40,7 +40,7 @@ namespace keyward::observe {
     out += "null";
   }
   if (const Verdict* v = event.verdict) {
-    out += ",\"verdict\":{\"kind\":";
+    out += R"(,"verdict":{"kind":)";
     detail::append_json_string(out, to_string(v->kind));
     out += ",\"scope\":";
     detail::append_json_string(out, to_string(v->scope));
