@@ -388,7 +388,10 @@ TEST(PoolTest, TheAllOutErrorSaysPerProfileWhyUntilWhenAndTheFix) {
   EXPECT_EQ(error.profiles[1].state, "cooling");
   EXPECT_EQ(error.profiles[1].reason, VerdictKind::rate_limited);
   EXPECT_EQ(error.profiles[1].until, testing::kFixtureNow + 30s);
-  EXPECT_NE(error.message.find("'work' is needs_reauth (unauthenticated)"), std::string::npos);
+  EXPECT_NE(error.message.find("'work' needs a person (unauthenticated: an authentication "
+                               "failure, not a rate limit)"),
+            std::string::npos);
+  EXPECT_NE(error.message.find("'spare' is cooling down (rate_limited) until"), std::string::npos);
   EXPECT_NE(error.message.find("The soonest a profile can serve again"), std::string::npos);
   for (const char* name : {"work", "spare"}) {
     EXPECT_EQ(error.message.find(key_of(name)), std::string::npos);

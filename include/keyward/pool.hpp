@@ -519,11 +519,7 @@ class CredentialPool {
     std::string text = prefix() + "no profile can serve this request.";
     for (std::size_t i = 0; i < out.profiles.size(); ++i) {
       const ProfileOutage& p = out.profiles[i];
-      text += " '" + p.profile + "' is " + p.state;
-      if (!p.model.empty()) text += " for model '" + p.model + "'";
-      if (p.reason) text += " (" + std::string{to_string(*p.reason)} + ")";
-      text += p.until ? " until " + detail::format_rfc3339(*p.until) : std::string{" until fixed"};
-      text += "; fix: " + p.fix + ".";
+      text += " '" + p.profile + "' " + describe(p) + "; fix: " + p.fix + ".";
       const auto own =
           std::find_if(seen.begin(), seen.end(), [i](const auto& e) { return e.first == i; });
       if (own != seen.end()) {
@@ -553,6 +549,20 @@ class CredentialPool {
                                      .detail = error.message});
     }
     return error;
+  }
+
+  // "is cooling down (rate_limited) until ...", "needs a person (unauthenticated: ...)", ...
+  static std::string describe(const ProfileOutage& p) {
+    const std::string reason = p.reason ? std::string{to_string(*p.reason)} : std::string{};
+    const std::string until = p.until ? detail::format_rfc3339(*p.until) : std::string{};
+    if (p.state == "needs_reauth") {
+      return "needs a person (" + reason + ": an authentication failure, not a rate limit)" +
+             (p.until ? "; one probe request at " + until : std::string{});
+    }
+    if (p.state == "probing") return "is being probed (" + reason + ")";
+    if (p.state == "failed") return "failed this request";
+    return "is cooling down" + (p.model.empty() ? std::string{} : " for model '" + p.model + "'") +
+           " (" + reason + ")" + (p.until ? " until " + until : std::string{});
   }
 
   // Claims the panic rule's probe: at most one per panic_interval for the whole pool.
