@@ -5,9 +5,11 @@
 //
 // How "out at the time" is decided without racing the pool: a global sequence is stamped when
 // the pool has published a profile's out-state (the cooldown_entered / needs_reauth event, sent
-// after the publish) and again when a request is admitted (the attacher runs inside admit()).
-// An admission stamped after the out-event, before the window ended and before a probe brought
-// the profile back (stamped at the probe's verdict, before its publish), is a violation.
+// after the publish), when a probe brought it back (at the probe's verdict, before its publish),
+// and when a worker starts a request (before the pool reads any state for it). A request whose
+// credential was out before the request started, with no probe bringing it back since, and
+// whose window was still running when it was admitted (the attacher runs inside admit()) was
+// admitted while out: a violation, unless the panic rule probed it.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -54,15 +56,14 @@ struct Monitor {
   std::atomic<std::size_t> failovers{0};
   std::atomic<std::size_t> all_out{0};
 };
-Monitor* monitor = nullptr;           // the running test's
-thread_local bool probing = false;    // this thread's request probes (a probe event)
-thread_local bool panicking = false;  // the panic rule chose it (a panic event)
-thread_local std::uint64_t admitted_at = 0;
+Monitor* monitor = nullptr;                 // the running test's
+thread_local bool probing = false;          // this thread's request probes (a probe event)
+thread_local bool panicking = false;        // the panic rule chose it (a panic event)
+thread_local std::uint64_t started_at = 0;  // when this thread's request started
 thread_local TimePoint admitted_now{};
 
 struct CheckingAttacher {
   void attach(Request& request, const Credential& credential) const {
-    admitted_at = monitor->seq.fetch_add(1);
     admitted_now = monitor->clock.now();
     request.headers.set("authorization", "Bearer " + std::string{credential.token.reveal()});
   }
@@ -137,12 +138,12 @@ void check_admission(Monitor& m, const std::string& key) {
   const auto it = m.out.find({profile_of(key), generation_of(key)});
   if (it == m.out.end()) return;
   const Monitor::Out& o = it->second;
-  if (o.out_seq != 0 && o.out_seq < admitted_at && o.clear_seq < o.out_seq &&
-      now < o.until_at(admitted_at)) {
+  if (o.out_seq != 0 && o.out_seq < started_at && o.clear_seq < o.out_seq &&
+      now < o.until_at(started_at)) {
     ++m.violations;
-    ADD_FAILURE() << key.substr(0, 16) << " was sent while out: admitted at " << admitted_at
-                  << ", out at " << o.out_seq << ", back at " << o.clear_seq << ", "
-                  << (o.until_at(admitted_at) - now).count() << " ns before the window ends"
+    ADD_FAILURE() << key.substr(0, 16) << " was sent while out: request started at " << started_at
+                  << ", out at " << o.out_seq << ", back at " << o.clear_seq << ", admitted "
+                  << (o.until_at(started_at) - now).count() << " ns before the window ends"
                   << (probing ? " (a probe)" : "");
   }
 }
@@ -219,6 +220,7 @@ TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBac
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kRequests; ++i) {
+        started_at = m.seq.fetch_add(1);
         static_cast<void>(
             pool.send(Request{.method = "POST", .url = kUrl, .headers = {}, .body = "{}"}));
       }
