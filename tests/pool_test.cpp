@@ -697,3 +697,65 @@ TEST(PoolTest, ProbingThePoolSendsTheHealthRequestThroughEveryProfile) {
 
 }  // namespace
 }  // namespace keyward
+
+namespace keyward {
+namespace {
+
+TEST(PoolTest, WhenAModelWindowEndsOneRequestProbesTheModel) {
+  detail::ModelWindows windows;
+  const TimePoint t0 = testing::kFixtureNow;
+  const auto fixed = [](std::uint32_t) { return std::chrono::milliseconds{10'000}; };
+  const Verdict limited{.kind = VerdictKind::rate_limited};
+  ASSERT_TRUE(windows.record("m", 1, limited, t0, fixed));
+  EXPECT_TRUE(windows.claim("m", 1, t0 + 5s).out);          // the window runs
+  EXPECT_EQ(windows.claim("other", 1, t0 + 5s).probe, 0U);  // another model is free
+  const auto probe = windows.claim("m", 1, t0 + 10s);       // over: this request probes
+  ASSERT_FALSE(probe.out);
+  ASSERT_NE(probe.probe, 0U);
+  EXPECT_TRUE(windows.claim("m", 1, t0 + 10s).out);  // the others wait for its answer
+  EXPECT_TRUE(windows.out_until("m", 1, t0 + 11s));
+  windows.release("m", probe.probe);  // undecided: the next request probes
+  const auto again = windows.claim("m", 1, t0 + 11s);
+  ASSERT_NE(again.probe, 0U);
+  // A 429 at the probe opens the next window, counted as the second failure.
+  EXPECT_EQ(windows.record("m", 1, limited, t0 + 11s, fixed), t0 + 21s);
+  EXPECT_EQ(windows.running(1, t0 + 12s).at(0).failures, 2U);
+  EXPECT_TRUE(windows.clear("m"));
+  EXPECT_FALSE(windows.out_until("m", 1, t0 + 12s));
+}
+
+TEST(PoolTest, AModelProbeThatSucceedsClearsTheModelWindowOnThePool) {
+  PoolSetup s({"a", "b"});
+  s.provider.answer("a", 429, "30");
+  ASSERT_TRUE(s.send({.model = "big"}));  // a cools for "big"; b serves
+  s.provider.answer("a", 200);
+  s.clock.advance(30s);
+  ASSERT_TRUE(s.send({.model = "big"}));  // a probes "big"
+  EXPECT_EQ(s.provider.last(), key_of("a"));
+  EXPECT_EQ(s.observer.count(EventKind::probe), 1U);
+  EXPECT_EQ(s.observer.count(EventKind::cooldown_left), 1U);
+  EXPECT_TRUE(s.profile(s.pool->status(), "a").models.empty());
+}
+
+}  // namespace
+}  // namespace keyward
+
+namespace keyward {
+namespace {
+
+TEST(PoolTest, ThePanicRuleProbesAModelWhoseWindowEndsFirst) {
+  PoolSetup s({"a", "b"});
+  s.provider.answer("a", 429, "60");
+  s.provider.answer("b", 429, "30");
+  ASSERT_FALSE(s.send({.model = "big"}));
+  s.provider.answer("b", 200);
+  s.clock.advance(2s);
+  auto probed = s.send({.model = "big"});
+  ASSERT_TRUE(probed) << probed.error().message;
+  EXPECT_EQ(s.provider.last(), key_of("b"));
+  EXPECT_EQ(s.observer.count(EventKind::panic), 1U);
+  EXPECT_TRUE(s.profile(s.pool->status(), "b").models.empty());
+}
+
+}  // namespace
+}  // namespace keyward

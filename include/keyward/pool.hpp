@@ -671,8 +671,8 @@ class CredentialPool {
       }
       auto pass = guard_.before_attempt(at(), progress.attempts > 0);
       if (!pass) return {Next::done, Result<Response>{unexpected(std::move(pass).error())}};
-      auto step =
-          attempt(m, request, scope, std::move(admission.ticket), at.read(), progress, *pass);
+      auto step = attempt(m, request, scope, std::move(admission.ticket), at.read(), progress,
+                          *pass, force);
       if (step.first != Next::same_profile) return step;
     }
   }
@@ -682,9 +682,17 @@ class CredentialPool {
                                                            RequestScope scope, Ticket ticket,
                                                            std::optional<TimePoint> admitted,
                                                            detail::Progress& progress,
-                                                           typename Guard::Pass& pass) {
+                                                           typename Guard::Pass& pass, bool force) {
     using Out = std::pair<Next, std::optional<Result<Response>>>;
-    if (ticket.probe != 0) observe(m, EventKind::probe, ticket, nullptr);
+    // A model whose window is over is probed by one request; the others go elsewhere meanwhile.
+    const auto claim =
+        m.models.claim(scope.model, ticket.generation, admitted.value_or(now()), force);
+    if (claim.out) {
+      return Out{Next::next_profile,
+                 Result<Response>{unexpected(model_out(m, scope.model, ticket.generation))}};
+    }
+    const ModelProbe model_probe{m.models, scope.model, claim.probe};
+    if (ticket.probe != 0 || claim.probe != 0) observe(m, EventKind::probe, ticket, nullptr);
     observe(m, EventKind::attempt, ticket, nullptr);
     auto sent = transport_.send(request);
     const bool success = sent && sent->status >= 200 && sent->status < 300;
@@ -744,6 +752,32 @@ class CredentialPool {
     observe(m, EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);
     return Out{Next::same_profile, std::nullopt};
+  }
+
+  // Hands an undecided model probe back, however the attempt ends (a decided one is gone).
+  struct ModelProbe {
+    detail::ModelWindows& windows;
+    std::string_view model;
+    std::uint64_t probe;
+    ModelProbe(detail::ModelWindows& w, std::string_view m, std::uint64_t p) noexcept
+        : windows(w), model(m), probe(p) {}
+    ModelProbe(const ModelProbe&) = delete;
+    ModelProbe& operator=(const ModelProbe&) = delete;
+    ModelProbe(ModelProbe&&) = delete;
+    ModelProbe& operator=(ModelProbe&&) = delete;
+    ~ModelProbe() {
+      if (probe != 0) windows.release(model, probe);
+    }
+  };
+
+  // The error of a request whose model another request is probing on this profile.
+  Error model_out(Member& m, std::string_view model, std::uint64_t generation) {
+    const TimePoint at = now();
+    Verdict verdict{.kind = VerdictKind::rate_limited};
+    Error error = m.cell.messages().taken_out(verdict, m.cell.snapshot()->token->fingerprint,
+                                              "for model '" + std::string{model} + "'",
+                                              m.models.out_until(model, generation, at), at);
+    return error;
   }
 
   // A rate limit for a request that named a model: only (profile, model) cools.
