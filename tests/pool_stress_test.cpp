@@ -203,12 +203,14 @@ TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBac
             Pool::Components{.clock = m.clock, .sleeper = testing::RecordingSleeper{m.clock}});
 
   // Brings back every profile whose key the provider rejects: a person replaces it.
+  int replacements = 0;  // by the controller thread only
   const auto replace_dead = [&] {
     for (const ProfileStatus& p : pool.status().profiles) {
       if (p.credential.state != CredentialState::needs_reauth) continue;
       const int index = p.credential.profile[1] - '0';
-      static_cast<void>(pool.set_credential(
-          p.credential.profile, Credential::api_key(key_for(index, p.credential.generation + 1))));
+      const auto replaced = pool.set_credential(
+          p.credential.profile, Credential::api_key(key_for(index, p.credential.generation + 1)));
+      replacements += replaced ? 1 : 0;
     }
   };
 
@@ -240,6 +242,7 @@ TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBac
   EXPECT_GT(m.failovers.load(), 0U);
   EXPECT_GT(m.panics.load(), 0U);
   EXPECT_GT(m.all_out.load(), 0U);
+  EXPECT_GT(replacements, 0);
 
   // Everyone comes back: the provider is well, the dead keys are replaced, the windows end.
   provider.phase = 2;
