@@ -87,7 +87,7 @@ struct Rig {
     const std::scoped_lock lock(mutex);
     script.clear();
   }
-  Result<Response> send() { return pool->send(Request{.method = "POST", .url = kUrl}); }
+  Result<Response> send() const { return pool->send(Request{.method = "POST", .url = kUrl}); }
 };
 
 struct Case {
