@@ -127,6 +127,15 @@ TEST(SimulateTest, AStickySessionSurvivesAFailoverAndRepins) {
   for (int n : {13, 14, 15}) EXPECT_EQ(run.request(n).string_or("profile"), moved);
 }
 
+TEST(SimulateTest, AnAnthropicLoginIsRefreshedAndTheKeyBehindItIsNotNeeded) {
+  const Simulation run("anthropic_oauth.json");
+  EXPECT_EQ(run.events("refresh_succeeded").size(), 1U);
+  EXPECT_TRUE(run.events("failover").empty());
+  EXPECT_EQ(run.request(1).string_or("profile"), "login");
+  EXPECT_EQ(run.request(2).string_or("profile"), "login");
+  EXPECT_EQ(*run.request(2).find("status")->as_number(), 200);
+}
+
 TEST(SimulateTest, RefusesAScenarioItCannotRun) {
   std::ostringstream out;
   EXPECT_THROW(cli::sim::run("{}", out), cli::sim::ScenarioError);

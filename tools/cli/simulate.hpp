@@ -15,9 +15,11 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -95,6 +97,9 @@ struct Script {
   std::map<std::string, std::string> live_refresh;  // profile -> its live refresh token
   std::map<std::string, int> issued;                // profile -> tokens issued
   std::string last_profile;                         // who sent the last API request
+  std::set<std::string> refresh_tokens;             // every refresh token ever issued
+  std::string access_prefix = "sim-access-";        // of issued tokens: the provider's own
+  std::string refresh_prefix = "sim-refresh-";      // prefixes where pre-flight wants them
   std::mutex mutex;
 };
 
@@ -132,7 +137,7 @@ inline Rule rule_of(const Value& v) {
   return r;
 }
 
-inline std::string issued(std::string_view what, std::string_view profile, int n);
+inline std::string issued(std::string_view prefix, std::string_view profile, int n);
 
 /// The scripted provider as a Transport: the API at kApiUrl, the token endpoint at kTokenUrl.
 class Provider {
@@ -173,13 +178,16 @@ class Provider {
 
   // The refresh-token grant, in form or JSON bodies; rotation as scripted.
   TransportResult token(const Request& request, double now) const {
-    const auto at = request.body.find("sim-refresh-");
+    // The refresh token presented: any this endpoint knows that the body carries.
     std::string presented;
-    if (at != std::string::npos) {
-      const auto end = request.body.find_first_of("&\"", at);
-      presented = request.body.substr(at, end == std::string::npos ? end : end - at);
+    std::string profile;
+    for (const auto& [token, owner] : script_->owner) {
+      if (token.size() > presented.size() && request.body.find(token) != std::string::npos &&
+          script_->refresh_tokens.contains(token)) {
+        presented = token;
+        profile = owner;
+      }
     }
-    const std::string profile = script_->owner.count(presented) ? script_->owner[presented] : "";
     for (const Rule& r : script_->token) {
       if (now < r.from || now >= r.to) continue;
       if (!r.profile.empty() && r.profile != profile) continue;
@@ -190,11 +198,12 @@ class Provider {
                       R"({"error":"invalid_grant","error_description":"refresh token revoked"})"};
     }
     const int n = ++script_->issued[profile];
-    const std::string access = issued("access", profile, n);
+    const std::string access = issued(script_->access_prefix, profile, n);
     std::string refresh = presented;
     if (script_->rotate) {
-      refresh = issued("refresh", profile, n);
+      refresh = issued(script_->refresh_prefix, profile, n);
       script_->live_refresh[profile] = refresh;
+      script_->refresh_tokens.insert(refresh);
     }
     script_->owner[access] = profile;
     script_->owner[refresh] = profile;
@@ -208,12 +217,12 @@ class Provider {
   Clock clock_;
 };
 
-/// The n-th token of `what` ("access", "refresh") issued to `profile`; its last four characters
-/// (what a fingerprint shows) are the serial.
-inline std::string issued(std::string_view what, std::string_view profile, int n) {
+/// The n-th token with `prefix` issued to `profile`; its last four characters (what a
+/// fingerprint shows) are the serial.
+inline std::string issued(std::string_view prefix, std::string_view profile, int n) {
   std::string serial = std::to_string(n);
   serial.insert(0, serial.size() < 4 ? 4 - serial.size() : 0, '0');
-  return "sim-" + std::string{what} + "-" + std::string{profile} + "-0123456789-" + serial;
+  return std::string{prefix} + std::string{profile} + "-0123456789-" + serial;
 }
 
 /// The simulator's policies over a provider bundle: virtual time, events as JSON lines.
@@ -242,6 +251,10 @@ void run_with(const Value& doc, std::ostream& out, bool summary) {
     script->expires_in = number_of(*t, "expires_in_s", 3600);
     script->rotate = bool_of(*t, "rotate", true);
   }
+  if constexpr (std::is_same_v<Bundle, provider::Anthropic>) {
+    script->access_prefix = "sk-ant-oat01-sim-";
+    script->refresh_prefix = "sk-ant-ort01-sim-";
+  }
   std::vector<typename Pool::Profile> profiles;
   for (const Value& p : array_of(doc, "profiles")) {
     const std::string name = text_of(p, "name");
@@ -251,7 +264,10 @@ void run_with(const Value& doc, std::ostream& out, bool summary) {
     Credential credential = Credential::api_key(token);
     script->owner[token] = name;
     if (kind == "oauth") {
-      const std::string refresh = issued("refresh", name, 0);
+      const std::string refresh = text_of(p, "refresh_token").empty()
+                                      ? issued(script->refresh_prefix, name, 0)
+                                      : text_of(p, "refresh_token");
+      script->refresh_tokens.insert(refresh);
       credential = Credential::oauth(token, refresh,
                                      clock.now() + std::chrono::seconds{static_cast<std::int64_t>(
                                                        number_of(p, "expires_in_s", 3600))});
