@@ -71,6 +71,20 @@ class ResilientCredential {
     coordinator_.seed(cell_.snapshot()->token->credential);
   }  // neither copyable nor movable: the parts refer to one another
 
+  /// Takes the credential as loaded from a shared store (`store.load()`): when another process
+  /// stored a newer generation meanwhile, that one is used rather than overwritten.
+  ResilientCredential(T transport, const StoredCredential& loaded, Options options = {},
+                      Components components = {})
+      : transport_(std::move(transport)),
+        options_(validated(std::move(options))),
+        parts_(std::move(components)),
+        cell_(options_, parts_.cooldown, checked(loaded.credential), traits(loaded.credential),
+              now(), strategy_secrets()),
+        coordinator_(options_, cell_, parts_.store, parts_.clock) {
+    Hooks hooks{*this};
+    coordinator_.seed(loaded, now(), hooks);
+  }
+
   /// Sends `request` with the credential and acts on the verdict: the response for ok, forbidden,
   /// request_error, and provider-scoped failures once retries are spent; an Error when keyward
   /// refused or could not act. The credential's fields are lent to the request, not copied, and
