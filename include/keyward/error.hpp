@@ -16,17 +16,17 @@ namespace keyward {
 
 /// Why keyward refused to send a request or could not complete it.
 enum class Errc {
-  needs_reauth = 1,      ///< The credential was rejected or is misconfigured; a person must act.
-  cooling_down,          ///< The credential is cooling down (rate limit or quota) or being probed.
-  refresh_failed,        ///< The token has expired and refreshing it failed for now.
-  refresh_timeout,       ///< Another thread's refresh did not finish within the wait deadline.
-  persist_failed,        ///< A refreshed credential could not be persisted, so it was not used.
-  transport_failed,      ///< No response came back, after the retries the budget allows.
-  insecure_transport,    ///< The credential would have been sent over plain HTTP to a remote host.
-  invalid_credential,    ///< The credential given is unusable (empty, or has forbidden characters).
-  store_conflict,        ///< The stored credential changed since it was read; nothing was written.
-  provider_unavailable,  ///< The provider keeps failing: not sent until `until` (not the
-                         ///< credential).
+  needs_reauth = 1,    ///< The credential was rejected or is misconfigured; a person must act.
+  cooling_down,        ///< The credential is cooling down (rate limit or quota) or being probed.
+  refresh_failed,      ///< The token has expired and refreshing it failed for now.
+  refresh_timeout,     ///< Another thread's refresh did not finish within the wait deadline.
+  persist_failed,      ///< A refreshed credential could not be persisted, so it was not used.
+  transport_failed,    ///< No response came back, after the retries the budget allows.
+  insecure_transport,  ///< The credential would have been sent over plain HTTP to a remote host.
+  invalid_credential,  ///< The credential given is unusable (empty, or has forbidden characters).
+  store_conflict,      ///< The stored credential changed since it was read; nothing was written.
+  /// The provider keeps failing, so nothing was sent until `until`; not the credential's fault.
+  provider_unavailable,
 };
 
 /// The error category of keyward::Errc.
