@@ -63,7 +63,7 @@ class CircuitBreaker {
     std::uint32_t failures_to_open = 5;  ///< Provider failures in a row that open it, >= 1.
     /// Each this long without a failure forgets one failure; each this long closed forgets one
     /// opening. Zero: nothing is forgotten with time.
-    std::chrono::milliseconds decay = std::chrono::seconds{10};
+    std::chrono::milliseconds decay = std::chrono::minutes{1};
     std::chrono::milliseconds cool_off = std::chrono::seconds{30};     ///< First open window.
     std::chrono::milliseconds max_cool_off = std::chrono::minutes{5};  ///< Cap on the window.
   };
@@ -208,6 +208,11 @@ class CircuitBreaker {
     clean_.store(false, std::memory_order_release);
     if (failures_ < options_.failures_to_open) return std::nullopt;
     return open(at, forget(openings_, closed_at_, at) + 1);
+  }
+
+  /// The state, read without a lock.
+  [[nodiscard]] BreakerState state() const noexcept {
+    return state_.load(std::memory_order_acquire);
   }
 
   /// Where the breaker stands.

@@ -59,16 +59,22 @@ TEST(CircuitBreakerTest, EachDecayWithoutAFailureForgetsOne) {
   FakeClock clock;
   CircuitBreaker breaker;
   fail(breaker, clock, 4);
-  clock.advance(25s);  // two decays: 4 -> 2, then this failure: 3
+  clock.advance(150s);  // two decays: 4 -> 2, then this failure: 3
   fail(breaker, clock, 1);
   EXPECT_EQ(breaker.snapshot().failures, 3U);
-  // One failure a minute never opens it.
+  // One failure a minute from then on never adds up to an opening.
   for (int i = 0; i < 20; ++i) {
     clock.advance(1min);
     fail(breaker, clock, 1);
   }
   EXPECT_EQ(breaker.snapshot().state, BreakerState::closed);
-  EXPECT_EQ(breaker.snapshot().failures, 1U);
+  EXPECT_EQ(breaker.snapshot().failures, 3U);
+  // One every 59 s does: an outage that fails every request opens it.
+  for (int i = 0; i < 2; ++i) {
+    clock.advance(59s);
+    fail(breaker, clock, 1);
+  }
+  EXPECT_EQ(breaker.snapshot().state, BreakerState::open);
 }
 
 TEST(CircuitBreakerTest, HalfOpenLetsExactlyOneProbeThroughAndItsSuccessCloses) {
@@ -131,7 +137,7 @@ TEST(CircuitBreakerTest, OpeningsAreForgottenWhileClosed) {
   EXPECT_EQ(breaker.record(probe, false, clock.now()), BreakerState::closed);
 
   // After three decays closed, an outage starts from the first window again.
-  clock.advance(30s);
+  clock.advance(3min);
   fail(breaker, clock, 5);
   EXPECT_EQ(breaker.snapshot().openings, 1U);
   EXPECT_EQ(breaker.snapshot().until, clock.now() + 30s);
