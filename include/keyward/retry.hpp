@@ -6,6 +6,7 @@
 // the transport's result and the verdict; the driver asks them before each retry.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string_view>
@@ -25,10 +26,8 @@ inline constexpr std::string_view kIdempotencyKeyHeader = "Idempotency-Key";
 [[nodiscard]] constexpr bool is_idempotent_method(std::string_view method) noexcept {
   constexpr std::array<std::string_view, 6> kIdempotent{"GET",   "HEAD", "OPTIONS",
                                                         "TRACE", "PUT",  "DELETE"};
-  for (const auto known : kIdempotent) {
-    if (method == known) return true;
-  }
-  return false;
+  return std::ranges::any_of(kIdempotent,
+                             [method](std::string_view known) { return method == known; });
 }
 
 /// True when the request carries a non-empty idempotency key.

@@ -251,6 +251,7 @@ TEST(CircuitBreakerTest, ConcurrentCallersNeverSeeTwoProbesAtOnce) {
   std::atomic<int> max_probes{0};
   std::atomic<int> probes{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 3000; ++i) {

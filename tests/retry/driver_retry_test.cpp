@@ -108,7 +108,7 @@ struct Rig {
             .clock = clock, .sleeper = sleeper, .observer = observer, .provider = guard});
   }
 
-  void answer(int status, Headers headers = {}) const {
+  void answer(int status, const Headers& headers = {}) const {
     transport.on(kApi, [status, headers](const Request&) { return response(status, "", headers); });
   }
   void fail_transport(TransportErrc kind) const {
@@ -444,6 +444,7 @@ TEST(DriverRetryTest, ThreadsSharingOneProviderKeepItsInvariants) {
   });
   std::atomic<int> unexpected_errors{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       RC& rc = t % 2 == 0 ? *rig.rc : *home;

@@ -68,6 +68,7 @@ TEST(RetryBudgetTest, ConcurrentFailuresAndSuccessesAreCountedExactly) {
   RetryBudget big{{.max_tokens = 100000, .token_ratio = 0.5}};
   RetryBudget small;
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 1000; ++i) {
@@ -97,6 +98,7 @@ TEST(RetryBudgetTest, ConcurrentFailuresAndSuccessesAreCountedExactly) {
 TEST(RetryBudgetTest, ConcurrentFailuresFromAFullBucketAreExact) {
   RetryBudget budget{{.max_tokens = 100000, .token_ratio = 1}};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 2500; ++i) static_cast<void>(budget.record_failure());
