@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,7 +24,9 @@
 #include "keyward/classifier.hpp"
 #include "keyward/detail/messages.hpp"
 #include "keyward/error.hpp"
+#include "keyward/retry.hpp"
 #include "keyward/retry_budget.hpp"
+#include "keyward/transport.hpp"
 
 namespace keyward {
 
@@ -69,6 +72,42 @@ class ProviderGuard {
     }
     recorded.breaker = breaker_.record(pass, failed, at);
     return recorded;
+  }
+
+  /// Why a failed attempt that its verdict and attempts would let retry is not retried.
+  enum class Hold : std::uint8_t {
+    none,     ///< Nothing holds it back.
+    unsafe,   ///< Sending it again could do its work twice (may_resend()).
+    breaker,  ///< The breaker is not closed: the next attempt would be refused.
+    budget,   ///< The provider's retry budget is spent.
+  };
+
+  /// The first reason not to send `request` again after `sent`, classified as `verdict` and
+  /// recorded as `recorded`.
+  [[nodiscard]] Hold hold(const Request& request, const TransportResult& sent,
+                          const Verdict& verdict, const Recorded& recorded) const noexcept {
+    if (!may_resend(request, sent, verdict)) return Hold::unsafe;
+    if (breaker_.state() != BreakerState::closed) return Hold::breaker;
+    if (!recorded.retry_allowed) return Hold::budget;
+    return Hold::none;
+  }
+
+  /// What the error of a request that got no response adds when `hold` kept it from being
+  /// sent again; empty when the reason needs no words.
+  [[nodiscard]] static constexpr std::string_view explain(Hold hold) noexcept {
+    switch (hold) {
+      case Hold::unsafe:
+        return " It was not sent again: a request that is not idempotent (POST, PATCH) and got no "
+               "response may have been processed; give it an Idempotency-Key header to let "
+               "keyward retry it (docs/retries.md).";
+      case Hold::budget:
+        return " It was not sent again: so many of the provider's requests are failing that "
+               "retries would only add to its load (the retry budget, docs/retries.md).";
+      case Hold::none:
+      case Hold::breaker:
+        break;
+    }
+    return {};
   }
 
   /// True for the verdicts that are the provider's failures, not the credential's or request's.

@@ -38,7 +38,6 @@
 #include "keyward/refresh_coordinator.hpp"
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
-#include "keyward/retry.hpp"
 #include "keyward/status.hpp"
 #include "keyward/transport.hpp"
 
@@ -286,16 +285,15 @@ class ResilientCredential {
     ++progress.attempts;
     auto wait = detail::retry_wait(verdict, progress.attempts, options_.retry, cell_.jitter());
     // Not twice what was meant once; not into an open breaker; not beyond the provider's budget.
-    if (wait && (!may_resend(request, sent, verdict) || breaker.state() != BreakerState::closed)) {
-      wait.reset();
-    }
-    if (wait && !guarded.retry_allowed) {
-      observe(EventKind::retry_budget_exhausted, ticket, &verdict);
-      wait.reset();
-    }
+    using Hold = ProviderGuard::Hold;
+    const Hold hold = wait ? parts_.provider->hold(request, sent, verdict, guarded) : Hold::none;
+    if (hold == Hold::budget) observe(EventKind::retry_budget_exhausted, ticket, &verdict);
+    if (hold != Hold::none) wait.reset();
     if (!wait) {
       if (sent) return std::move(*sent);
-      return unexpected(cell_.messages().no_response(progress.attempts, std::move(verdict)));
+      Error error = cell_.messages().no_response(progress.attempts, std::move(verdict));
+      error.message += ProviderGuard::explain(hold);
+      return unexpected(std::move(error));
     }
     observe(EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);

@@ -180,6 +180,8 @@ TEST(DriverRetryTest, APostResetMidRequestIsNotSentAgain) {
   auto result = rig.rc->send(post());
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::transport_failed);
+  EXPECT_NE(result.error().message.find("give it an Idempotency-Key header"), std::string::npos)
+      << result.error().message;
   EXPECT_EQ(rig.sent(), 1U);
   rig.fail_transport(TransportErrc::timeout);
   EXPECT_FALSE(rig.rc->send(post()));
@@ -196,6 +198,7 @@ TEST(DriverRetryTest, APostIsSentAgainAfterConnectionRefused) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, Errc::transport_failed);
   EXPECT_EQ(rig.sent(), 3U);
+  EXPECT_EQ(result.error().message.find("not sent again"), std::string::npos);
 }
 
 TEST(DriverRetryTest, APostWithAnIdempotencyKeyIsSentAgainAfterAReset) {
@@ -231,6 +234,12 @@ TEST(DriverRetryTest, TheBudgetStopsRetriesUnderASustainedOutageAndComesBack) {
   ASSERT_TRUE(rig.rc->send(get()));
   EXPECT_EQ(rig.sent() - before, 2U);  // 5.1 left: retried once; 4.1 left: not again
   EXPECT_EQ(rig.rc->status().state, CredentialState::ready);
+
+  rig.fail_transport(TransportErrc::connect);  // no response at all: the error says why
+  auto failed = rig.rc->send(get());
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message.find("retry budget"), std::string::npos)
+      << failed.error().message;
 }
 
 // --- the circuit breaker --------------------------------------------------------------------
