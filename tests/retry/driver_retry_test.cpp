@@ -262,6 +262,11 @@ TEST(DriverRetryTest, UnderAConstant529TwentySendsMakeFiveRequestsInsteadOfSixty
   EXPECT_EQ(rig.observer.count(EventKind::breaker_opened), 1U);
   EXPECT_EQ(rig.rc->status().state, CredentialState::ready);  // never the credential's fault
   EXPECT_EQ(rig.rc->status().consecutive_failures, 0U);
+
+  Rig before{unguarded()};  // as before the budget and the breaker
+  before.answer(529);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(before.rc->send(post()));
+  EXPECT_EQ(before.sent(), 60U);
 }
 
 TEST(DriverRetryTest, UnderAConstant529OneSendEveryTenSecondsForThreeMinutesMakesSevenRequests) {
@@ -281,6 +286,14 @@ TEST(DriverRetryTest, UnderAConstant529OneSendEveryTenSecondsForThreeMinutesMake
   // outlasts the run. Without the breaker and the budget: 60.
   EXPECT_EQ(rig.sent(), 7U);
   EXPECT_EQ(at, (std::vector<std::chrono::seconds>{0s, 0s, 0s, 10s, 10s, 40s, 100s}));
+
+  Rig before{unguarded()};
+  before.answer(529);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(before.rc->send(post()));
+    before.base.advance(10s);
+  }
+  EXPECT_EQ(before.sent(), 60U);
   EXPECT_EQ(rig.observer.count(EventKind::breaker_opened), 3U);
   EXPECT_EQ(rig.observer.count(EventKind::breaker_half_open), 2U);
 }
