@@ -8,6 +8,9 @@
 // breaker, and only when sending twice is safe: docs/retries.md), or fail with an Error that
 // names the profile, the fingerprint, what the provider said and the fix. Exceptions from any
 // policy reach the caller; RAII leaves the credential where the next request can proceed.
+//
+// Why this header is over 300 lines: it is the one class that knows the transport, and its send
+// loop (admit, attempt, act) reads best in one place.
 #pragma once
 
 #include <cstdint>

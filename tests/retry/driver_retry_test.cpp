@@ -2,6 +2,9 @@
 // x-should-retry, the resend rules, the provider's retry budget and circuit breaker, an observer
 // and a clock that misbehave, and many threads sharing one provider. Fake clock throughout: no
 // test here sleeps or reads the real clock.
+//
+// Why this file is over 300 lines: one rig serves every rule, and each rule's test reads best
+// beside the others it interacts with (the resend rule, the budget and the breaker).
 #include <gtest/gtest.h>
 
 #include <atomic>
