@@ -26,6 +26,8 @@ enum class Errc {
   invalid_credential,  ///< The credential given is unusable (empty, or has forbidden characters).
   store_conflict,      ///< The stored credential changed since it was read; nothing was written.
   store_unavailable,   ///< The credential store cannot be read, locked or parsed.
+  /// The provider keeps failing, so nothing was sent until `until`; not the credential's fault.
+  provider_unavailable,
 };
 
 /// The error category of keyward::Errc.
@@ -56,6 +58,8 @@ class ErrorCategory final : public std::error_category {
         return "the stored credential changed since it was read";
       case Errc::store_unavailable:
         return "the credential store cannot be read";
+      case Errc::provider_unavailable:
+        return "the provider keeps failing; requests to it are paused";
     }
     return "unknown keyward error";
   }
