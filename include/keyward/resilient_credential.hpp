@@ -65,14 +65,10 @@ class ResilientCredential {
   /// Takes the transport, the credential, options and policies. Throws std::invalid_argument
   /// (naming the problem, never the secret) when the credential or the options are unusable, and
   /// std::runtime_error when the store cannot be read or written.
-  ResilientCredential(T transport, Credential credential, Options options = {},
+  ResilientCredential(T transport, const Credential& credential, Options options = {},
                       Components components = {})
-      : transport_(std::move(transport)),
-        options_(validated(std::move(options))),
-        parts_(guarded(std::move(components))),
-        cell_(options_, parts_.cooldown, checked(credential), traits(credential), now(),
-              strategy_secrets()),
-        coordinator_(options_, cell_, parts_.store, parts_.clock) {
+      : ResilientCredential(Unseeded{}, std::move(transport), credential, std::move(options),
+                            std::move(components)) {
     coordinator_.seed(cell_.snapshot()->token->credential);
   }  // neither copyable nor movable: the parts refer to one another
 
@@ -80,12 +76,8 @@ class ResilientCredential {
   /// stored a newer generation meanwhile, that one is used rather than overwritten.
   ResilientCredential(T transport, const StoredCredential& loaded, Options options = {},
                       Components components = {})
-      : transport_(std::move(transport)),
-        options_(validated(std::move(options))),
-        parts_(std::move(components)),
-        cell_(options_, parts_.cooldown, checked(loaded.credential), traits(loaded.credential),
-              now(), strategy_secrets()),
-        coordinator_(options_, cell_, parts_.store, parts_.clock) {
+      : ResilientCredential(Unseeded{}, std::move(transport), loaded.credential, std::move(options),
+                            std::move(components)) {
     Hooks hooks{*this};
     coordinator_.seed(loaded, now(), hooks);
   }
@@ -192,6 +184,17 @@ class ResilientCredential {
     validate(options);
     return options;
   }
+
+  // Every part built; the constructors then seed the store.
+  struct Unseeded {};
+  ResilientCredential(Unseeded /*tag*/, T transport, const Credential& credential, Options options,
+                      Components components)
+      : transport_(std::move(transport)),
+        options_(validated(std::move(options))),
+        parts_(guarded(std::move(components))),
+        cell_(options_, parts_.cooldown, checked(credential), traits(credential), now(),
+              strategy_secrets()),
+        coordinator_(options_, cell_, parts_.store, parts_.clock) {}
 
   // The components, with a provider guard of the credential's own when none is shared.
   static Components guarded(Components components) {
