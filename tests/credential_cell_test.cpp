@@ -176,6 +176,7 @@ TEST_F(CellTest, WindowsSaturateInsteadOfOverflowing) {
 }
 
 TEST_F(CellTest, ThresholdsOfAPersonsTokenUseTheMargins) {
+  options.refresh.soft_spread = 0;  // the margins alone (the spread: refresh_spread_test.cpp)
   Cell cell = make(
       Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", kNow + 300s),
       {.refreshable = true, .not_refreshable = {}});
@@ -196,6 +197,7 @@ class RefreshedThresholdTest : public CellTest, public ::testing::WithParamInter
 
 TEST_P(RefreshedThresholdTest, ATokenFromARefreshIsRenewedNoEarlierThanHalfItsLifetime) {
   const Lifetime p = GetParam();
+  options.refresh.soft_spread = 0;  // the margins alone (the spread: refresh_spread_test.cpp)
   Cell cell = make(
       Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", kNow + 1h),
       {.refreshable = true, .not_refreshable = {}});

@@ -517,6 +517,8 @@ TEST(ResilientCredentialTest, RejectedStaticCredentialIsProbedAfterTenMinutes) {
 // --- provider-scoped failures ---------------------------------------------------------------
 
 TEST(ResilientCredentialTest, OverloadAndServerErrorsAreRetriedWithoutCoolingTheCredential) {
+  // A GET: a POST is sent again only when the server cannot have processed it (docs/retries.md).
+  const Request get{.method = "GET", .url = kApi, .headers = {}, .body = {}};
   for (const int status : {529, 500, 502, 503}) {
     FakeTransport transport;
     FakeClock clock;
@@ -527,7 +529,7 @@ TEST(ResilientCredentialTest, OverloadAndServerErrorsAreRetriedWithoutCoolingThe
                           {.jitter_seed = 1},
                           {.clock = clock, .sleeper = sleeper}};
 
-    auto result = rc.send(api_request());
+    auto result = rc.send(get);
 
     ASSERT_TRUE(result) << status;  // the last response is returned as data
     EXPECT_EQ(result->status, status);

@@ -84,6 +84,10 @@ class CredentialCell {
         cooldown_(cooldown),
         messages_(options),
         jitter_(options.jitter_seed.value_or(std::random_device{}())),
+        // A draw of its own, so that the retry jitter's sequence stays as seeded.
+        spread_(detail::Jitter{options.jitter_seed.value_or(std::random_device{}()) ^
+                               0x5851F42D4C957F2DULL}
+                    .next()),
         other_secrets_(std::move(other_secrets)),
         cell_(first_snapshot(std::move(credential), std::move(traits), now)) {}
 
@@ -160,7 +164,7 @@ class CredentialCell {
     if (current->token->generation != from) return nullptr;
     auto token =
         detail::make_token(std::move(credential), std::move(traits), from + 1, from_refresh, now,
-                           refresh_in, current->token.get(), options_.refresh);
+                           refresh_in, current->token.get(), options_.refresh, spread_);
     auto next = std::make_shared<Snapshot>(*current);
     next->token = token;
     next->verified = !from_refresh;  // a refreshed token proves itself with its first response
@@ -174,7 +178,7 @@ class CredentialCell {
     const auto current = cell_.load_shared();
     auto token =
         detail::make_token(std::move(credential), std::move(traits), current->token->generation + 1,
-                           false, now, {}, current->token.get(), options_.refresh);
+                           false, now, {}, current->token.get(), options_.refresh, spread_);
     auto next = std::make_shared<Snapshot>();
     next->token = token;
     next->since = now;
@@ -412,7 +416,7 @@ class CredentialCell {
                                                  TimePoint now) {
     auto snapshot = std::make_shared<Snapshot>();
     snapshot->token = detail::make_token(std::move(credential), std::move(traits), 1, false, now,
-                                         {}, nullptr, options_.refresh);
+                                         {}, nullptr, options_.refresh, spread_);
     snapshot->since = now;
     return snapshot;
   }
@@ -424,6 +428,7 @@ class CredentialCell {
   const Cooldown& cooldown_;
   detail::Messages messages_;
   detail::Jitter jitter_;
+  const double spread_;                  // this instance's place in the refresh spread
   std::vector<Secret> other_secrets_;    // the refresh strategy's, e.g. a client secret
   std::mutex mutex_;                     // serialises writers; readers never take it
   std::uint64_t probes_ = 0;             // probe ids handed out, under mutex_

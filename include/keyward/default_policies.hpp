@@ -11,12 +11,15 @@
 // Components<Policies>, with designated initializers.
 #pragma once
 
+#include <memory>
+
 #include "keyward/attacher.hpp"
 #include "keyward/classify/http_status.hpp"
 #include "keyward/clock.hpp"
 #include "keyward/cooldown/exponential_backoff.hpp"
 #include "keyward/observer.hpp"
 #include "keyward/preflight.hpp"
+#include "keyward/provider_guard.hpp"
 #include "keyward/refresh/static_credential.hpp"
 #include "keyward/store/memory.hpp"
 
@@ -48,6 +51,9 @@ struct Components {
   typename Policies::Clock clock{};            ///< Tells the time.
   typename Policies::Sleeper sleeper{};        ///< Waits between retries.
   typename Policies::Observer observer{};      ///< Receives events.
+  /// The provider's retry budget and circuit breaker, shared with its other credentials; when
+  /// null the credential makes its own (docs/retries.md).
+  std::shared_ptr<ProviderGuard> provider{};
 };
 
 }  // namespace keyward

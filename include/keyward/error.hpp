@@ -27,6 +27,8 @@ enum class Errc {
   invalid_credential,  ///< The credential given is unusable (empty, or has forbidden characters).
   store_conflict,      ///< The stored credential changed since it was read; nothing was written.
   store_unavailable,   ///< The credential store cannot be read, locked or parsed.
+  /// The provider keeps failing, so nothing was sent until `until`; not the credential's fault.
+  provider_unavailable,
   /// No profile of a pool can serve now; Error::profiles says why each is out.
   no_usable_credential,
 };
@@ -59,6 +61,8 @@ class ErrorCategory final : public std::error_category {
         return "the stored credential changed since it was read";
       case Errc::store_unavailable:
         return "the credential store cannot be read";
+      case Errc::provider_unavailable:
+        return "the provider keeps failing; requests to it are paused";
       case Errc::no_usable_credential:
         return "no credential of the pool can serve now";
     }

@@ -31,6 +31,10 @@ enum class EventKind : std::uint8_t {
   rotation_not_persisted,  ///< A rotated refresh token went to a store that is not durable.
   refresh_token_refused,   ///< The token endpoint refused the refresh token; `until` is the
                            ///< access token's expiry, by when a person must log in again.
+  breaker_opened,          ///< The provider kept failing: requests are refused until `until`.
+  breaker_half_open,       ///< The cool-off ended: one request probes the provider.
+  breaker_closed,          ///< The probe succeeded: requests to the provider flow again.
+  retry_budget_exhausted,  ///< A failure was not retried: the provider's retry budget is spent.
   failover,                ///< A pool moved a request from this profile to another (`detail`).
   panic,                   ///< Every profile was out for a rate limit or quota: this one, whose
                            ///< window ends first, is probed rather than refusing.
@@ -68,6 +72,14 @@ enum class EventKind : std::uint8_t {
       return "rotation_not_persisted";
     case EventKind::refresh_token_refused:
       return "refresh_token_refused";
+    case EventKind::breaker_opened:
+      return "breaker_opened";
+    case EventKind::breaker_half_open:
+      return "breaker_half_open";
+    case EventKind::breaker_closed:
+      return "breaker_closed";
+    case EventKind::retry_budget_exhausted:
+      return "retry_budget_exhausted";
     case EventKind::failover:
       return "failover";
     case EventKind::panic:

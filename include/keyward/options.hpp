@@ -33,6 +33,10 @@ struct RefreshOptions {
   /// From this long before expiry callers wait for the refresh (scaled like soft_margin).
   std::chrono::milliseconds hard_margin = std::chrono::seconds{30};
   std::chrono::milliseconds long_lived = std::chrono::hours{2};  ///< Refresh these at half-life.
+  /// Each instance's soft threshold comes later by up to this fraction of the time between the
+  /// soft and hard thresholds, drawn once per instance, so that a fleet sharing one login does
+  /// not refresh in the same second (0 turns the spread off).
+  double soft_spread = 0.2;
   std::chrono::milliseconds failure_backoff_first = std::chrono::seconds{5};  ///< After a failure.
   std::chrono::milliseconds failure_backoff_max = std::chrono::minutes{5};    ///< Cap on that wait.
   /// How long a caller that needs a new token waits for another thread's refresh.
@@ -76,6 +80,9 @@ inline void validate(const CredentialOptions& options) {
     fail("need 0 <= refresh.hard_margin <= refresh.soft_margin");
   }
   if (refresh.long_lived <= milliseconds::zero()) fail("refresh.long_lived must be positive");
+  if (!(refresh.soft_spread >= 0.0 && refresh.soft_spread <= 1.0)) {
+    fail("refresh.soft_spread must be between 0 and 1");
+  }
   if (refresh.failure_backoff_first <= milliseconds::zero() ||
       refresh.failure_backoff_max < refresh.failure_backoff_first) {
     fail("need 0 < refresh.failure_backoff_first <= refresh.failure_backoff_max");

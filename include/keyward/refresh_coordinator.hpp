@@ -76,11 +76,37 @@ class RefreshCoordinator {
     }
     auto written = stored ? store_.compare_and_swap(stored->generation, credential)
                           : Result<std::uint64_t>{unexpected(std::move(stored).error())};
-    if (!written) {
-      throw std::runtime_error(cell_.messages().prefix() +
-                               "the credential store failed: " + written.error().message);
-    }
+    if (!written) fail_seed(written.error());
     known_ = *written;
+  }
+
+  /// Starts from `loaded`, as the application read it from the store, and never writes it over
+  /// what the store holds: when the store holds another generation by now (another process
+  /// refreshed it meanwhile), that credential is installed instead; an empty store gets `loaded`.
+  /// Throws std::runtime_error when the store fails.
+  template <class Hooks>
+  void seed(const StoredCredential& loaded, TimePoint now, Hooks& hooks) {
+    for (;;) {
+      auto stored = store_.load();
+      if (!stored) fail_seed(stored.error());
+      if (stored->generation == 0) {
+        auto written = store_.compare_and_swap(0, loaded.credential);
+        if (!written && written.error().code == Errc::store_conflict) continue;  // look again
+        if (!written) fail_seed(written.error());
+        known_ = *written;
+        return;
+      }
+      known_ = stored->generation;
+      if (stored->generation == loaded.generation ||
+          detail::same_secrets(stored->credential, loaded.credential) ||
+          hooks.problems(stored->credential, now)) {
+        return;  // what the cell holds is current, or the store's cannot be used
+      }
+      TokenTraits traits = hooks.traits(stored->credential);
+      cell_.install(cell_.snapshot()->token->generation, std::move(stored->credential),
+                    std::move(traits), now, std::nullopt, false);
+      return;
+    }
   }
 
   /// Refreshes generation `seen` (single flight), or waits for the refresh in flight. Returns an
@@ -211,6 +237,11 @@ class RefreshCoordinator {
     detail::RefusedBy by = detail::RefusedBy::token_endpoint;
     bool announced = false;
   };
+
+  [[noreturn]] void fail_seed(const Error& error) const {
+    throw std::runtime_error(cell_.messages().prefix() +
+                             "the credential store failed: " + error.message);
+  }
 
   // Ends the flight if an exception leaves refresh() early.
   class Flight {
@@ -370,11 +401,11 @@ class RefreshCoordinator {
       }
       return out;
     }
-    auto [error, change] =
-        cell_.take_out(token.generation, refused_->verdict, now,
-                       detail::join_words(token.expired(now) ? "(the access token has expired)" : "",
-                                          refused_->cause),
-                       refused_->by);
+    auto [error, change] = cell_.take_out(
+        token.generation, refused_->verdict, now,
+        detail::join_words(token.expired(now) ? "(the access token has expired)" : "",
+                           refused_->cause),
+        refused_->by);
     if (change) {
       out.events.push_back({change->kind, change->token, refused_->verdict, change->until});
     }

@@ -4,9 +4,13 @@
 // state machine), RefreshCoordinator (single-flight refresh through the CredentialStore),
 // detail::Messages and CredentialOptions (docs/architecture.md). send() loops: admit, attach,
 // send, classify, record, act: deliver, replay, refresh once and replay, retry a provider-scoped
-// failure (sleeping through the Sleeper), or fail with an Error that names the profile, the
-// fingerprint, what the provider said and the fix. Exceptions from any policy reach the caller;
-// RAII leaves the credential where the next request can proceed.
+// failure (sleeping through the Sleeper; within the provider's retry budget, behind its circuit
+// breaker, and only when sending twice is safe: docs/retries.md), or fail with an Error that
+// names the profile, the fingerprint, what the provider said and the fix. Exceptions from any
+// policy reach the caller; RAII leaves the credential where the next request can proceed.
+//
+// Why this header is over 300 lines: it is the one class that knows the transport, and its send
+// loop (admit, attempt, act) reads best in one place.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +37,7 @@
 #include "keyward/observer.hpp"
 #include "keyward/options.hpp"
 #include "keyward/preflight.hpp"
+#include "keyward/provider_guard.hpp"
 #include "keyward/refresh_coordinator.hpp"
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
@@ -60,16 +65,22 @@ class ResilientCredential {
   /// Takes the transport, the credential, options and policies. Throws std::invalid_argument
   /// (naming the problem, never the secret) when the credential or the options are unusable, and
   /// std::runtime_error when the store cannot be read or written.
-  ResilientCredential(T transport, Credential credential, Options options = {},
+  ResilientCredential(T transport, const Credential& credential, Options options = {},
                       Components components = {})
-      : transport_(std::move(transport)),
-        options_(validated(std::move(options))),
-        parts_(std::move(components)),
-        cell_(options_, parts_.cooldown, checked(credential), traits(credential), now(),
-              strategy_secrets()),
-        coordinator_(options_, cell_, parts_.store, parts_.clock) {
+      : ResilientCredential(Unseeded{}, std::move(transport), credential, std::move(options),
+                            std::move(components)) {
     coordinator_.seed(cell_.snapshot()->token->credential);
   }  // neither copyable nor movable: the parts refer to one another
+
+  /// Takes the credential as loaded from a shared store (`store.load()`): when another process
+  /// stored a newer generation meanwhile, that one is used rather than overwritten.
+  ResilientCredential(T transport, const StoredCredential& loaded, Options options = {},
+                      Components components = {})
+      : ResilientCredential(Unseeded{}, std::move(transport), loaded.credential, std::move(options),
+                            std::move(components)) {
+    Hooks hooks{*this};
+    coordinator_.seed(loaded, now(), hooks);
+  }
 
   /// Sends `request` with the credential and acts on the verdict: the response for ok, forbidden,
   /// request_error, and provider-scoped failures once retries are spent; an Error when keyward
@@ -141,6 +152,9 @@ class ResilientCredential {
   [[nodiscard]] typename Policies::Store& store() noexcept { return parts_.store; }
   /// The options in use.
   [[nodiscard]] const Options& options() const noexcept { return options_; }
+  /// The provider's retry budget and circuit breaker (Components::provider, or this
+  /// credential's own).
+  [[nodiscard]] ProviderGuard& provider() noexcept { return *parts_.provider; }
 
  private:
   using Cell = CredentialCell<typename Policies::Cooldown>;
@@ -169,6 +183,23 @@ class ResilientCredential {
   static Options validated(Options options) {
     validate(options);
     return options;
+  }
+
+  // Every part built; the constructors then seed the store.
+  struct Unseeded {};
+  ResilientCredential(Unseeded /*tag*/, T transport, const Credential& credential, Options options,
+                      Components components)
+      : transport_(std::move(transport)),
+        options_(validated(std::move(options))),
+        parts_(guarded(std::move(components))),
+        cell_(options_, parts_.cooldown, checked(credential), traits(credential), now(),
+              strategy_secrets()),
+        coordinator_(options_, cell_, parts_.store, parts_.clock) {}
+
+  // The components, with a provider guard of the credential's own when none is shared.
+  static Components guarded(Components components) {
+    if (!components.provider) components.provider = std::make_shared<ProviderGuard>();
+    return components;
   }
 
   // The credential, when pre-flight finds nothing wrong with it.
@@ -227,6 +258,14 @@ class ResilientCredential {
   // on (every Error keyward returns has one), so that the response is moved only once.
   Result<Response> attempt(const Request& request, Ticket ticket, std::optional<TimePoint> admitted,
                            detail::Progress& progress) {
+    // The provider's breaker first: while it is open nothing is sent, and the credential, which
+    // is not at fault, is left as it was (the ticket hands back a claimed probe).
+    CircuitBreaker& breaker = parts_.provider->breaker();
+    auto pass = breaker.admit([&] { return admitted ? *admitted : now(); });
+    if (pass.changed()) observe(EventKind::breaker_half_open, ticket, nullptr);
+    if (!pass) {
+      return unexpected(provider_unavailable(options_.profile, *pass.until(), now()));
+    }
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
     auto sent = transport_.send(request);
@@ -237,7 +276,10 @@ class ResilientCredential {
         sent ? parts_.classifier.classify(
                    *sent, {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
              : parts_.classifier.classify(sent.error());
+    // Recorded before any event, so that an observer that throws leaves them consistent.
+    const auto guarded = parts_.provider->record(pass, verdict, at);
     cell_.scrub(verdict);
+    if (guarded.breaker) observe_breaker(*guarded.breaker, ticket, verdict);
     observe(EventKind::verdict, ticket, &verdict);
     Action action = cell_.record(
         ticket, verdict, [at] { return at; }, progress.replays);
@@ -261,11 +303,17 @@ class ResilientCredential {
         break;
     }
     ++progress.attempts;
-    const auto wait =
-        detail::retry_wait(verdict, progress.attempts, options_.retry, cell_.jitter());
+    auto wait = detail::retry_wait(verdict, progress.attempts, options_.retry, cell_.jitter());
+    // Not twice what was meant once; not into an open breaker; not beyond the provider's budget.
+    using Hold = ProviderGuard::Hold;
+    const Hold hold = wait ? parts_.provider->hold(request, sent, verdict, guarded) : Hold::none;
+    if (hold == Hold::budget) observe(EventKind::retry_budget_exhausted, ticket, &verdict);
+    if (hold != Hold::none) wait.reset();
     if (!wait) {
       if (sent) return std::move(*sent);
-      return unexpected(cell_.messages().no_response(progress.attempts, std::move(verdict)));
+      Error error = cell_.messages().no_response(progress.attempts, std::move(verdict));
+      error.message += ProviderGuard::explain(hold);
+      return unexpected(std::move(error));
     }
     observe(EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);
@@ -280,6 +328,17 @@ class ResilientCredential {
   void observe(EventKind kind, const Ticket& ticket, const Verdict* verdict,
                std::optional<TimePoint> until = {}) {
     if constexpr (kObserving) notify(kind, *ticket.token, verdict, until);
+  }
+
+  void observe_breaker(BreakerState state, const Ticket& ticket, const Verdict& verdict) {
+    if constexpr (kObserving) {
+      if (state == BreakerState::open) {
+        observe(EventKind::breaker_opened, ticket, &verdict,
+                parts_.provider->breaker().snapshot().until);
+      } else if (state == BreakerState::closed) {
+        observe(EventKind::breaker_closed, ticket, &verdict);
+      }
+    }
   }
 
   void notify(EventKind kind, const detail::Token& token, const Verdict* verdict,

@@ -1,7 +1,5 @@
 // store::File: the credentials file format, compare-and-swap, the refresh lease across opens and
 // processes, the refresh marker, and fleets of processes refreshing one login.
-#include "keyward/store/file.hpp"
-
 #include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -18,6 +16,7 @@
 
 #include "keyward/detail/json.hpp"
 #include "keyward/resilient_credential.hpp"
+#include "keyward/store/file.hpp"
 #include "store/fleet_server.hpp"
 #include "support/fake_transport.hpp"
 
@@ -117,8 +116,8 @@ TEST_F(FileStore, ReadsOpenClawProfilesOfEveryType) {
 
 TEST_F(FileStore, TheFirstWriteCreatesTheFileWithMode0600) {
   store::File store{path_, "anthropic:work", {.provider = "anthropic"}};
-  auto written = store.compare_and_swap(0, Credential::oauth(std::string{kAccess},
-                                                             std::string{kRefresh}, {}));
+  auto written =
+      store.compare_and_swap(0, Credential::oauth(std::string{kAccess}, std::string{kRefresh}, {}));
   ASSERT_TRUE(written) << written.error().message;
   EXPECT_EQ(*written, 1U);
   struct stat info {};
@@ -168,7 +167,8 @@ TEST_F(FileStore, ACompareAndSwapFromAnOldGenerationWritesNothing) {
   write(kOpenClawFile);
   const std::string before = text();
   store::File store{path_, "anthropic:work"};
-  auto written = store.compare_and_swap(7, Credential::api_key("sk-ant-api03-whatever-long-enough"));
+  auto written =
+      store.compare_and_swap(7, Credential::api_key("sk-ant-api03-whatever-long-enough"));
   ASSERT_FALSE(written);
   EXPECT_EQ(written.error().code, Errc::store_conflict);
   EXPECT_EQ(text(), before);
@@ -176,10 +176,10 @@ TEST_F(FileStore, ACompareAndSwapFromAnOldGenerationWritesNothing) {
 
 TEST_F(FileStore, AnotherToolsRewriteCountsAsANewGeneration) {
   store::File store{path_, "p"};
-  ASSERT_TRUE(store.compare_and_swap(0, Credential::oauth(std::string{kAccess},
-                                                          std::string{kRefresh}, {})));
-  ASSERT_TRUE(store.compare_and_swap(1, Credential::oauth(std::string{kAccess},
-                                                          std::string{kRefresh}, {})));
+  ASSERT_TRUE(store.compare_and_swap(
+      0, Credential::oauth(std::string{kAccess}, std::string{kRefresh}, {})));
+  ASSERT_TRUE(store.compare_and_swap(
+      1, Credential::oauth(std::string{kAccess}, std::string{kRefresh}, {})));
   ASSERT_EQ(store.load()->generation, 2U);
   // A login tool replaces the tokens and keeps the members it does not know.
   std::string edited = text();
@@ -192,12 +192,17 @@ TEST_F(FileStore, AnotherToolsRewriteCountsAsANewGeneration) {
 }
 
 TEST_F(FileStore, BadFilesGetAClearErrorWithoutSecretsAndAreNotOverwritten) {
-  for (const std::string_view bad :
-       {std::string_view{R"({"profiles": {"p": {"type": "oauth", "access": "sk-ant-oat01-SECRETsecretsecretsecret9999",)"},
-        std::string_view{R"({"profiles": []})"},
-        std::string_view{R"({"profiles": {"p": {"type": "password", "access": "sk-ant-oat01-SECRETsecretsecretsecret9999"}}})"},
-        std::string_view{R"({"profiles": {"p": {"type": "oauth", "refresh": "sk-ant-ort01-SECRETsecretsecretsecret9999"}}})"},
-        std::string_view{R"({"profiles": {"p": {"type": "oauth", "access": "sk-ant-oat01-SECRETsecretsecretsecret9999", "expires": "soon"}}})"}}) {
+  for (
+      const std::string_view bad :
+      {std::string_view{
+           R"({"profiles": {"p": {"type": "oauth", "access": "sk-ant-oat01-SECRETsecretsecretsecret9999",)"},
+       std::string_view{R"({"profiles": []})"},
+       std::string_view{
+           R"({"profiles": {"p": {"type": "password", "access": "sk-ant-oat01-SECRETsecretsecretsecret9999"}}})"},
+       std::string_view{
+           R"({"profiles": {"p": {"type": "oauth", "refresh": "sk-ant-ort01-SECRETsecretsecretsecret9999"}}})"},
+       std::string_view{
+           R"({"profiles": {"p": {"type": "oauth", "access": "sk-ant-oat01-SECRETsecretsecretsecret9999", "expires": "soon"}}})"}}) {
     write(bad);
     store::File store{path_, "p"};
     auto stored = store.load();
@@ -256,8 +261,9 @@ TEST_F(FileStore, ARotationReachesEveryProfileOfTheSameLogin) {
                         "refresh": "sk-ant-ort01-REFRESHrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr2222"},
     "anthropic:other": {"type": "oauth", "access": "sk-ant-oat01-OTHERooooooooooooooooooooooooooooooooo5555",
                         "refresh": "sk-ant-ort01-OTHERooooooooooooooooooooooooooooooooo6666"}}})");
-  const auto rotated = Credential::oauth("sk-ant-oat01-NEWACCESSnnnnnnnnnnnnnnnnnnnnnnnnnnnnn3333",
-                                         "sk-ant-ort01-NEWREFRESHnnnnnnnnnnnnnnnnnnnnnnnnnnnn4444", {});
+  const auto rotated =
+      Credential::oauth("sk-ant-oat01-NEWACCESSnnnnnnnnnnnnnnnnnnnnnnnnnnnnn3333",
+                        "sk-ant-ort01-NEWREFRESHnnnnnnnnnnnnnnnnnnnnnnnnnnnn4444", {});
   const auto alias_before = store::File{path_, "anthropic:alias"}.load()->generation;
   ASSERT_TRUE(store::File(path_, "anthropic:work").compare_and_swap(1, rotated));
   auto alias = store::File{path_, "anthropic:alias"}.load();
@@ -282,6 +288,28 @@ TEST_F(FileStore, TheRefreshMarkerIsWrittenAndTheNextWriteRemovesIt) {
   ASSERT_TRUE(store.mark_refreshing(9, at));  // an old generation: nothing written, no error
   ASSERT_TRUE(store.compare_and_swap(1, stored->credential));
   EXPECT_FALSE(store.load()->refresh_pending);
+}
+
+TEST_F(FileStore, AStaleLoadDoesNotOverwriteWhatAnotherProcessStoredMeanwhile) {
+  write(kOpenClawFile);
+  store::File store{path_, "anthropic:work"};
+  auto loaded = store.load();  // the application reads generation 1 ...
+  ASSERT_TRUE(loaded);
+  const auto rotated =
+      Credential::oauth("sk-ant-oat01-NEWACCESSnnnnnnnnnnnnnnnnnnnnnnnnnnnnn3333",
+                        "sk-ant-ort01-NEWREFRESHnnnnnnnnnnnnnnnnnnnnnnnnnnnn4444", {});
+  ASSERT_TRUE(store::File(path_, "anthropic:work").compare_and_swap(1, rotated));  // ... another
+  struct Policies : DefaultPolicies {                                              // refreshes
+    using Store = store::File;
+  };
+  ResilientCredential<testing::FakeTransport, Policies> api{
+      testing::FakeTransport{}, *loaded, {.profile = "anthropic:work"}, {.store = store}};
+  api.with_current([&](const auto& current) {
+    EXPECT_EQ(current.credential.refresh_token, rotated.refresh_token);
+  });
+  auto stored = store.load();
+  EXPECT_EQ(stored->generation, 2U);
+  EXPECT_EQ(stored->credential.refresh_token, rotated.refresh_token);
 }
 
 // --- Fleets: several processes, one credentials file, one token endpoint -------------------------
@@ -377,7 +405,9 @@ TEST_F(Fleet, AProcessKilledAfterTheServerRotatedLeadsToNeedsReauthSayingWhy) {
   testing::FakeTransport transport;
   transport.on("https://api.fleet.test/", [&](const Request& r) { return server.api(r); });
   ResilientCredential<testing::FakeTransport, Policies> api{
-      transport, stored->credential, {.profile = "anthropic:work"},
+      transport,
+      *stored,
+      {.profile = "anthropic:work"},
       {.refresh = {.server = server_}, .store = store::File{path_, "anthropic:work"}}};
   auto response = api.send(Request{.method = "GET", .url = "https://api.fleet.test/v1"});
   ASSERT_FALSE(response);

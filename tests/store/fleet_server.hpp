@@ -26,9 +26,9 @@ namespace keyward::testing {
 struct FleetState {
   std::string access;
   std::string refresh;
-  int issued = 0;        // tokens issued so far
+  int issued = 0;         // tokens issued so far
   int refresh_calls = 0;  // token endpoint calls
-  bool revoked = false;  // a spent refresh token came back: the grant is gone
+  bool revoked = false;   // a spent refresh token came back: the grant is gone
 };
 
 /// A file-backed server; every method locks the file for its whole read-modify-write.

@@ -134,11 +134,12 @@ void emit(Observer& observer, EventKind kind, std::string_view profile, const To
 
 /// A new generation, with its refresh thresholds. For a token from a refresh the lifetime is
 /// known, and the soft threshold comes no earlier than half of it (the hard one scaled alike),
-/// so that a short-lived token is refreshed once per lifetime, not every few seconds.
+/// so that a short-lived token is refreshed once per lifetime, not every few seconds. `spread`,
+/// in [0, 1), places this instance within RefreshOptions::soft_spread.
 [[nodiscard]] inline std::shared_ptr<const Token> make_token(
     Credential credential, TokenTraits traits, std::uint64_t generation, bool from_refresh,
     TimePoint obtained, std::optional<std::chrono::seconds> refresh_in, const Token* previous,
-    const RefreshOptions& options) {
+    const RefreshOptions& options, double spread = 0.0) {
   using std::chrono::milliseconds;
   auto token = std::make_shared<Token>();
   token->fingerprint = fingerprint(credential);
@@ -173,7 +174,13 @@ void emit(Observer& observer, EventKind kind, std::string_view profile, const To
       soft = saturating_add(obtained, lifetime / 2);
     }
     token->hard_at = saturating_sub(expiry, hard_margin);
-    token->soft_at = std::min(soft, *token->hard_at);
+    soft = std::min(soft, *token->hard_at);
+    // This instance's place in the fleet's spread (`spread` is drawn once per instance): later by
+    // up to soft_spread of the time left before the hard threshold.
+    const auto later = milliseconds{static_cast<milliseconds::rep>(
+        static_cast<double>(saturating_diff(*token->hard_at, soft).count()) *
+        std::clamp(options.soft_spread, 0.0, 1.0) * std::clamp(spread, 0.0, 1.0))};
+    token->soft_at = saturating_add(soft, later);
   }
   token->credential = std::move(credential);
   return token;

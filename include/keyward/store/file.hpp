@@ -88,16 +88,18 @@ class File {
   /// Writes `next` if the profile's generation is still `expected`, under the write lock.
   [[nodiscard]] Result<std::uint64_t> compare_and_swap(std::uint64_t expected,
                                                        const Credential& next) {
-    return write([&](Document& document) -> Result<std::uint64_t> {
-      if (document.stored.generation != expected) {
-        return unexpected(make_error(
-            Errc::store_conflict, "profile " + place_->profile + " in " + place_->path +
-                                      " changed meanwhile (generation " +
-                                      std::to_string(document.stored.generation) + ", expected " +
-                                      std::to_string(expected) + ")"));
-      }
-      return document.stored.generation + 1;
-    }, next, std::nullopt);
+    return write(
+        [&](Document& document) -> Result<std::uint64_t> {
+          if (document.stored.generation != expected) {
+            return unexpected(make_error(Errc::store_conflict,
+                                         "profile " + place_->profile + " in " + place_->path +
+                                             " changed meanwhile (generation " +
+                                             std::to_string(document.stored.generation) +
+                                             ", expected " + std::to_string(expected) + ")"));
+          }
+          return document.stored.generation + 1;
+        },
+        next, std::nullopt);
   }
 
   /// Takes the refresh lease of the stored login, waiting up to `wait` for another holder (in
@@ -121,12 +123,14 @@ class File {
   /// Writes the `refresh_pending` marker for `generation` before a token call; the next write of
   /// a credential removes it. Nothing is written when the profile changed meanwhile.
   [[nodiscard]] Result<void> mark_refreshing(std::uint64_t generation, TimePoint now) {
-    auto written = write([&](Document& document) -> Result<std::uint64_t> {
-      if (document.stored.generation != generation) {
-        return unexpected(make_error(Errc::store_conflict, "changed meanwhile"));
-      }
-      return generation;
-    }, std::nullopt, now);
+    auto written = write(
+        [&](Document& document) -> Result<std::uint64_t> {
+          if (document.stored.generation != generation) {
+            return unexpected(make_error(Errc::store_conflict, "changed meanwhile"));
+          }
+          return generation;
+        },
+        std::nullopt, now);
     if (!written && written.error().code != Errc::store_conflict) {
       return unexpected(std::move(written).error());
     }
@@ -171,7 +175,8 @@ class File {
     Document document;
     if (!*text) return document;  // no file yet
     const detail::WipeOnExit wipe_text{**text};
-    auto root = detail::json::parse(**text, {.max_depth = 64, .max_size = place_->options.max_size});
+    auto root =
+        detail::json::parse(**text, {.max_depth = 64, .max_size = place_->options.max_size});
     if (!root || !root->is_object()) return unexpected(malformed("not a JSON object"));
     document.root = std::move(*root);
     const detail::json::Value* profiles = document.root.find("profiles");
@@ -184,17 +189,17 @@ class File {
     auto credential = credential_of(*record);
     if (!credential) return unexpected(std::move(credential).error());
     document.stored.credential = std::move(*credential);
-    const std::optional<double> generation =
-        record->find("generation") != nullptr ? record->find("generation")->as_number()
-                                              : std::nullopt;
+    const std::optional<double> generation = record->find("generation") != nullptr
+                                                 ? record->find("generation")->as_number()
+                                                 : std::nullopt;
     document.written_generation =
         generation && *generation >= 1 ? static_cast<std::uint64_t>(*generation) : 0;
     // A generation keyward did not write (another tool replaced the credential and kept or
     // dropped the member) counts as one more, so that holders see a change.
     const bool ours = document.written_generation != 0 &&
                       record->string_or("generation_of") == login_hash(document.stored.credential);
-    document.stored.generation = ours ? document.written_generation
-                                      : document.written_generation + 1;
+    document.stored.generation =
+        ours ? document.written_generation : document.written_generation + 1;
     if (const detail::json::Value* pending = record->find("refresh_pending")) {
       if (const auto since = pending->is_object() && pending->find("since") != nullptr
                                  ? pending->find("since")->as_number()
@@ -256,9 +261,9 @@ class File {
     auto lock = detail::ByteLock::acquire(lock_path(), 0, std::chrono::seconds{10});
     if (!lock) return unexpected(std::move(lock).error());
     if (!lock->held()) {
-      return unexpected(make_error(Errc::store_unavailable,
-                                   "another process held the write lock of " + place_->path +
-                                       " for 10 s"));
+      return unexpected(
+          make_error(Errc::store_unavailable,
+                     "another process held the write lock of " + place_->path + " for 10 s"));
     }
     auto document = read();
     if (!document) return unexpected(std::move(document).error());
@@ -361,9 +366,9 @@ class File {
   void write_record(std::string& out, const detail::json::Value* record,
                     const Credential& credential, std::uint64_t generation,
                     std::optional<TimePoint> pending) const {
-    static constexpr std::string_view kOwned[] = {
-        "type", "access", "refresh", "expires", "key", "token", "generation", "generation_of",
-        "refresh_pending"};
+    static constexpr std::string_view kOwned[] = {"type",       "access",        "refresh",
+                                                  "expires",    "key",           "token",
+                                                  "generation", "generation_of", "refresh_pending"};
     out.push_back('{');
     bool first = true;
     const auto member = [&](std::string_view name) {
