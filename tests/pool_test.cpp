@@ -607,60 +607,56 @@ TEST(PoolTest, AThrowingTransportLeavesEveryProfileUsable) {
   EXPECT_TRUE(pool.send(Request{request}));
 }
 
-// The provider-level guard's seam: asked before every attempt, told every verdict, and its
-// answer on retries heeded.
-struct CountingGuard {
-  struct Pass {
-    int number = 0;
-  };
-  std::shared_ptr<std::vector<VerdictKind>> seen = std::make_shared<std::vector<VerdictKind>>();
-  std::shared_ptr<int> allowed = std::make_shared<int>(2);
-  std::shared_ptr<int> retries = std::make_shared<int>(0);
-  std::shared_ptr<int> passes = std::make_shared<int>(0);
-  std::shared_ptr<bool> allow_retry = std::make_shared<bool>(true);
-  Result<Pass> before_attempt(TimePoint /*now*/, bool retry) {
-    *retries += retry ? 1 : 0;
-    if ((*allowed)-- > 0) return Pass{++*passes};
-    return unexpected(make_error(Errc::transport_failed, "the guard refused"));
+// An overloaded provider: the pool's attempts pass the provider's breaker, which opens; then
+// nothing is sent, no profile is blamed or rotated, and the breaker closes once it recovers.
+TEST(PoolTest, AnOverloadedProviderTripsTheBreakerAndNeverCoolsOrRotatesAProfile) {
+  PoolSetup s({"a", "b"});
+  s.provider.answer("a", 529);
+  std::optional<Error> refused;
+  for (int i = 0; i < 10 && !refused; ++i) {
+    auto result = s.send();
+    if (!result) refused = result.error();
   }
-  bool after_attempt(Pass& pass, const Verdict& verdict, TimePoint /*now*/) {
-    EXPECT_EQ(pass.number, *passes);  // the pass of this very attempt
-    seen->push_back(verdict.kind);
-    return *allow_retry;
-  }
-};
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, Errc::provider_unavailable);
+  ASSERT_TRUE(refused->until);
+  EXPECT_EQ(s.observer.count(EventKind::breaker_opened), 1U);
+  EXPECT_EQ(s.observer.count(EventKind::failover), 0U);
+  EXPECT_EQ(s.observer.count(EventKind::cooldown_entered), 0U);
+  for (const auto& key : s.provider.keys()) EXPECT_EQ(key, key_of("a"));
+  const std::size_t sent = s.provider.count();
+  EXPECT_FALSE(s.send());  // still open: nothing is sent
+  EXPECT_EQ(s.provider.count(), sent);
+  EXPECT_EQ(s.pool->status().usable, 2U);
 
-struct GuardedPolicies : PoolPolicies {
-  using AttemptGuard = CountingGuard;
-};
+  s.provider.answer("a", 200);
+  s.clock.advance(*refused->until - s.clock.now());
+  ASSERT_TRUE(s.send());  // the half-open probe
+  EXPECT_EQ(s.observer.count(EventKind::breaker_half_open), 1U);
+  EXPECT_EQ(s.observer.count(EventKind::breaker_closed), 1U);
+}
 
-TEST(PoolTest, TheProviderGuardIsAskedBeforeEveryAttemptAndToldEveryVerdict) {
+TEST(PoolTest, PoolsAndCredentialsOfOneProviderShareItsBreaker) {
+  auto shared = std::make_shared<ProviderGuard>();
   Provider provider;
   FakeClock clock;
-  std::vector<CredentialPool<FakeTransport, GuardedPolicies>::Profile> profiles;
-  profiles.push_back({"a", Credential::api_key(key_of("a")), 1, {}});
-  CountingGuard guard;
-  PoolOptions options;
-  options.credential.retry.max_attempts = 5;
-  CredentialPool<FakeTransport, GuardedPolicies> pool(
-      provider.transport, std::move(profiles), options,
-      {.clock = clock, .sleeper = RecordingSleeper{clock}}, guard);
+  const auto make = [&](const std::string& name) {
+    std::vector<Pool::Profile> profiles;
+    profiles.push_back({name, Credential::api_key(key_of(name)), 1, {}});
+    return std::make_unique<Pool>(
+        provider.transport, std::move(profiles), PoolOptions{},
+        Pool::Components{.clock = clock, .sleeper = RecordingSleeper{clock}, .provider = shared});
+  };
+  auto first = make("a");
+  auto second = make("b");
   provider.answer("a", 529);
-  auto result = pool.send(Request{.method = "GET", .url = kUrl});
-  ASSERT_FALSE(result);  // the third attempt was refused by the guard
-  EXPECT_EQ(result.error().message, "the guard refused");
-  EXPECT_EQ(provider.count(), 2U);
-  EXPECT_EQ(*guard.seen,
-            (std::vector<VerdictKind>{VerdictKind::overloaded, VerdictKind::overloaded}));
-  EXPECT_EQ(*guard.retries, 2);
-
-  // A guard that allows no retry (a spent budget): the first 529 is returned as it is.
-  *guard.allowed = 5;
-  *guard.allow_retry = false;
-  auto once = pool.send(Request{.method = "GET", .url = kUrl});
-  ASSERT_TRUE(once);
-  EXPECT_EQ(once->status, 529);
-  EXPECT_EQ(provider.count(), 3U);
+  for (int i = 0; i < 10; ++i)
+    static_cast<void>(first->send(Request{.method = "GET", .url = kUrl}));
+  EXPECT_EQ(shared->breaker().state(), BreakerState::open);
+  auto refused = second->send(Request{.method = "GET", .url = kUrl});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::provider_unavailable);
+  EXPECT_EQ(&first->provider(), shared.get());
 }
 
 }  // namespace

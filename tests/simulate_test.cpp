@@ -95,16 +95,21 @@ TEST(SimulateTest, EveryProfileRateLimitedProbesTheSoonest) {
   EXPECT_EQ(run.request(3).string_or("profile"), "b");
 }
 
-TEST(SimulateTest, AnOverloadedProviderNeverCoolsACredentialDown) {
+TEST(SimulateTest, AnOverloadedProviderTripsTheBreakerAndNeverCoolsACredentialDown) {
   const Simulation run("overloaded.json");
   EXPECT_TRUE(run.events("cooldown_entered").empty());
   EXPECT_TRUE(run.events("failover").empty());
   EXPECT_FALSE(run.events("retry").empty());
-  for (int n = 1; n <= 5; ++n) {
-    EXPECT_EQ(*run.request(n).find("status")->as_number(), 529);
-    EXPECT_EQ(run.request(n).string_or("profile"), "a");
+  EXPECT_EQ(run.events("breaker_opened").size(), 1U);
+  EXPECT_EQ(run.events("breaker_closed").size(), 1U);
+  EXPECT_EQ(*run.request(1).find("status")->as_number(), 529);
+  for (int n = 3; n <= 6; ++n) {
+    EXPECT_EQ(run.request(n).string_or("outcome"), "error");
+    EXPECT_EQ(run.request(n).string_or("code"),
+              "the provider keeps failing; requests to it are paused");
   }
-  EXPECT_EQ(*run.request(6).find("status")->as_number(), 200);
+  EXPECT_EQ(run.request(7).string_or("outcome"), "response");
+  EXPECT_EQ(run.request(7).string_or("profile"), "a");
 }
 
 TEST(SimulateTest, AGatewaySteersByRemainingQuotaBeforeA429) {

@@ -11,9 +11,10 @@
 // Errc::no_usable_credential error that says, for each profile, why it is out, until when, and
 // the fix.
 //
-// The seam for a provider-level guard (a retry budget and a breaker): Policies::AttemptGuard,
-// when the bundle names one, is asked before every attempt and told every verdict after
-// (AttemptGuard below); the default lets everything through at no cost.
+// Overload and server failures belong to the provider: every attempt passes the provider's
+// circuit breaker first and is recorded in it and in the retry budget after
+// (provider_guard.hpp, docs/retries.md), shared with the provider's other credentials and pools
+// through Components::provider.
 //
 // Why this header is over 300 lines: choosing, the per-attempt loop, failover, panic and the
 // all-out error read the same members and belong to one driver; the selection parts, the model
@@ -37,6 +38,7 @@
 
 #include "keyward/action.hpp"
 #include "keyward/attacher.hpp"
+#include "keyward/breaker.hpp"
 #include "keyward/classifier.hpp"
 #include "keyward/clock.hpp"
 #include "keyward/cooldown_policy.hpp"
@@ -55,6 +57,7 @@
 #include "keyward/pool/selection.hpp"
 #include "keyward/pool/status.hpp"
 #include "keyward/preflight.hpp"
+#include "keyward/provider_guard.hpp"
 #include "keyward/refresh_coordinator.hpp"
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
@@ -63,49 +66,6 @@
 
 namespace keyward {
 
-/// A provider-level guard (a retry budget and a circuit breaker, docs/pool.md "Failover"):
-/// before_attempt() is asked before every attempt of a pool (`retry` is true for a retry of a
-/// provider-scoped failure) and returns a Pass, or the Error to return instead of sending (an
-/// open breaker); after_attempt() is told the attempt's verdict with its Pass and answers
-/// whether a retry is allowed (a spent budget says no).
-template <class G>
-concept AttemptGuard = requires(G& guard, typename G::Pass& pass, const Verdict& verdict,
-                                TimePoint now, bool retry) {
-  { guard.before_attempt(now, retry) } -> std::same_as<Result<typename G::Pass>>;
-  { guard.after_attempt(pass, verdict, now) } -> std::same_as<bool>;
-};
-
-/// Lets every attempt through and every retry happen, at no cost.
-struct NoAttemptGuard {
-  /// Nothing to carry from before an attempt to after it.
-  struct Pass {};
-  /// Always lets the attempt through.
-  [[nodiscard]] Result<Pass> before_attempt(TimePoint /*now*/, bool /*retry*/) noexcept {
-    return Pass{};
-  }
-  /// Always allows a retry.
-  [[nodiscard]] bool after_attempt(Pass& /*pass*/, const Verdict& /*verdict*/,
-                                   TimePoint /*now*/) noexcept {
-    return true;
-  }
-};
-
-static_assert(AttemptGuard<NoAttemptGuard>);
-
-namespace detail {
-/// Policies::AttemptGuard when the bundle names one, else NoAttemptGuard.
-template <class P>
-struct GuardOf {
-  using type = NoAttemptGuard;
-};
-/// Policies::AttemptGuard when the bundle names one, else NoAttemptGuard.
-template <class P>
-requires requires { typename P::AttemptGuard; }
-struct GuardOf<P> {
-  using type = typename P::AttemptGuard;
-};
-}  // namespace detail
-
 /// Keeps a pool of profiles (credentials) of one provider working for requests sent through a
 /// Transport, failing over between them.
 template <Transport T, class Policies = DefaultPolicies>
@@ -113,13 +73,11 @@ requires Classifier<typename Policies::Classifier> &&
     RefreshStrategy<typename Policies::Refresh, T> && CooldownPolicy<typename Policies::Cooldown> &&
     Attacher<typename Policies::Attach> && Preflight<typename Policies::Preflight> &&
     CredentialStore<typename Policies::Store> && Clock<typename Policies::Clock> &&
-    Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer> &&
-    AttemptGuard<typename detail::GuardOf<Policies>::type>
+    Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer>
 class CredentialPool {
  public:
-  using Store = typename Policies::Store;                  ///< Each profile's store.
-  using Guard = typename detail::GuardOf<Policies>::type;  ///< The provider-level guard.
-  using Components = keyward::Components<Policies>;        ///< The shared policy instances.
+  using Store = typename Policies::Store;            ///< Each profile's store.
+  using Components = keyward::Components<Policies>;  ///< The shared policy instances.
 
   /// One profile: its name, its credential, its weight and its store.
   struct Profile {
@@ -134,11 +92,10 @@ class CredentialPool {
   /// std::invalid_argument naming the problem (never a secret) when a profile or option is
   /// unusable, and std::runtime_error when a store fails.
   CredentialPool(T transport, std::vector<Profile> profiles, PoolOptions options = {},
-                 Components components = {}, Guard guard = {})
+                 Components components = {})
       : transport_(std::move(transport)),
         options_(validated(std::move(options))),
-        parts_(std::move(components)),
-        guard_(std::move(guard)),
+        parts_(guarded(std::move(components))),
         origins_(options_.credential.allow_insecure_http) {
     if (profiles.empty()) throw std::invalid_argument(prefix() + "a pool needs a profile");
     std::uint64_t total = 0;
@@ -256,8 +213,8 @@ class CredentialPool {
   [[nodiscard]] T& transport() noexcept { return transport_; }
   /// The observer.
   [[nodiscard]] typename Policies::Observer& observer() noexcept { return parts_.observer; }
-  /// The provider-level guard.
-  [[nodiscard]] Guard& guard() noexcept { return guard_; }
+  /// The provider's retry budget and circuit breaker (Components::provider, or the pool's own).
+  [[nodiscard]] ProviderGuard& provider() noexcept { return *parts_.provider; }
   /// The options in use.
   [[nodiscard]] const PoolOptions& options() const noexcept { return options_; }
   /// How many profiles the pool has.
@@ -669,10 +626,8 @@ class CredentialPool {
         }
         continue;
       }
-      auto pass = guard_.before_attempt(at(), progress.attempts > 0);
-      if (!pass) return {Next::done, Result<Response>{unexpected(std::move(pass).error())}};
-      auto step = attempt(m, request, scope, std::move(admission.ticket), at.read(), progress,
-                          *pass, force);
+      auto step =
+          attempt(m, request, scope, std::move(admission.ticket), at.read(), progress, force);
       if (step.first != Next::same_profile) return step;
     }
   }
@@ -681,9 +636,17 @@ class CredentialPool {
   std::pair<Next, std::optional<Result<Response>>> attempt(Member& m, const Request& request,
                                                            RequestScope scope, Ticket ticket,
                                                            std::optional<TimePoint> admitted,
-                                                           detail::Progress& progress,
-                                                           typename Guard::Pass& pass, bool force) {
+                                                           detail::Progress& progress, bool force) {
     using Out = std::pair<Next, std::optional<Result<Response>>>;
+    // The provider's breaker first: while it is open nothing is sent, no profile is blamed and
+    // none rotates (the ticket hands back a claimed probe).
+    CircuitBreaker& breaker = parts_.provider->breaker();
+    auto pass = breaker.admit([&] { return admitted ? *admitted : now(); });
+    if (pass.changed()) observe(m, EventKind::breaker_half_open, ticket, nullptr);
+    if (!pass) {
+      return Out{Next::done, Result<Response>{unexpected(
+                                 provider_unavailable(m.options.profile, *pass.until(), now()))}};
+    }
     // A model whose window is over is probed by one request; the others go elsewhere meanwhile.
     const auto claim =
         m.models.claim(scope.model, ticket.generation, admitted.value_or(now()), force);
@@ -701,9 +664,11 @@ class CredentialPool {
         sent ? parts_.classifier.classify(
                    *sent, {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
              : parts_.classifier.classify(sent.error());
+    // Recorded before any event, so that an observer that throws leaves them consistent.
+    const auto guarded = parts_.provider->record(pass, verdict, at);
     m.cell.scrub(verdict);
+    if (guarded.breaker) observe_breaker(m, *guarded.breaker, ticket, verdict);
     observe(m, EventKind::verdict, ticket, &verdict);
-    const bool retry_allowed = guard_.after_attempt(pass, verdict, at);
     if (sent && options_.steer_by_remaining) {
       if (const auto left = detail::remaining_fraction(sent->headers)) {
         m.remaining.record(*left, detail::saturating_add(at, options_.remaining_valid_for));
@@ -742,12 +707,16 @@ class CredentialPool {
     ++progress.attempts;
     auto wait =
         detail::retry_wait(verdict, progress.attempts, options_.credential.retry, m.cell.jitter());
-    if (!retry_allowed) wait.reset();
+    // Not twice what was meant once; not into an open breaker; not beyond the provider's budget.
+    using Hold = ProviderGuard::Hold;
+    const Hold hold = wait ? parts_.provider->hold(request, sent, verdict, guarded) : Hold::none;
+    if (hold == Hold::budget) observe(m, EventKind::retry_budget_exhausted, ticket, &verdict);
+    if (hold != Hold::none) wait.reset();
     if (!wait) {
       if (sent) return Out{Next::done, Result<Response>{std::move(*sent)}};
-      return Out{
-          Next::done,
-          Result<Response>{unexpected(m.cell.messages().no_response(progress.attempts, verdict))}};
+      Error error = m.cell.messages().no_response(progress.attempts, std::move(verdict));
+      error.message += ProviderGuard::explain(hold);
+      return Out{Next::done, Result<Response>{unexpected(std::move(error))}};
     }
     observe(m, EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);
@@ -798,6 +767,22 @@ class CredentialPool {
     return {Next::next_profile, Result<Response>{unexpected(std::move(error))}};
   }
 
+  void observe_breaker(Member& m, BreakerState state, const Ticket& ticket,
+                       const Verdict& verdict) {
+    if (state == BreakerState::open) {
+      observe(m, EventKind::breaker_opened, ticket, &verdict,
+              parts_.provider->breaker().snapshot().until);
+    } else if (state == BreakerState::closed) {
+      observe(m, EventKind::breaker_closed, ticket, &verdict);
+    }
+  }
+
+  // The components, with a provider guard of the pool's own when none is shared.
+  static Components guarded(Components components) {
+    if (!components.provider) components.provider = std::make_shared<ProviderGuard>();
+    return components;
+  }
+
   void observe(Member& m, EventKind kind, const Ticket& ticket, const Verdict* verdict,
                std::optional<TimePoint> until = {}) {
     if constexpr (kObserving) notify(m, kind, *ticket.token, verdict, until);
@@ -813,7 +798,6 @@ class CredentialPool {
   T transport_;
   PoolOptions options_;
   Components parts_;
-  Guard guard_;
   detail::OriginCache origins_;
   std::vector<std::unique_ptr<Member>> members_;
   std::vector<std::uint64_t> cumulative_;  // running sums of the weights
