@@ -650,8 +650,9 @@ TEST(PoolTest, PoolsAndCredentialsOfOneProviderShareItsBreaker) {
   auto first = make("a");
   auto second = make("b");
   provider.answer("a", 529);
-  for (int i = 0; i < 10; ++i)
+  for (int i = 0; i < 10; ++i) {
     static_cast<void>(first->send(Request{.method = "GET", .url = kUrl}));
+  }
   EXPECT_EQ(shared->breaker().state(), BreakerState::open);
   auto refused = second->send(Request{.method = "GET", .url = kUrl});
   ASSERT_FALSE(refused);

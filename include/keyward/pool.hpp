@@ -669,11 +669,7 @@ class CredentialPool {
     m.cell.scrub(verdict);
     if (guarded.breaker) observe_breaker(m, *guarded.breaker, ticket, verdict);
     observe(m, EventKind::verdict, ticket, &verdict);
-    if (sent && options_.steer_by_remaining) {
-      if (const auto left = detail::remaining_fraction(sent->headers)) {
-        m.remaining.record(*left, detail::saturating_add(at, options_.remaining_valid_for));
-      }
-    }
+    if (sent) note_remaining(m, sent->headers, at);
     if (verdict.kind == VerdictKind::rate_limited && !scope.model.empty()) {
       return model_rate_limited(m, scope.model, std::move(ticket), std::move(verdict), at);
     }
@@ -703,7 +699,17 @@ class CredentialPool {
       case ActionKind::retry:
         break;
     }
-    // Provider-scoped: no rotation, no cooldown; retried on this profile.
+    return retry(m, request, std::move(sent), std::move(verdict), guarded, ticket, at, progress);
+  }
+
+  // A provider-scoped failure: no rotation, no cooldown; retried on this profile when the
+  // retries, the resend rule, the breaker and the budget allow, else the last answer.
+  std::pair<Next, std::optional<Result<Response>>> retry(Member& m, const Request& request,
+                                                         TransportResult sent, Verdict verdict,
+                                                         const ProviderGuard::Recorded& guarded,
+                                                         const Ticket& ticket, TimePoint at,
+                                                         detail::Progress& progress) {
+    using Out = std::pair<Next, std::optional<Result<Response>>>;
     ++progress.attempts;
     auto wait =
         detail::retry_wait(verdict, progress.attempts, options_.credential.retry, m.cell.jitter());
@@ -721,6 +727,14 @@ class CredentialPool {
     observe(m, EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);
     return Out{Next::same_profile, std::nullopt};
+  }
+
+  // Remembers how much of its rate limit a profile's response says is left.
+  void note_remaining(Member& m, const Headers& headers, TimePoint at) {
+    if (!options_.steer_by_remaining) return;
+    if (const auto left = detail::remaining_fraction(headers)) {
+      m.remaining.record(*left, detail::saturating_add(at, options_.remaining_valid_for));
+    }
   }
 
   // Hands an undecided model probe back, however the attempt ends (a decided one is gone).
