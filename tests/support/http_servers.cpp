@@ -338,8 +338,13 @@ ProviderServer::ProviderServer() : state_(std::make_shared<State>()) {
   server.set_keep_alive_timeout(1);
   port_ = server.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("ProviderServer: could not bind 127.0.0.1");
+  listen();
+}
+
+void ProviderServer::listen() {
+  State* state = state_.get();
   state_->thread = std::thread([state] { state->server.listen_after_bind(); });
-  while (!server.is_running()) std::this_thread::yield();
+  while (!state_->server.is_running()) std::this_thread::yield();
 }
 
 ProviderServer::~ProviderServer() {
@@ -349,7 +354,19 @@ ProviderServer::~ProviderServer() {
   }
   state_->stopping_cv.notify_all();
   state_->server.stop();
+  if (state_->thread.joinable()) state_->thread.join();
+}
+
+void ProviderServer::go_down() {
+  state_->server.stop();
   state_->thread.join();
+}
+
+void ProviderServer::come_back() {
+  if (!state_->server.bind_to_port("127.0.0.1", port_)) {
+    throw std::runtime_error("ProviderServer: could not bind its port again");
+  }
+  listen();
 }
 
 std::string ProviderServer::origin() const { return "http://127.0.0.1:" + std::to_string(port_); }

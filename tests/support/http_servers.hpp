@@ -89,6 +89,11 @@ class ProviderServer {
   /// Access tokens issued by the token endpoint so far.
   [[nodiscard]] int refreshes() const;
 
+  /// Stops listening: connections to the port are refused until come_back().
+  void go_down();
+  /// Listens again on the same port.
+  void come_back();
+
   /// Scripts `fault` for the next requests to `route`.
   void fault(Route route, Fault fault);
   /// Removes every scripted fault.
@@ -97,6 +102,8 @@ class ProviderServer {
   [[nodiscard]] std::vector<Received> received() const;
 
  private:
+  void listen();
+
   struct State;
   std::shared_ptr<State> state_;
   int port_ = 0;
