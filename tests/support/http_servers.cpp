@@ -100,8 +100,11 @@ struct ProviderServer::State {
   int refreshes = 0;
   std::string api_key = "sk-ant-api03-test-key-0001";
 
+  // A token of `prefix`'s kind whose last characters (what a fingerprint shows) are its serial.
   std::string next(std::string_view prefix) {
-    return std::string{prefix} + "test-" + std::to_string(++serial) + "-AAAAAAAAAAAAAAAA";
+    std::string number = std::to_string(++serial);
+    number.insert(0, number.size() < 4 ? 4 - number.size() : 0, '0');
+    return std::string{prefix} + "test-AAAAAAAAAAAAAAAA-" + number;
   }
 
   std::pair<std::string, std::string> issue(Grant& grant) {
