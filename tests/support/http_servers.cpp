@@ -339,6 +339,7 @@ ProviderServer::ProviderServer() : state_(std::make_shared<State>()) {
   server.Post("/v1/oauth/token",
               [state](const httplib::Request& q, httplib::Response& r) { state->token(q, r); });
   server.set_keep_alive_timeout(1);
+  server.set_tcp_nodelay(true);  // no 40 ms wait for a delayed ACK between head and body
   port_ = server.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("ProviderServer: could not bind 127.0.0.1");
   listen();

@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -225,7 +226,14 @@ class Curl {
     bool listed = append("Expect:");  // no 100-continue round trip for small bodies
     for (const auto& [name, value] : request.headers) {
       // "name;" is libcurl's way to send a field with an empty value.
-      listed = listed && append(value.empty() ? name + ";" : name + ": " + value);
+      std::string line = name;
+      if (value.empty()) {
+        line += ';';
+      } else {
+        line += ": ";
+        line += value;
+      }
+      listed = listed && append(line);
     }
     if (!listed) return unexpected(TransportFailure{TransportErrc::other, "out of memory"});
     set(h, CURLOPT_HTTPHEADER, fields.get());

@@ -79,6 +79,7 @@ class Httplib {
     auto client = std::make_unique<httplib::Client>(origin);
     client->set_follow_location(false);
     client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);  // as libcurl does: small requests are not held back
     client->set_connection_timeout(shared_->options.connect_timeout);
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
     client->enable_server_certificate_verification(true);
