@@ -128,7 +128,8 @@ TYPED_TEST(RealHttpTest, A429CoolsTheCredentialDownForTheServersWaitThenItRecove
        .body = R"({"type":"error","error":{"type":"rate_limit_error","message":"slow down"}})"});
   auto limited = api.send(this->message());
   EXPECT_EQ(api.status().state, CredentialState::cooling);
-  EXPECT_FALSE(limited && limited->status == 200);
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().code, make_error_code(Errc::cooling_down));
   auto refused = api.send(this->message());  // inside the window: refused without a request
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, make_error_code(Errc::cooling_down));

@@ -144,7 +144,8 @@ TYPED_TEST(StreamingTest, A429IsDecidedBeforeAnyByte) {
        .headers = {{"retry-after", "30"}},
        .body = R"({"type":"error","error":{"type":"rate_limit_error","message":"slow"}})"});
   auto response = this->stream(api);
-  EXPECT_FALSE(response && response->status == 200);
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, make_error_code(Errc::cooling_down));
   EXPECT_TRUE(this->pieces.empty());
   EXPECT_EQ(api.status().state, CredentialState::cooling);
 }
@@ -166,6 +167,8 @@ TYPED_TEST(StreamingTest, AMidStreamRateLimitCoolsTheCredentialWithoutAReplay) {
   auto api = this->oauth_api();
   this->server.fault(Route::api, {.kind = Fault::Kind::stream_error, .body = "rate_limit_error"});
   auto response = this->stream(api);
+  ASSERT_TRUE(response) << response.error().message;  // the caller has the stream, error and all
+  EXPECT_EQ(response->status, 200);
   EXPECT_EQ(this->api_requests(), 1);
   EXPECT_NE(this->streamed().find("event: error"), std::string::npos);
   EXPECT_EQ(api.status().state, CredentialState::cooling);
