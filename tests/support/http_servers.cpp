@@ -422,22 +422,6 @@ std::vector<Received> ProviderServer::received() const {
   return state_->received;
 }
 
-std::string refused_url() {
-  // A port bound and released without listening: nothing accepts there, and the system does not
-  // hand a just-released port out again at once.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    throw std::runtime_error("refused_url: could not bind 127.0.0.1");
-  }
-  ::close(fd);
-  return "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/v1/messages";
-}
-
 }  // namespace keyward::testing
 
 #endif  // KEYWARD_TEST_HTTPLIB

@@ -109,7 +109,4 @@ class ProviderServer {
   int port_ = 0;
 };
 
-/// A URL on 127.0.0.1 where nothing listens (a port bound and released).
-[[nodiscard]] std::string refused_url();
-
 }  // namespace keyward::testing

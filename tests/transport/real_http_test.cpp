@@ -195,6 +195,30 @@ TYPED_TEST(RealHttpTest, AReusedRefreshTokenRevokesTheGrant) {
   EXPECT_EQ(this->server.current_refresh_token(), "");  // the whole grant is gone
 }
 
+TYPED_TEST(RealHttpTest, ARequestsOwnDeadlineWinsOverTheTransportsTimeout) {
+  auto options = test_http_options();
+  options.timeout = std::chrono::seconds{30};
+  auto transport = make_transport<TypeParam>(options);
+  this->server.fault(Route::api, {.kind = Fault::Kind::hang});
+  Request request = this->message();
+  request.timeout = std::chrono::milliseconds{200};
+  const auto start = std::chrono::steady_clock::now();
+  auto response = transport.send(request);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().kind, TransportErrc::timeout) << response.error().message;
+  EXPECT_LT(took, std::chrono::seconds{2});
+}
+
+TYPED_TEST(RealHttpTest, AFailedTlsHandshakeIsATlsFailure) {
+  // The server speaks plain HTTP: no TLS handshake can succeed, and nothing is sent in clear.
+  auto transport = make_transport<TypeParam>();
+  const std::string url = "https://127.0.0.1:" + std::to_string(this->server.port()) + "/v1/models";
+  auto response = transport.send(Request{.method = "GET", .url = url});
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().kind, TransportErrc::tls) << response.error().message;
+}
+
 TYPED_TEST(RealHttpTest, ManyThreadsShareOneTransport) {
   auto transport = make_transport<TypeParam>();
   std::vector<std::thread> threads;
