@@ -30,7 +30,8 @@ class StreamHandler {
   /// Called once with the status and headers (`head.body` is empty) before any byte of the body:
   /// true to receive the body through on_body(), false to have it collected into the Response.
   virtual bool on_head(const Response& head) = 0;
-  /// A piece of the body, as it arrived; false stops the transfer (the send then fails).
+  /// A piece of the body, as it arrived; false stops the transfer: send() then returns the
+  /// response (status and headers) and closes its connection.
   virtual bool on_body(std::string_view bytes) = 0;
 };
 

@@ -125,6 +125,20 @@ TYPED_TEST(StreamingTest, TheBodyFlowsToTheSink) {
   EXPECT_NE(this->streamed().find("event: message_stop"), std::string::npos);
 }
 
+TYPED_TEST(StreamingTest, ACallerThatStopsTheStreamGetsTheResponseAndBlamesNobody) {
+  auto api = this->oauth_api();
+  Request request{.method = "POST", .url = this->server.api_url()};
+  request.body = R"({"model":"claude-test","stream":true})";
+  int received = 0;
+  auto response = api.send_stream(request, [&](std::string_view) { return ++received < 1; });
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(received, 1);
+  EXPECT_EQ(this->api_requests(), 1);
+  EXPECT_EQ(api.status().state, CredentialState::ready);
+  EXPECT_EQ(api.status().consecutive_failures, 0U);
+}
+
 TYPED_TEST(StreamingTest, A401IsRefreshedAndReplayedBeforeTheFirstByte) {
   auto api = this->oauth_api();
   this->server.expire_access_tokens();

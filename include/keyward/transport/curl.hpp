@@ -243,6 +243,10 @@ class Curl {
     set(h, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
     if (code != CURLE_OK) {
       // A failed exchange may leave its connection half-read: drop the handle and its cache.
+      // A stream its receiver stopped is the response the receiver asked for.
+      if (transfer.exchange.stop_reason() == detail::Exchange::Stop::handler) {
+        return std::move(transfer.exchange.response());
+      }
       const TransportFailure failure =
           transfer.exchange.failure(library_failure(code, error_text.data()));
       return unexpected(failure);

@@ -155,7 +155,11 @@ class Httplib {
     httplib::Response in;
     httplib::Error error = httplib::Error::Success;
     if (!client->send(out, in, error)) {
-      // The connection may be half-read: the client is dropped, not pooled.
+      // The connection may be half-read: the client is dropped, not pooled. A stream its
+      // receiver stopped is the response the receiver asked for.
+      if (exchange.stop_reason() == detail::Exchange::Stop::handler) {
+        return std::move(exchange.response());
+      }
       return unexpected(exchange.failure(library_failure(error, exchange.expired())));
     }
     if (!exchange.head_delivered()) {  // no body (HEAD, 204): the handler ran or the head is here

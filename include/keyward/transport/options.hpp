@@ -77,7 +77,12 @@ class Exchange {
   }
 
   /// Why the transfer was stopped by this side.
-  enum class Stop : unsigned char { none, deadline, too_large, handler };
+  enum class Stop : unsigned char {
+    none,       ///< Not stopped.
+    deadline,   ///< The deadline passed.
+    too_large,  ///< The body outgrew its bound.
+    handler,    ///< The stream's receiver asked to stop.
+  };
   /// Why the transfer was stopped by this side, if it was.
   [[nodiscard]] Stop stop_reason() const noexcept { return stop_; }
 
@@ -90,8 +95,7 @@ class Exchange {
       case Stop::too_large:
         return {TransportErrc::protocol,
                 "the response body exceeded " + std::to_string(max_body_) + " bytes"};
-      case Stop::handler:
-        return {TransportErrc::other, "the stream's receiver stopped the transfer"};
+      case Stop::handler:  // the transports return the response instead
       case Stop::none:
         break;
     }
