@@ -219,6 +219,26 @@ TYPED_TEST(RealHttpTest, AFailedTlsHandshakeIsATlsFailure) {
   EXPECT_EQ(response.error().kind, TransportErrc::tls) << response.error().message;
 }
 
+TYPED_TEST(RealHttpTest, ManyThreadsOnARejectedTokenCauseOneRefresh) {
+  typename TestFixture::Api api{make_transport<TypeParam>(),
+                                this->logged_in(this->clock.now() + 1h),
+                                {.profile = "test"},
+                                this->components()};
+  this->server.expire_access_tokens();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      auto response = api.send(this->message());
+      if (response && response->status == 200) ++ok;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), 6);
+  EXPECT_EQ(this->server.refreshes(), 1);  // single flight, over real sockets
+  EXPECT_EQ(this->stored_refresh(api), this->server.current_refresh_token());
+}
+
 TYPED_TEST(RealHttpTest, ManyThreadsShareOneTransport) {
   auto transport = make_transport<TypeParam>();
   std::vector<std::thread> threads;
