@@ -1,4 +1,5 @@
-// The servers of http_servers.hpp (built only when cpp-httplib is found).
+// The servers of http_servers.hpp (built only when cpp-httplib is found). Longer than most files:
+// two endpoints and every scripted fault, each a few lines, read best in one place.
 #ifdef KEYWARD_TEST_HTTPLIB
 
 #include "support/http_servers.hpp"
