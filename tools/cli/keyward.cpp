@@ -2,6 +2,7 @@
 //
 //   keyward classify [--provider P] [--now TIME] FILE|-
 //   keyward validate --provider P --kind K [--token-file FILE]
+//   keyward demo
 //   keyward --help | --version
 //
 // Exit codes: 0 done (classify printed a verdict; validate found nothing wrong), 1 validate found
@@ -24,6 +25,10 @@
 
 #ifndef KEYWARD_CLI_VERSION
 #error "KEYWARD_CLI_VERSION (the project's version) is defined by tools/cli/CMakeLists.txt"
+#endif
+
+#ifdef KEYWARD_CLI_DEMO
+int run_demo();  // demo.cpp
 #endif
 
 namespace {
@@ -60,12 +65,18 @@ usage:
       library would get it: a trailing newline is reported, as the library reports it
       (`printf '%s' "$TOKEN" | keyward validate ...` sends none).
 
+  keyward demo
+      Starts a provider API and an OAuth token endpoint on 127.0.0.1 and shows, in real time
+      and over real sockets, what keyward does with a rejected, an expired and a dead token, an
+      overloaded provider, a rate-limited credential and a stream; exits 1 if keyward broke a
+      promise. Needs no network (built only with libcurl and cpp-httplib).
+
   keyward --version
       Prints "keyward " and the version of the keyward library the tool was built from.
 
 exit codes:
-  0  classify printed a verdict; validate found nothing wrong
-  1  validate found problems
+  0  classify printed a verdict; validate found nothing wrong; demo: every promise kept
+  1  validate found problems; demo: a promise broken
   2  usage error
   3  unreadable or malformed input
 )";
@@ -226,5 +237,15 @@ int main(int argc, char** argv) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "classify") return classify(rest);
   if (args[0] == "validate") return validate(rest);
+  if (args[0] == "demo") {
+    if (!rest.empty()) return usage("demo takes no arguments");
+#ifdef KEYWARD_CLI_DEMO
+    return run_demo();
+#else
+    std::cerr << "keyward: this keyward was built without the demo (it needs libcurl and "
+                 "cpp-httplib; Debian: libcurl4-openssl-dev libcpp-httplib-dev)\n";
+    return kBadInput;
+#endif
+  }
   return usage("unknown command '" + args[0] + "'");
 }
