@@ -92,6 +92,10 @@ std::string_view errc_name(const std::error_code& code) {
       return "invalid_credential";
     case Errc::store_conflict:
       return "store_conflict";
+    case Errc::store_unavailable:
+      return "store_unavailable";
+    case Errc::provider_unavailable:
+      return "provider_unavailable";
   }
   return "?";
 }
@@ -152,7 +156,7 @@ std::vector<Row> rows() {
       {T, "10 MB body", script(T, huge), "protocol", "transient", "error refresh_failed", "ready"},
       {T, "body trickled 1 byte / 100 ms", script(T, trickle), "timeout", "transient",
        "error refresh_failed", "ready"},
-      {A, "500", script(A, s500), "-", "transient", "HTTP 500 after 2 attempts", "ready"},
+      {A, "500", script(A, s500), "-", "transient", "HTTP 500", "ready"},
       {A, "503 with Retry-After: 7", script(A, s503), "-", "transient",
        "HTTP 503 after 2 attempts, the second after the server's 7 s", "ready"},
       {A, "connection refused", down, "connect", "transient", "error transport_failed", "ready"},
@@ -281,7 +285,9 @@ expired; an API fault by a request with a valid access token. The transports run
 connect timeout, a 400 ms total timeout and a 1 MiB body bound; the credential with
 `retry.max_attempts = 2`. "Recovery" is the next request after the fault clears and, where the
 state machine waits, after its back-off (or, where a person must act, after `set_credential()`
-with a new login).
+with a new login). The API requests are POSTs, which are sent again only when the server cannot
+have processed them (`docs/retries.md`): after a 503 with `Retry-After` or a refused connection,
+not after a 500, a timeout or a connection closed mid-body.
 
 | endpoint | fault | transport failure | verdict | the caller gets | state after | stored refresh token | recovery |
 |---|---|---|---|---|---|---|---|
