@@ -107,6 +107,36 @@ def handler_for(state):
     return Handler
 
 
+def expire(path, profile):
+    """Makes a profile's access token expired (in 1970), as time would."""
+    with open(path) as f:
+        doc = json.load(f)
+    doc["profiles"][profile]["expires"] = 1000
+    with open(path, "w") as f:
+        json.dump(doc, f)
+
+
+def start_redis(work):
+    """A redis-server on a free port of 127.0.0.1, or None."""
+    import shutil
+    import socket
+    import time
+    if shutil.which("redis-server") is None:
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                      "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return port
+        except OSError:
+            time.sleep(0.01)
+    return None
+
+
 def check(name, condition, detail=""):
     if not condition:
         FAILURES.append(f"{name}: {detail}")
@@ -170,14 +200,47 @@ def main():
     check("a rate limit is 'try again later' (5), not a login problem", r.returncode == 5 and
           "rate limit" in r.stderr and "log in" not in r.stderr, f"exit {r.returncode}: {r.stderr}")
 
+    # A fleet: 8 processes share one login in one file, on an expired token, at once.
+    def fleet(where):
+        with state.lock:
+            calls = state.refresh_calls
+        procs = [subprocess.Popen([binary, "get", f"{base}/v1/models", *where,
+                                   "--token-url", f"{base}/token"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(8)]
+        codes = [p.wait(timeout=60) for p in procs]
+        errors = "".join(p.stderr.read() for p in procs)
+        return codes, state.refresh_calls - calls, errors
+
+    expire(creds, "gw:oauth")
+    codes, calls, errors = fleet(["--credentials", creds, "--profile", "gw:oauth"])
+    check("8 processes on one credentials file: 1 token call, all get through",
+          codes == [0] * 8 and calls == 1 and not state.revoked, f"{codes}, {calls} calls {errors}")
+
+    redis_port = start_redis(work)
+    if redis_port is None:
+        check("redis-server for the Redis fleet", False, "redis-server not found or did not start")
+    else:
+        access_now, refresh_now = state.access, state.refresh
+        seed = subprocess.run(["redis-cli", "-p", str(redis_port), "HSET",
+                               "keyward:{gw:redis}:credential", "kind", "oauth", "token",
+                               access_now, "refresh", refresh_now, "expires_ms", "1000",
+                               "generation", "1"], capture_output=True, text=True)
+        codes, calls, errors = fleet(["--redis", f"redis://127.0.0.1:{redis_port}",
+                                      "--profile", "gw:redis", "--provider", "rfc6750"])
+        check("8 processes on one Redis login: 1 token call, all get through",
+              seed.returncode == 0 and codes == [0] * 8 and calls == 1 and not state.revoked,
+              f"{codes}, {calls} calls {errors}")
+        r = run("status", "--redis", f"redis://127.0.0.1:{redis_port}", "--profile", "gw:redis")
+        check("status reads a profile from Redis", r.returncode == 0 and
+              "generation 2" in r.stdout, r.stdout + r.stderr)
+        subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"],
+                       capture_output=True)
+
     with state.lock:
         state.revoked = True
         state.access = "access-token-revoked-" + "z" * 40
-    with open(creds) as f:
-        doc = json.load(f)
-    doc["profiles"]["gw:oauth"]["expires"] = 1000
-    with open(creds, "w") as f:
-        json.dump(doc, f)
+    expire(creds, "gw:oauth")
     r = run("get", f"{base}/v1/models", *oauth)
     check("a dead login is 'a person must act' (4) with the fix, never a rate limit",
           r.returncode == 4 and "log in again" in r.stderr and "rate limit;" not in r.stderr,
