@@ -38,6 +38,7 @@ write_basic_package_version_file(
 install(FILES
           ${PROJECT_BINARY_DIR}/keywardConfig.cmake
           ${PROJECT_BINARY_DIR}/keywardConfigVersion.cmake
+          ${PROJECT_SOURCE_DIR}/cmake/keywardTransports.cmake
         DESTINATION ${KEYWARD_CMAKE_INSTALL_DIR}
         COMPONENT development)
 

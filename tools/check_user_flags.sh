@@ -15,6 +15,14 @@ for cxx in g++ clang++; do
   "$cxx" "${flags[@]}" "$tu"
   "$cxx" "${flags[@]}" examples/quickstart.cpp
   for f in examples/guides/*.cpp; do "$cxx" "${flags[@]}" "$f"; done
+  # The optional transports, with their libraries' own flags (cpp-httplib's must match its build).
+  for transport in curl:libcurl httplib:cpp-httplib; do
+    if pkg-config --exists "${transport#*:}"; then
+      # shellcheck disable=SC2046 # pkg-config's flags are words
+      echo "#include \"keyward/transport/${transport%%:*}.hpp\"" |
+        "$cxx" "${flags[@]}" $(pkg-config --cflags "${transport#*:}") -x c++ -
+    fi
+  done
   echo "$cxx: every public header, the README's example and the guides' programs compile" \
     "without a warning"
 done

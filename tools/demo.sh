@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# First command of the README: builds the `release` preset's seed_replay example and runs it.
+# First command of the README: builds the `release` preset's keyward tool and runs `keyward demo`
+# (a provider API and an OAuth token endpoint on 127.0.0.1, requests through libcurl, in real time).
 #
 #   bash tools/demo.sh
 set -euo pipefail
@@ -8,12 +9,13 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$KEYWARD_ROOT"
 
-keyward_ensure g++=g++ cmake=cmake ninja=ninja-build
+keyward_ensure g++=g++ cmake=cmake ninja=ninja-build pkg-config=pkgconf libcurl4-openssl-dev \
+  libcpp-httplib-dev libssl-dev
 keyward_check_cmake
 
 keyward_banner "configure (release preset)"
 cmake --preset release
-keyward_banner "build seed_replay"
-cmake --build --preset release --target seed_replay -j2
-keyward_banner "run build/release/examples/seed_replay"
-exec build/release/examples/seed_replay "$@"
+keyward_banner "build the keyward tool"
+cmake --build --preset release --target keyward_cli -j2
+keyward_banner "run build/release/tools/cli/keyward demo"
+exec build/release/tools/cli/keyward demo

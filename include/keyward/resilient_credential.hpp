@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -32,6 +33,8 @@
 #include "keyward/default_policies.hpp"
 #include "keyward/detail/origin_cache.hpp"
 #include "keyward/detail/policy_support.hpp"
+#include "keyward/detail/redirect.hpp"
+#include "keyward/detail/stream_attempt.hpp"
 #include "keyward/detail/time.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
@@ -42,6 +45,7 @@
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
 #include "keyward/status.hpp"
+#include "keyward/streaming.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward {
@@ -91,6 +95,19 @@ class ResilientCredential {
   Result<Response> send(Request&& request) { return run(request, false); }
   /// send() for a request that must not change: a copy is sent.
   Result<Response> send(const Request& request) { return send(Request{request}); }
+
+  /// send() for a response that streams (server-sent events): each response is decided on its
+  /// status and headers before its body is read, so a refresh and replay, a retry or a refusal
+  /// happens before `sink` sees a byte; a 2xx body then flows to `sink(std::string_view)` as it
+  /// arrives (false from `sink` stops it), and the Response returned holds no body. An error
+  /// event in the stream is classified and recorded against the credential or the provider, but
+  /// nothing is sent again once `sink` has had a byte (detail/stream_attempt.hpp).
+  template <class Sink>
+  requires StreamingTransport<T> && std::is_invocable_r_v<bool, Sink&, std::string_view>
+      Result<Response> send_stream(Request& request, Sink&& sink) {
+    detail::StreamAttempt stream{sink};
+    return run(request, false, &stream);
+  }
 
   /// Sends the provider policy's health request (e.g. Anthropic's `GET /v1/models`) through the
   /// credential and records its verdict like any request's. A credential that is out is probed
@@ -226,7 +243,7 @@ class ResilientCredential {
   }
   std::vector<Secret> strategy_secrets() const { return detail::strategy_secrets(parts_.refresh); }
 
-  Result<Response> run(Request& request, bool probe) {
+  Result<Response> run(Request& request, bool probe, detail::StreamAttempt* stream = nullptr) {
     if (!origins_.allows(request.url)) {
       return unexpected(cell_.messages().insecure_url(detail::url_scheme(request.url)));
     }
@@ -242,7 +259,7 @@ class ResilientCredential {
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) return unexpected(std::move(*admission.error));
       if (admission.kind == Kind::send) {
-        auto result = attempt(request, std::move(admission.ticket), now.read(), progress);
+        auto result = attempt(request, std::move(admission.ticket), now.read(), progress, stream);
         if (result || result.error().code) return result;
         continue;  // an Error without a code: go round again
       }
@@ -257,7 +274,7 @@ class ResilientCredential {
   // Sends once with `ticket` and acts on the verdict; an Error without a code when the loop goes
   // on (every Error keyward returns has one), so that the response is moved only once.
   Result<Response> attempt(const Request& request, Ticket ticket, std::optional<TimePoint> admitted,
-                           detail::Progress& progress) {
+                           detail::Progress& progress, detail::StreamAttempt* stream) {
     // The provider's breaker first: while it is open nothing is sent, and the credential, which
     // is not at fault, is left as it was (the ticket hands back a claimed probe).
     CircuitBreaker& breaker = parts_.provider->breaker();
@@ -268,15 +285,18 @@ class ResilientCredential {
     }
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
-    auto sent = transport_.send(request);
+    auto followed = follow(request, stream);
+    auto& sent = followed.credentialed;  // the verdict is the credential's last answer's
     // A success needs no fresh time: the admission's will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
     const TimePoint at = success && admitted ? *admitted : now();
-    Verdict verdict =
-        sent ? parts_.classifier.classify(
-                   *sent, {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
-             : parts_.classifier.classify(sent.error());
-    // Recorded before any event, so that an observer that throws leaves them consistent.
+    const bool streamed = stream != nullptr && stream->delivered();
+    Verdict verdict = sent ? parts_.classifier.classify(
+                                 streamed && stream->error_event() ? *stream->error_event() : *sent,
+                                 {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
+                           : parts_.classifier.classify(sent.error());
+    // Recorded before any event, so that an observer that throws leaves them consistent; a
+    // mid-stream overload counts toward the breaker like any other.
     const auto guarded = parts_.provider->record(pass, verdict, at);
     cell_.scrub(verdict);
     if (guarded.breaker) observe_breaker(*guarded.breaker, ticket, verdict);
@@ -286,8 +306,14 @@ class ResilientCredential {
     if (action.change) {
       notify(action.change->kind, *action.change->token, &verdict, action.change->until);
     }
+    if (streamed) {  // recorded; never sent again once the caller has bytes
+      if (followed.foreign) return deliver_foreign(std::move(*followed.foreign));
+      if (sent) return std::move(*sent);
+      return unexpected(cell_.messages().no_response(progress.attempts + 1, std::move(verdict)));
+    }
     switch (action.kind) {
       case ActionKind::deliver:
+        if (followed.foreign) return deliver_foreign(std::move(*followed.foreign));
         return std::move(*sent);
       case ActionKind::fail:
         return unexpected(std::move(*action.error));
@@ -318,6 +344,36 @@ class ResilientCredential {
     observe(EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);
     return unexpected(Error{});
+  }
+
+  // Follows the redirects of `sent` (detail/redirect.hpp): the credential's fields never leave
+  // the request's origin.
+  detail::Followed follow(const Request& request, detail::StreamAttempt* stream) {
+    auto send = [this, stream](const Request& r) {
+      return stream != nullptr ? send_streamed(r, *stream) : transport_.send(r);
+    };
+    TransportResult sent = send(request);
+    if (!sent || !detail::is_redirect(sent->status)) return {std::move(sent)};
+    const auto placed = detail::placed_names(parts_.attach, cell_.snapshot()->token->credential,
+                                             request.headers.lent());
+    return detail::follow_redirects(request, std::move(sent), placed, {}, send);
+  }
+
+  // Sends through the streaming transport (only instantiated for one).
+  TransportResult send_streamed(const Request& request, detail::StreamAttempt& stream) {
+    if constexpr (StreamingTransport<T>) {
+      return transport_.send(request, stream);
+    } else {
+      return transport_.send(request);
+    }
+  }
+
+  // What a redirect chain that left the origin ended with; not the credential's to record.
+  Result<Response> deliver_foreign(TransportResult foreign) {
+    if (foreign) return std::move(*foreign);
+    Verdict verdict = parts_.classifier.classify(foreign.error());
+    cell_.scrub(verdict);
+    return unexpected(cell_.messages().no_response(0, std::move(verdict)));
   }
 
   Result<void> refresh(std::uint64_t seen, RefreshNeed need, TimePoint now) {

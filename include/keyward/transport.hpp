@@ -7,6 +7,7 @@
 // must be safe to call concurrently.
 #pragma once
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -119,6 +120,9 @@ class Headers {
   /// Borrows `fields`, which must outlive every use of this list until the next lend(); an
   /// empty span ends the loan.
   void lend(std::span<const Field> fields) noexcept { borrowed_ = fields; }
+  /// The borrowed fields: those a credential's attacher lent (what a redirect to another origin
+  /// must not carry).
+  [[nodiscard]] std::span<const Field> lent() const noexcept { return borrowed_; }
   /// The first field.
   [[nodiscard]] const_iterator begin() const noexcept { return {this, 0}; }
   /// One past the last field.
@@ -141,6 +145,9 @@ struct Request {
   std::string url{};           ///< The absolute URL, scheme included.
   Headers headers{};           ///< Header fields; keyward adds the credential's fields.
   std::string body{};          ///< The body, possibly empty.
+  /// The most the whole exchange may take, for transports that honour it (the shipped ones do);
+  /// zero leaves the transport's own total timeout.
+  std::chrono::milliseconds timeout{0};
 };
 
 /// An HTTP response: any status, including 4xx and 5xx, is a response and not a failure.

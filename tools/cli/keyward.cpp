@@ -2,6 +2,8 @@
 //
 //   keyward classify [--provider P] [--now TIME] FILE|-
 //   keyward validate --provider P --kind K [--token-file FILE]
+//   keyward demo
+//   keyward get | status | login-import   (get.cpp)
 //   keyward --help | --version
 //
 // Exit codes: 0 done (classify printed a verdict; validate found nothing wrong), 1 validate found
@@ -27,6 +29,17 @@
 
 #ifndef KEYWARD_CLI_VERSION
 #error "KEYWARD_CLI_VERSION (the project's version) is defined by tools/cli/CMakeLists.txt"
+#endif
+
+#ifdef KEYWARD_CLI_DEMO
+int run_demo();  // demo.cpp
+#endif
+#ifdef KEYWARD_CLI_GET
+namespace keyward::cli {  // get.cpp
+int run_get(const std::vector<std::string>& args);
+int run_status(const std::vector<std::string>& args);
+int run_login_import(const std::vector<std::string>& args);
+}  // namespace keyward::cli
 #endif
 
 namespace {
@@ -63,6 +76,32 @@ usage:
       library would get it: a trailing newline is reported, as the library reports it
       (`printf '%s' "$TOKEN" | keyward validate ...` sends none).
 
+  keyward demo
+      Starts a provider API and an OAuth token endpoint on 127.0.0.1 and shows, in real time
+      and over real sockets, what keyward does with a rejected, an expired and a dead token, an
+      overloaded provider, a rate-limited credential and a stream; exits 1 if keyward broke a
+      promise. Needs no network (built only with libcurl and cpp-httplib).
+
+  keyward get URL (--credentials FILE | --redis redis://[:PASSWORD@]HOST[:PORT]) --profile ID
+              [--provider P] [--method M] [--header 'Name: value']... [--data BODY|@FILE]
+              [--stream] [--client-id ID] [--token-url URL] [--timeout MS] [--verbose]
+      Sends one request through keyward with libcurl, the profile's credential from a
+      credentials file (docs/credentials-file.md) or Redis (docs/redis-store.md), refreshing
+      and storing it as the library does, and prints the response body (as it arrives with
+      --stream). --provider defaults to the profile's "provider"; --client-id and --token-url
+      configure the OAuth refresh. --verbose prints each event and the final status as JSON
+      lines on standard error. No secret is ever printed.
+
+  keyward status (--credentials FILE [--profile ID] | --redis URL --profile ID) [--json]
+      Prints each stored profile: its credential's fingerprint, expiry, generation and an
+      unfinished refresh, never a secret.
+
+  keyward login-import --credentials FILE --profile ID [--provider P]
+              (--claude-code [PATH] | --api-key-env VAR | --api-key-file FILE)
+      Writes a profile to a credentials file from a Claude Code login
+      (~/.claude/.credentials.json by default; provider anthropic) or an API key, after the
+      provider's pre-flight checks; the file's other members are kept.
+
   keyward simulate [--summary] SCENARIO
       Runs a scenario (JSON, docs/simulate.md) on virtual time through the library's real pool
       and prints one JSON line per event and per request, then {"status": ...}; --summary adds
@@ -72,10 +111,15 @@ usage:
       Prints "keyward " and the version of the keyward library the tool was built from.
 
 exit codes:
-  0  classify printed a verdict; validate found nothing wrong
-  1  validate found problems
+  0  classify printed a verdict; validate found nothing wrong; demo: every promise kept;
+     get: a 2xx response; status, login-import: done
+  1  validate found problems; demo: a promise broken; get: a response that is not 2xx;
+     login-import: the credential fails pre-flight (nothing written)
   2  usage error
-  3  unreadable or malformed input
+  3  unreadable or malformed input (get, status: the credentials file or Redis)
+  4  get: a person must act (the credential needs a new login or is unusable)
+  5  get: try again later (cooling down, refresh failing, provider unavailable)
+  6  get: no response (connection, timeout, TLS)
 )";
 
 int usage(const std::string& problem) {
@@ -264,5 +308,26 @@ int main(int argc, char** argv) {
   if (args[0] == "classify") return classify(rest);
   if (args[0] == "validate") return validate(rest);
   if (args[0] == "simulate") return simulate(rest);
+  if (args[0] == "demo") {
+    if (!rest.empty()) return usage("demo takes no arguments");
+#ifdef KEYWARD_CLI_DEMO
+    return run_demo();
+#else
+    std::cerr << "keyward: this keyward was built without the demo (it needs libcurl and "
+                 "cpp-httplib; Debian: libcurl4-openssl-dev libcpp-httplib-dev)\n";
+    return kBadInput;
+#endif
+  }
+  if (args[0] == "get" || args[0] == "status" || args[0] == "login-import") {
+#ifdef KEYWARD_CLI_GET
+    if (args[0] == "get") return keyward::cli::run_get(rest);
+    if (args[0] == "status") return keyward::cli::run_status(rest);
+    return keyward::cli::run_login_import(rest);
+#else
+    std::cerr << "keyward: this keyward was built without " << args[0]
+              << " (it needs libcurl; Debian: libcurl4-openssl-dev)\n";
+    return kBadInput;
+#endif
+  }
   return usage("unknown command '" + args[0] + "'");
 }

@@ -1,0 +1,38 @@
+# The optional adapters' targets: the transports (include/keyward/transport/) keyward::curl and
+# keyward::httplib, and the Redis store (store/redis.hpp) keyward::redis, each defined only when
+# its library is found. Included by keyward's own
+# build and by the installed keywardConfig.cmake, so that a consumer gets the same targets from
+# the libraries on its own machine (they are not exported: the libraries are not keyward's
+# dependencies). `keyward_core` names the core target to link.
+function(keyward_add_transports keyward_core)
+  if(NOT TARGET keyward::curl)
+    find_package(CURL QUIET)
+    if(TARGET CURL::libcurl)
+      add_library(keyward::curl INTERFACE IMPORTED GLOBAL)
+      target_link_libraries(keyward::curl INTERFACE ${keyward_core} CURL::libcurl)
+    endif()
+  endif()
+  if(NOT TARGET keyward::httplib)
+    find_package(PkgConfig QUIET)
+    if(PKG_CONFIG_FOUND)
+      # Debian's cpp-httplib is a compiled library whose pkg-config flags (OpenSSL, zlib, brotli
+      # support) must match the ones it was built with.
+      pkg_check_modules(keyward_cpp_httplib QUIET IMPORTED_TARGET GLOBAL cpp-httplib)
+    endif()
+    if(TARGET PkgConfig::keyward_cpp_httplib)
+      add_library(keyward::httplib INTERFACE IMPORTED GLOBAL)
+      target_link_libraries(keyward::httplib INTERFACE ${keyward_core}
+                                                       PkgConfig::keyward_cpp_httplib)
+    endif()
+  endif()
+  if(NOT TARGET keyward::redis)
+    find_package(PkgConfig QUIET)
+    if(PKG_CONFIG_FOUND)
+      pkg_check_modules(keyward_hiredis QUIET IMPORTED_TARGET GLOBAL hiredis)
+    endif()
+    if(TARGET PkgConfig::keyward_hiredis)
+      add_library(keyward::redis INTERFACE IMPORTED GLOBAL)
+      target_link_libraries(keyward::redis INTERFACE ${keyward_core} PkgConfig::keyward_hiredis)
+    endif()
+  endif()
+endfunction()

@@ -1,0 +1,117 @@
+// One streamed attempt, as a driver sends it through a StreamingTransport (streaming.hpp).
+//
+// The head decides: a 2xx streams its body to the caller's sink as it arrives; anything else is
+// collected, so that the driver classifies it whole and refreshes, replays, fails over or retries
+// before the caller has seen a byte. While the body streams, its events are watched for an
+// `event: error` (a rate limit or an overload reported after the 200); the first one is kept as a
+// response the classifier reads like any error stream, so the driver can record it against the
+// credential or the provider. Once a byte reached the caller nothing is replayed: delivered()
+// tells the driver so.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "keyward/detail/ascii.hpp"
+#include "keyward/streaming.hpp"
+#include "keyward/transport.hpp"
+
+namespace keyward::detail {
+
+/// Streams a 2xx body to a sink, watching it for an error event.
+class StreamAttempt final : public StreamHandler {
+ public:
+  /// The longest event kept while it arrives; a longer one is not looked at (an error event is
+  /// short).
+  static constexpr std::size_t kMaxEvent = std::size_t{64} << 10U;
+
+  /// Streams to `sink`, a callable taking std::string_view and returning false to stop; it must
+  /// outlive this attempt.
+  template <class Sink>
+  explicit StreamAttempt(Sink& sink) noexcept
+      : sink_(&sink), deliver_([](void* s, std::string_view bytes) {
+          return static_cast<bool>((*static_cast<Sink*>(s))(bytes));
+        }) {}
+
+  /// Streams a 2xx; collects anything else for the driver to classify.
+  bool on_head(const Response& head) override {
+    if (head.status < 200 || head.status >= 300) return false;
+    headers_ = head.headers;
+    return true;
+  }
+
+  /// Hands `bytes` to the sink, watching for an error event.
+  bool on_body(std::string_view bytes) override {
+    if (bytes.empty()) return true;
+    delivered_ = true;
+    if (!error_) watch(bytes);
+    return deliver_(sink_, bytes);
+  }
+
+  /// True once a byte of the body reached the caller: the attempt must not be replayed.
+  [[nodiscard]] bool delivered() const noexcept { return delivered_; }
+
+  /// The first error event of the stream, as a 200 event-stream response holding only that
+  /// event, for the classifier; nothing when the stream carried none.
+  [[nodiscard]] const std::optional<Response>& error_event() const noexcept { return error_; }
+
+ private:
+  // Appends to the event being received and looks at every event that completes.
+  void watch(std::string_view bytes) {
+    pending_.append(bytes);
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t end = event_end(pending_, start);
+      if (end == std::string::npos) break;
+      const std::string_view event{pending_.data() + start, end - start};
+      if (is_error_event(event)) {
+        Response response{.status = 200, .headers = headers_, .body = std::string{event}};
+        response.headers.set("content-type", "text/event-stream");
+        error_ = std::move(response);
+        pending_.clear();
+        return;
+      }
+      start = end;
+    }
+    pending_.erase(0, start);
+    if (pending_.size() > kMaxEvent) pending_.clear();
+  }
+
+  // Where the event starting at `from` ends (after its blank line), or npos.
+  static std::size_t event_end(std::string_view text, std::size_t from) {
+    for (std::size_t i = text.find('\n', from); i != std::string_view::npos;
+         i = text.find('\n', i + 1)) {
+      if (i + 1 < text.size() && text[i + 1] == '\n') return i + 2;
+      if (i + 2 < text.size() && text[i + 1] == '\r' && text[i + 2] == '\n') return i + 3;
+    }
+    return std::string_view::npos;
+  }
+
+  // An event named "error" (WHATWG HTML 9.2.6: `event:` then an optional space).
+  static bool is_error_event(std::string_view event) {
+    while (!event.empty()) {
+      const std::size_t eol = std::min(event.find('\n'), event.size());
+      std::string_view line = event.substr(0, eol);
+      event.remove_prefix(std::min(eol + 1, event.size()));
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (!line.starts_with("event:")) continue;
+      line.remove_prefix(6);
+      if (line.starts_with(' ')) line.remove_prefix(1);
+      if (line == "error") return true;
+    }
+    return false;
+  }
+
+  void* sink_;
+  bool (*deliver_)(void*, std::string_view);
+  Headers headers_{};
+  std::string pending_{};
+  std::optional<Response> error_{};
+  bool delivered_ = false;
+};
+
+}  // namespace keyward::detail

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Checks `keyward get`, `keyward status` and `keyward login-import` against a real HTTP server.
+
+    check_get.py KEYWARD_BINARY
+
+Starts, on 127.0.0.1, a provider API that accepts only the access tokens it issued (as a bearer
+token) and its API key (as x-api-key), streams server-sent events, answers 429 on request, and an
+OAuth token endpoint that rotates refresh tokens and revokes the grant when a spent one comes back.
+Then runs the tool as a user would and checks the output, the exit codes, the credentials file it
+leaves, and that no secret ever reaches standard output or standard error.
+"""
+import http.server
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+
+API_KEY = "sk-ant-api03-" + "K" * 80 + "-keyAA"
+FAILURES = []
+
+
+class Server:
+    """The provider's state: the grant's current tokens, and what happened to it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.issued = 0
+        self.access = None
+        self.refresh = None
+        self.refresh_calls = 0
+        self.revoked = False
+        self.login()
+
+    def login(self):
+        with self.lock:
+            self.issued += 1
+            self.access = f"access-token-{self.issued:04d}-" + "a" * 40
+            self.refresh = f"refresh-token-{self.issued:04d}-" + "r" * 40
+            self.revoked = False
+            return self.access, self.refresh
+
+    def secrets(self):
+        return [API_KEY] + [f"access-token-{n:04d}-" + "a" * 40 for n in range(1, self.issued + 1)] \
+            + [f"refresh-token-{n:04d}-" + "r" * 40 for n in range(1, self.issued + 1)]
+
+
+def handler_for(state):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def reply(self, status, body, content_type="application/json", headers=()):
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(data)))
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self):
+            length = int(self.headers.get("content-length", "0"))
+            body = self.rfile.read(length).decode()
+            if self.path == "/token":
+                form = urllib.parse.parse_qs(body)
+                presented = form.get("refresh_token", [""])[0]
+                with state.lock:
+                    state.refresh_calls += 1
+                    if state.revoked or presented != state.refresh:
+                        state.revoked = True
+                        return self.reply(400, '{"error":"invalid_grant","error_description":'
+                                               '"refresh token reused: grant revoked"}')
+                state.issued += 1
+                state.access = access = f"access-token-{state.issued:04d}-" + "a" * 40
+                state.refresh = refresh = f"refresh-token-{state.issued:04d}-" + "r" * 40
+                return self.reply(200, json.dumps({"access_token": access, "refresh_token": refresh,
+                                                   "token_type": "Bearer", "expires_in": 3600}))
+            self.api(body)
+
+        def do_GET(self):
+            self.api("")
+
+        def api(self, body):
+            auth = self.headers.get("authorization", "")
+            key = self.headers.get("x-api-key", "")
+            with state.lock:
+                ok = (not state.revoked and auth == f"Bearer {state.access}") or key == API_KEY
+            if not ok:
+                return self.reply(401, '{"error":{"type":"authentication_error",'
+                                       '"message":"invalid x-api-key or token"}}',
+                                  headers=[("www-authenticate", 'Bearer error="invalid_token"')])
+            if self.path == "/v1/limited":
+                return self.reply(429, '{"error":{"type":"rate_limit_error","message":"slow down"}}',
+                                  headers=[("retry-after", "30")])
+            if self.path == "/v1/stream":
+                events = "".join(f"event: content_block_delta\ndata: {{\"n\": {n}}}\n\n"
+                                 for n in range(3))
+                return self.reply(200, events, content_type="text/event-stream")
+            self.reply(200, json.dumps({"ok": True, "path": self.path, "echo": body}))
+
+    return Handler
+
+
+def expire(path, profile):
+    """Makes a profile's access token expired (in 1970), as time would."""
+    with open(path) as f:
+        doc = json.load(f)
+    doc["profiles"][profile]["expires"] = 1000
+    with open(path, "w") as f:
+        json.dump(doc, f)
+
+
+def start_redis(work):
+    """A redis-server on a free port of 127.0.0.1, or None."""
+    import shutil
+    import socket
+    import time
+    if shutil.which("redis-server") is None:
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                      "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return port
+        except OSError:
+            time.sleep(0.01)
+    return None
+
+
+def check(name, condition, detail=""):
+    if not condition:
+        FAILURES.append(f"{name}: {detail}")
+        print(f"FAIL {name}: {detail}")
+    else:
+        print(f"ok   {name}")
+
+
+def main():
+    binary = sys.argv[1]
+    state = Server()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    work = tempfile.mkdtemp(prefix="keyward-get-")
+    creds = os.path.join(work, "auth-profiles.json")
+    access, refresh = state.access, state.refresh
+    with open(creds, "w") as f:
+        json.dump({"version": 1, "profiles": {
+            "gw:oauth": {"type": "oauth", "provider": "rfc6750", "access": access,
+                         "refresh": refresh, "expires": 1000},  # expired in 1970
+            "anthropic:key": {"type": "api_key", "provider": "anthropic", "key": API_KEY},
+        }, "order": {"gw": ["gw:oauth"]}}, f)
+
+    def run(*args, stdin=None):
+        result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=60,
+                                input=stdin)
+        for secret in state.secrets():
+            if secret in result.stdout or secret in result.stderr:
+                FAILURES.append(f"{args[0]}: a secret was printed")
+        return result
+
+    oauth = ["--credentials", creds, "--profile", "gw:oauth", "--token-url", f"{base}/token"]
+
+    r = run("get", f"{base}/v1/models", *oauth, "--verbose")
+    check("get refreshes an expired token and prints the body", r.returncode == 0 and
+          '"path": "/v1/models"' in r.stdout, f"exit {r.returncode}: {r.stdout} {r.stderr}")
+    check("get --verbose prints events as JSON lines", all(
+        json.loads(line) is not None for line in r.stderr.splitlines() if line.startswith("{"))
+        and '"event":"refresh_succeeded"' in r.stderr, r.stderr)
+    stored = json.load(open(creds))
+    check("the rotated tokens are in the file", stored["profiles"]["gw:oauth"]["refresh"] ==
+          state.refresh and state.refresh_calls == 1, f"{state.refresh_calls} token calls")
+    check("the file keeps what keyward does not own", stored.get("order") == {"gw": ["gw:oauth"]})
+    check("the file is mode 0600", os.stat(creds).st_mode & 0o777 == 0o600)
+
+    r = run("get", f"{base}/v1/messages", *oauth, "--method", "POST", "--data", '{"x": 1}',
+            "--header", "anthropic-version: 2023-06-01")
+    check("get sends a body without a second refresh", r.returncode == 0 and
+          '"echo": "{\\"x\\": 1}"' in r.stdout and state.refresh_calls == 1, r.stdout + r.stderr)
+
+    r = run("get", f"{base}/v1/stream", *oauth, "--stream")
+    check("get --stream prints the events", r.returncode == 0 and
+          r.stdout.count("event: content_block_delta") == 3, r.stdout + r.stderr)
+
+    r = run("get", f"{base}/v1/models", "--credentials", creds, "--profile", "anthropic:key")
+    check("get uses the profile's provider (x-api-key for Anthropic)", r.returncode == 0,
+          r.stdout + r.stderr)
+
+    r = run("get", f"{base}/v1/limited", *oauth)
+    check("a rate limit is 'try again later' (5), not a login problem", r.returncode == 5 and
+          "rate limit" in r.stderr and "log in" not in r.stderr, f"exit {r.returncode}: {r.stderr}")
+
+    # A fleet: 8 processes share one login in one file, on an expired token, at once.
+    def fleet(where):
+        with state.lock:
+            calls = state.refresh_calls
+        procs = [subprocess.Popen([binary, "get", f"{base}/v1/models", *where,
+                                   "--token-url", f"{base}/token"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(8)]
+        codes = [p.wait(timeout=60) for p in procs]
+        errors = "".join(p.stderr.read() for p in procs)
+        return codes, state.refresh_calls - calls, errors
+
+    expire(creds, "gw:oauth")
+    codes, calls, errors = fleet(["--credentials", creds, "--profile", "gw:oauth"])
+    check("8 processes on one credentials file: 1 token call, all get through",
+          codes == [0] * 8 and calls == 1 and not state.revoked, f"{codes}, {calls} calls {errors}")
+
+    redis_port = start_redis(work)
+    if redis_port is None:
+        check("redis-server for the Redis fleet", False, "redis-server not found or did not start")
+    else:
+        access_now, refresh_now = state.access, state.refresh
+        seed = subprocess.run(["redis-cli", "-p", str(redis_port), "HSET",
+                               "keyward:{gw:redis}:credential", "kind", "oauth", "token",
+                               access_now, "refresh", refresh_now, "expires_ms", "1000",
+                               "generation", "1"], capture_output=True, text=True)
+        codes, calls, errors = fleet(["--redis", f"redis://127.0.0.1:{redis_port}",
+                                      "--profile", "gw:redis", "--provider", "rfc6750"])
+        check("8 processes on one Redis login: 1 token call, all get through",
+              seed.returncode == 0 and codes == [0] * 8 and calls == 1 and not state.revoked,
+              f"{codes}, {calls} calls {errors}")
+        r = run("status", "--redis", f"redis://127.0.0.1:{redis_port}", "--profile", "gw:redis")
+        check("status reads a profile from Redis", r.returncode == 0 and
+              "generation 2" in r.stdout, r.stdout + r.stderr)
+        subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"],
+                       capture_output=True)
+
+    with state.lock:
+        state.revoked = True
+        state.access = "access-token-revoked-" + "z" * 40
+    expire(creds, "gw:oauth")
+    r = run("get", f"{base}/v1/models", *oauth)
+    check("a dead login is 'a person must act' (4) with the fix, never a rate limit",
+          r.returncode == 4 and "log in again" in r.stderr and "rate limit;" not in r.stderr,
+          f"exit {r.returncode}: {r.stderr}")
+
+    r = run("get", f"{base}/v1/models", "--credentials", creds, "--profile", "nobody")
+    check("a missing profile is exit 3", r.returncode == 3 and "nobody" in r.stderr, r.stderr)
+    bad = os.path.join(work, "bad.json")
+    with open(bad, "w") as f:
+        f.write('{"profiles": {"p": {"type": "oauth", "access": ' + json.dumps(API_KEY))
+    r = run("get", f"{base}/v1/models", "--credentials", bad, "--profile", "p")
+    check("a malformed file is exit 3, naming the file", r.returncode == 3 and bad in r.stderr,
+          r.stderr)
+    check("a malformed file is left as it was", open(bad).read().endswith(json.dumps(API_KEY)))
+    for args in (["get"], ["get", f"{base}/v1", "--profile", "p"],
+                 ["get", f"{base}/v1", "--credentials", creds], ["status"],
+                 ["get", f"{base}/v1", "--credentials", creds, "--profile", "p", "--provider", "x"],
+                 ["login-import", "--credentials", creds, "--profile", "p"]):
+        r = run(*args)
+        check(f"usage error: {' '.join(args[:1] + args[2:3])}", r.returncode == 2, r.stderr)
+
+    r = run("status", "--credentials", creds)
+    check("status lists every profile by fingerprint", r.returncode == 0 and "gw:oauth" in r.stdout
+          and "anthropic:key: api_key sk-ant-api03-…eyAA" in r.stdout, r.stdout + r.stderr)
+    r = run("status", "--credentials", creds, "--json")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    check("status --json is a JSON line per profile", r.returncode == 0 and len(lines) == 2 and
+          lines[0]["generation"] >= 1, r.stdout)
+
+    claude = os.path.join(work, "claude.json")
+    with open(claude, "w") as f:
+        json.dump({"claudeAiOauth": {"accessToken": "sk-ant-oat01-" + "A" * 80,
+                                     "refreshToken": "sk-ant-ort01-" + "R" * 80,
+                                     "expiresAt": 4102444800000, "scopes": ["user:inference"]}}, f)
+    state.secrets_extra = ["sk-ant-oat01-" + "A" * 80, "sk-ant-ort01-" + "R" * 80]
+    r = run("login-import", "--credentials", creds, "--profile", "anthropic:work",
+            "--claude-code", claude)
+    doc = json.load(open(creds))
+    imported = doc["profiles"].get("anthropic:work", {})
+    check("login-import --claude-code writes an oauth profile", r.returncode == 0 and
+          imported.get("type") == "oauth" and imported.get("provider") == "anthropic" and
+          imported.get("expires") == 4102444800000 and "gw:oauth" in doc["profiles"],
+          r.stdout + r.stderr)
+    check("login-import prints no secret", all(s not in r.stdout + r.stderr
+                                               for s in state.secrets_extra))
+    env = dict(os.environ, MY_KEY="sk-ant-api03-short")
+    before = open(creds).read()
+    r = subprocess.run([binary, "login-import", "--credentials", creds, "--profile", "k",
+                        "--provider", "anthropic", "--api-key-env", "MY_KEY"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    check("login-import refuses a key that fails pre-flight and writes nothing",
+          r.returncode == 1 and "pre-flight" in r.stderr and open(creds).read() == before,
+          r.stderr)
+
+    server.shutdown()
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed")
+        sys.exit(1)
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,511 @@
+// `keyward get`, `keyward status` and `keyward login-import`: the library's whole stack from the
+// command line, with credentials from a credentials file (docs/credentials-file.md) or Redis
+// (docs/redis-store.md).
+//
+//   keyward get URL [--method M] [--header 'Name: value']... [--data BODY|@FILE] [--stream]
+//               (--credentials FILE --profile ID | --redis redis://[:PASSWORD@]HOST[:PORT]
+//               --profile ID)
+//               [--provider P] [--client-id ID] [--token-url URL] [--timeout MS] [--verbose]
+//   keyward status (--credentials FILE [--profile ID] | --redis URL --profile ID) [--json]
+//   keyward login-import --credentials FILE --profile ID --provider P
+//               (--claude-code [PATH] | --api-key-env VAR | --api-key-file FILE)
+//
+// get prints the response body on standard output (as it arrives with --stream), and with
+// --verbose every event and the final status on standard error; no secret is ever printed. Its
+// exit code says how it ended (see kGetHelp in keyward.cpp): 0 a 2xx, 1 another status, 2 usage,
+// 3 unreadable credentials, 4 a person must act, 5 try again later, 6 no response.
+//
+// Why this file is over 300 lines: three commands over one set of options and stores.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cli/providers.hpp"
+#include "keyward/detail/json.hpp"
+#include "keyward/detail/text.hpp"
+#include "keyward/observer.hpp"
+#include "keyward/resilient_credential.hpp"
+#include "keyward/status.hpp"
+#include "keyward/store/file.hpp"
+#include "keyward/transport/curl.hpp"
+#ifdef KEYWARD_CLI_REDIS
+#include "keyward/store/redis.hpp"
+#endif
+
+namespace keyward::cli {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kHttpError = 1;
+constexpr int kUsage = 2;
+constexpr int kBadInput = 3;
+constexpr int kNeedsPerson = 4;
+constexpr int kLater = 5;
+constexpr int kNoResponse = 6;
+
+int usage(const std::string& problem) {
+  std::cerr << "keyward: " << problem << "\nRun 'keyward --help' for usage.\n";
+  return kUsage;
+}
+
+int bad_input(const std::string& problem) {
+  std::cerr << "keyward: " << problem << "\n";
+  return kBadInput;
+}
+
+// The options of all three commands; each command checks the ones it needs.
+struct Options {
+  std::string url;
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::string> data;
+  bool stream = false;
+  std::string credentials;
+  std::string redis;
+  std::string profile;
+  std::string provider;
+  std::string client_id;
+  std::string token_url;
+  std::chrono::milliseconds timeout{0};
+  bool verbose = false;
+  bool json = false;
+  std::optional<std::string> claude_code;
+  std::string api_key_env;
+  std::string api_key_file;
+};
+
+// Parses `args`; an error text for a usage problem.
+std::optional<std::string> parse(const std::vector<std::string>& args, Options& o) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= args.size()) return std::nullopt;
+      return args[++i];
+    };
+    const auto take = [&](std::string& into) -> std::optional<std::string> {
+      auto v = value();
+      if (!v) return arg + " needs a value";
+      into = std::move(*v);
+      return std::nullopt;
+    };
+    std::optional<std::string> problem;
+    if (arg == "--method") {
+      problem = take(o.method);
+    } else if (arg == "--header" || arg == "-H") {
+      std::string header;
+      problem = take(header);
+      const auto colon = header.find(':');
+      if (!problem && (colon == std::string::npos || colon == 0)) {
+        problem = "--header needs 'Name: value'";
+      } else if (!problem) {
+        std::string field = header.substr(colon + 1);
+        const auto start = field.find_first_not_of(' ');
+        o.headers.emplace_back(header.substr(0, colon),
+                               start == std::string::npos ? "" : field.substr(start));
+      }
+    } else if (arg == "--data" || arg == "-d") {
+      std::string data;
+      problem = take(data);
+      o.data = std::move(data);
+    } else if (arg == "--stream") {
+      o.stream = true;
+    } else if (arg == "--credentials") {
+      problem = take(o.credentials);
+    } else if (arg == "--redis") {
+      problem = take(o.redis);
+    } else if (arg == "--profile") {
+      problem = take(o.profile);
+    } else if (arg == "--provider") {
+      problem = take(o.provider);
+    } else if (arg == "--client-id") {
+      problem = take(o.client_id);
+    } else if (arg == "--token-url") {
+      problem = take(o.token_url);
+    } else if (arg == "--timeout") {
+      std::string ms;
+      problem = take(ms);
+      char* end = nullptr;
+      const long long n = problem ? 0 : std::strtoll(ms.c_str(), &end, 10);
+      if (!problem && (end == ms.c_str() || *end != '\0' || n <= 0)) {
+        problem = "--timeout needs a positive number of milliseconds";
+      }
+      o.timeout = std::chrono::milliseconds{n};
+    } else if (arg == "--verbose" || arg == "-v") {
+      o.verbose = true;
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (arg == "--claude-code") {
+      const bool has_path = i + 1 < args.size() && !args[i + 1].starts_with("--");
+      o.claude_code = has_path ? args[++i] : std::string{};
+    } else if (arg == "--api-key-env") {
+      problem = take(o.api_key_env);
+    } else if (arg == "--api-key-file") {
+      problem = take(o.api_key_file);
+    } else if (!arg.starts_with("-") && o.url.empty()) {
+      o.url = arg;
+    } else {
+      problem = "unknown argument " + arg;
+    }
+    if (problem) return problem;
+  }
+  if (!o.provider.empty() && !known_provider(o.provider)) {
+    return "unknown provider '" + o.provider + "' (anthropic, openai, google, rfc6750, generic)";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> read_text(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) return std::nullopt;
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The `provider` member of a profile in a credentials file, when it has one.
+std::string provider_in_file(const std::string& path, const std::string& profile) {
+  auto text = read_text(path);
+  if (!text) return {};
+  const detail::WipeOnExit wipe{*text};
+  auto root = detail::json::parse(*text);
+  if (!root) return {};
+  std::string provider;
+  if (const auto* profiles = root->find("profiles")) {
+    if (const auto* record = profiles->find(profile)) provider = record->string_or("provider");
+  }
+  root->wipe();
+  return provider;
+}
+
+// Every event, one JSON line on standard error: kind, profile, fingerprint, verdict, until.
+struct StderrObserver {
+  bool on = false;
+  void on_event(const Event& event) const {
+    if (!on) return;
+    std::string line = R"({"event":)";
+    detail::append_json_string(line, to_string(event.kind));
+    line += R"(,"profile":)";
+    detail::append_json_string(line, event.profile);
+    line += R"(,"credential":)";
+    detail::append_json_string(line, event.fingerprint);
+    if (event.verdict) {
+      line += R"(,"verdict":)";
+      detail::append_json_string(line, to_string(event.verdict->kind));
+      line += R"(,"status":)" + std::to_string(event.verdict->status);
+    }
+    if (event.until) {
+      line += R"(,"until":)";
+      detail::append_json_string(line, detail::format_rfc3339(*event.until));
+    }
+    std::cerr << line << "}\n";
+  }
+};
+
+// The refresh strategy for `Bundle`, configured from --client-id and --token-url.
+template <class Bundle>
+auto make_refresh(const Options& o) {
+  using Refresh = typename Bundle::Refresh;
+  if constexpr (requires { Bundle::oauth_refresh(std::string{}, std::string{}); }) {
+    if (!o.client_id.empty()) return Bundle::oauth_refresh(o.client_id, o.token_url);
+    return Refresh{};
+  } else if constexpr (requires { Refresh{typename Refresh::Options{}}; }) {
+    if (o.token_url.empty()) return Refresh{};
+    return Refresh{typename Refresh::Options{.token_url = o.token_url, .client_id = o.client_id}};
+  } else {
+    return Refresh{};
+  }
+}
+
+int exit_code_of(const Error& error) {
+  switch (static_cast<Errc>(error.code.value())) {
+    case Errc::needs_reauth:
+    case Errc::invalid_credential:
+    case Errc::insecure_transport:
+      return kNeedsPerson;
+    case Errc::transport_failed:
+      return kNoResponse;
+    default:
+      return kLater;
+  }
+}
+
+// A provider's bundle with the store and the observer of `keyward get`.
+template <class Bundle, class S>
+struct GetPolicies : Bundle {
+  using Store = S;
+  using Observer = StderrObserver;
+};
+
+template <class Bundle, class S>
+int get_with(const Options& o, S store) {
+  using Policies = GetPolicies<Bundle, S>;
+  auto loaded = store.load();
+  if (!loaded) return bad_input(loaded.error().message);
+  if (loaded->generation == 0) {
+    return bad_input("no profile '" + o.profile + "' in " +
+                     (o.credentials.empty() ? o.redis : o.credentials));
+  }
+  Request request{.method = o.method, .url = o.url};
+  for (const auto& [name, value] : o.headers) request.headers.add(name, value);
+  if (o.data) {
+    if (o.data->starts_with("@")) {
+      auto body = read_text(o.data->substr(1));
+      if (!body) return bad_input("cannot read " + o.data->substr(1));
+      request.body = std::move(*body);
+    } else {
+      request.body = *o.data;
+    }
+  }
+  request.timeout = o.timeout;
+  try {
+    ResilientCredential<transport::Curl, Policies> api{transport::Curl{},
+                                                       *loaded,
+                                                       {.profile = o.profile},
+                                                       {.refresh = make_refresh<Bundle>(o),
+                                                        .store = std::move(store),
+                                                        .observer = StderrObserver{o.verbose}}};
+    auto response =
+        o.stream ? api.send_stream(request,
+                                   [](std::string_view bytes) {
+                                     std::cout.write(bytes.data(),
+                                                     static_cast<std::streamsize>(bytes.size()));
+                                     std::cout.flush();
+                                     return static_cast<bool>(std::cout);
+                                   })
+                 : api.send(request);
+    if (o.verbose) std::cerr << to_json(api.status()) << "\n";
+    if (!response) {
+      std::cerr << response.error().message << "\n";
+      return exit_code_of(response.error());
+    }
+    std::cout << response->body;
+    std::cout.flush();
+    if (o.verbose) std::cerr << "HTTP " << response->status << "\n";
+    return response->status >= 200 && response->status < 300 ? kOk : kHttpError;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";  // an unusable credential or option: named, never shown
+    return kNeedsPerson;
+  }
+}
+
+#ifdef KEYWARD_CLI_REDIS
+// redis://[:PASSWORD@]HOST[:PORT]
+std::optional<store::RedisOptions> redis_options(const std::string& url, std::string profile) {
+  constexpr std::string_view kScheme = "redis://";
+  if (!url.starts_with(kScheme)) return std::nullopt;
+  std::string rest = url.substr(kScheme.size());
+  store::RedisOptions options{.profile = std::move(profile)};
+  if (const auto at = rest.rfind('@'); at != std::string::npos) {
+    const std::string user_info = rest.substr(0, at);
+    const auto colon = user_info.find(':');
+    options.password = colon == std::string::npos ? user_info : user_info.substr(colon + 1);
+    rest = rest.substr(at + 1);
+  }
+  if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
+    char* end = nullptr;
+    const long port = std::strtol(rest.c_str() + colon + 1, &end, 10);
+    if (*end != '\0' || port <= 0 || port > 65535) return std::nullopt;
+    options.port = static_cast<int>(port);
+    rest.resize(colon);
+  }
+  if (!rest.empty()) options.host = rest;
+  return options;
+}
+#endif
+
+}  // namespace
+
+int run_get(const std::vector<std::string>& args) {
+  Options o;
+  if (auto problem = parse(args, o)) return usage(*problem);
+  if (o.url.empty()) return usage("get needs a URL");
+  if (o.profile.empty()) return usage("get needs --profile");
+  if (o.credentials.empty() == o.redis.empty()) {
+    return usage("get needs one of --credentials FILE and --redis URL");
+  }
+  if (o.provider.empty() && !o.credentials.empty()) {
+    o.provider = provider_in_file(o.credentials, o.profile);
+  }
+  if (o.provider.empty()) o.provider = "generic";
+  if (!known_provider(o.provider)) {
+    return bad_input("profile '" + o.profile + "' names provider '" + o.provider +
+                     "', which keyward does not know; pass --provider");
+  }
+  int code = kUsage;
+  with_provider(o.provider, [&]<class Bundle>(Bundle /*bundle*/) {
+    if (!o.credentials.empty()) {
+      code = get_with<Bundle>(o, store::File{o.credentials, o.profile, {.provider = o.provider}});
+      return;
+    }
+#ifdef KEYWARD_CLI_REDIS
+    auto options = redis_options(o.redis, o.profile);
+    code = options ? get_with<Bundle>(o, store::Redis{std::move(*options)})
+                   : usage("--redis needs redis://[:PASSWORD@]HOST[:PORT]");
+#else
+    code = bad_input("this keyward was built without Redis support (hiredis)");
+#endif
+  });
+  return code;
+}
+
+int run_status(const std::vector<std::string>& args) {
+  Options o;
+  if (auto problem = parse(args, o)) return usage(*problem);
+  if (o.credentials.empty() == o.redis.empty()) {
+    return usage("status needs one of --credentials FILE and --redis URL");
+  }
+  std::vector<std::string> profiles;
+  if (!o.profile.empty()) {
+    profiles.push_back(o.profile);
+  } else if (!o.credentials.empty()) {
+    auto text = read_text(o.credentials);
+    if (!text) return bad_input("cannot read " + o.credentials);
+    const detail::WipeOnExit wipe{*text};
+    auto root = detail::json::parse(*text);
+    const auto* members =
+        root && root->find("profiles") != nullptr ? root->find("profiles")->as_object() : nullptr;
+    if (members == nullptr) {
+      return bad_input(o.credentials + " has no \"profiles\" object (docs/credentials-file.md)");
+    }
+    for (const auto& member : *members) profiles.push_back(member.first);
+    root->wipe();
+  } else {
+    return usage("status --redis needs --profile");
+  }
+  const auto now = SystemClock{}.now();
+  int code = kOk;
+  for (const std::string& id : profiles) {
+    Result<StoredCredential> stored = unexpected(make_error(Errc::store_unavailable, ""));
+    if (!o.credentials.empty()) {
+      stored = store::File{o.credentials, id}.load();
+    } else {
+#ifdef KEYWARD_CLI_REDIS
+      auto options = redis_options(o.redis, id);
+      if (!options) return usage("--redis needs redis://[:PASSWORD@]HOST[:PORT]");
+      stored = store::Redis{std::move(*options)}.load();
+#else
+      return bad_input("this keyward was built without Redis support (hiredis)");
+#endif
+    }
+    if (!stored || stored->generation == 0) {
+      std::cerr << "keyward: " << id << ": "
+                << (stored ? std::string{"no such profile"} : stored.error().message) << "\n";
+      code = kBadInput;
+      continue;
+    }
+    const Credential& c = stored->credential;
+    const bool expired = c.expires_at && *c.expires_at <= now;
+    if (o.json) {
+      std::string line = R"({"profile":)";
+      detail::append_json_string(line, id);
+      line += R"(,"credential":)";
+      detail::append_json_string(line, fingerprint(c));
+      line += R"(,"refreshable":)" + std::string{c.refresh_token.empty() ? "false" : "true"};
+      if (c.expires_at) {
+        line += R"(,"expires_at":)";
+        detail::append_json_string(line, detail::format_rfc3339(*c.expires_at));
+        line += R"(,"expired":)" + std::string{expired ? "true" : "false"};
+      }
+      line += R"(,"generation":)" + std::to_string(stored->generation);
+      if (stored->refresh_pending) {
+        line += R"(,"refresh_pending_since":)";
+        detail::append_json_string(line, detail::format_rfc3339(*stored->refresh_pending));
+      }
+      std::cout << line << "}\n";
+      continue;
+    }
+    std::cout << id << ": " << fingerprint(c)
+              << (c.refresh_token.empty() ? "" : ", with a refresh token");
+    if (c.expires_at) {
+      std::cout << (expired ? ", expired at " : ", expires at ")
+                << detail::format_rfc3339(*c.expires_at);
+    }
+    std::cout << ", generation " << stored->generation;
+    if (stored->refresh_pending) {
+      std::cout << ", a refresh began at " << detail::format_rfc3339(*stored->refresh_pending)
+                << " and has not stored its result";
+    }
+    std::cout << "\n";
+  }
+  return code;
+}
+
+int run_login_import(const std::vector<std::string>& args) {
+  Options o;
+  if (auto problem = parse(args, o)) return usage(*problem);
+  if (o.credentials.empty() || o.profile.empty()) {
+    return usage("login-import needs --credentials FILE and --profile ID");
+  }
+  const int sources =
+      (o.claude_code ? 1 : 0) + (o.api_key_env.empty() ? 0 : 1) + (o.api_key_file.empty() ? 0 : 1);
+  if (sources != 1) {
+    return usage(
+        "login-import needs one of --claude-code [PATH], --api-key-env VAR and "
+        "--api-key-file FILE");
+  }
+  std::optional<Credential> credential;
+  if (o.claude_code) {
+    if (o.provider.empty()) o.provider = "anthropic";
+    std::string path = *o.claude_code;
+    if (path.empty()) {
+      const char* home = std::getenv("HOME");
+      path = std::string{home != nullptr ? home : ""} + "/.claude/.credentials.json";
+    }
+    auto text = read_text(path);
+    if (!text) return bad_input("cannot read " + path);
+    const detail::WipeOnExit wipe{*text};
+    auto root = detail::json::parse(*text);
+    const auto* login = root ? root->find("claudeAiOauth") : nullptr;
+    if (login == nullptr || login->string_or("accessToken").empty()) {
+      return bad_input(path +
+                       " has no claudeAiOauth.accessToken (the format of Claude Code's "
+                       ".credentials.json)");
+    }
+    std::optional<TimePoint> expires;
+    if (const auto* ms = login->find("expiresAt"); ms != nullptr && ms->as_number()) {
+      expires = TimePoint{std::chrono::milliseconds{static_cast<std::int64_t>(*ms->as_number())}};
+    }
+    credential = Credential::oauth(std::string{login->string_or("accessToken")},
+                                   std::string{login->string_or("refreshToken")}, expires);
+    root->wipe();
+  } else {
+    if (o.provider.empty()) return usage("login-import of an API key needs --provider");
+    std::string key;
+    if (!o.api_key_env.empty()) {
+      const char* value = std::getenv(o.api_key_env.c_str());
+      if (value == nullptr || *value == '\0') return bad_input(o.api_key_env + " is not set");
+      key = value;
+    } else {
+      auto text = read_text(o.api_key_file);
+      if (!text) return bad_input("cannot read " + o.api_key_file);
+      key = std::move(*text);
+      if (key.ends_with('\n')) key.pop_back();  // one trailing line break, as an editor writes
+      if (key.ends_with('\r')) key.pop_back();
+    }
+    credential = Credential::api_key(std::move(key));
+  }
+  auto findings = validate(o.provider, *credential, SystemClock{}.now());
+  if (findings && !findings->empty()) {
+    std::cerr << "keyward: not imported, " << fingerprint(*credential) << " fails pre-flight:\n";
+    for (const Finding& finding : *findings) std::cerr << "  " << finding.message << "\n";
+    return kHttpError;
+  }
+  store::File store{o.credentials, o.profile, {.provider = o.provider}};
+  auto stored = store.load();
+  if (!stored) return bad_input(stored.error().message);
+  auto written = store.compare_and_swap(stored->generation, *credential);
+  if (!written) return bad_input(written.error().message);
+  std::cout << "wrote profile " << o.profile << " (" << fingerprint(*credential) << ", generation "
+            << *written << ") to " << o.credentials << "\n";
+  return kOk;
+}
+
+}  // namespace keyward::cli
