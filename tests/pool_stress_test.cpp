@@ -3,18 +3,23 @@
 // admitted with a credential that was out at the time (except a probe), and that every profile
 // comes back at the end.
 //
-// How "out at the time" is decided without racing the pool: a global sequence is stamped when
-// the pool has published a profile's out-state (the cooldown_entered / needs_reauth event, sent
-// after the publish), when a probe brought it back (at the probe's verdict, before its publish),
-// and when a worker starts a request (before the pool reads any state for it). A request whose
-// credential was out before the request started, with no probe bringing it back since, and
-// whose window was still running when it was admitted (the attacher runs inside admit()) was
-// admitted while out: a violation, unless the panic rule probed it.
+// How "out at the time" is decided without racing the pool: a global sequence stamps, for each
+// credential, every change as an interval that surely contains its publish: an out-state from
+// the failing request's verdict event (before the publish) to its cooldown_entered /
+// needs_reauth event (after it); a probe's success from its verdict event to the end of its
+// send() (which returns after the publish). A request starts (stamped before the pool reads any
+// state for it) and is admitted (the attacher runs inside admit(); stamped after the read). It
+// was admitted while out when an out-state surely published before it started and after every
+// success that may have published before its admission, and the window of those out-states
+// still ran at its admission: a violation, unless the panic rule probed it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -37,20 +42,16 @@ struct Monitor {
   FakeClock clock;
   std::atomic<std::uint64_t> seq{1};
   std::mutex mutex;
-  struct Out {
-    std::uint64_t out_seq = 0;
-    std::uint64_t clear_seq = 0;
-    std::vector<std::pair<std::uint64_t, TimePoint>> until;  // each window end, from its seq
-    // The window end in force for a request admitted at sequence `admitted`.
-    [[nodiscard]] TimePoint until_at(std::uint64_t admitted) const {
-      TimePoint in_force = TimePoint::min();
-      for (const auto& [from, end] : until) {
-        if (from < admitted) in_force = end;
-      }
-      return in_force;
-    }
+  struct Change {
+    std::uint64_t begin = 0;
+    std::uint64_t end = UINT64_MAX;  // still running
+    TimePoint until{};               // for an out-state: the window's end
   };
-  std::map<std::pair<std::string, std::uint64_t>, Out> out;  // by (profile, generation)
+  struct History {
+    std::vector<Change> outs;
+    std::vector<Change> backs;
+  };
+  std::map<std::pair<std::string, std::uint64_t>, History> history;  // by (profile, generation)
   std::atomic<std::size_t> violations{0};
   std::atomic<std::size_t> panics{0};
   std::atomic<std::size_t> failovers{0};
@@ -60,10 +61,15 @@ Monitor* monitor = nullptr;                 // the running test's
 thread_local bool probing = false;          // this thread's request probes (a probe event)
 thread_local bool panicking = false;        // the panic rule chose it (a panic event)
 thread_local std::uint64_t started_at = 0;  // when this thread's request started
+thread_local std::uint64_t admitted_at = 0;
 thread_local TimePoint admitted_now{};
+thread_local std::uint64_t verdict_at = 0;  // this thread's last verdict event
+// A probe success of this thread whose send() has not returned yet.
+thread_local std::optional<std::pair<std::string, std::uint64_t>> back_pending;
 
 struct CheckingAttacher {
   void attach(Request& request, const Credential& credential) const {
+    admitted_at = monitor->seq.fetch_add(1);
     admitted_now = monitor->clock.now();
     request.headers.set("authorization", "Bearer " + std::string{credential.token.reveal()});
   }
@@ -78,9 +84,7 @@ struct CheckingObserver {
       case EventKind::needs_reauth: {
         const std::uint64_t at = m.seq.fetch_add(1);
         const std::scoped_lock lock(m.mutex);
-        auto& o = m.out[key];
-        if (o.out_seq == 0 || o.clear_seq > o.out_seq) o.out_seq = at;
-        o.until.emplace_back(at, e.until.value_or(TimePoint::max()));
+        m.history[key].outs.push_back({verdict_at, at, e.until.value_or(TimePoint::max())});
         break;
       }
       case EventKind::probe:
@@ -97,10 +101,11 @@ struct CheckingObserver {
         ++m.all_out;
         break;
       case EventKind::verdict:
+        verdict_at = m.seq.fetch_add(1);
         if (probing && e.verdict != nullptr && e.verdict->kind == VerdictKind::ok) {
-          const std::uint64_t at = m.seq.fetch_add(1);
           const std::scoped_lock lock(m.mutex);
-          m.out[key].clear_seq = at;
+          m.history[key].backs.push_back({verdict_at, UINT64_MAX, {}});
+          back_pending = key;
         }
         probing = false;
         // A panic probe that meets a provider-scoped failure is retried, still by the panic rule.
@@ -111,6 +116,17 @@ struct CheckingObserver {
     }
   }
 };
+
+// After send() returns: a probe success of this thread has surely been published.
+void sent(Monitor& m) {
+  if (!back_pending) return;
+  const std::uint64_t at = m.seq.fetch_add(1);
+  const std::scoped_lock lock(m.mutex);
+  for (auto& back : m.history[*back_pending].backs) {
+    if (back.end == UINT64_MAX) back.end = at;
+  }
+  back_pending.reset();
+}
 
 struct StressPolicies : DefaultPolicies {
   using Clock = FakeClock;
@@ -133,18 +149,23 @@ std::uint64_t generation_of(const std::string& key) {
 void check_admission(Monitor& m, const std::string& key) {
   // Only the panic rule probes a profile whose window still runs.
   if (probing && panicking) return;
-  const TimePoint now = admitted_now;
   const std::scoped_lock lock(m.mutex);
-  const auto it = m.out.find({profile_of(key), generation_of(key)});
-  if (it == m.out.end()) return;
-  const Monitor::Out& o = it->second;
-  if (o.out_seq != 0 && o.out_seq < started_at && o.clear_seq < o.out_seq &&
-      now < o.until_at(started_at)) {
+  const auto it = m.history.find({profile_of(key), generation_of(key)});
+  if (it == m.history.end()) return;
+  // The last moment a success may have made it usable before this admission.
+  std::uint64_t back = 0;
+  for (const auto& b : it->second.backs) {
+    if (b.begin < admitted_at) back = std::max(back, b.end);
+  }
+  std::optional<TimePoint> until;  // of the out-states surely after it and before the start
+  for (const auto& o : it->second.outs) {
+    if (o.begin > back && o.end < started_at) until = std::max(until.value_or(o.until), o.until);
+  }
+  if (until && admitted_now < *until) {
     ++m.violations;
     ADD_FAILURE() << key.substr(0, 16) << " was sent while out: request started at " << started_at
-                  << ", out at " << o.out_seq << ", back at " << o.clear_seq << ", admitted "
-                  << (o.until_at(started_at) - now).count() << " ns before the window ends"
-                  << (probing ? " (a probe)" : "");
+                  << ", admitted at " << admitted_at << ", " << (*until - admitted_now).count()
+                  << " ns before the window ends";
   }
 }
 
@@ -225,6 +246,7 @@ TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBac
         started_at = m.seq.fetch_add(1);
         static_cast<void>(
             pool.send(Request{.method = "POST", .url = kUrl, .headers = {}, .body = "{}"}));
+        sent(m);
       }
       ++done;
     });

@@ -756,3 +756,20 @@ TEST(PoolTest, ThePanicRuleProbesAModelWhoseWindowEndsFirst) {
 
 }  // namespace
 }  // namespace keyward
+
+namespace keyward {
+namespace {
+
+TEST(PoolTest, AForcedProbeThatFailsNeverShortensTheRunningWindow) {
+  PoolSetup s({"a", "b"});
+  s.provider.answer("a", 429, "60");
+  ASSERT_TRUE(s.send());
+  s.provider.answer("a", 429, "5");  // the probe's answer names a shorter wait
+  ASSERT_FALSE(s.pool->probe("a", Request{.method = "GET", .url = kUrl}));
+  const Status a = s.profile(s.pool->status(), "a").credential;
+  EXPECT_EQ(a.until, testing::kFixtureNow + 60s);
+  EXPECT_EQ(a.consecutive_failures, 2U);
+}
+
+}  // namespace
+}  // namespace keyward

@@ -353,6 +353,8 @@ class CredentialCell {
     if (const auto window = cooldown_.on_failure(verdict, failures, jitter_.next())) {
       until = detail::saturating_add(now, std::max(*window, std::chrono::milliseconds::zero()));
     }
+    // A probe forced while the window ran (the panic rule, probe()) never shortens it.
+    if (!auth && until && current->until && *current->until > *until) until = current->until;
     auto error = std::make_shared<const Error>(
         messages_.taken_out(verdict, current->token->fingerprint, why, until, now, by));
     auto next = std::make_shared<Snapshot>(*current);
