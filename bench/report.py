@@ -114,7 +114,8 @@ def check(runs, instr):
     failures = []
     for name, run in sorted(runs.items()):
         keyward_read = (name.startswith("BM_Acquire_Keyward") or
-                        name.startswith("BM_Acquire_InTurn/") or name.startswith("BM_Select"))
+                        name.startswith("BM_Acquire_InTurn/") or name.startswith("BM_Select") or
+                        name.startswith("BM_Pool_"))
         if keyward_read and run.get("allocs", 0) != 0:
             failures.append(f"{name}: {run['allocs']:g} allocations per read on the hot path")
     for body in BODIES:

@@ -323,8 +323,9 @@ class CredentialCell {
   }
 
   // needs_reauth for unauthenticated and misconfigured, cooling for rate_limited and
-  // quota_exhausted. A window already running is never extended, except that an auth failure
-  // overrides a rate-limit window, since it is the more severe news.
+  // quota_exhausted. A window already running never shrinks and the client's own failures never
+  // extend it (no failure is counted); only a server-stated wait that ends later extends it, to
+  // the server's time. An auth failure overrides a rate-limit window: it is the more severe news.
   std::pair<Error, std::optional<Change>> take_out_of(std::uint64_t generation, std::uint64_t probe,
                                                       const Verdict& verdict, TimePoint now,
                                                       std::string_view why, detail::RefusedBy by) {
@@ -336,6 +337,10 @@ class CredentialCell {
     const bool window_running = current->state != CredentialState::ready && !owns_probe &&
                                 (!current->until || now < *current->until);
     if (stale || (window_running && (!auth || is_auth(current->reason)))) {
+      if (!stale && !auth && verdict.retry_after && current->until) {
+        const TimePoint stated = detail::saturating_add(now, *verdict.retry_after);
+        if (stated > *current->until) return extend(*current, verdict, stated, now, why);
+      }
       if (current->error && !stale) return {*current->error, std::nullopt};
       const std::string name = stale ? "its previous credential (generation " +
                                            std::to_string(generation) + ", since replaced)"
@@ -348,6 +353,8 @@ class CredentialCell {
     if (const auto window = cooldown_.on_failure(verdict, failures, jitter_.next())) {
       until = detail::saturating_add(now, std::max(*window, std::chrono::milliseconds::zero()));
     }
+    // A probe forced while the window ran (the panic rule, probe()) never shortens it.
+    if (!auth && until && current->until && *current->until > *until) until = current->until;
     auto error = std::make_shared<const Error>(
         messages_.taken_out(verdict, current->token->fingerprint, why, until, now, by));
     auto next = std::make_shared<Snapshot>(*current);
@@ -361,6 +368,20 @@ class CredentialCell {
     cell_.publish(std::move(next));
     return {*error, Change{auth ? EventKind::needs_reauth : EventKind::cooldown_entered,
                            current->token, until}};
+  }
+
+  // A server-stated wait that ends after the running window: the window ends at the server's
+  // time; the failure count stays, since the client did nothing new. Called with mutex_ held.
+  std::pair<Error, std::optional<Change>> extend(const Snapshot& current, const Verdict& verdict,
+                                                 TimePoint until, TimePoint now,
+                                                 std::string_view why) {
+    auto error = std::make_shared<const Error>(
+        messages_.taken_out(verdict, current.token->fingerprint, why, until, now));
+    auto next = std::make_shared<Snapshot>(current);
+    next->until = until;
+    next->error = error;
+    cell_.publish(std::move(next));
+    return {*error, Change{EventKind::cooldown_entered, current.token, until}};
   }
 
   // The credential was accepted: a probe succeeded, a refreshed token proved itself, or failure

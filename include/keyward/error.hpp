@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "keyward/classifier.hpp"
 
@@ -28,6 +29,8 @@ enum class Errc {
   store_unavailable,   ///< The credential store cannot be read, locked or parsed.
   /// The provider keeps failing, so nothing was sent until `until`; not the credential's fault.
   provider_unavailable,
+  /// No profile of a pool can serve now; Error::profiles says why each is out.
+  no_usable_credential,
 };
 
 /// The error category of keyward::Errc.
@@ -60,6 +63,8 @@ class ErrorCategory final : public std::error_category {
         return "the credential store cannot be read";
       case Errc::provider_unavailable:
         return "the provider keeps failing; requests to it are paused";
+      case Errc::no_usable_credential:
+        return "no credential of the pool can serve now";
     }
     return "unknown keyward error";
   }
@@ -76,12 +81,24 @@ class ErrorCategory final : public std::error_category {
   return {static_cast<int>(code), error_category()};
 }
 
+/// Why one profile of a pool could not serve, in Error::profiles.
+struct ProfileOutage {
+  std::string profile{};                ///< The profile's name.
+  std::string state{};                  ///< Its state ("cooling", "needs_reauth", ...).
+  std::optional<VerdictKind> reason{};  ///< The verdict that took it out.
+  std::string model{};                  ///< The model, when only that model is out.
+  std::optional<TimePoint> until{};     ///< When it may serve or be probed, if ever.
+  std::string fix{};                    ///< What a person should do, or "wait".
+};
+
 /// Why keyward refused or could not act, with a message a person can act on.
 struct Error {
   std::error_code code{};            ///< What went wrong, as a keyward::Errc.
   std::string message{};             ///< The whole story and the fix, free of secrets.
   std::optional<Verdict> verdict{};  ///< The verdict behind the error, when a response caused it.
   std::optional<TimePoint> until{};  ///< When the credential may be used again, if known.
+  /// For Errc::no_usable_credential: each profile of the pool and why it is out.
+  std::vector<ProfileOutage> profiles{};
 };
 
 /// Makes an Error from a code and a message.

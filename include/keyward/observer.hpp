@@ -35,6 +35,10 @@ enum class EventKind : std::uint8_t {
   breaker_half_open,       ///< The cool-off ended: one request probes the provider.
   breaker_closed,          ///< The probe succeeded: requests to the provider flow again.
   retry_budget_exhausted,  ///< A failure was not retried: the provider's retry budget is spent.
+  failover,                ///< A pool moved a request from this profile to another (`detail`).
+  panic,                   ///< Every profile was out for a rate limit or quota: this one, whose
+                           ///< window ends first, is probed rather than refusing.
+  all_out,                 ///< No profile of a pool could serve; `until` is the soonest any can.
 };
 
 /// The name of an event kind.
@@ -76,6 +80,12 @@ enum class EventKind : std::uint8_t {
       return "breaker_closed";
     case EventKind::retry_budget_exhausted:
       return "retry_budget_exhausted";
+    case EventKind::failover:
+      return "failover";
+    case EventKind::panic:
+      return "panic";
+    case EventKind::all_out:
+      return "all_out";
   }
   return "unknown";
 }

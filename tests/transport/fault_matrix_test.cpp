@@ -96,6 +96,8 @@ std::string_view errc_name(const std::error_code& code) {
       return "store_unavailable";
     case Errc::provider_unavailable:
       return "provider_unavailable";
+    case Errc::no_usable_credential:
+      return "no_usable_credential";
   }
   return "?";
 }

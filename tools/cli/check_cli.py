@@ -156,6 +156,20 @@ def main():
         expect(code == 3 and out == "" and f"cannot read {missing}: {os.strerror(2)}" in err,
                f"--token-file of a missing file: exit {code}: {err!r}")
 
+    # keyward simulate: every scenario runs, prints JSON lines, and ends with the pool's status.
+    scenarios = sorted((fixtures.parent.parent / "examples" / "scenarios").glob("*.json"))
+    expect(len(scenarios) >= 6, f"only {len(scenarios)} scenarios found")
+    for path in scenarios:
+        code, out, err = run(binary, "simulate", str(path))
+        lines = [json.loads(line) for line in out.splitlines()] if code == 0 else []
+        expect(code == 0 and lines and "status" in lines[-1],
+               f"simulate {path.name}: exit {code}: {err.strip()}")
+    code, out, err = run(binary, "simulate", "--summary", str(scenarios[0]))
+    expect(code == 0 and "requests:" in out, f"simulate --summary: exit {code}: {err.strip()}")
+    code, _, err = run(binary, "simulate", "-", stdin=b"{}")
+    expect(code == 3 and err, f"simulate of a file that cannot be read: exit {code}")
+    expect(run(binary, "simulate")[0] == 2, "simulate without a scenario")
+
     for failure in failures:
         print(f"FAIL {failure}")
     print(f"{len(files)} fixtures through keyward classify; {len(failures)} failures")

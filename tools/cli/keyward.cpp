@@ -12,15 +12,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cli/providers.hpp"
 #include "cli/response_file.hpp"
+#include "cli/simulate.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/detail/text.hpp"
 
@@ -98,6 +101,11 @@ usage:
       Writes a profile to a credentials file from a Claude Code login
       (~/.claude/.credentials.json by default; provider anthropic) or an API key, after the
       provider's pre-flight checks; the file's other members are kept.
+
+  keyward simulate [--summary] SCENARIO
+      Runs a scenario (JSON, docs/simulate.md) on virtual time through the library's real pool
+      and prints one JSON line per event and per request, then {"status": ...}; --summary adds
+      a table for people.
 
   keyward --version
       Prints "keyward " and the version of the keyward library the tool was built from.
@@ -254,6 +262,35 @@ int validate(const std::vector<std::string>& args) {
   return findings->empty() ? kOk : kFindings;
 }
 
+int simulate(const std::vector<std::string>& args) {
+  bool summary = false;
+  std::optional<std::string> path;
+  for (const auto& arg : args) {
+    if (arg == "--summary") {
+      summary = true;
+    } else if (!path) {
+      path = arg;
+    } else {
+      return usage("simulate reads one scenario");
+    }
+  }
+  if (!path) return usage("simulate needs a SCENARIO file");
+  std::ifstream file(*path, std::ios::binary);
+  if (!file) {
+    std::cerr << "keyward: cannot read " << *path << "\n";
+    return kBadInput;
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  try {
+    keyward::cli::sim::run(text.str(), std::cout, summary);
+  } catch (const std::exception& e) {
+    std::cerr << "keyward: " << *path << ": " << e.what() << "\n";
+    return kBadInput;
+  }
+  return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -270,6 +307,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "classify") return classify(rest);
   if (args[0] == "validate") return validate(rest);
+  if (args[0] == "simulate") return simulate(rest);
   if (args[0] == "demo") {
     if (!rest.empty()) return usage("demo takes no arguments");
 #ifdef KEYWARD_CLI_DEMO

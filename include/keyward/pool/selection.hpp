@@ -1,0 +1,226 @@
+// How a CredentialPool chooses a profile (docs/pool.md, "Selection"): the strategies, the pool's
+// options, and the lock-free, allocation-free parts the choice reads: each profile's remaining
+// quota as its last response stated it, and the table that pins a caller's session to a profile.
+//
+// Priority selection writes no shared memory; round robin and weighted write one relaxed counter
+// per request, least recently used one relaxed store, and a session pin one relaxed store when it
+// is (re)made.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keyward/classifier.hpp"
+#include "keyward/options.hpp"
+#include "keyward/transport.hpp"
+
+namespace keyward {
+
+/// Which profile a pool tries first.
+enum class Selection : std::uint8_t {
+  priority,             ///< In the order given; returns to the first as soon as it serves again.
+  round_robin,          ///< Each request starts one profile further.
+  least_recently_used,  ///< The profile that served least recently.
+  weighted,             ///< In proportion to each profile's weight.
+};
+
+/// The name of a selection strategy.
+[[nodiscard]] constexpr std::string_view to_string(Selection selection) noexcept {
+  switch (selection) {
+    case Selection::priority:
+      return "priority";
+    case Selection::round_robin:
+      return "round_robin";
+    case Selection::least_recently_used:
+      return "least_recently_used";
+    case Selection::weighted:
+      return "weighted";
+  }
+  return "unknown";
+}
+
+/// The tuning of a pool; every profile shares `credential` (its profile name is the profile's).
+struct PoolOptions {
+  std::string provider = "default";           ///< The provider's name, in messages and status.
+  CredentialOptions credential{};             ///< Retries, refresh and fix texts of every profile.
+  Selection selection = Selection::priority;  ///< Which profile goes first.
+  /// A session stays on its profile this long at most, then is pinned again.
+  std::chrono::milliseconds sticky_for = std::chrono::minutes{30};
+  /// Steer away from a profile whose last response said less than `remaining_floor` of its
+  /// rate limit is left, while another has more.
+  bool steer_by_remaining = true;
+  double remaining_floor = 0.05;  ///< A fraction of the limit, in [0, 1].
+  /// How long a remaining-quota reading is believed, when the response gave no reset time.
+  std::chrono::milliseconds remaining_valid_for = std::chrono::minutes{1};
+  /// When every profile is out for a rate limit or quota, the one whose window ends first is
+  /// probed, at most once per this interval; 0 turns the panic rule off.
+  std::chrono::milliseconds panic_interval = std::chrono::seconds{1};
+};
+
+/// Throws std::invalid_argument naming the first unusable field of `options`.
+inline void validate(const PoolOptions& options) {
+  const auto fail = [&options](const std::string& what) {
+    throw std::invalid_argument("keyward: provider '" + options.provider +
+                                "': invalid pool options: " + what);
+  };
+  if (options.provider.empty()) fail("provider must not be empty");
+  if (options.sticky_for <= std::chrono::milliseconds::zero()) fail("sticky_for must be positive");
+  if (!(options.remaining_floor >= 0.0 && options.remaining_floor <= 1.0)) {
+    fail("remaining_floor must be in [0, 1]");
+  }
+  if (options.remaining_valid_for < std::chrono::milliseconds::zero()) {
+    fail("remaining_valid_for must be >= 0");
+  }
+  if (options.panic_interval < std::chrono::milliseconds::zero()) {
+    fail("panic_interval must be >= 0");
+  }
+  validate(options.credential);
+}
+
+/// What one pooled request names besides the request itself.
+struct RequestScope {
+  std::string_view model{};    ///< The model; rate limits then cool only (profile, model).
+  std::string_view session{};  ///< A session key; the session keeps its profile.
+};
+
+namespace detail {
+
+/// The smallest fraction of a rate limit left, from Anthropic's `anthropic-ratelimit-*` or
+/// OpenAI's `x-ratelimit-*` headers; nothing when the response states none. No allocation.
+[[nodiscard]] inline std::optional<double> remaining_fraction(const Headers& headers) noexcept {
+  struct Pair {
+    std::string_view remaining;
+    std::string_view limit;
+  };
+  static constexpr std::array<Pair, 6> kPairs{{
+      {"anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-limit"},
+      {"anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-limit"},
+      {"anthropic-ratelimit-input-tokens-remaining", "anthropic-ratelimit-input-tokens-limit"},
+      {"anthropic-ratelimit-output-tokens-remaining", "anthropic-ratelimit-output-tokens-limit"},
+      {"x-ratelimit-remaining-requests", "x-ratelimit-limit-requests"},
+      {"x-ratelimit-remaining-tokens", "x-ratelimit-limit-tokens"},
+  }};
+  const auto number = [&headers](std::string_view name) -> std::optional<std::uint64_t> {
+    const auto value = headers.get(name);
+    if (!value) return std::nullopt;
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+    if (ec != std::errc{} || end != value->data() + value->size()) return std::nullopt;
+    return n;
+  };
+  std::optional<double> least;
+  for (const Pair& pair : kPairs) {
+    const auto remaining = number(pair.remaining);
+    const auto limit = number(pair.limit);
+    if (!remaining || !limit || *limit == 0) continue;
+    const double fraction =
+        std::min(1.0, static_cast<double>(*remaining) / static_cast<double>(*limit));
+    if (!least || fraction < *least) least = fraction;
+  }
+  return least;
+}
+
+/// One profile's last remaining-quota reading, read and written with relaxed atomics.
+class Remaining {
+ public:
+  /// Records `fraction`, believed until `valid_until`.
+  void record(double fraction, TimePoint valid_until) noexcept {
+    permille_.store(static_cast<std::uint32_t>(fraction * 1000.0), std::memory_order_relaxed);
+    valid_until_.store(valid_until.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  /// True when a reading still believed at `now()` says less than `floor_permille` is left;
+  /// `now()` is called only for a low reading.
+  template <class Now>
+  [[nodiscard]] bool low(Now&& now, std::uint32_t floor_permille) const {
+    if (permille_.load(std::memory_order_relaxed) >= floor_permille) return false;
+    return now().time_since_epoch().count() < valid_until_.load(std::memory_order_relaxed);
+  }
+  /// The last reading in thousandths, or nothing when none is believed at `now`.
+  [[nodiscard]] std::optional<std::uint32_t> permille(TimePoint now) const noexcept {
+    if (now.time_since_epoch().count() >= valid_until_.load(std::memory_order_relaxed)) {
+      return std::nullopt;
+    }
+    return permille_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<std::uint32_t> permille_{1000};
+  std::atomic<TimePoint::rep> valid_until_{TimePoint::min().time_since_epoch().count()};
+};
+
+/// Pins sessions to profiles: a fixed table of slots, each one relaxed 64-bit word holding a tag
+/// of the session key's hash, the profile and the pin's time. Two sessions that share a slot
+/// take turns in it (a pin is a hint for the provider's prompt cache, not a promise). Lock-free,
+/// no allocation.
+class SessionPins {
+ public:
+  /// The profile `session` is pinned to, if its pin was made less than `ttl` before `now`.
+  [[nodiscard]] std::optional<std::size_t> find(std::string_view session, TimePoint now,
+                                                std::chrono::milliseconds ttl) const noexcept {
+    const std::size_t h = std::hash<std::string_view>{}(session);
+    const std::uint64_t word = slots_[h % kSlots].load(std::memory_order_relaxed);
+    if (word == 0 || (word >> 48) != tag(h)) return std::nullopt;
+    const auto at = std::chrono::seconds{static_cast<std::int64_t>(word & 0xFFFFFFFFU)};
+    if (seconds_of(now) - at >= ttl) return std::nullopt;
+    return static_cast<std::size_t>((word >> 32) & 0xFFFFU);
+  }
+  /// Pins `session` to `profile` from `now` (profiles past 65535 are not pinned).
+  void pin(std::string_view session, std::size_t profile, TimePoint now) noexcept {
+    if (profile > 0xFFFFU) return;
+    const std::size_t h = std::hash<std::string_view>{}(session);
+    const auto seconds = static_cast<std::uint64_t>(seconds_of(now).count()) & 0xFFFFFFFFU;
+    slots_[h % kSlots].store((tag(h) << 48) | (static_cast<std::uint64_t>(profile) << 32) | seconds,
+                             std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr std::size_t kSlots = 4096;
+  static std::uint64_t tag(std::size_t h) noexcept {
+    return ((static_cast<std::uint64_t>(h) >> 12) & 0xFFFFU) | 1U;  // never 0: 0 is an empty slot
+  }
+  // Seconds since the epoch, kept to 32 bits: a pin lives minutes, not a century.
+  static std::chrono::seconds seconds_of(TimePoint now) noexcept {
+    const auto s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+    return std::chrono::seconds{s.count() & 0xFFFFFFFF};
+  }
+  std::array<std::atomic<std::uint64_t>, kSlots> slots_{};
+};
+
+/// The profiles one call has tried: inline for up to 128 profiles, on the heap beyond.
+class TriedSet {
+ public:
+  /// Room for `n` profiles.
+  explicit TriedSet(std::size_t n) {
+    if (n > kInline * 64) heap_.resize((n + 63) / 64);
+  }
+  /// True when profile `i` was tried.
+  [[nodiscard]] bool contains(std::size_t i) const noexcept {
+    return ((word(i) >> (i % 64)) & 1U) != 0;
+  }
+  /// Marks profile `i` tried.
+  void insert(std::size_t i) noexcept {
+    (heap_.empty() ? inline_[i / 64] : heap_[i / 64]) |= std::uint64_t{1} << (i % 64);
+  }
+
+ private:
+  static constexpr std::size_t kInline = 2;
+  [[nodiscard]] std::uint64_t word(std::size_t i) const noexcept {
+    return heap_.empty() ? inline_[i / 64] : heap_[i / 64];
+  }
+  std::array<std::uint64_t, kInline> inline_{};
+  std::vector<std::uint64_t> heap_;
+};
+
+}  // namespace detail
+}  // namespace keyward

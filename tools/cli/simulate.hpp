@@ -1,0 +1,423 @@
+// `keyward simulate SCENARIO`: runs a scenario (docs/simulate.md) on virtual time through the
+// real CredentialPool, its cells and refresh coordinators, against a scripted provider, and
+// writes one JSON line per event and per request outcome, then the final status.
+//
+// Why this file is over 300 lines: reading the scenario, the scripted provider (API and token
+// endpoint) and the run share the scenario's types; none of it is library code.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "keyward/detail/json.hpp"
+#include "keyward/detail/text.hpp"
+#include "keyward/observe/json_lines.hpp"
+#include "keyward/pool.hpp"
+#include "keyward/provider/anthropic.hpp"
+#include "keyward/provider/openai.hpp"
+#include "keyward/refresh/oauth2_refresh_token.hpp"
+
+namespace keyward::cli::sim {
+
+using Value = detail::json::Value;  ///< The one JSON type of this file.
+
+/// 2026-01-01T00:00:00Z, virtual time zero.
+inline const TimePoint kEpoch{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
+inline constexpr std::string_view kApiUrl = "https://api.sim.test/v1/messages";
+inline constexpr std::string_view kTokenUrl = "https://auth.sim.test/oauth/token";
+
+/// A scenario that cannot be run; the message names the field.
+struct ScenarioError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Virtual time: moves only when the simulator or a sleep moves it. Copies share the time.
+class Clock {
+ public:
+  /// The virtual time.
+  [[nodiscard]] TimePoint now() const noexcept {
+    return TimePoint{TimePoint::duration{ticks_->load()}};
+  }
+  /// Moves the time to `t` unless it is already later.
+  void advance_to(TimePoint t) const noexcept {
+    auto current = ticks_->load();
+    while (current < t.time_since_epoch().count() &&
+           !ticks_->compare_exchange_weak(current, t.time_since_epoch().count())) {
+    }
+  }
+
+ private:
+  std::shared_ptr<std::atomic<TimePoint::rep>> ticks_ =
+      std::make_shared<std::atomic<TimePoint::rep>>(kEpoch.time_since_epoch().count());
+};
+
+/// Sleeps on virtual time.
+struct Sleeper {
+  Clock clock;  ///< The time to move.
+  /// Moves the virtual time forward by `d`.
+  void sleep_for(std::chrono::milliseconds d) const { clock.advance_to(clock.now() + d); }
+};
+
+/// Seconds of virtual time.
+inline TimePoint at_seconds(double s) {
+  return kEpoch + std::chrono::milliseconds{static_cast<std::int64_t>(std::llround(s * 1000))};
+}
+
+/// One scripted answer: matched by time window, profile, token and model; the first match wins.
+struct Rule {
+  double from = 0;
+  double to = 1e18;
+  std::string profile, token, model;
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// The scripted provider's state: who holds which token, and the scripts.
+struct Script {
+  std::vector<Rule> api;
+  std::vector<Rule> token;                   // token endpoint answers (profile and time match)
+  double expires_in = 3600;                  // of issued access tokens
+  bool rotate = true;                        // issue a new refresh token with each refresh
+  std::map<std::string, std::string> owner;  // token -> profile
+  std::map<std::string, std::string> live_refresh;  // profile -> its live refresh token
+  std::map<std::string, int> issued;                // profile -> tokens issued
+  std::string last_profile;                         // who sent the last API request
+  std::set<std::string> refresh_tokens;             // every refresh token ever issued
+  std::string access_prefix = "sim-access-";        // of issued tokens: the provider's own
+  std::string refresh_prefix = "sim-refresh-";      // prefixes where pre-flight wants them
+  std::mutex mutex;
+};
+
+inline std::string text_of(const Value& v, std::string_view key, std::string_view fallback = {}) {
+  return std::string{v.string_or(key, fallback)};
+}
+inline double number_of(const Value& v, std::string_view key, double fallback) {
+  const Value* member = v.find(key);
+  return member != nullptr && member->as_number() ? *member->as_number() : fallback;
+}
+inline bool bool_of(const Value& v, std::string_view key, bool fallback) {
+  const Value* member = v.find(key);
+  return member != nullptr && member->as_bool() ? *member->as_bool() : fallback;
+}
+inline const std::vector<Value>& array_of(const Value& v, std::string_view key) {
+  static const std::vector<Value> kNone;
+  const Value* member = v.find(key);
+  return member != nullptr && member->as_array() ? *member->as_array() : kNone;
+}
+
+inline Rule rule_of(const Value& v) {
+  Rule r;
+  r.from = number_of(v, "from_s", 0);
+  r.to = number_of(v, "to_s", 1e18);
+  r.profile = text_of(v, "profile");
+  r.token = text_of(v, "token");
+  r.model = text_of(v, "model");
+  r.status = static_cast<int>(number_of(v, "status", 200));
+  r.body = text_of(v, "body");
+  if (const Value* h = v.find("headers"); h != nullptr && h->as_object()) {
+    for (const auto& [name, value] : *h->as_object()) {
+      if (value.as_string()) r.headers.emplace_back(name, *value.as_string());
+    }
+  }
+  return r;
+}
+
+inline std::string issued(std::string_view prefix, std::string_view profile, int n);
+
+/// The scripted provider as a Transport: the API at kApiUrl, the token endpoint at kTokenUrl.
+class Provider {
+ public:
+  /// Answers from `script` at the virtual time of `clock`.
+  Provider(std::shared_ptr<Script> script, Clock clock)
+      : script_(std::move(script)), clock_(std::move(clock)) {}
+
+  /// Answers one request.
+  TransportResult send(const Request& request) const {
+    const double now = std::chrono::duration<double>(clock_.now() - kEpoch).count();
+    const std::scoped_lock lock(script_->mutex);
+    if (request.url == kTokenUrl) return token(request, now);
+    std::string token{request.headers.get("x-api-key").value_or("")};
+    if (token.empty()) {
+      const auto auth = request.headers.get("authorization").value_or("");
+      token = std::string{auth.starts_with("Bearer ") ? auth.substr(7) : auth};
+    }
+    const std::string profile = script_->owner.count(token) ? script_->owner[token] : "";
+    const std::string model{request.headers.get("x-sim-model").value_or("")};
+    script_->last_profile = profile;
+    for (const Rule& r : script_->api) {
+      if (now < r.from || now >= r.to) continue;
+      if (!r.profile.empty() && r.profile != profile) continue;
+      if (!r.token.empty() && r.token != token) continue;
+      if (!r.model.empty() && r.model != model) continue;
+      return answer(r);
+    }
+    return Response{200, Headers{{"content-type", "application/json"}}, "{}"};
+  }
+
+ private:
+  static Response answer(const Rule& r) {
+    Headers headers{{"content-type", "application/json"}};
+    for (const auto& [name, value] : r.headers) headers.set(name, value);
+    return Response{r.status, std::move(headers), r.body.empty() ? "{}" : r.body};
+  }
+
+  // The refresh-token grant, in form or JSON bodies; rotation as scripted.
+  TransportResult token(const Request& request, double now) const {
+    // The refresh token presented: any this endpoint knows that the body carries.
+    std::string presented;
+    std::string profile;
+    for (const auto& [token, owner] : script_->owner) {
+      if (token.size() > presented.size() && request.body.find(token) != std::string::npos &&
+          script_->refresh_tokens.contains(token)) {
+        presented = token;
+        profile = owner;
+      }
+    }
+    for (const Rule& r : script_->token) {
+      if (now < r.from || now >= r.to) continue;
+      if (!r.profile.empty() && r.profile != profile) continue;
+      return answer(r);
+    }
+    if (profile.empty() || script_->live_refresh[profile] != presented) {
+      return Response{400, Headers{{"content-type", "application/json"}},
+                      R"({"error":"invalid_grant","error_description":"refresh token revoked"})"};
+    }
+    const int n = ++script_->issued[profile];
+    const std::string access = issued(script_->access_prefix, profile, n);
+    std::string refresh = presented;
+    if (script_->rotate) {
+      refresh = issued(script_->refresh_prefix, profile, n);
+      script_->live_refresh[profile] = refresh;
+      script_->refresh_tokens.insert(refresh);
+    }
+    script_->owner[access] = profile;
+    script_->owner[refresh] = profile;
+    return Response{200, Headers{{"content-type", "application/json"}},
+                    R"({"access_token":")" + access + R"(","token_type":"Bearer","expires_in":)" +
+                        std::to_string(static_cast<long long>(script_->expires_in)) +
+                        R"(,"refresh_token":")" + refresh + R"("})"};
+  }
+
+  std::shared_ptr<Script> script_;
+  Clock clock_;
+};
+
+/// The n-th token with `prefix` issued to `profile`; its last four characters (what a
+/// fingerprint shows) are the serial.
+inline std::string issued(std::string_view prefix, std::string_view profile, int n) {
+  std::string serial = std::to_string(n);
+  serial.insert(0, serial.size() < 4 ? 4 - serial.size() : 0, '0');
+  return std::string{prefix} + std::string{profile} + "-0123456789-" + serial;
+}
+
+/// The simulator's policies over a provider bundle: virtual time, events as JSON lines.
+template <class Bundle>
+struct Policies : Bundle {
+  using Clock = sim::Clock;             ///< Virtual time.
+  using Sleeper = sim::Sleeper;         ///< Sleeps on virtual time.
+  using Observer = observe::JsonLines;  ///< One JSON line per event.
+  using Refresh = std::conditional_t < requires { Bundle::oauth_refresh(std::string{}); }
+  , typename Bundle::Refresh, refresh::OAuth2RefreshToken > ;
+};
+
+/// Runs `scenario` (the text of a scenario file) and writes its lines to `out`; throws
+/// ScenarioError when the scenario cannot be run. `summary` adds a table at the end.
+inline void run(std::string_view scenario, std::ostream& out, bool summary = false);
+
+template <class Bundle>
+void run_with(const Value& doc, std::ostream& out, bool summary) {
+  using P = Policies<Bundle>;
+  using Pool = CredentialPool<Provider, P>;
+  Clock clock;
+  auto script = std::make_shared<Script>();
+  for (const Value& r : array_of(doc, "api")) script->api.push_back(rule_of(r));
+  if (const Value* t = doc.find("token_endpoint")) {
+    for (const Value& r : array_of(*t, "answers")) script->token.push_back(rule_of(r));
+    script->expires_in = number_of(*t, "expires_in_s", 3600);
+    script->rotate = bool_of(*t, "rotate", true);
+  }
+  if constexpr (std::is_same_v<Bundle, provider::Anthropic>) {
+    script->access_prefix = "sk-ant-oat01-sim-";
+    script->refresh_prefix = "sk-ant-ort01-sim-";
+  }
+  std::vector<typename Pool::Profile> profiles;
+  for (const Value& p : array_of(doc, "profiles")) {
+    const std::string name = text_of(p, "name");
+    const std::string kind = text_of(p, "kind", "api_key");
+    const std::string token = text_of(p, "token");
+    if (name.empty() || token.empty()) throw ScenarioError("a profile needs a name and a token");
+    Credential credential = Credential::api_key(token);
+    script->owner[token] = name;
+    if (kind == "oauth") {
+      const std::string refresh = text_of(p, "refresh_token").empty()
+                                      ? issued(script->refresh_prefix, name, 0)
+                                      : text_of(p, "refresh_token");
+      script->refresh_tokens.insert(refresh);
+      credential = Credential::oauth(token, refresh,
+                                     clock.now() + std::chrono::seconds{static_cast<std::int64_t>(
+                                                       number_of(p, "expires_in_s", 3600))});
+      script->owner[refresh] = name;
+      script->live_refresh[name] = refresh;
+    } else if (kind != "api_key") {
+      throw ScenarioError("profile '" + name + "': kind must be api_key or oauth");
+    }
+    profiles.push_back(
+        {name, std::move(credential), static_cast<std::uint32_t>(number_of(p, "weight", 1)), {}});
+  }
+  if (profiles.empty()) throw ScenarioError("the scenario has no profiles");
+  PoolOptions options;
+  const Value none;
+  const Value& tuning = doc.find("pool") != nullptr ? *doc.find("pool") : none;
+  options.provider = text_of(doc, "provider", "generic");
+  const std::string selection = text_of(tuning, "selection", "priority");
+  if (selection == "round_robin") {
+    options.selection = Selection::round_robin;
+  } else if (selection == "least_recently_used") {
+    options.selection = Selection::least_recently_used;
+  } else if (selection == "weighted") {
+    options.selection = Selection::weighted;
+  } else if (selection != "priority") {
+    throw ScenarioError("pool.selection: unknown strategy '" + selection + "'");
+  }
+  const auto ms = [&](std::string_view key, std::chrono::milliseconds fallback) {
+    return std::chrono::milliseconds{
+        static_cast<std::int64_t>(number_of(tuning, key, static_cast<double>(fallback.count())))};
+  };
+  options.sticky_for = ms("sticky_for_ms", options.sticky_for);
+  options.panic_interval = ms("panic_interval_ms", options.panic_interval);
+  options.steer_by_remaining = bool_of(tuning, "steer_by_remaining", true);
+  options.remaining_floor = number_of(tuning, "remaining_floor", options.remaining_floor);
+  options.credential.retry.max_attempts =
+      static_cast<std::uint32_t>(number_of(tuning, "max_attempts", 3));
+  options.credential.jitter_seed = 1;
+
+  typename P::Refresh strategy = [] {
+    if constexpr (requires { Bundle::oauth_refresh(std::string{}); }) {
+      return Bundle::oauth_refresh("sim-client", std::string{kTokenUrl});
+    } else {
+      return refresh::OAuth2RefreshToken{
+          {.token_url = std::string{kTokenUrl}, .client_id = "sim-client"}};
+    }
+  }();
+  Pool pool(Provider{script, clock}, std::move(profiles), options,
+            {.refresh = std::move(strategy),
+             .clock = clock,
+             .sleeper = Sleeper{clock},
+             .observer = observe::JsonLines{out, [clock] { return clock.now(); }}});
+
+  // The schedule: requests, replacements and probes, in time order (stable for equal times).
+  struct Step {
+    double at;
+    const Value* what;
+    std::string type;
+  };
+  std::vector<Step> steps;
+  for (const Value& r : array_of(doc, "requests")) {
+    const auto count = static_cast<int>(number_of(r, "count", 1));
+    const double every = number_of(r, "every_s", 0);
+    for (int i = 0; i < count; ++i) {
+      steps.push_back({number_of(r, "at_s", 0) + every * i, &r, "request"});
+    }
+  }
+  for (const Value& r : array_of(doc, "replace")) {
+    steps.push_back({number_of(r, "at_s", 0), &r, "replace"});
+  }
+  std::stable_sort(steps.begin(), steps.end(),
+                   [](const Step& a, const Step& b) { return a.at < b.at; });
+  std::map<std::string, std::size_t> served;
+  std::size_t failed = 0;
+  std::size_t number = 0;
+  for (const Step& step : steps) {
+    clock.advance_to(at_seconds(step.at));
+    const Value& v = *step.what;
+    if (step.type == "replace") {
+      const std::string name = text_of(v, "profile");
+      const std::string token = text_of(v, "token");
+      {
+        const std::scoped_lock lock(script->mutex);
+        script->owner[token] = name;
+      }
+      auto replaced = pool.set_credential(name, Credential::api_key(token));
+      std::string line = "{\"at\":";
+      detail::append_json_string(line, detail::format_rfc3339(clock.now()));
+      line += ",\"replace\":";
+      detail::append_json_string(line, name);
+      line += std::string{",\"ok\":"} + (replaced ? "true" : "false") + "}\n";
+      out << line;
+      continue;
+    }
+    const std::string model = text_of(v, "model");
+    const std::string session = text_of(v, "session");
+    Request request{.method = "POST", .url = std::string{kApiUrl}, .headers = {}, .body = "{}"};
+    if (!model.empty()) request.headers.set("x-sim-model", model);
+    auto result = pool.send(request, {.model = model, .session = session});
+    std::string line = "{\"at\":";
+    detail::append_json_string(line, detail::format_rfc3339(clock.now()));
+    line += ",\"request\":" + std::to_string(++number);
+    line += ",\"model\":";
+    detail::append_json_string(line, model);
+    line += ",\"session\":";
+    detail::append_json_string(line, session);
+    if (result) {
+      line += ",\"outcome\":\"response\",\"status\":" + std::to_string(result->status);
+      std::string who;
+      {
+        const std::scoped_lock lock(script->mutex);
+        who = script->last_profile;
+      }
+      line += ",\"profile\":";
+      detail::append_json_string(line, who);
+      ++served["response"];
+    } else {
+      ++failed;
+      line += ",\"outcome\":\"error\",\"code\":";
+      detail::append_json_string(line, result.error().code.message());
+      line += ",\"until\":";
+      if (result.error().until) {
+        detail::append_json_string(line, detail::format_rfc3339(*result.error().until));
+      } else {
+        line += "null";
+      }
+      line += ",\"message\":";
+      detail::append_json_string(line, result.error().message);
+    }
+    out << line << "}\n";
+  }
+  out << "{\"status\":" << to_json(pool.status()) << "}\n";
+  if (summary) {
+    out << "\nrequests: " << number << ", responses: " << served["response"]
+        << ", errors: " << failed << "\n";
+    for (const ProfileStatus& p : pool.status().profiles) {
+      out << "  " << p.credential.profile << ": " << to_string(p.credential.state)
+          << (p.credential.reason ? " (" + std::string{to_string(*p.credential.reason)} + ")" : "")
+          << ", generation " << p.credential.generation << "\n";
+    }
+  }
+}
+
+inline void run(std::string_view scenario, std::ostream& out, bool summary) {
+  const auto doc = detail::json::parse(scenario);
+  if (!doc || !doc->is_object()) throw ScenarioError("the scenario is not a JSON object");
+  const std::string provider = text_of(*doc, "provider", "generic");
+  if (provider == "anthropic") return run_with<provider::Anthropic>(*doc, out, summary);
+  if (provider == "openai") return run_with<provider::OpenAI>(*doc, out, summary);
+  if (provider == "generic") return run_with<DefaultPolicies>(*doc, out, summary);
+  throw ScenarioError("provider must be anthropic, openai or generic, not '" + provider + "'");
+}
+
+}  // namespace keyward::cli::sim
