@@ -41,6 +41,24 @@ TEST(StreamAttemptTest, CollectsAnythingButASuccess) {
   }
 }
 
+TEST(StreamAttemptTest, TakesAConstSinkAndAMutableOne) {
+  std::string received;
+  const auto const_sink = [&received](std::string_view bytes) {
+    received.append(bytes);
+    return true;
+  };
+  StreamAttempt first{const_sink};
+  ASSERT_TRUE(first.on_head(Response{.status = 200}));
+  EXPECT_TRUE(first.on_body("data: a\n\n"));
+  int calls = 0;
+  auto mutable_sink = [calls](std::string_view) mutable { return ++calls < 2; };
+  StreamAttempt second{mutable_sink};
+  ASSERT_TRUE(second.on_head(Response{.status = 200}));
+  EXPECT_TRUE(second.on_body("data: a\n\n"));
+  EXPECT_FALSE(second.on_body("data: b\n\n"));  // the sink's own state, kept across calls
+  EXPECT_EQ(received, "data: a\n\n");
+}
+
 TEST(StreamAttemptTest, AnEventNamedOtherwiseIsNotAnError) {
   auto sink = [](std::string_view) { return true; };
   StreamAttempt stream{sink};

@@ -237,6 +237,27 @@ def main():
         subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"],
                        capture_output=True)
 
+    # A pool: every profile of one provider in the file; the first is dead, the second serves.
+    pool = os.path.join(work, "pool.json")
+    with open(pool, "w") as f:
+        json.dump({"profiles": {
+            "rfc:dead": {"type": "token", "provider": "rfc6750", "token": "dead-token-" + "d" * 40},
+            "rfc:good": {"type": "token", "provider": "rfc6750", "token": state.access}}}, f)
+    r = run("get", f"{base}/v1/models", "--credentials", pool, "--provider", "rfc6750",
+            "--verbose")
+    check("get --provider fails over across the file's profiles", r.returncode == 0 and
+          '"path": "/v1/models"' in r.stdout and '"event":"failover"' in r.stderr,
+          f"exit {r.returncode}: {r.stderr[-600:]}")
+    with open(pool, "w") as f:
+        json.dump({"profiles": {
+            "rfc:dead": {"type": "token", "provider": "rfc6750", "token": "dead-token-" + "d" * 40},
+            "rfc:gone": {"type": "token", "provider": "rfc6750", "token": "gone-token-" + "g" * 40}}},
+            f)
+    r = run("get", f"{base}/v1/models", "--credentials", pool, "--provider", "rfc6750")
+    check("a pool whose every profile is dead: a person must act (4), never a rate limit",
+          r.returncode == 4 and "rfc:dead" in r.stderr and "rfc:gone" in r.stderr and
+          "rate limit;" not in r.stderr, f"exit {r.returncode}: {r.stderr}")
+
     with state.lock:
         state.revoked = True
         state.access = "access-token-revoked-" + "z" * 40

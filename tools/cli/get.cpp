@@ -16,6 +16,7 @@
 // 3 unreadable credentials, 4 a person must act, 5 try again later, 6 no response.
 //
 // Why this file is over 300 lines: three commands over one set of options and stores.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -25,12 +26,15 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "cli/providers.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/text.hpp"
+#include "keyward/observe/json_lines.hpp"
 #include "keyward/observer.hpp"
+#include "keyward/pool.hpp"
 #include "keyward/resilient_credential.hpp"
 #include "keyward/status.hpp"
 #include "keyward/store/file.hpp"
@@ -184,27 +188,11 @@ std::string provider_in_file(const std::string& path, const std::string& profile
   return provider;
 }
 
-// Every event, one JSON line on standard error: kind, profile, fingerprint, verdict, until.
+// Every event as a JSON line on standard error with --verbose (observe::JsonLines), else none.
 struct StderrObserver {
-  bool on = false;
+  std::optional<observe::JsonLines> lines;
   void on_event(const Event& event) const {
-    if (!on) return;
-    std::string line = R"({"event":)";
-    detail::append_json_string(line, to_string(event.kind));
-    line += R"(,"profile":)";
-    detail::append_json_string(line, event.profile);
-    line += R"(,"credential":)";
-    detail::append_json_string(line, event.fingerprint);
-    if (event.verdict) {
-      line += R"(,"verdict":)";
-      detail::append_json_string(line, to_string(event.verdict->kind));
-      line += R"(,"status":)" + std::to_string(event.verdict->status);
-    }
-    if (event.until) {
-      line += R"(,"until":)";
-      detail::append_json_string(line, detail::format_rfc3339(*event.until));
-    }
-    std::cerr << line << "}\n";
+    if (lines) lines->on_event(event);
   }
 };
 
@@ -231,6 +219,12 @@ int exit_code_of(const Error& error) {
       return kNeedsPerson;
     case Errc::transport_failed:
       return kNoResponse;
+    case Errc::no_usable_credential:  // a person must act only when every profile waits for one
+      return !error.profiles.empty() &&
+                     std::all_of(error.profiles.begin(), error.profiles.end(),
+                                 [](const ProfileOutage& p) { return p.state == "needs_reauth"; })
+                 ? kNeedsPerson
+                 : kLater;
     default:
       return kLater;
   }
@@ -243,6 +237,39 @@ struct GetPolicies : Bundle {
   using Observer = StderrObserver;
 };
 
+// The request the options describe; an exit code when --data names a file that cannot be read.
+std::variant<Request, int> request_of(const Options& o) {
+  Request request{.method = o.method, .url = o.url};
+  for (const auto& [name, value] : o.headers) request.headers.add(name, value);
+  if (o.data && o.data->starts_with("@")) {
+    auto body = read_text(o.data->substr(1));
+    if (!body) return bad_input("cannot read " + o.data->substr(1));
+    request.body = std::move(*body);
+  } else if (o.data) {
+    request.body = *o.data;
+  }
+  request.timeout = o.timeout;
+  return request;
+}
+
+StderrObserver observer_of(const Options& o) {
+  return {o.verbose ? std::optional{observe::JsonLines{std::cerr}} : std::nullopt};
+}
+
+// Prints what the request ended with; its exit code.
+int finish(const Options& o, Result<Response> response, const std::string& status_json) {
+  if (o.verbose) std::cerr << status_json << "\n";
+  if (!response) {
+    std::cerr << response.error().message << "\n";
+    return exit_code_of(response.error());
+  }
+  std::cout << response->body;
+  std::cout.flush();
+  if (o.verbose) std::cerr << "HTTP " << response->status << "\n";
+  return response->status >= 200 && response->status < 300 ? kOk : kHttpError;
+}
+
+// One profile, through ResilientCredential.
 template <class Bundle, class S>
 int get_with(const Options& o, S store) {
   using Policies = GetPolicies<Bundle, S>;
@@ -252,47 +279,74 @@ int get_with(const Options& o, S store) {
     return bad_input("no profile '" + o.profile + "' in " +
                      (o.credentials.empty() ? o.redis : o.credentials));
   }
-  Request request{.method = o.method, .url = o.url};
-  for (const auto& [name, value] : o.headers) request.headers.add(name, value);
-  if (o.data) {
-    if (o.data->starts_with("@")) {
-      auto body = read_text(o.data->substr(1));
-      if (!body) return bad_input("cannot read " + o.data->substr(1));
-      request.body = std::move(*body);
-    } else {
-      request.body = *o.data;
-    }
-  }
-  request.timeout = o.timeout;
+  auto built = request_of(o);
+  if (auto* code = std::get_if<int>(&built)) return *code;
+  Request& request = std::get<Request>(built);
   try {
     ResilientCredential<transport::Curl, Policies> api{transport::Curl{},
                                                        *loaded,
                                                        {.profile = o.profile},
                                                        {.refresh = make_refresh<Bundle>(o),
                                                         .store = std::move(store),
-                                                        .observer = StderrObserver{o.verbose}}};
-    auto response =
-        o.stream ? api.send_stream(request,
-                                   [](std::string_view bytes) {
-                                     std::cout.write(bytes.data(),
-                                                     static_cast<std::streamsize>(bytes.size()));
-                                     std::cout.flush();
-                                     return static_cast<bool>(std::cout);
-                                   })
-                 : api.send(request);
-    if (o.verbose) std::cerr << to_json(api.status()) << "\n";
-    if (!response) {
-      std::cerr << response.error().message << "\n";
-      return exit_code_of(response.error());
-    }
-    std::cout << response->body;
-    std::cout.flush();
-    if (o.verbose) std::cerr << "HTTP " << response->status << "\n";
-    return response->status >= 200 && response->status < 300 ? kOk : kHttpError;
+                                                        .observer = observer_of(o)}};
+    const auto write = [](std::string_view bytes) {
+      std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      std::cout.flush();
+      return static_cast<bool>(std::cout);
+    };
+    auto response = o.stream ? api.send_stream(request, write) : api.send(request);
+    return finish(o, std::move(response), to_json(api.status()));
   } catch (const std::invalid_argument& e) {
     std::cerr << e.what() << "\n";  // an unusable credential or option: named, never shown
     return kNeedsPerson;
   }
+}
+
+// Every profile of the credentials file whose provider is o.provider, as a CredentialPool.
+template <class Bundle>
+int get_pool(const Options& o, const std::vector<std::string>& ids) {
+  using Pool = CredentialPool<transport::Curl, GetPolicies<Bundle, store::File>>;
+  std::vector<typename Pool::Profile> profiles;
+  for (const std::string& id : ids) {
+    store::File store{o.credentials, id, {.provider = o.provider}};
+    auto loaded = store.load();
+    if (!loaded) return bad_input(loaded.error().message);
+    profiles.push_back({.name = id, .credential = std::move(loaded->credential), .store = store});
+  }
+  auto built = request_of(o);
+  if (auto* code = std::get_if<int>(&built)) return *code;
+  try {
+    // Each profile has its own store; Components::store (unused by a pool) is the first's.
+    store::File unused = profiles.front().store;
+    Pool pool{transport::Curl{},
+              std::move(profiles),
+              {.provider = o.provider},
+              {.refresh = make_refresh<Bundle>(o),
+               .store = std::move(unused),
+               .observer = observer_of(o)}};
+    auto response = pool.send(std::get<Request>(built));
+    return finish(o, std::move(response), to_json(pool.status()));
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return kNeedsPerson;
+  }
+}
+
+// The profiles of a credentials file whose `provider` is `provider`, in the file's order.
+std::vector<std::string> profiles_of(const std::string& path, const std::string& provider) {
+  std::vector<std::string> ids;
+  auto text = read_text(path);
+  if (!text) return ids;
+  const detail::WipeOnExit wipe{*text};
+  auto root = detail::json::parse(*text);
+  const auto* profiles = root ? root->find("profiles") : nullptr;
+  if (profiles != nullptr && profiles->as_object() != nullptr) {
+    for (const auto& [id, record] : *profiles->as_object()) {
+      if (record.string_or("provider") == provider) ids.push_back(id);
+    }
+  }
+  if (root) root->wipe();
+  return ids;
 }
 
 #ifdef KEYWARD_CLI_REDIS
@@ -327,9 +381,22 @@ int run_get(const std::vector<std::string>& args) {
   Options o;
   if (auto problem = parse(args, o)) return usage(*problem);
   if (o.url.empty()) return usage("get needs a URL");
-  if (o.profile.empty()) return usage("get needs --profile");
   if (o.credentials.empty() == o.redis.empty()) {
     return usage("get needs one of --credentials FILE and --redis URL");
+  }
+  if (o.profile.empty() && (o.provider.empty() || o.credentials.empty())) {
+    return usage("get needs --profile, or --credentials with --provider for a pool");
+  }
+  if (o.profile.empty()) {  // a pool of every profile of the provider
+    if (o.stream) return usage("--stream needs --profile (a pool does not stream yet)");
+    const auto ids = profiles_of(o.credentials, o.provider);
+    if (ids.empty()) {
+      return bad_input("no profile of provider '" + o.provider + "' in " + o.credentials);
+    }
+    int code = kUsage;
+    with_provider(o.provider,
+                  [&]<class Bundle>(Bundle /*bundle*/) { code = get_pool<Bundle>(o, ids); });
+    return code;
   }
   if (o.provider.empty() && !o.credentials.empty()) {
     o.provider = provider_in_file(o.credentials, o.profile);

@@ -60,30 +60,7 @@ class Redemption {
     if (auto newer = adopt_newer(known, current)) return std::move(*newer);
 
     RefreshOutcome outcome;
-    if (pending_ && pending_from_ == current.refresh_token) {
-      outcome = *pending_;  // redeemed already: only the persist is left to do
-    } else {
-      pending_.reset();
-      if constexpr (MarksRefreshes<Store>) {
-        if (auto marked = store_.mark_refreshing(known, now); !marked) {
-          return failed(std::move(marked).error());  // no mark, no token call
-        }
-      }
-      auto redeemed = hooks.redeem(current, now);
-      if (!redeemed) {
-        Error error = std::move(redeemed).error();
-        if (error.code != Errc::needs_reauth) return failed(std::move(error));
-        // Another holder may have rotated the refresh token meanwhile: trust invalid_grant only
-        // when the store still holds the credential that was refused.
-        if (auto newer = adopt_newer(known, current)) return std::move(*newer);
-        Obtained refused;
-        refused.kind = Obtained::Kind::refused;
-        refused.error = std::move(error);
-        refused.interrupted = interrupted_;
-        return refused;
-      }
-      outcome = std::move(*redeemed);
-    }
+    if (auto ended = redeem(current, known, now, hooks, outcome)) return std::move(*ended);
 
     std::optional<Error> unusable;
     if (auto problems = hooks.problems(outcome.credential, now)) {
@@ -126,6 +103,38 @@ class Redemption {
 
  private:
   // The store's credential when another holder wrote a newer one since `known`.
+  // Fills `outcome`: kept from an earlier flight whose persist failed, or redeemed now (after
+  // the store's mark, in a store that marks refreshes). What the flight ends with, if not that.
+  template <class Hooks>
+  std::optional<Obtained> redeem(const Credential& current, std::uint64_t known, TimePoint now,
+                                 Hooks& hooks, RefreshOutcome& outcome) {
+    if (pending_ && pending_from_ == current.refresh_token) {
+      outcome = *pending_;  // redeemed already: only the persist is left to do
+      return std::nullopt;
+    }
+    pending_.reset();
+    if constexpr (MarksRefreshes<Store>) {
+      if (auto marked = store_.mark_refreshing(known, now); !marked) {
+        return failed(std::move(marked).error());  // no mark, no token call
+      }
+    }
+    auto redeemed = hooks.redeem(current, now);
+    if (redeemed) {
+      outcome = std::move(*redeemed);
+      return std::nullopt;
+    }
+    Error error = std::move(redeemed).error();
+    if (error.code != Errc::needs_reauth) return failed(std::move(error));
+    // Another holder may have rotated the refresh token meanwhile: trust invalid_grant only
+    // when the store still holds the credential that was refused.
+    if (auto newer = adopt_newer(known, current)) return newer;
+    Obtained refused;
+    refused.kind = Obtained::Kind::refused;
+    refused.error = std::move(error);
+    refused.interrupted = interrupted_;
+    return refused;
+  }
+
   // Otherwise remembers a refresh of `known` that never stored its result.
   std::optional<Obtained> adopt_newer(std::uint64_t known, const Credential& current) {
     auto stored = store_.load();

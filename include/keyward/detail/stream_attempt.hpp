@@ -33,7 +33,9 @@ class StreamAttempt final : public StreamHandler {
   /// outlive this attempt.
   template <class Sink>
   explicit StreamAttempt(Sink& sink) noexcept
-      : sink_(&sink), deliver_([](void* s, std::string_view bytes) {
+      // Sink may be const (a const lambda): deliver_ casts back to exactly Sink*, const kept.
+      : sink_(const_cast<void*>(static_cast<const void*>(&sink))),
+        deliver_([](void* s, std::string_view bytes) {
           return static_cast<bool>((*static_cast<Sink*>(s))(bytes));
         }) {}
 
