@@ -291,10 +291,7 @@ class ResilientCredential {
     const bool success = sent && sent->status >= 200 && sent->status < 300;
     const TimePoint at = success && admitted ? *admitted : now();
     const bool streamed = stream != nullptr && stream->delivered();
-    Verdict verdict = sent ? parts_.classifier.classify(
-                                 streamed && stream->error_event() ? *stream->error_event() : *sent,
-                                 {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
-                           : parts_.classifier.classify(sent.error());
+    Verdict verdict = classify(sent, streamed ? stream : nullptr, at, ticket.kind);
     // Recorded before any event, so that an observer that throws leaves them consistent; a
     // mid-stream overload counts toward the breaker like any other.
     const auto guarded = parts_.provider->record(pass, verdict, at);
@@ -328,6 +325,25 @@ class ResilientCredential {
       case ActionKind::retry:
         break;
     }
+    return retry(request, ticket, sent, std::move(verdict), guarded, at, progress);
+  }
+
+  // The verdict on what came back: a streamed body's error event if it had one, else the
+  // response or the transport's failure.
+  Verdict classify(const TransportResult& sent, const detail::StreamAttempt* streamed, TimePoint at,
+                   CredentialKind kind) {
+    if (!sent) return parts_.classifier.classify(sent.error());
+    const Response& seen =
+        streamed != nullptr && streamed->error_event() ? *streamed->error_event() : *sent;
+    return parts_.classifier.classify(seen,
+                                      {.endpoint = Endpoint::api, .now = at, .credential = kind});
+  }
+
+  // A provider-scoped failure: waits and goes round again (an Error without a code) when a
+  // retry is allowed, else returns the response or the failure.
+  Result<Response> retry(const Request& request, const Ticket& ticket, TransportResult& sent,
+                         Verdict verdict, const ProviderGuard::Recorded& guarded, TimePoint at,
+                         detail::Progress& progress) {
     ++progress.attempts;
     auto wait = detail::retry_wait(verdict, progress.attempts, options_.retry, cell_.jitter());
     // Not twice what was meant once; not into an open breaker; not beyond the provider's budget.

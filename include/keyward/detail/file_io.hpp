@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -87,9 +88,9 @@ class FileDescriptor {
     return unexpected(file_error(Errc::store_unavailable, "cannot open", path, errno));
   }
   std::string text;
-  char buffer[4096];
+  std::array<char, 4096> buffer{};
   for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       wipe(text);
@@ -98,14 +99,14 @@ class FileDescriptor {
     if (n == 0) break;
     if (text.size() + static_cast<std::size_t>(n) > max_size) {
       wipe(text);
-      return unexpected(make_error(Errc::store_unavailable,
-                                   path + " is larger than " + std::to_string(max_size) +
-                                       " bytes, so it is not a credentials file"));
+      return unexpected(
+          make_error(Errc::store_unavailable, path + " is larger than " + std::to_string(max_size) +
+                                                  " bytes, so it is not a credentials file"));
     }
-    text.append(buffer, static_cast<std::size_t>(n));
+    text.append(buffer.data(), static_cast<std::size_t>(n));
   }
-  volatile char* p = buffer;
-  for (std::size_t i = 0; i < sizeof buffer; ++i) p[i] = 0;
+  volatile char* p = buffer.data();
+  for (std::size_t i = 0; i < buffer.size(); ++i) p[i] = 0;
   return std::optional<std::string>{std::move(text)};
 }
 
@@ -133,8 +134,8 @@ inline std::string folder_of(const std::string& path) {
 /// the old one, and the folder fsynced. On failure the old file is unchanged.
 [[nodiscard]] inline Result<void> replace_file(const std::string& path, std::string_view bytes) {
   using namespace file_io_internal;
-  std::string temporary = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(std::random_device{}());
+  std::string temporary =
+      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
   FileDescriptor fd{::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
   if (!fd.open()) {
     return unexpected(file_error(Errc::persist_failed, "cannot create", temporary, errno));
@@ -194,8 +195,8 @@ class ByteLock {
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return ByteLock{};
       // The holder is another open file, maybe another process: nothing to wait on but time.
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause,
-                                                                                 deadline - now));
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
       pause = std::min(pause * 2, std::chrono::milliseconds{20});
     }
   }

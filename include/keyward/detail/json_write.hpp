@@ -3,6 +3,7 @@
 // a double are written as integers (1732000000000, not 1.732e+12).
 #pragma once
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -22,13 +23,14 @@ inline void newline(std::string& out, std::size_t level) {
 
 /// Appends a number: whole numbers below 2^53 as integers, others in the shortest exact form.
 inline void write_number(std::string& out, double number) {
-  char buffer[32];
+  std::array<char, 32> buffer{};
+  char* const first = buffer.data();
+  char* const last = first + buffer.size();
   constexpr double kExact = 9007199254740992.0;  // 2^53
   const bool whole = std::fabs(number) < kExact && number == std::trunc(number);
-  const auto [end, error] =
-      whole ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<std::int64_t>(number))
-            : std::to_chars(buffer, buffer + sizeof buffer, number);
-  out.append(buffer, error == std::errc{} ? end : buffer);
+  const auto [end, error] = whole ? std::to_chars(first, last, static_cast<std::int64_t>(number))
+                                  : std::to_chars(first, last, number);
+  out.append(first, error == std::errc{} ? end : first);
 }
 
 /// Appends `value` as JSON; nested lines are indented from `level`.

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -247,7 +248,7 @@ class File {
       return Credential::bearer(std::move(*token), expires);
     }
     return unexpected(malformed(profile_text() + " has type \"" + std::string{type} +
-                                "\"; expected \"oauth\", \"api_key\" or \"token\""));
+                                R"("; expected "oauth", "api_key" or "token")"));
   }
 
   [[nodiscard]] std::string profile_text() const { return "profile \"" + place_->profile + "\""; }
@@ -332,23 +333,11 @@ class File {
     if (const auto* members = profiles.as_object()) {
       for (const auto& [name, record] : *members) {
         open(name);
-        const bool ours = name == place_->profile;
-        // Another name for the same login gets the rotated token too, with its own generation.
-        const bool same_login = !ours && !old_refresh.empty() && record.is_object() &&
-                                record.string_or("refresh") == old_refresh &&
-                                credential.refresh_token.reveal() != old_refresh;
-        if (ours || same_login) {
-          std::uint64_t next = generation;
-          if (same_login) {
-            const auto* written = record.find("generation");
-            // Two more than written: a change whether or not keyward wrote the record last.
-            next = static_cast<std::uint64_t>(
-                       written != nullptr ? std::max(written->as_number().value_or(0), 0.0) : 0) +
-                   2;
-          }
-          write_record(out, &record, credential, ours ? generation : next,
-                       ours ? pending : std::nullopt);
-          wrote_ours = wrote_ours || ours;
+        if (name == place_->profile) {
+          write_record(out, &record, credential, generation, pending);
+          wrote_ours = true;
+        } else if (same_login(record, credential, old_refresh)) {
+          write_record(out, &record, credential, sibling_generation(record), std::nullopt);
         } else {
           detail::json::write(out, record, 2);
         }
@@ -362,13 +351,29 @@ class File {
     out.push_back('}');
   }
 
+  // Another name for the login that rotated from `old_refresh`: it gets the new tokens too.
+  static bool same_login(const detail::json::Value& record, const Credential& credential,
+                         std::string_view old_refresh) {
+    return !old_refresh.empty() && record.is_object() &&
+           record.string_or("refresh") == old_refresh &&
+           credential.refresh_token.reveal() != old_refresh;
+  }
+
+  // Two more than the record's written generation: a change whether or not keyward wrote the
+  // record last (docs/credentials-file.md, `generation_of`).
+  static std::uint64_t sibling_generation(const detail::json::Value& record) {
+    const auto* written = record.find("generation");
+    const double number = written != nullptr ? written->as_number().value_or(0) : 0;
+    return static_cast<std::uint64_t>(std::max(number, 0.0)) + 2;
+  }
+
   // One profile: the members keyward does not own as they were, then the credential's.
   void write_record(std::string& out, const detail::json::Value* record,
                     const Credential& credential, std::uint64_t generation,
                     std::optional<TimePoint> pending) const {
-    static constexpr std::string_view kOwned[] = {"type",       "access",        "refresh",
-                                                  "expires",    "key",           "token",
-                                                  "generation", "generation_of", "refresh_pending"};
+    static constexpr std::array<std::string_view, 9> kOwned = {
+        "type",  "access",     "refresh",       "expires",        "key",
+        "token", "generation", "generation_of", "refresh_pending"};
     out.push_back('{');
     bool first = true;
     const auto member = [&](std::string_view name) {
@@ -388,7 +393,7 @@ class File {
     bool has_provider = false;
     if (record != nullptr && record->as_object() != nullptr) {
       for (const auto& [name, value] : *record->as_object()) {
-        if (std::find(std::begin(kOwned), std::end(kOwned), name) != std::end(kOwned)) continue;
+        if (std::find(kOwned.begin(), kOwned.end(), name) != kOwned.end()) continue;
         member(name);
         detail::json::write(out, value, 3);
         has_provider = has_provider || name == "provider";
@@ -438,7 +443,7 @@ class File {
   static std::string login_hash(const Credential& credential) {
     const std::uint64_t h =
         hash(credential.token.reveal()) ^ (hash(credential.refresh_token.reveal()) * 31);
-    static constexpr char kHex[] = "0123456789abcdef";
+    constexpr std::string_view kHex = "0123456789abcdef";
     std::string out(16, '0');
     for (int i = 0; i < 16; ++i) out[static_cast<std::size_t>(i)] = kHex[(h >> (60 - 4 * i)) & 15];
     return out;
