@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "keyward/pool.hpp"
 #include "keyward/provider/anthropic.hpp"
 #include "keyward/resilient_credential.hpp"
 #include "keyward/transport/curl.hpp"
@@ -61,7 +62,7 @@ struct Timeline {
     }
     switch (event.kind) {
       case K::attempt:
-        return say("  -> request with " + who);
+        return say("  -> request with " + std::string{event.profile} + ": " + who);
       case K::verdict:
         return say("  <- " + verdict);
       case K::retry:
@@ -82,6 +83,8 @@ struct Timeline {
         return say("     credential replaced: now " + who);
       case K::probe:
         return say("     probing the credential");
+      case K::failover:
+        return say("     failing over from profile '" + std::string{event.profile} + "'");
       default:
         return;
     }
@@ -92,6 +95,7 @@ struct DemoPolicies : keyward::provider::Anthropic {
   using Observer = Timeline;
 };
 using Api = keyward::ResilientCredential<keyward::transport::Curl, DemoPolicies>;
+using Pool = keyward::CredentialPool<keyward::transport::Curl, DemoPolicies>;
 
 int failures = 0;
 
@@ -201,11 +205,46 @@ void rate_limited(ProviderServer& server) {
   auto refused = api.send(message(server));
   check(!refused && refused.error().code == keyward::make_error_code(keyward::Errc::cooling_down),
         "a request meanwhile is refused at once, without touching the network");
-  say("  (with a pool, another credential would serve meanwhile: a later scene)");
+  say("  (with a pool, another credential serves meanwhile: the next scene)");
   say("  waiting 2 s ...");
   std::this_thread::sleep_for(2100ms);
   auto again = api.send(message(server));
   check(again && again->status == 200, "the window ended: probed and ready, HTTP 200");
+}
+
+void pool_of_two(ProviderServer& server) {
+  scene("A pool of two logins: one is rate limited (429), the other serves (waits 2 s)");
+  const auto later = keyward::SystemClock{}.now() + 1h;
+  auto [work_access, work_refresh] = server.login();
+  auto [home_access, home_refresh] = server.login();
+  Pool pool{transport(),
+            {{.name = "anthropic:work",
+              .credential = keyward::Credential::oauth(work_access, work_refresh, later)},
+             {.name = "anthropic:home",
+              .credential = keyward::Credential::oauth(home_access, home_refresh, later)}},
+            {.provider = "anthropic"}};
+  server.fault(Route::api, {.status = 429,
+                            .headers = {{"retry-after", "2"}},
+                            .body = R"({"type":"error","error":{"type":"rate_limit_error",)"
+                                    R"("message":"rate limited"}})"});
+  auto response = pool.send(message(server));
+  auto status = pool.status();
+  check(response && response->status == 200 &&
+            status.profiles[0].credential.state == keyward::CredentialState::cooling &&
+            status.profiles[1].credential.state == keyward::CredentialState::ready,
+        "the request failed over to anthropic:home: HTTP 200; only anthropic:work cools");
+  const std::size_t sent = server.received().size();
+  auto next = pool.send(message(server));
+  check(next && next->status == 200 && server.received().size() == sent + 1,
+        "the next request goes straight to anthropic:home: one request, none to the cooling one");
+  say("  waiting 2 s for anthropic:work's window ...");
+  std::this_thread::sleep_for(2100ms);
+  auto back = pool.send(message(server));
+  const auto last = server.received().back().headers;
+  const auto auth = last.find("authorization");
+  check(
+      back && back->status == 200 && auth != last.end() && auth->second == "Bearer " + work_access,
+      "the window ended: the preferred anthropic:work serves again");
 }
 
 void streamed(ProviderServer& server) {
@@ -233,7 +272,7 @@ void streamed(ProviderServer& server) {
 /// Runs the demo; 0 when keyward kept every promise, 1 otherwise.
 int run_demo() {
   std::cout << "keyward demo: a provider API and an OAuth token endpoint on 127.0.0.1, requests "
-               "through libcurl,\nin real time (two waits of a second or two). No network "
+               "through libcurl,\nin real time (three waits of a second or two). No network "
                "needed.\n";
   ProviderServer server;
   say("servers up at " + server.origin());
@@ -243,6 +282,7 @@ int run_demo() {
   dead_token(server);
   overloaded(server);
   rate_limited(server);
+  pool_of_two(server);
   streamed(server);
   std::cout << "\n"
             << (failures == 0 ? "keyward behaved as promised"
