@@ -101,8 +101,8 @@ class CredentialCell {
     const Snapshot& seen = cell_.load();
     const bool timed = seen.state != CredentialState::ready || seen.token->soft_at.has_value();
     const TimePoint at = timed ? detail::time_of(now) : TimePoint{};
-    const std::optional<RefreshNeed> need =
-        timed ? refresh_need(*seen.token, at, how.refresh_tried) : std::nullopt;
+    std::optional<RefreshNeed> need;
+    if (timed) need = refresh_need(*seen.token, at, how.refresh_tried);
     Ticket ticket;
     ticket.cell = this;
     if (seen.state != CredentialState::ready) {
