@@ -49,6 +49,23 @@ concept CredentialStore = std::movable<typename S::Lease> &&
   { const_store.durable() } -> std::same_as<bool>;
 };
 
+/// A cooldown window one holder of a login opened, for the others (rate limits and quotas).
+struct SharedCooldown {
+  std::uint64_t generation = 0;                    ///< The store generation it applies to.
+  VerdictKind reason = VerdictKind::rate_limited;  ///< rate_limited or quota_exhausted.
+  TimePoint until{};                               ///< When it ends.
+};
+
+/// A CredentialStore that shares cooldown windows between its holders (store::Redis): a holder
+/// that is told to wait shares the window, and the others apply it before their next request
+/// instead of each hitting the limit themselves. A window never shrinks.
+template <class S>
+concept SharesCooldowns = CredentialStore<S> &&
+    requires(S& store, const S& const_store, const SharedCooldown& window) {
+  { store.share_cooldown(window) } -> std::same_as<Result<void>>;
+  { const_store.shared_cooldown() } -> std::same_as<Result<std::optional<SharedCooldown>>>;
+};
+
 /// A CredentialStore that durably marks a refresh before its token call (see above).
 template <class S>
 concept MarksRefreshes = CredentialStore<S> &&

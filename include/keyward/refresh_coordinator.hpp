@@ -80,6 +80,12 @@ class RefreshCoordinator {
     known_ = *written;
   }
 
+  /// The store generation of the installed credential.
+  [[nodiscard]] std::uint64_t known() const {
+    const std::scoped_lock lock(mutex_);
+    return known_;
+  }
+
   /// Starts from `loaded`, as the application read it from the store, and never writes it over
   /// what the store holds: when the store holds another generation by now (another process
   /// refreshed it meanwhile), that credential is installed instead; an empty store gets `loaded`.

@@ -13,6 +13,7 @@
 // loop (admit, attempt, act) reads best in one place.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -250,6 +251,7 @@ class ResilientCredential {
     const typename Cell::Pin pin;  // keeps the token whose fields are lent alive until return
     const detail::Loan loan{request.headers};
     detail::Progress progress;
+    if constexpr (SharesCooldowns<typename Policies::Store>) adopt_shared_cooldown();
     for (;;) {
       detail::LazyNow<typename Policies::Clock> now{parts_.clock};
       auto admission = cell_.admit(
@@ -302,6 +304,8 @@ class ResilientCredential {
         ticket, verdict, [at] { return at; }, progress.replays);
     if (action.change) {
       notify(action.change->kind, *action.change->token, &verdict, action.change->until);
+      if constexpr (SharesCooldowns<typename Policies::Store>)
+        share_cooldown(*action.change, verdict);
     }
     if (streamed) {  // recorded; never sent again once the caller has bytes
       if (followed.foreign) return deliver_foreign(std::move(*followed.foreign));
@@ -360,6 +364,45 @@ class ResilientCredential {
     observe(EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);
     return unexpected(Error{});
+  }
+
+  // A rate limit or quota window this instance was told of, for the other holders of the login
+  // (a store that shares cooldowns); the window is in place here whatever the store does.
+  void share_cooldown(const Change& change, const Verdict& verdict) {
+    const bool limit =
+        verdict.kind == VerdictKind::rate_limited || verdict.kind == VerdictKind::quota_exhausted;
+    if (change.kind != EventKind::cooldown_entered || !limit || !change.until) return;
+    static_cast<void>(
+        parts_.store.share_cooldown({coordinator_.known(), verdict.kind, *change.until}));
+  }
+
+  // A window another holder of the login shared: this instance waits it out too, rather than
+  // hitting the limit itself. Looked up at most once a second (kSharedCooldownPoll).
+  void adopt_shared_cooldown() {
+    const TimePoint at = now();
+    const auto ticks = at.time_since_epoch().count();
+    auto next = next_shared_check_.load(std::memory_order_relaxed);
+    if (ticks < next ||
+        !next_shared_check_.compare_exchange_strong(
+            next, detail::saturating_add(at, kSharedCooldownPoll).time_since_epoch().count())) {
+      return;  // looked up recently, or another thread is looking now
+    }
+    auto shared = parts_.store.shared_cooldown();
+    if (!shared || !*shared) return;
+    const SharedCooldown& window = **shared;
+    const auto snapshot = cell_.snapshot();
+    if (window.generation != coordinator_.known() || window.until <= at ||
+        snapshot->state != CredentialState::ready) {
+      return;
+    }
+    Verdict verdict;
+    verdict.kind = window.reason;
+    verdict.scope = Scope::credential;
+    verdict.retry_after = detail::saturating_diff(window.until, at);
+    auto [error, change] =
+        cell_.take_out(snapshot->token->generation, verdict, at,
+                       "(another holder of this login was told to wait)", detail::RefusedBy::api);
+    if (change) notify(change->kind, *change->token, &verdict, change->until);
   }
 
   // Follows the redirects of `sent` (detail/redirect.hpp): the credential's fields never leave
@@ -424,6 +467,9 @@ class ResilientCredential {
   Cell cell_;
   Coordinator coordinator_;
   detail::OriginCache origins_{options_.allow_insecure_http};  // the URL check, per origin
+  // A shared cooldown is looked up at most this often (stores that share them).
+  static constexpr std::chrono::seconds kSharedCooldownPoll{1};
+  std::atomic<TimePoint::rep> next_shared_check_{TimePoint::min().time_since_epoch().count()};
 };
 
 }  // namespace keyward

@@ -17,8 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "keyward/resilient_credential.hpp"
 #include "keyward/store/redis.hpp"
 #include "store/fleet_server.hpp"
+#include "support/fake_clock.hpp"
+#include "support/fake_transport.hpp"
 
 extern char** environ;  // NOLINT: posix_spawn's environment
 
@@ -219,6 +222,65 @@ TEST_F(RedisStore, TheRefreshMarkerIsWrittenAndTheNextWriteRemovesIt) {
   EXPECT_EQ(stored->generation, 1U);
   ASSERT_TRUE(store.compare_and_swap(1, oauth(2)));
   EXPECT_FALSE(store.load()->refresh_pending);
+}
+
+TEST_F(RedisStore, ASharedCooldownNeverShrinks) {
+  auto store = make();
+  ASSERT_TRUE(store.compare_and_swap(0, Credential::api_key("sk-ant-api03-KEYkkkkkkkkkkkkkkkkk")));
+  const TimePoint later = SystemClock{}.now() + 60s;
+  ASSERT_TRUE(store.share_cooldown({1, VerdictKind::quota_exhausted, later}));
+  ASSERT_TRUE(store.share_cooldown({1, VerdictKind::rate_limited, later - 30s}));  // shorter
+  auto window = make().shared_cooldown();
+  ASSERT_TRUE(window && *window);
+  EXPECT_EQ((*window)->generation, 1U);
+  EXPECT_EQ((*window)->reason, VerdictKind::quota_exhausted);
+  EXPECT_EQ(
+      (*window)->until,
+      TimePoint{std::chrono::duration_cast<std::chrono::milliseconds>(later.time_since_epoch())});
+}
+
+// Two instances of one login: the one told to wait shares the window, and the other waits it
+// out without sending, until it ends.
+TEST_F(RedisStore, AnotherInstanceWaitsOutASharedRateLimitWithoutSending) {
+  struct Policies : DefaultPolicies {
+    using Store = store::Redis;
+    using Clock = testing::FakeClock;
+    using Sleeper = testing::RecordingSleeper;
+  };
+  using Api = ResilientCredential<testing::FakeTransport, Policies>;
+  const testing::FakeClock clock;
+  clock.advance(SystemClock{}.now() - clock.now());  // Redis expires the window on its own clock
+  auto store = make();
+  ASSERT_TRUE(store.compare_and_swap(0, Credential::api_key("sk-ant-api03-KEYkkkkkkkkkkkkkkkkk")));
+  const auto loaded = *store.load();
+  testing::FakeTransport limited;
+  Headers wait;
+  wait.set("retry-after", "30");
+  limited.on("https://api.example.test/",
+             [&](const Request&) { return testing::response(429, "{}", wait); });
+  testing::FakeTransport fine;
+  fine.on("https://api.example.test/", [](const Request&) { return testing::response(200); });
+  Api a{limited, loaded, {.profile = "a"}, {.store = make(), .clock = clock}};
+  Api b{fine, loaded, {.profile = "b"}, {.store = make(), .clock = clock}};
+  const Request request{.method = "GET", .url = "https://api.example.test/v1"};
+
+  auto told = a.send(request);
+  ASSERT_FALSE(told);
+  EXPECT_EQ(told.error().code, Errc::cooling_down);
+  clock.advance(2s);
+  auto refused = b.send(request);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::cooling_down);
+  EXPECT_NE(refused.error().message.find("another holder of this login"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(fine.count("https://api.example.test/"), 0U);  // never sent
+  EXPECT_EQ(b.status().state, CredentialState::cooling);
+
+  clock.advance(29s);
+  auto after = b.send(request);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+  EXPECT_EQ(b.status().state, CredentialState::ready);
 }
 
 TEST_F(RedisStore, EightProcessesOnAnExpiredTokenRefreshOnceAndAllGetThrough) {

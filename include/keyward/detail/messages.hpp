@@ -111,14 +111,14 @@ class Messages {
         break;
       case VerdictKind::quota_exhausted:
         text += "has run out of quota or credits" + describe(verdict) + ": " +
-                std::string{credential} + " is out " + when +
+                std::string{credential} + because + " is out " + when +
                 ", when one probe request tests it. Fix: " +
                 fix_for(options_.fix.quota_exhausted, verdict,
                         "add credits or raise the quota with the provider") +
                 ".";
         break;
       default:
-        text += "is rate limited" + describe(verdict) + ": " + std::string{credential} +
+        text += "is rate limited" + describe(verdict) + ": " + std::string{credential} + because +
                 " is cooling down " + when + (verdict.retry_after ? ", the server's wait" : "") +
                 ". This is a rate limit, not an authentication failure; when the window ends one "
                 "probe request tests the credential.";

@@ -10,6 +10,8 @@
 //   - a caller waiting for the lease is woken by the channel (the new generation, or the
 //     release) and polls as a fallback; when another holder stored a new generation meanwhile,
 //     lease() returns without the lease, and the caller adopts that credential;
+//   - a cooldown window (rate limit, quota) one holder is told of is shared, so that the others
+//     wait it out instead of each hitting the limit (SharesCooldowns);
 //   - every key of a profile carries the hash tag `{profile}`, so a profile's keys live in one
 //     Redis Cluster slot and its scripts run there.
 // Each store copy shares one connection under a mutex; a lease wait and a lease renewal each use
@@ -31,6 +33,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -191,6 +194,17 @@ redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[2], 'released')
 return 1)";
 
+// Shares a cooldown window, never shortening one of the same generation: KEYS[1] the window;
+// ARGV: generation, reason, until_ms. The key expires when the window ends.
+inline constexpr std::string_view kShareCooldown = R"(
+local v = redis.call('GET', KEYS[1])
+if v then
+  local g, r, u = string.match(v, '^(%d+) (%S+) (%d+)$')
+  if g == ARGV[1] and tonumber(u) >= tonumber(ARGV[3]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3], 'PXAT', ARGV[3])
+return 1)";
+
 }  // namespace redis_internal
 
 /// A credential store in Redis; copies share one connection and profile.
@@ -199,12 +213,13 @@ class Redis {
     RedisOptions options;
     std::mutex mutex;  // guards connection
     redis_internal::Connection connection{options};
-    std::string credential_key, lease_key, channel;
+    std::string credential_key, lease_key, channel, cooldown_key;
     explicit Shared(RedisOptions o) : options(std::move(o)) {
       const std::string tag = options.prefix + ":{" + options.profile + "}:";
       credential_key = tag + "credential";
       lease_key = tag + "lease";
       channel = tag + "changed";
+      cooldown_key = tag + "cooldown";
     }
   };
 
@@ -400,6 +415,44 @@ class Redis {
     return {};
   }
 
+  /// Shares a cooldown window with every holder of this login; a window of the same generation
+  /// that ends later is kept.
+  [[nodiscard]] Result<void> share_cooldown(const SharedCooldown& window) {
+    const auto until =
+        std::chrono::duration_cast<std::chrono::milliseconds>(window.until.time_since_epoch())
+            .count();
+    const std::scoped_lock lock(shared_->mutex);
+    auto reply = shared_->connection.run({"EVAL", redis_internal::kShareCooldown, "1",
+                                          shared_->cooldown_key, std::to_string(window.generation),
+                                          to_string(window.reason), std::to_string(until)});
+    if (!reply) return unexpected(std::move(reply).error());
+    return {};
+  }
+
+  /// The cooldown window another holder shared, if one is running.
+  [[nodiscard]] Result<std::optional<SharedCooldown>> shared_cooldown() const {
+    std::optional<Result<redis_internal::Reply>> reply;
+    {
+      const std::scoped_lock lock(shared_->mutex);
+      reply = shared_->connection.run({"GET", shared_->cooldown_key});
+    }
+    if (!*reply) return unexpected(std::move(*reply).error());
+    const redisReply& value = ***reply;
+    if (value.type != REDIS_REPLY_STRING) return std::optional<SharedCooldown>{};
+    // "<generation> <reason> <until_ms>", as kShareCooldown writes it.
+    std::istringstream in{std::string{value.str, value.len}};
+    std::uint64_t generation = 0;
+    std::string reason;
+    std::int64_t until = 0;
+    if (!(in >> generation >> reason >> until)) return std::optional<SharedCooldown>{};
+    SharedCooldown window{generation, VerdictKind::rate_limited,
+                          TimePoint{std::chrono::milliseconds{until}}};
+    if (reason == to_string(VerdictKind::quota_exhausted)) {
+      window.reason = VerdictKind::quota_exhausted;
+    }
+    return std::optional<SharedCooldown>{window};
+  }
+
   /// True: the credential lives in Redis, beyond this process (how durably depends on the
   /// server's persistence settings).
   [[nodiscard]] bool durable() const noexcept { return true; }
@@ -445,5 +498,6 @@ class Redis {
 
 static_assert(CredentialStore<Redis>);
 static_assert(MarksRefreshes<Redis>);
+static_assert(SharesCooldowns<Redis>);
 
 }  // namespace keyward::store
