@@ -304,8 +304,9 @@ class ResilientCredential {
         ticket, verdict, [at] { return at; }, progress.replays);
     if (action.change) {
       notify(action.change->kind, *action.change->token, &verdict, action.change->until);
-      if constexpr (SharesCooldowns<typename Policies::Store>)
+      if constexpr (SharesCooldowns<typename Policies::Store>) {
         share_cooldown(*action.change, verdict);
+      }
     }
     if (streamed) {  // recorded; never sent again once the caller has bytes
       if (followed.foreign) return deliver_foreign(std::move(*followed.foreign));
