@@ -287,8 +287,15 @@ class ResilientCredential {
     }
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
-    auto followed = follow(request, stream);
-    auto& sent = followed.credentialed;  // the verdict is the credential's last answer's
+    TransportResult sent = send_once(request, stream);
+    // The verdict is on the credential's last answer; a chain that left the origin ends with
+    // the caller's `foreign` answer. No redirect: nothing is moved.
+    std::optional<TransportResult> foreign;
+    if (sent && detail::is_redirect(sent->status)) {
+      auto followed = follow(request, std::move(sent), stream);
+      sent = std::move(followed.credentialed);
+      foreign = std::move(followed.foreign);
+    }
     // A success needs no fresh time: the admission's will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
     const TimePoint at = success && admitted ? *admitted : now();
@@ -309,13 +316,13 @@ class ResilientCredential {
       }
     }
     if (streamed) {  // recorded; never sent again once the caller has bytes
-      if (followed.foreign) return deliver_foreign(std::move(*followed.foreign));
+      if (foreign) return deliver_foreign(std::move(*foreign));
       if (sent) return std::move(*sent);
       return unexpected(cell_.messages().no_response(progress.attempts + 1, std::move(verdict)));
     }
     switch (action.kind) {
       case ActionKind::deliver:
-        if (followed.foreign) return deliver_foreign(std::move(*followed.foreign));
+        if (foreign) return deliver_foreign(std::move(*foreign));
         return std::move(*sent);
       case ActionKind::fail:
         return unexpected(std::move(*action.error));
@@ -406,17 +413,20 @@ class ResilientCredential {
     if (change) notify(change->kind, *change->token, &verdict, change->until);
   }
 
-  // Follows the redirects of `sent` (detail/redirect.hpp): the credential's fields never leave
-  // the request's origin.
-  detail::Followed follow(const Request& request, detail::StreamAttempt* stream) {
-    auto send = [this, stream](const Request& r) {
-      return stream != nullptr ? send_streamed(r, *stream) : transport_.send(r);
-    };
-    TransportResult sent = send(request);
-    if (!sent || !detail::is_redirect(sent->status)) return {std::move(sent)};
+  // Sends once, streamed when the caller streams.
+  TransportResult send_once(const Request& request, detail::StreamAttempt* stream) {
+    return stream != nullptr ? send_streamed(request, *stream) : transport_.send(request);
+  }
+
+  // Follows the redirect `first` answered (detail/redirect.hpp): the credential's fields never
+  // leave the request's origin.
+  detail::Followed follow(const Request& request, TransportResult first,
+                          detail::StreamAttempt* stream) {
     const auto placed = detail::placed_names(parts_.attach, cell_.snapshot()->token->credential,
                                              request.headers.lent());
-    return detail::follow_redirects(request, std::move(sent), placed, {}, send);
+    return detail::follow_redirects(
+        request, std::move(first), placed, {},
+        [this, stream](const Request& r) { return send_once(r, stream); });
   }
 
   // Sends through the streaming transport (only instantiated for one).

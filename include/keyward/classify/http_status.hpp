@@ -128,7 +128,10 @@ class HttpStatus {
     // An API's 2xx is a success whatever its body says; reading a body that may be megabytes
     // long would cost more than the request did.
     if (verdict.kind == VerdictKind::ok && context.endpoint == Endpoint::api) {
-      finish(verdict, response, context, options_.max_wait);
+      // Nor its headers: x-should-retry and the waits speak of failures.
+      verdict.status = response.status;
+      verdict.scope = default_scope(verdict.kind);
+      verdict.retryable = default_retryable(verdict.kind);
       return verdict;
     }
     // An API's error body is read leniently: one broken escape in a message must not hide the
