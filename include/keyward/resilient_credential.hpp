@@ -289,13 +289,9 @@ class ResilientCredential {
     observe(EventKind::attempt, ticket, nullptr);
     TransportResult sent = send_once(request, stream);
     // The verdict is on the credential's last answer; a chain that left the origin ends with
-    // the caller's `foreign` answer. No redirect: nothing is moved.
+    // the caller's `foreign` answer.
     std::optional<TransportResult> foreign;
-    if (sent && detail::is_redirect(sent->status)) {
-      auto followed = follow(request, std::move(sent), stream);
-      sent = std::move(followed.credentialed);
-      foreign = std::move(followed.foreign);
-    }
+    if (redirected(sent)) follow(request, sent, foreign, stream);
     // A success needs no fresh time: the admission's will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
     const TimePoint at = success && admitted ? *admitted : now();
@@ -418,15 +414,22 @@ class ResilientCredential {
     return stream != nullptr ? send_streamed(request, *stream) : transport_.send(request);
   }
 
-  // Follows the redirect `first` answered (detail/redirect.hpp): the credential's fields never
-  // leave the request's origin.
-  detail::Followed follow(const Request& request, TransportResult first,
-                          detail::StreamAttempt* stream) {
+  static bool redirected(const TransportResult& sent) {
+    return sent && detail::is_redirect(sent->status);
+  }
+
+  // Follows the redirect `sent` is (detail/redirect.hpp): the credential's fields never leave the
+  // request's origin. `sent` becomes the credential's last answer, and `foreign` what a chain
+  // that left the origin ended with.
+  void follow(const Request& request, TransportResult& sent,
+              std::optional<TransportResult>& foreign, detail::StreamAttempt* stream) {
     const auto placed = detail::placed_names(parts_.attach, cell_.snapshot()->token->credential,
                                              request.headers.lent());
-    return detail::follow_redirects(
-        request, std::move(first), placed, {},
-        [this, stream](const Request& r) { return send_once(r, stream); });
+    auto followed =
+        detail::follow_redirects(request, std::move(sent), placed, {},
+                                 [this, stream](const Request& r) { return send_once(r, stream); });
+    sent = std::move(followed.credentialed);
+    foreign = std::move(followed.foreign);
   }
 
   // Sends through the streaming transport (only instantiated for one).
