@@ -58,9 +58,17 @@ enum class ActionKind : std::uint8_t {
 
 /// The cell's answer to a verdict.
 struct Action {
-  ActionKind kind = ActionKind::deliver;  ///< What to do.
-  std::optional<Error> error;             ///< The caller's error, for fail.
-  std::optional<Change> change;           ///< An event to emit.
+  // Constructors of its own: g++ 12 zero-fills an aggregate holding an optional Error (300 bytes)
+  // on every construction, and a success constructs one per send().
+  /// What to do, with no error and no change.
+  explicit Action(ActionKind what = ActionKind::deliver) noexcept : kind(what) {}
+  /// Fails with `error`, and the change worth an event if any.
+  Action(Error failure, std::optional<Change> changed)
+      : kind(ActionKind::fail), error(std::move(failure)), change(std::move(changed)) {}
+
+  ActionKind kind;               ///< What to do.
+  std::optional<Error> error;    ///< The caller's error, for fail.
+  std::optional<Change> change;  ///< An event to emit.
 };
 
 /// Who claimed what for one attempt; hands a claimed probe back when destroyed undecided.

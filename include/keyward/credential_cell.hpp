@@ -70,9 +70,21 @@ class CredentialCell {
   /// admit()'s answer: send with the ticket, refresh first, or refuse with an error.
   struct Admission {
     /// Send with the ticket, refresh first, or refuse.
-    enum class Kind : std::uint8_t { send, refresh, refuse } kind = Kind::send;  ///< What to do.
+    enum class Kind : std::uint8_t { send, refresh, refuse };
+    // Constructors, not an aggregate: g++ 12 zero-fills an aggregate holding an optional Error
+    // on every construction, and every send() constructs one.
+    /// Send with `sent`.
+    explicit Admission(Ticket sent) noexcept
+        : kind(Kind::send), generation(sent.generation), ticket(std::move(sent)) {}
+    /// Refresh generation `stale` first.
+    Admission(RefreshNeed urgency, std::uint64_t stale) noexcept
+        : kind(Kind::refresh), need(urgency), generation(stale) {}
+    /// Refuse with `refusal`.
+    explicit Admission(Error refusal) : kind(Kind::refuse), error(std::move(refusal)) {}
+
+    Kind kind;                             ///< What to do.
     RefreshNeed need = RefreshNeed::soft;  ///< For refresh: soft (others carry on) or hard (wait).
-    std::uint64_t generation = 0;          ///< For refresh: the generation that needs it.
+    std::uint64_t generation = 0;          ///< For send and refresh: the generation concerned.
     Ticket ticket;                         ///< For send.
     std::optional<Error> error;            ///< For refuse.
   };
@@ -109,12 +121,12 @@ class CredentialCell {
       const bool window_over = seen.state != CredentialState::probing &&
                                (how.force_probe || (seen.until && at >= *seen.until));
       if (!window_over) return refuse(seen, at);
-      if (need) return {Admission::Kind::refresh, *need, seen.token->generation, {}, {}};
+      if (need) return Admission{*need, seen.token->generation};
       ticket.probe = claim_probe(at, how.force_probe);
       if (ticket.probe == 0) return refuse(cell_.load(), at);
       ticket.probed_reason = seen.reason;
     } else if (need) {
-      return {Admission::Kind::refresh, *need, seen.token->generation, {}, {}};
+      return Admission{*need, seen.token->generation};
     }
     const Snapshot& current = ticket.probe != 0 ? cell_.load() : seen;
     ticket.generation = current.token->generation;
@@ -123,7 +135,7 @@ class CredentialCell {
     ticket.kind = current.token->credential.kind;
     if (how.keep_token) ticket.token = current.token;
     use(*current.token);
-    return {Admission::Kind::send, RefreshNeed::soft, ticket.generation, std::move(ticket), {}};
+    return Admission{std::move(ticket)};
   }
 
   /// Records the verdict for an attempt and returns what to do next; `replays` is how often this
@@ -135,8 +147,9 @@ class CredentialCell {
       case VerdictKind::ok:
       case VerdictKind::forbidden:
       case VerdictKind::request_error: {
-        if (ticket.probe == 0 && ticket.settled) return {};  // a success changes nothing
-        Action action{ActionKind::deliver, {}, accepted(ticket, now)};
+        if (ticket.probe == 0 && ticket.settled) return Action{};  // a success changes nothing
+        Action action;
+        action.change = accepted(ticket, now);
         ticket.probe = 0;  // decided
         return action;
       }
@@ -152,7 +165,7 @@ class CredentialCell {
     }
     // Provider-scoped: the credential is not at fault, so its state stays as it was.
     ticket.hand_back();
-    return {ActionKind::retry, {}, {}};
+    return Action{ActionKind::retry};
   }
 
   /// Installs a credential obtained by refreshing generation `from`, or adopted from the store;
@@ -252,7 +265,7 @@ class CredentialCell {
   }
 
   static Action fail(std::pair<Error, std::optional<Change>> out) {
-    return {ActionKind::fail, std::move(out.first), std::move(out.second)};
+    return {std::move(out.first), std::move(out.second)};
   }
 
   std::vector<std::string_view> secrets(const detail::Token& token) const {
@@ -273,7 +286,7 @@ class CredentialCell {
                                  : make_error(Errc::cooling_down, messages_.prefix() + "not ready");
     error.message += detail::Messages::refusal_note(snapshot.state == CredentialState::probing,
                                                     snapshot.until && now >= *snapshot.until);
-    return {Admission::Kind::refuse, RefreshNeed::soft, 0, {}, std::move(error)};
+    return Admission{std::move(error)};
   }
 
   // Claims the probe when the credential is out and its window is over (or `force`); returns the
@@ -304,14 +317,14 @@ class CredentialCell {
     ticket.hand_back();  // a replay probes again
     if (replays >= kMaxReplays) return fail(take_out(ticket, verdict, now, "on every replay"));
     const TokenPtr current = cell_.load_shared()->token;
-    if (current->generation != ticket.generation) return {ActionKind::replay, {}, {}};
+    if (current->generation != ticket.generation) return Action{ActionKind::replay};
     if (!current->refreshable) {
       return fail(take_out(ticket, verdict, now, current->not_refreshable));
     }
     if (ticket.unverified) {
       return fail(take_out(ticket, verdict, now, "right after it was refreshed"));
     }
-    return {ActionKind::refresh_then_replay, {}, {}};
+    return Action{ActionKind::refresh_then_replay};
   }
 
   std::pair<Error, std::optional<Change>> take_out(Ticket& ticket, const Verdict& verdict,

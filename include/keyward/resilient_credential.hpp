@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -245,8 +246,12 @@ class ResilientCredential {
   std::vector<Secret> strategy_secrets() const { return detail::strategy_secrets(parts_.refresh); }
 
   Result<Response> run(Request& request, bool probe, detail::StreamAttempt* stream = nullptr) {
+    // The call's one Result, returned by name (so without a move): the response is moved once,
+    // from the transport's answer into it.
+    Result<Response> answer{Response{}};
     if (!origins_.allows(request.url)) {
-      return unexpected(cell_.messages().insecure_url(detail::url_scheme(request.url)));
+      answer = unexpected(cell_.messages().insecure_url(detail::url_scheme(request.url)));
+      return answer;
     }
     const typename Cell::Pin pin;  // keeps the token whose fields are lent alive until return
     const detail::Loan loan{request.headers};
@@ -259,38 +264,45 @@ class ResilientCredential {
           {.force_probe = probe, .refresh_tried = progress.refresh_tried, .keep_token = kObserving},
           [&](const detail::Token& token) { detail::place(parts_.attach, request, token); });
       using Kind = typename Cell::Admission::Kind;
-      if (admission.kind == Kind::refuse) return unexpected(std::move(*admission.error));
+      if (admission.kind == Kind::refuse) {
+        answer = unexpected(std::move(*admission.error));
+        return answer;
+      }
       if (admission.kind == Kind::send) {
-        auto result = attempt(request, std::move(admission.ticket), now.read(), progress, stream);
-        if (result || result.error().code) return result;
-        continue;  // an Error without a code: go round again
+        if (attempt(request, std::move(admission.ticket), now.read(), progress, stream, answer)) {
+          return answer;
+        }
+        continue;
       }
       progress.refresh_tried = true;
       if (admission.need == RefreshNeed::soft && coordinator_.quiet(now())) continue;
       if (auto refreshed = refresh(admission.generation, admission.need, now()); !refreshed) {
-        return unexpected(std::move(refreshed).error());
+        answer = unexpected(std::move(refreshed).error());
+        return answer;
       }
     }
   }
 
-  // Sends once with `ticket` and acts on the verdict; an Error without a code when the loop goes
-  // on (every Error keyward returns has one), so that the response is moved only once.
-  Result<Response> attempt(const Request& request, Ticket ticket, std::optional<TimePoint> admitted,
-                           detail::Progress& progress, detail::StreamAttempt* stream) {
+  // Sends once with `ticket` and acts on the verdict: true when `answer` holds what send()
+  // returns, false to go round again.
+  bool attempt(const Request& request, Ticket ticket, std::optional<TimePoint> admitted,
+               detail::Progress& progress, detail::StreamAttempt* stream,
+               Result<Response>& answer) {
     // The provider's breaker first: while it is open nothing is sent, and the credential, which
     // is not at fault, is left as it was (the ticket hands back a claimed probe).
     CircuitBreaker& breaker = parts_.provider->breaker();
     auto pass = breaker.admit([&] { return admitted ? *admitted : now(); });
     if (pass.changed()) observe(EventKind::breaker_half_open, ticket, nullptr);
     if (!pass) {
-      return unexpected(provider_unavailable(options_.profile, *pass.until(), now()));
+      answer = unexpected(provider_unavailable(options_.profile, *pass.until(), now()));
+      return true;
     }
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
     TransportResult sent = send_once(request, stream);
     // The verdict is on the credential's last answer; a chain that left the origin ends with
-    // the caller's `foreign` answer.
-    std::optional<TransportResult> foreign;
+    // the caller's `foreign` answer (allocated only then).
+    std::unique_ptr<TransportResult> foreign;
     if (redirected(sent)) follow(request, sent, foreign, stream);
     // A success needs no fresh time: the admission's will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
@@ -312,28 +324,37 @@ class ResilientCredential {
       }
     }
     if (streamed) {  // recorded; never sent again once the caller has bytes
-      if (foreign) return deliver_foreign(std::move(*foreign));
-      if (sent) return std::move(*sent);
-      return unexpected(cell_.messages().no_response(progress.attempts + 1, std::move(verdict)));
+      if (foreign) return deliver_foreign(std::move(*foreign), answer);
+      if (sent) return deliver(sent, answer);
+      answer = unexpected(cell_.messages().no_response(progress.attempts + 1, std::move(verdict)));
+      return true;
     }
     switch (action.kind) {
       case ActionKind::deliver:
-        if (foreign) return deliver_foreign(std::move(*foreign));
-        return std::move(*sent);
+        if (foreign) return deliver_foreign(std::move(*foreign), answer);
+        return deliver(sent, answer);
       case ActionKind::fail:
-        return unexpected(std::move(*action.error));
+        answer = unexpected(std::move(*action.error));
+        return true;
       case ActionKind::refresh_then_replay:
         if (auto refreshed = refresh(ticket.generation, RefreshNeed::rejected, at); !refreshed) {
-          return unexpected(std::move(refreshed).error());
+          answer = unexpected(std::move(refreshed).error());
+          return true;
         }
         [[fallthrough]];
       case ActionKind::replay:
         ++progress.replays;
-        return unexpected(Error{});
+        return false;
       case ActionKind::retry:
         break;
     }
-    return retry(request, ticket, sent, std::move(verdict), guarded, at, progress);
+    return retry(request, ticket, sent, std::move(verdict), guarded, at, progress, answer);
+  }
+
+  // The response, moved into `answer` (which holds a Response until the call's end).
+  static bool deliver(TransportResult& sent, Result<Response>& answer) {
+    *answer = std::move(*sent);
+    return true;
   }
 
   // The verdict on what came back: a streamed body's error event if it had one, else the
@@ -347,11 +368,11 @@ class ResilientCredential {
                                       {.endpoint = Endpoint::api, .now = at, .credential = kind});
   }
 
-  // A provider-scoped failure: waits and goes round again (an Error without a code) when a
-  // retry is allowed, else returns the response or the failure.
-  Result<Response> retry(const Request& request, const Ticket& ticket, TransportResult& sent,
-                         Verdict verdict, const ProviderGuard::Recorded& guarded, TimePoint at,
-                         detail::Progress& progress) {
+  // A provider-scoped failure: waits and goes round again (false) when a retry is allowed, else
+  // puts the response or the failure in `answer` (true).
+  bool retry(const Request& request, const Ticket& ticket, TransportResult& sent, Verdict verdict,
+             const ProviderGuard::Recorded& guarded, TimePoint at, detail::Progress& progress,
+             Result<Response>& answer) {
     ++progress.attempts;
     auto wait = detail::retry_wait(verdict, progress.attempts, options_.retry, cell_.jitter());
     // Not twice what was meant once; not into an open breaker; not beyond the provider's budget.
@@ -360,14 +381,15 @@ class ResilientCredential {
     if (hold == Hold::budget) observe(EventKind::retry_budget_exhausted, ticket, &verdict);
     if (hold != Hold::none) wait.reset();
     if (!wait) {
-      if (sent) return std::move(*sent);
+      if (sent) return deliver(sent, answer);
       Error error = cell_.messages().no_response(progress.attempts, std::move(verdict));
       error.message += ProviderGuard::explain(hold);
-      return unexpected(std::move(error));
+      answer = unexpected(std::move(error));
+      return true;
     }
     observe(EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
     parts_.sleeper.sleep_for(*wait);
-    return unexpected(Error{});
+    return false;
   }
 
   // A rate limit or quota window this instance was told of, for the other holders of the login
@@ -422,14 +444,14 @@ class ResilientCredential {
   // request's origin. `sent` becomes the credential's last answer, and `foreign` what a chain
   // that left the origin ended with.
   void follow(const Request& request, TransportResult& sent,
-              std::optional<TransportResult>& foreign, detail::StreamAttempt* stream) {
+              std::unique_ptr<TransportResult>& foreign, detail::StreamAttempt* stream) {
     const auto placed = detail::placed_names(parts_.attach, cell_.snapshot()->token->credential,
                                              request.headers.lent());
     auto followed =
         detail::follow_redirects(request, std::move(sent), placed, {},
                                  [this, stream](const Request& r) { return send_once(r, stream); });
     sent = std::move(followed.credentialed);
-    foreign = std::move(followed.foreign);
+    if (followed.foreign) foreign = std::make_unique<TransportResult>(std::move(*followed.foreign));
   }
 
   // Sends through the streaming transport (only instantiated for one).
@@ -442,11 +464,12 @@ class ResilientCredential {
   }
 
   // What a redirect chain that left the origin ended with; not the credential's to record.
-  Result<Response> deliver_foreign(TransportResult foreign) {
-    if (foreign) return std::move(*foreign);
+  bool deliver_foreign(TransportResult foreign, Result<Response>& answer) {
+    if (foreign) return deliver(foreign, answer);
     Verdict verdict = parts_.classifier.classify(foreign.error());
     cell_.scrub(verdict);
-    return unexpected(cell_.messages().no_response(0, std::move(verdict)));
+    answer = unexpected(cell_.messages().no_response(0, std::move(verdict)));
+    return true;
   }
 
   Result<void> refresh(std::uint64_t seen, RefreshNeed need, TimePoint now) {
