@@ -47,51 +47,51 @@ void classify_2xx(benchmark::State& state, const Response& response) {
 void BM_Classify_HttpStatus_AnthropicMessage_2xx(benchmark::State& state) {
   classify_2xx<classify::HttpStatus>(state, json_response(testing::anthropic_message()));
 }
-BENCHMARK(BM_Classify_HttpStatus_AnthropicMessage_2xx);
+BENCHMARK(BM_Classify_HttpStatus_AnthropicMessage_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Classify_HttpStatus_OpenAIEmbedding_2xx(benchmark::State& state) {
   classify_2xx<classify::HttpStatus>(state, json_response(testing::openai_embedding()));
 }
-BENCHMARK(BM_Classify_HttpStatus_OpenAIEmbedding_2xx);
+BENCHMARK(BM_Classify_HttpStatus_OpenAIEmbedding_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Classify_Anthropic_Message_2xx(benchmark::State& state) {
   classify_2xx<classify::Anthropic>(state, json_response(testing::anthropic_message()));
 }
-BENCHMARK(BM_Classify_Anthropic_Message_2xx);
+BENCHMARK(BM_Classify_Anthropic_Message_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Classify_OpenAI_Embedding_2xx(benchmark::State& state) {
   classify_2xx<classify::OpenAI>(state, json_response(testing::openai_embedding()));
 }
-BENCHMARK(BM_Classify_OpenAI_Embedding_2xx);
+BENCHMARK(BM_Classify_OpenAI_Embedding_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Classify_Anthropic_Stream_2xx(benchmark::State& state) {
   classify_2xx<classify::Anthropic>(state, stream_response(testing::anthropic_stream(kStreamSize)));
 }
-BENCHMARK(BM_Classify_Anthropic_Stream_2xx);
+BENCHMARK(BM_Classify_Anthropic_Stream_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Classify_Anthropic_StreamTalkingOfErrors_2xx(benchmark::State& state) {
   classify_2xx<classify::Anthropic>(
       state, stream_response(testing::anthropic_stream(kStreamSize, testing::kErrorProse)));
 }
-BENCHMARK(BM_Classify_Anthropic_StreamTalkingOfErrors_2xx);
+BENCHMARK(BM_Classify_Anthropic_StreamTalkingOfErrors_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Classify_Anthropic_StreamFailingHalfway_2xx(benchmark::State& state) {
   classify_2xx<classify::Anthropic>(
       state, stream_response(testing::anthropic_stream(kStreamSize, testing::kProse,
                                                        testing::kAnthropicErrorEvent)));
 }
-BENCHMARK(BM_Classify_Anthropic_StreamFailingHalfway_2xx);
+BENCHMARK(BM_Classify_Anthropic_StreamFailingHalfway_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Classify_OpenAI_ChatStream_2xx(benchmark::State& state) {
   classify_2xx<classify::OpenAI>(state, stream_response(testing::openai_chat_stream(kStreamSize)));
 }
-BENCHMARK(BM_Classify_OpenAI_ChatStream_2xx);
+BENCHMARK(BM_Classify_OpenAI_ChatStream_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Classify_OpenAI_ChatStreamTalkingOfErrors_2xx(benchmark::State& state) {
   classify_2xx<classify::OpenAI>(
       state, stream_response(testing::openai_chat_stream(kStreamSize, testing::kErrorProse)));
 }
-BENCHMARK(BM_Classify_OpenAI_ChatStreamTalkingOfErrors_2xx);
+BENCHMARK(BM_Classify_OpenAI_ChatStreamTalkingOfErrors_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 // The baseline: one memchr over the stream, for a byte it does not hold.
 void BM_Classify_Baseline_MemchrStream_2xx(benchmark::State& state) {
@@ -101,7 +101,7 @@ void BM_Classify_Baseline_MemchrStream_2xx(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(body.size()));
 }
-BENCHMARK(BM_Classify_Baseline_MemchrStream_2xx);
+BENCHMARK(BM_Classify_Baseline_MemchrStream_2xx)->Threads(1)->Threads(2)->UseRealTime();
 
 // The URL check on every send, for a short URL and one with a 4 KB query: the same cost.
 void BM_Url_AllowsCredentials(benchmark::State& state) {
@@ -113,7 +113,7 @@ void BM_Url_AllowsCredentials(benchmark::State& state) {
     benchmark::DoNotOptimize(detail::url_allows_credentials(view, false));
   }
 }
-BENCHMARK(BM_Url_AllowsCredentials)->Arg(0)->Arg(4096);
+BENCHMARK(BM_Url_AllowsCredentials)->Arg(0)->Arg(4096)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace keyward::bench

@@ -250,6 +250,16 @@ TEST(ErrorDocumentTest, ReadsAnEventStreamWhateverTheCaseAndParametersOfItsType)
     ASSERT_TRUE(document.json) << type;
     EXPECT_TRUE(document.json->is_object()) << type;
   }
+  // The media type is the value's first token: a type that only contains it is another type.
+  for (const char* type :
+       {"text/event-streams", "application/json; note=text/event-stream", "text/event", ""}) {
+    const auto document =
+        error_document(Response{200, {{"content-type", type}}, "event: error\ndata: {}\n\n"});
+    EXPECT_FALSE(document.streamed) << type;
+  }
+  const auto spaced = error_document(Response{
+      200, {{"content-type", " text/event-stream ;charset=utf-8"}}, "event: error\ndata: {}\n\n"});
+  EXPECT_TRUE(spaced.streamed);
 }
 
 }  // namespace

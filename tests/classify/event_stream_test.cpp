@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace keyward::classify::sse_internal {
@@ -47,23 +49,87 @@ TEST(FieldValueTest, ReadsANamedFieldAndDropsOneSpace) {
   EXPECT_FALSE(field_value("dat", "data"));
 }
 
-TEST(FindErrorTest, FindsEveryErrorAsFindDoes) {
-  for (const std::string_view text :
-       {"error", "xerror", "errerror", "erroerror", "rrorerror", "error error", "eerrorr", "",
-        "erro", "rror", "an error occurred", "no such thing", "ERROR"}) {
-    for (std::size_t from = 0; from <= text.size() + 1; ++from) {
-      EXPECT_EQ(find_error(text, from), text.find("error", from)) << text << " " << from;
+// The search by each of its means: the one a constant expression uses, SSE2's and AVX2's where
+// the CPU has them, and the one find_error() picks.
+using FindError = std::size_t (*)(std::string_view, std::size_t);
+std::vector<std::pair<std::string, FindError>> means_of_search() {
+  std::vector<std::pair<std::string, FindError>> means{
+      {"portable",
+       [](std::string_view t, std::size_t f) { return find_error_by<PortablePairs>(t, f); }},
+      {"chosen", find_error}};
+#if defined(__SSE2__)
+  means.emplace_back(
+      "sse2", [](std::string_view t, std::size_t f) { return find_error_by<Sse2Pairs>(t, f); });
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx2")) means.emplace_back("avx2", find_error_avx2);
+#endif
+  return means;
+}
+
+TEST(FindErrorTest, FindsEveryErrorAsFindDoesByEveryMeans) {
+  static_assert(find_error("an error", 0) == 3);  // usable in constant expressions
+  for (const auto& [name, find] : means_of_search()) {
+    for (const std::string_view text :
+         {"error", "xerror", "errerror", "erroerror", "rrorerror", "error error", "eerrorr", "",
+          "erro", "rror", "an error occurred", "no such thing", "ERROR"}) {
+      for (std::size_t from = 0; from <= text.size() + 1; ++from) {
+        EXPECT_EQ(find(text, from), text.find("error", from)) << name << " " << text << " " << from;
+      }
+    }
+    // Every placement in texts long enough for whole blocks of the search, and across them.
+    std::mt19937 random{5};
+    const std::string_view alphabet = "erro x\"";
+    for (int i = 0; i < 20000; ++i) {
+      std::string text;
+      const std::size_t size = random() % 300;
+      for (std::size_t j = 0; j < size; ++j) text.push_back(alphabet[random() % alphabet.size()]);
+      const std::size_t from = random() % (size + 1);
+      ASSERT_EQ(find(text, from), text.find("error", from)) << name << " " << text << " " << from;
     }
   }
-  // Every placement in texts long enough for whole blocks of the search, and across them.
-  std::mt19937 random{5};
-  const std::string_view alphabet = "erro x\"";
-  for (int i = 0; i < 20000; ++i) {
-    std::string text;
-    const std::size_t size = random() % 300;
-    for (std::size_t j = 0; j < size; ++j) text.push_back(alphabet[random() % alphabet.size()]);
-    const std::size_t from = random() % (size + 1);
-    ASSERT_EQ(find_error(text, from), text.find("error", from)) << text << " " << from;
+}
+
+TEST(FindErrorTest, FindsAnErrorAtEveryOffsetOfALongText) {
+  // "error" alone in 1,000 bytes of "rr" pairs, at each place: the block edges and the last byte.
+  for (const auto& [name, find] : means_of_search()) {
+    for (std::size_t at = 0; at + 5 <= 1000; ++at) {
+      std::string text(1000, 'r');
+      for (std::size_t i = 1; i < text.size(); i += 3) text[i] = ' ';
+      text.replace(at, 5, "error");
+      const auto expected = text.find("error");
+      ASSERT_EQ(find(text, 0), expected) << name << " " << at;
+      ASSERT_EQ(find(std::string_view{text}.substr(0, at + 4), 0), std::string_view::npos)
+          << name << " " << at;  // cut one byte short
+    }
+  }
+}
+
+TEST(PairsTest, EveryMeansMarksTheSamePairs) {
+  std::mt19937 random{7};
+  for (int i = 0; i < 4000; ++i) {
+    // 129 bytes, mostly 'x', with a few "r" so that blocks with and without a pair both occur.
+    std::string block(129, 'x');
+    for (int r = static_cast<int>(random() % 6); r > 0; --r) block[random() % block.size()] = 'r';
+    const std::uint64_t pairs = PortablePairs::pairs(block.data());
+    ASSERT_EQ(pairs >> 63, 0U);  // the 64th byte's pair is the next mask's
+    bool any = false;            // a pair among the first 126
+    for (std::size_t j = 0; j + 1 < 127; ++j) any = any || (block[j] == 'r' && block[j + 1] == 'r');
+    ASSERT_EQ(PortablePairs::any(block.data()), any) << block;
+#if defined(__SSE2__)
+    ASSERT_EQ(Sse2Pairs::pairs(block.data()), pairs) << block;
+    if (any) {
+      ASSERT_TRUE(Sse2Pairs::any(block.data())) << block;  // may say yes for 126 and 127 too
+    }
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx2")) {
+      ASSERT_EQ(Avx2Pairs::pairs(block.data()), pairs) << block;
+      if (any) {
+        ASSERT_TRUE(Avx2Pairs::any(block.data())) << block;
+      }
+    }
+#endif
   }
 }
 

@@ -47,10 +47,17 @@ namespace keyward::classify {
   return nullptr;
 }
 
-/// True when the response says it is a server-sent event stream (`text/event-stream`).
+/// True when the response says it is a server-sent event stream: its media type (RFC 9110
+/// section 8.3.1: `type/subtype`, then parameters after a ';') is `text/event-stream`, in any case.
 [[nodiscard]] inline bool is_event_stream(const Response& response) noexcept {
-  const auto type = response.headers.get("content-type");
-  return type && icontains(*type, "text/event-stream");
+  constexpr std::string_view kType = "text/event-stream";
+  auto type = response.headers.get("content-type").value_or("");
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  if (type.size() < kType.size() || !detail::iequals(type.substr(0, kType.size()), kType)) {
+    return false;
+  }
+  type.remove_prefix(kType.size());
+  return type.empty() || type.front() == ';' || type.front() == ' ' || type.front() == '\t';
 }
 
 namespace sse_internal {
