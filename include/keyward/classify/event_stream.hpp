@@ -85,11 +85,11 @@ class Lines {
 struct PortablePairs {
   /// Bit i set when `bytes[i]` and `bytes[i + 1]` are both 'r', for i in [0, 63); reads 64 bytes.
   static constexpr std::uint64_t pairs(const char* bytes) noexcept {
-    std::uint64_t pairs = 0;
+    std::uint64_t found = 0;
     for (std::size_t i = 0; i < 63; ++i) {
-      pairs |= std::uint64_t{bytes[i] == 'r' && bytes[i + 1] == 'r'} << i;
+      if (bytes[i] == 'r' && bytes[i + 1] == 'r') found |= std::uint64_t{1} << i;
     }
-    return pairs;
+    return found;
   }
   /// False only when the pairs at [0, 126) hold no "rr" (others may answer true for the pairs up
   /// to 128); reads up to 129 bytes.

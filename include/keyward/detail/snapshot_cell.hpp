@@ -46,7 +46,7 @@ inline std::uint64_t next_cell_id() noexcept {
 
 /// Publishes immutable snapshots of T to many readers.
 template <class T>
-class SnapshotCell {
+class alignas(64) SnapshotCell {  // a read's fields on one cache line (see the members)
  public:
   /// Starts with `initial` as the current snapshot; it, and every snapshot published, is non-null.
   explicit SnapshotCell(std::shared_ptr<const T> initial)
