@@ -177,7 +177,7 @@ void BM_Select_ScanToReady(benchmark::State& state) {
     for (const auto& c : g_cooling) {
       const bool ready = c->with_current([&header](const auto& current) {
         if (current.state != CredentialState::ready) return false;
-        use(header, current.credential.token.reveal(), current.state);
+        use(header, current.token, current.state);
         return true;
       });
       if (ready) break;

@@ -149,7 +149,7 @@ class KeywardDesign {
  public:
   void read(std::string& header) const {
     credential_.with_current([&header](const auto& current) {
-      use(header, current.credential.token.reveal(), current.state);
+      use(header, current.token, current.state);
     });
   }
   void publish() {

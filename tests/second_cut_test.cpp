@@ -353,6 +353,49 @@ TEST(WithCurrentTest, AReadStaysValidWhileSeventeenOtherCredentialsAreReadAndRep
   EXPECT_EQ(first, "sk-test-key-1000000-abcdefgh");
 }
 
+TEST(WithCurrentTest, LendsTheTokenBytesAndGenerationOfTheCredentialInEveryState) {
+  // The snapshot keeps copies of its token's bytes and generation (so that a read need not touch
+  // the token object); they must be the credential's own through every kind of publish.
+  FakeTransport transport;
+  FakeOAuthServer server{transport};
+  FakeClock clock;
+  const auto [access, refresh_token] = server.login();
+  ResilientCredential<FakeTransport, ObservedOAuth> rc{
+      transport,
+      Credential::oauth(access, refresh_token, clock.now() + 1h),
+      {.profile = "lent"},
+      {.refresh = refresh::OAuth2RefreshToken{{.token_url = kToken, .client_id = "c"}},
+       .clock = clock,
+       .sleeper = RecordingSleeper{clock}}};
+  std::vector<std::pair<std::string, std::uint64_t>> seen;
+  const auto check = [&](const char* when) {
+    rc.with_current([&](const auto& c) {
+      EXPECT_EQ(c.token, c.credential.token.reveal()) << when;
+      EXPECT_EQ(c.token.data(), c.credential.token.reveal().data()) << when;  // no copy
+      EXPECT_EQ(c.generation, rc.status().generation) << when;
+      seen.emplace_back(std::string{c.token}, c.generation);
+    });
+  };
+  check("at construction");
+  server.expire_access_tokens();  // the next request is refused: refreshed, then replayed
+  ASSERT_TRUE(rc.send(api_request()));
+  check("after a refresh");
+  server.fail_next_api_request(429, 30);  // cooling: a new snapshot of the same token
+  const auto limited = rc.send(api_request());
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().code, Errc::cooling_down);
+  rc.with_current([](const auto& c) { EXPECT_EQ(c.state, CredentialState::cooling); });
+  check("while cooling");
+  ASSERT_TRUE(rc.set_credential(Credential::api_key("sk-test-replacement-0123456789")));
+  check("after a replacement");
+  ASSERT_EQ(seen.size(), 4U);
+  EXPECT_EQ(seen[0], (std::pair<std::string, std::uint64_t>{access, 1}));
+  EXPECT_EQ(seen[1].second, 2U);
+  EXPECT_NE(seen[1].first, access);
+  EXPECT_EQ(seen[2], seen[1]);
+  EXPECT_EQ(seen[3], (std::pair<std::string, std::uint64_t>{"sk-test-replacement-0123456789", 3}));
+}
+
 // --- item: probe() -------------------------------------------------------------------------------
 
 TEST(ProbeTest, ProbeSendsTheProvidersHealthRequestAndBringsACooledCredentialBack) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "keyward/classifier.hpp"
@@ -22,13 +23,22 @@ namespace keyward {
 /// the call only, so neither copyable nor movable.
 struct CurrentCredential {
   const Credential& credential;    ///< The credential to attach.
+  std::string_view token;          ///< Its token's bytes, as `credential.token.reveal()`; read
+                                   ///< from the snapshot, without touching the credential.
   CredentialState state;           ///< Where it stands (status() also reports refreshing).
   std::uint64_t generation;        ///< Its generation.
   std::optional<TimePoint> until;  ///< When its window ends, while it is out.
   /// Lends the parts of one snapshot.
   CurrentCredential(const Credential& c, CredentialState s, std::uint64_t g,
                     std::optional<TimePoint> u)
-      : credential(c), state(s), generation(g), until(u) {}
+      : credential(c), token(c.token.reveal()), state(s), generation(g), until(u) {}
+  /// Lends what a snapshot holds.
+  explicit CurrentCredential(const detail::Snapshot& s) noexcept
+      : credential(s.token->credential),
+        token(s.access),
+        state(s.state),
+        generation(s.generation),
+        until(s.until) {}
   CurrentCredential(const CurrentCredential&) = delete;
   CurrentCredential& operator=(const CurrentCredential&) = delete;
   CurrentCredential(CurrentCredential&&) = delete;

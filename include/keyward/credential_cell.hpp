@@ -179,7 +179,7 @@ class CredentialCell {
         detail::make_token(std::move(credential), std::move(traits), from + 1, from_refresh, now,
                            refresh_in, current->token.get(), options_.refresh, spread_);
     auto next = std::make_shared<Snapshot>(*current);
-    next->token = token;
+    next->hold(token);
     next->verified = !from_refresh;  // a refreshed token proves itself with its first response
     cell_.publish(std::move(next));
     return token;
@@ -193,7 +193,7 @@ class CredentialCell {
         detail::make_token(std::move(credential), std::move(traits), current->token->generation + 1,
                            false, now, {}, current->token.get(), options_.refresh, spread_);
     auto next = std::make_shared<Snapshot>();
-    next->token = token;
+    next->hold(token);
     next->since = now;
     cell_.publish(std::move(next));
     return token;
@@ -430,8 +430,8 @@ class CredentialCell {
   std::shared_ptr<const Snapshot> first_snapshot(Credential credential, TokenTraits traits,
                                                  TimePoint now) {
     auto snapshot = std::make_shared<Snapshot>();
-    snapshot->token = detail::make_token(std::move(credential), std::move(traits), 1, false, now,
-                                         {}, nullptr, options_.refresh, spread_);
+    snapshot->hold(detail::make_token(std::move(credential), std::move(traits), 1, false, now, {},
+                                      nullptr, options_.refresh, spread_));
     snapshot->since = now;
     return snapshot;
   }

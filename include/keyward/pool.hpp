@@ -180,7 +180,7 @@ class CredentialPool {
     if (!chosen) return std::nullopt;
     const Member& m = *members_[*chosen];
     return m.cell.read([&](const detail::Snapshot& s) {
-      const CurrentCredential current{s.token->credential, s.state, s.token->generation, s.until};
+      const CurrentCredential current{s};
       return std::invoke(std::forward<F>(f), std::string_view{m.options.profile}, current);
     });
   }

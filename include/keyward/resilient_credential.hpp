@@ -150,8 +150,7 @@ class ResilientCredential {
                   "with_current(f): f must not return a reference or pointer into the "
                   "credential, which is valid only during the call");
     return cell_.read([&](const detail::Snapshot& snapshot) -> R {
-      const Current current{snapshot.token->credential, snapshot.state, snapshot.token->generation,
-                            snapshot.until};
+      const Current current{snapshot};
       return std::invoke(std::forward<F>(f), current);
     });
   }

@@ -79,18 +79,28 @@ struct alignas(64) Token {
   }
 };
 
-/// A credential's whole state at one moment. What a read takes (the token, the state, the window)
-/// sits in its first 64 bytes, and it starts a cache line: one line per read.
+/// A credential's whole state at one moment. It starts a cache line, and what a read takes sits
+/// in its first 64 bytes: the token's bytes and generation are copied here from the Token, so a
+/// thread reading many credentials in turn touches one line per snapshot and none of the Token.
 struct alignas(64) Snapshot {
-  std::shared_ptr<const Token> token;
+  std::shared_ptr<const Token> token;  // set with hold(), which fills the next two
+  std::string_view access;             // token->credential.token's bytes
+  std::uint64_t generation = 0;        // token->generation
+  std::optional<TimePoint> until;      // end of the window; none while waiting for a person
   CredentialState state = CredentialState::ready;
   std::optional<VerdictKind> reason;  // what took it out of ready; kept while failures > 0
   TimePoint since{};
-  std::optional<TimePoint> until;      // end of the window; none while waiting for a person
   std::uint32_t failures = 0;          // consecutive credential-scoped failures of `reason`
   bool verified = true;                // false for a refreshed token not yet accepted once
   std::uint64_t probe = 0;             // the probe ticket that owns `probing`, 0 when none
   std::shared_ptr<const Error> error;  // why it is out, for every request it refuses
+
+  /// Holds `held`, with the copies a read takes.
+  void hold(std::shared_ptr<const Token> held) noexcept {
+    token = std::move(held);
+    access = token->credential.token.reveal();
+    generation = token->generation;
+  }
 };
 
 /// The Status fields a snapshot knows (the refresh coordinator adds its own).
