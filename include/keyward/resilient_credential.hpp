@@ -350,9 +350,13 @@ class ResilientCredential {
     return retry(request, ticket, sent, std::move(verdict), guarded, at, progress, answer);
   }
 
-  // The response, moved into `answer` (which holds a Response until the call's end).
+  // The response, moved into `answer` (a Response, assigned in place, until an answer is put in).
   static bool deliver(TransportResult& sent, Result<Response>& answer) {
-    *answer = std::move(*sent);
+    if (answer) {
+      *answer = std::move(*sent);
+    } else {
+      answer = std::move(*sent);
+    }
     return true;
   }
 
