@@ -35,7 +35,7 @@ struct CurrentCredential {
   /// Lends what a snapshot holds.
   explicit CurrentCredential(const detail::Snapshot& s) noexcept
       : credential(s.token->credential),
-        token(s.access),
+        token(s.access_data, s.access_size),
         state(s.state),
         generation(s.generation),
         until(s.until) {}
