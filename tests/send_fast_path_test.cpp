@@ -144,7 +144,7 @@ struct Counting : DefaultPolicies {
   using Refresh = refresh::OAuth2RefreshToken;
 };
 
-TEST(ClockReadsTest, ASuccessfulSendReadsTheClockOnce) {
+TEST(ClockReadsTest, ASuccessfulSendReadsTheClockOnlyWhenADecisionNeedsIt) {
   FakeTransport transport;
   transport.on("https://api.example.test/", [](const Request&) { return response(200); });
   CountingClock clock;
@@ -162,11 +162,73 @@ TEST(ClockReadsTest, ASuccessfulSendReadsTheClockOnce) {
                                                .client_id = "c"}},
        .clock = clock,
        .sleeper = RecordingSleeper{clock.inner}}};
-  for (auto* rc : {&key, &oauth}) {
+  // An API key without expiry: no decision needs the time, before or after the 200.
+  for (int i = 0; i < 3; ++i) {
     const int before = clock.reads->load();
-    ASSERT_TRUE(rc->send({.method = "GET", .url = "https://api.example.test/v1"}));
+    ASSERT_TRUE(key.send({.method = "GET", .url = "https://api.example.test/v1"}));
+    EXPECT_EQ(clock.reads->load() - before, 0);
+  }
+  // A token with an expiry: read once to admit it, and that time serves the 200.
+  for (int i = 0; i < 3; ++i) {
+    const int before = clock.reads->load();
+    ASSERT_TRUE(oauth.send({.method = "GET", .url = "https://api.example.test/v1"}));
     EXPECT_EQ(clock.reads->load() - before, 1);
   }
+}
+
+// A classifier that keeps the times it was given, and finds a 200 whose body says "limited" a
+// rate limit with a wait given as a date.
+struct DatedLimitClassifier {
+  std::shared_ptr<std::vector<TimePoint>> times = std::make_shared<std::vector<TimePoint>>();
+  TimePoint retry_at{};  // the date the server gives
+  [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
+    times->push_back(context.now);
+    Verdict verdict;
+    if (response.body == "limited") {
+      verdict.kind = VerdictKind::rate_limited;
+      verdict.scope = Scope::credential;
+      // A wait given as a date: only right with the real time.
+      verdict.retry_after =
+          std::chrono::duration_cast<std::chrono::milliseconds>(retry_at - context.now);
+    }
+    return verdict;
+  }
+  [[nodiscard]] Verdict classify(const TransportFailure& /*failure*/) const {
+    return Verdict{.kind = VerdictKind::transient, .scope = Scope::provider};
+  }
+};
+
+struct CountingDated : Counting {
+  using Classifier = DatedLimitClassifier;
+};
+
+TEST(ClockReadsTest, A2xxThatIsNotOkIsClassifiedAgainWithTheTime) {
+  FakeTransport transport;
+  std::string body = "fine";
+  transport.on("https://api.example.test/", [&](const Request&) {
+    return Response{.status = 200, .headers = {}, .body = body};
+  });
+  CountingClock clock;
+  DatedLimitClassifier classifier;
+  classifier.retry_at = clock.inner.now() + 30s;
+  ResilientCredential<FakeTransport, CountingDated> key{
+      transport,
+      Credential::api_key("sk-test-key-0123456789abcdef"),
+      {},
+      {.classifier = classifier, .clock = clock, .sleeper = RecordingSleeper{clock.inner}}};
+  ASSERT_TRUE(key.send({.method = "GET", .url = "https://api.example.test/v1"}));
+  ASSERT_EQ(classifier.times->size(), 1U);
+  EXPECT_EQ(classifier.times->back(), TimePoint{});  // ok without the time
+
+  body = "limited";
+  const auto limited = key.send({.method = "GET", .url = "https://api.example.test/v1"});
+  ASSERT_FALSE(limited);
+  ASSERT_EQ(classifier.times->size(), 3U);
+  EXPECT_EQ((*classifier.times)[1], TimePoint{});
+  EXPECT_EQ((*classifier.times)[2], clock.inner.now());  // again, with the time
+  // The window is the server's 30 s from now, not decades.
+  ASSERT_TRUE(key.status().until);
+  EXPECT_EQ(*key.status().until, clock.inner.now() + 30s);
 }
 
 }  // namespace

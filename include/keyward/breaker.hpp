@@ -181,14 +181,17 @@ class CircuitBreaker {
     return {this, probe_, std::nullopt, changed};
   }
 
-  /// Records the outcome of a request admitted with `pass` at `at`: `failed` for a provider
-  /// failure (overloaded, transient), else a success. Returns the state the breaker moved to,
-  /// if it moved. A request sent before the breaker opened changes nothing once it has opened:
-  /// only the probe decides.
-  std::optional<BreakerState> record(Pass& pass, bool failed, TimePoint at) {
+  /// Records the outcome of a request admitted with `pass`, answered at `now` (a TimePoint, or a
+  /// callable returning one, called only when the outcome changes something): `failed` for a
+  /// provider failure (overloaded, transient), else a success. Returns the state the breaker
+  /// moved to, if it moved. A request sent before the breaker opened changes nothing once it has
+  /// opened: only the probe decides.
+  template <class Now>
+  std::optional<BreakerState> record(Pass& pass, bool failed, Now&& now) {
     const std::uint64_t probe = std::exchange(pass.probe_, 0);
     if (!failed && probe == 0 && clean_.load(std::memory_order_acquire)) return std::nullopt;
     const std::scoped_lock lock(mutex_);
+    const TimePoint at = detail::time_of(now);  // a clock that throws here has changed nothing
     const BreakerState state = state_.load(std::memory_order_relaxed);
     if (probe != 0) {
       if (probe != probe_ || state != BreakerState::half_open) return std::nullopt;  // given up

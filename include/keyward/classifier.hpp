@@ -61,7 +61,9 @@ struct Verdict {
 /// What a classifier may need besides the response itself.
 struct ClassifyContext {
   Endpoint endpoint = Endpoint::api;  ///< The kind of endpoint that answered.
-  TimePoint now{};                    ///< The current time, for waits given as dates.
+  /// The current time, for waits given as dates. A 2xx that no decision needed the clock for
+  /// is classified first with the epoch here, and again with the time if it is not found ok.
+  TimePoint now{};
   /// The kind of credential the request carried, when known (an OAuth token rejected as an API
   /// key is misconfigured, not unauthenticated).
   std::optional<CredentialKind> credential{};

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "keyward/breaker.hpp"
 #include "keyward/classifier.hpp"
@@ -59,10 +60,12 @@ class ProviderGuard {
     bool retry_allowed = true;              ///< The budget allows a retry after this attempt.
   };
 
-  /// Records the verdict of an attempt admitted with `pass` at `at`, in the budget and the
+  /// Records the verdict of an attempt admitted with `pass`, answered at `now` (a TimePoint, or
+  /// a callable returning one, called only when the breaker needs it), in the budget and the
   /// breaker: overloaded and transient count as provider failures, an ok as the budget's
   /// success, and any other response as the breaker's success.
-  Recorded record(CircuitBreaker::Pass& pass, const Verdict& verdict, TimePoint at) {
+  template <class Now>
+  Recorded record(CircuitBreaker::Pass& pass, const Verdict& verdict, Now&& now) {
     const bool failed = provider_failure(verdict.kind);
     Recorded recorded;
     if (failed) {
@@ -70,7 +73,7 @@ class ProviderGuard {
     } else if (verdict.kind == VerdictKind::ok) {
       budget_.record_success();
     }
-    recorded.breaker = breaker_.record(pass, failed, at);
+    recorded.breaker = breaker_.record(pass, failed, std::forward<Now>(now));
     return recorded;
   }
 

@@ -303,9 +303,10 @@ class ResilientCredential {
     // the caller's `foreign` answer (allocated only then).
     std::unique_ptr<TransportResult> foreign;
     if (redirected(sent)) follow(request, sent, foreign, stream);
-    // A success needs no fresh time: the admission's will do when there was one.
+    // The time of the answer, read when something needs it: a settled success needs none, and
+    // for any 2xx the admission's time will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
-    const TimePoint at = success && admitted ? *admitted : now();
+    detail::LazyNow<typename Policies::Clock> at{parts_.clock, success ? admitted : std::nullopt};
     const bool streamed = stream != nullptr && stream->delivered();
     Verdict verdict = classify(sent, streamed ? stream : nullptr, at, ticket.kind);
     // Recorded before any event, so that an observer that throws leaves them consistent; a
@@ -314,8 +315,7 @@ class ResilientCredential {
     cell_.scrub(verdict);
     if (guarded.breaker) observe_breaker(*guarded.breaker, ticket, verdict);
     observe(EventKind::verdict, ticket, &verdict);
-    Action action = cell_.record(
-        ticket, verdict, [at] { return at; }, progress.replays);
+    Action action = cell_.record(ticket, verdict, at, progress.replays);
     if (action.change) {
       notify(action.change->kind, *action.change->token, &verdict, action.change->until);
       if constexpr (SharesCooldowns<typename Policies::Store>) {
@@ -336,7 +336,7 @@ class ResilientCredential {
         answer = unexpected(std::move(*action.error));
         return true;
       case ActionKind::refresh_then_replay:
-        if (auto refreshed = refresh(ticket.generation, RefreshNeed::rejected, at); !refreshed) {
+        if (auto refreshed = refresh(ticket.generation, RefreshNeed::rejected, at()); !refreshed) {
           answer = unexpected(std::move(refreshed).error());
           return true;
         }
@@ -347,7 +347,7 @@ class ResilientCredential {
       case ActionKind::retry:
         break;
     }
-    return retry(request, ticket, sent, std::move(verdict), guarded, at, progress, answer);
+    return retry(request, ticket, sent, std::move(verdict), guarded, at(), progress, answer);
   }
 
   // The response, moved into `answer` (a Response, assigned in place, until an answer is put in).
@@ -361,14 +361,26 @@ class ResilientCredential {
   }
 
   // The verdict on what came back: a streamed body's error event if it had one, else the
-  // response or the transport's failure.
-  Verdict classify(const TransportResult& sent, const detail::StreamAttempt* streamed, TimePoint at,
-                   CredentialKind kind) {
+  // response or the transport's failure. A 2xx before the clock was read is classified without
+  // the time (ClassifyContext::now is the epoch), and again with it unless it was found ok.
+  Verdict classify(const TransportResult& sent, const detail::StreamAttempt* streamed,
+                   detail::LazyNow<typename Policies::Clock>& at, CredentialKind kind) {
     if (!sent) return parts_.classifier.classify(sent.error());
     const Response& seen =
         streamed != nullptr && streamed->error_event() ? *streamed->error_event() : *sent;
-    return parts_.classifier.classify(seen,
-                                      {.endpoint = Endpoint::api, .now = at, .credential = kind});
+    return classify(seen, at, kind);
+  }
+  Verdict classify(const Response& seen, detail::LazyNow<typename Policies::Clock>& at,
+                   CredentialKind kind) {
+    const bool timeless = !at.read() && seen.status >= 200 && seen.status < 300;
+    ClassifyContext context{
+        .endpoint = Endpoint::api, .now = timeless ? TimePoint{} : at(), .credential = kind};
+    Verdict verdict = parts_.classifier.classify(seen, context);  // one Verdict, returned by name
+    if (timeless && verdict.kind != VerdictKind::ok) {
+      context.now = at();
+      verdict = parts_.classifier.classify(seen, context);
+    }
+    return verdict;
   }
 
   // A provider-scoped failure: waits and goes round again (false) when a retry is allowed, else

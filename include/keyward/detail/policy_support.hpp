@@ -103,6 +103,9 @@ class LazyNow {
  public:
   /// Reads `clock` when first asked.
   explicit LazyNow(const Clock& clock) noexcept : clock_(clock) {}
+  /// Answers `known` when it holds a time, else reads `clock` when first asked.
+  LazyNow(const Clock& clock, std::optional<TimePoint> known) noexcept
+      : clock_(clock), at_(known.value_or(TimePoint{})), read_(known.has_value()) {}
   /// The time, read now or earlier.
   TimePoint operator()() {
     if (!read_) {
