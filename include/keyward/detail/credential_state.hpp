@@ -90,8 +90,8 @@ struct alignas(64) Snapshot {
   // waits on (store forwarding), about a nanosecond a read.
   const char* access_data = nullptr;
   std::size_t access_size = 0;
-  std::uint64_t generation = 0;  // token->generation
-  std::optional<TimePoint> until;      // end of the window; none while waiting for a person
+  std::uint64_t generation = 0;    // token->generation
+  std::optional<TimePoint> until;  // end of the window; none while waiting for a person
   CredentialState state = CredentialState::ready;
   std::optional<VerdictKind> reason;  // what took it out of ready; kept while failures > 0
   TimePoint since{};
