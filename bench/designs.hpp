@@ -148,9 +148,8 @@ class AtomicSharedPtrDesign {
 class KeywardDesign {
  public:
   void read(std::string& header) const {
-    credential_.with_current([&header](const auto& current) {
-      use(header, current.token, current.state);
-    });
+    credential_.with_current(
+        [&header](const auto& current) { use(header, current.token, current.state); });
   }
   void publish() {
     static_cast<void>(credential_.set_credential(Credential::api_key(token_for(++n_))));
