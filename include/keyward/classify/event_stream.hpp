@@ -3,7 +3,7 @@
 //
 // A healthy stream of any size must cost little more than one look at its bytes. An error event
 // always says "error", in its name or in its data, so the stream is searched for that word (by
-// its "rr", 64 bytes at a time) and only where it says it in a way that can make an error
+// its "rr", 128 bytes at a time) and only where it says it in a way that can make an error
 // event is the event around it split into lines (memchr for LF and CR).
 #pragma once
 

@@ -40,9 +40,9 @@ struct TokenTraits {
 namespace keyward::detail {
 
 /// One generation of a credential, with the refresh thresholds computed when it was installed.
-/// A read touches its first cache line only (the generation, the credential's kind and its
-/// token), and starts it on a line of its own: a thread reading many credentials in turn pays
-/// one miss per token object, not two.
+/// It starts a cache line, with the generation, the credential's kind and its token first: code
+/// that reads them through the Token (a send's admission, `CurrentCredential::credential`) pays
+/// one miss per token object, not two. A plain read takes copies from the Snapshot instead.
 struct alignas(64) Token {
   std::uint64_t generation = 1;
   Credential credential;
