@@ -84,9 +84,12 @@ class FleetServer {
     s.refresh = "fleet-refresh-" + std::to_string(s.issued) + "-0123456789abcdefghijklmnop";
   }
 
+  // The state is replaced by a rename under a lock of its own, so a process killed in the
+  // middle of an update leaves the state before it, as a real server's database would.
   template <class F>
   FleetState update(F change) const {
-    const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    const std::string lock = path_ + ".lock";
+    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0 || ::flock(fd, LOCK_EX) != 0) std::abort();
     FleetState s;
     {
@@ -97,10 +100,11 @@ class FleetServer {
     }
     change(s);
     {
-      std::ofstream out(path_, std::ios::trunc);
+      std::ofstream out(path_ + ".new", std::ios::trunc);
       out << (s.access.empty() ? "-" : s.access) << ' ' << (s.refresh.empty() ? "-" : s.refresh)
           << ' ' << s.issued << ' ' << s.refresh_calls << ' ' << (s.revoked ? 1 : 0) << '\n';
     }
+    if (std::rename((path_ + ".new").c_str(), path_.c_str()) != 0) std::abort();
     ::close(fd);  // releases the flock
     return s;
   }
@@ -110,6 +114,7 @@ class FleetServer {
 
 /// A refresh strategy that redeems at a FleetServer; `die` makes the process exit at once,
 /// before the token call ("before") or after the server rotated ("after"), as a crash would.
+/// The environment variable KEYWARD_FLEET_TOKEN_MS gives the token call a latency.
 struct FleetRefresh {
   std::string server;
   std::string die{};
@@ -120,7 +125,13 @@ struct FleetRefresh {
   template <class T>
   Result<RefreshOutcome> refresh(const Credential& credential, T& /*transport*/, TimePoint) {
     if (die == "before") ::_exit(3);
+    // KEYWARD_FLEET_TOKEN_MS: the token call's latency, half before the server rotates and half
+    // after (the crash trials kill processes inside it).
+    const char* latency = std::getenv("KEYWARD_FLEET_TOKEN_MS");
+    const long half_us = latency != nullptr ? std::strtol(latency, nullptr, 10) * 500 : 0;
+    if (half_us > 0) ::usleep(static_cast<useconds_t>(half_us));
     auto outcome = FleetServer{server}.redeem(std::string{credential.refresh_token.reveal()});
+    if (half_us > 0) ::usleep(static_cast<useconds_t>(half_us));
     if (die == "after") ::_exit(3);
     return outcome;
   }

@@ -4,6 +4,8 @@
 // to die mid-refresh.
 //
 //   keyward_store_child CREDENTIALS_FILE|redis://127.0.0.1:PORT PROFILE SERVER_FILE [before|after]
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -58,8 +60,16 @@ int main(int argc, char** argv) {
   const char* die = argc > 4 ? argv[4] : "";
   if (where.starts_with("redis://127.0.0.1:")) {
 #ifdef KEYWARD_STORE_CHILD_REDIS
-    return run(keyward::store::Redis{{.port = std::stoi(where.substr(18)), .profile = argv[2]}},
-               argv[2], argv[3], die);
+    // KEYWARD_CHILD_LEASE_MS: a short lease for the crash trials, whose killed holders would
+    // otherwise keep it for the default 15 s.
+    const char* lease = std::getenv("KEYWARD_CHILD_LEASE_MS");
+    return run(
+        keyward::store::Redis{
+            {.port = std::stoi(where.substr(18)),
+             .profile = argv[2],
+             .lease_ttl = std::chrono::milliseconds{lease != nullptr ? std::atoi(lease) : 15000},
+             .poll = std::chrono::milliseconds{20}}},
+        argv[2], argv[3], die);
 #else
     std::cerr << "built without hiredis\n";
     return 2;
