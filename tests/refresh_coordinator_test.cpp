@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "keyward/cooldown/exponential_backoff.hpp"
@@ -178,19 +180,146 @@ TEST_F(CoordinatorTest, APersistHookThatThrowsEndsTheFlightAndKeepsTheRedeemedCr
   EXPECT_EQ(cell->generation(), 2U);
 }
 
-TEST_F(CoordinatorTest, AStrategyThatThrowsEndsTheFlightAndBacksOff) {
+TEST_F(CoordinatorTest, AStrategyThatThrowsEndsTheFlightAndStartsNoBackoff) {
   start(clock.now() + 1h);
   hooks.script = [](const Credential&) -> Result<RefreshOutcome> { throw std::logic_error("bug"); };
   EXPECT_THROW(static_cast<void>(refresh(RefreshNeed::rejected)), std::logic_error);
-  EXPECT_EQ(status().refresh_failures, 1U);
-  EXPECT_TRUE(coordinator->quiet(clock.now()));  // not called again in a loop
+  EXPECT_EQ(status().state, CredentialState::ready);  // not stuck "refreshing"
+  EXPECT_EQ(status().refresh_failures, 0U);  // a local fault, not the token endpoint's answer
+  EXPECT_FALSE(coordinator->quiet(clock.now()));
 
-  clock.advance(5s);
+  hooks.script = [&](const Credential&) {
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
+  ASSERT_TRUE(refresh(RefreshNeed::rejected));  // the next request proceeds at once
+  EXPECT_EQ(cell->generation(), 2U);
+}
+
+TEST_F(CoordinatorTest, TheWaitersOfAFlightThatThrewAreServedByOneNewFlight) {
+  start(clock.now() - 1s);  // expired: nobody can go on without a new token
+  std::atomic<int> entered{0};
+  std::atomic<int> calls{0};
+  hooks.script = [&](const Credential&) -> Result<RefreshOutcome> {
+    if (calls.fetch_add(1) == 0) {
+      while (entered.load() < 7) std::this_thread::yield();  // the others are on their way
+      throw std::runtime_error("TLS library failure");
+    }
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
+  const std::uint64_t seen = cell->generation();
+  std::atomic<int> threw{0};
+  std::atomic<int> served{0};
+  std::thread first{[&] {
+    try {
+      static_cast<void>(coordinator->renew(seen, RefreshNeed::rejected, clock.now(), hooks));
+    } catch (const std::runtime_error&) {
+      ++threw;
+    }
+  }};
+  while (calls.load() == 0) std::this_thread::yield();  // the first flight has begun
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 7; ++i) {
+    waiters.emplace_back([&] {
+      ++entered;
+      if (coordinator->renew(seen, RefreshNeed::rejected, clock.now(), hooks)) ++served;
+    });
+  }
+  first.join();
+  for (auto& waiter : waiters) waiter.join();
+  EXPECT_EQ(threw.load(), 1);
+  EXPECT_EQ(served.load(), 7);
+  EXPECT_EQ(calls.load(), 2);  // the thrower's, and one new flight for all seven
+  EXPECT_EQ(access(), "sk-test-access-rotated-02");
+}
+
+TEST_F(CoordinatorTest, ATokenEndpointThatAnswersExpiredTokensIsCalledOncePerBackoffStep) {
+  start(clock.now() - 1s);
+  int issued = 0;
+  hooks.script = [&](const Credential&) {  // `expires_in: 0`
+    ++issued;
+    return Result<RefreshOutcome>{RefreshOutcome{
+        Credential::oauth("sk-test-access-expired-" + std::to_string(issued),
+                          "sk-test-refresh-next-" + std::to_string(issued), clock.now()),
+        std::nullopt, true}};
+  };
+  for (int request = 0; request < 600; ++request) {  // 600 requests in 60 s
+    static_cast<void>(
+        coordinator->renew(cell->generation(), RefreshNeed::rejected, clock.now(), hooks));
+    clock.advance(100ms);
+  }
+  // Backoff 5 s, then doubled: calls at 0, 5, 15 and 35 s.
+  EXPECT_EQ(hooks.redeems, 4);
+  EXPECT_EQ(status().refresh_failures, 4U);
+}
+
+TEST_F(CoordinatorTest, AStoreRewrittenWithTheSameTokensDuringTheCallGetsTheRedeemedOne) {
+  // Another tool rewrote the profile with the tokens it already had (no keyward members, a
+  // configuration reload): the generation moved, the secrets did not.
+  start(clock.now() + 1h);
+  std::vector<std::string> presented;
+  hooks.script = [&](const Credential& credential) {
+    presented.emplace_back(credential.refresh_token.reveal());
+    if (presented.size() == 1) {
+      EXPECT_TRUE(
+          store.compare_and_swap(1, Credential::oauth(kAccess, kRefresh, clock.now() + 1h)));
+    }
+    return Result<RefreshOutcome>{
+        rotated(static_cast<int>(presented.size()) + 1, clock.now() + 2h)};
+  };
+  ASSERT_TRUE(refresh(RefreshNeed::rejected));
+  EXPECT_EQ(store.load()->credential.refresh_token.reveal(), "sk-test-refresh-rotated-2");
+  EXPECT_EQ(access(), "sk-test-access-rotated-02");
+
+  clock.advance(3h);
+  ASSERT_TRUE(refresh(RefreshNeed::rejected));
+  EXPECT_EQ(presented, (std::vector<std::string>{kRefresh, "sk-test-refresh-rotated-2"}));
+}
+
+TEST_F(CoordinatorTest, TheSameTokensStoredAgainBeforeTheCallMoveTheGenerationOnly) {
+  start(clock.now() + 1h);
+  ASSERT_TRUE(store.compare_and_swap(1, Credential::oauth(kAccess, kRefresh, clock.now() + 1h)));
+  std::vector<std::string> presented;
+  hooks.script = [&](const Credential& credential) {
+    presented.emplace_back(credential.refresh_token.reveal());
+    return Result<RefreshOutcome>{
+        rotated(static_cast<int>(presented.size()) + 1, clock.now() + 2h)};
+  };
+  ASSERT_TRUE(refresh(RefreshNeed::rejected));
+  EXPECT_EQ(store.load()->credential.refresh_token.reveal(), "sk-test-refresh-rotated-2");
+  clock.advance(3h);
+  ASSERT_TRUE(refresh(RefreshNeed::rejected));
+  EXPECT_EQ(presented, (std::vector<std::string>{kRefresh, "sk-test-refresh-rotated-2"}));
+  EXPECT_EQ(hooks.count(EventKind::credential_adopted), 0U);
+}
+
+TEST_F(CoordinatorTest, AStoreHoldingAnotherRefreshTokenWinsOverTheRedeemedOne) {
+  start(clock.now() + 1h);
+  hooks.script = [&](const Credential&) {
+    // A person logged in again meanwhile: the store holds another login.
+    EXPECT_TRUE(store.compare_and_swap(1, rotated(7, clock.now() + 2h).credential));
+    return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
+  };
+  ASSERT_TRUE(refresh(RefreshNeed::rejected));
+  EXPECT_EQ(access(), "sk-test-access-rotated-07");
+  EXPECT_EQ(store.load()->credential.refresh_token.reveal(), "sk-test-refresh-rotated-7");
+  EXPECT_EQ(hooks.events, (std::vector{EventKind::refresh_started, EventKind::credential_adopted}));
+}
+
+TEST_F(CoordinatorTest, OnlyTheHolderThatCallsTheTokenEndpointSaysRefreshStarted) {
+  start(clock.now() + 1h);
+  Cell other_cell{options, cooldown, Credential::oauth(kAccess, kRefresh, clock.now() + 1h),
+                  TokenTraits{true, {}}, clock.now()};
+  Coordinator other{options, other_cell, store, clock};
+  other.seed(other_cell.snapshot()->token->credential);
   hooks.script = [&](const Credential&) {
     return Result<RefreshOutcome>{rotated(2, clock.now() + 2h)};
   };
   ASSERT_TRUE(refresh(RefreshNeed::rejected));
-  EXPECT_EQ(cell->generation(), 2U);
+  ScriptedHooks adopter;
+  adopter.script = hooks.script;
+  ASSERT_TRUE(other.refresh(other_cell.generation(), RefreshNeed::rejected, clock.now(), adopter));
+  EXPECT_EQ(adopter.redeems, 0);
+  EXPECT_EQ(adopter.events, std::vector{EventKind::credential_adopted});
 }
 
 TEST_F(CoordinatorTest, TwoCredentialsSharingAStoreRedeemOnce) {

@@ -19,7 +19,8 @@ enum class EventKind : std::uint8_t {
   attempt,                 ///< A request is about to be sent.
   verdict,                 ///< A response or failure was classified.
   retry,                   ///< A provider-scoped failure will be retried after a backoff.
-  refresh_started,         ///< This thread started refreshing the credential.
+  refresh_started,         ///< This holder made a token call to refresh the credential (told
+                           ///< with its outcome, just before refresh_succeeded or _failed).
   refresh_succeeded,       ///< The refresh produced a new credential.
   refresh_failed,          ///< The refresh failed.
   rotation_persisted,      ///< A rotated refresh token was persisted.
@@ -39,6 +40,8 @@ enum class EventKind : std::uint8_t {
   panic,                   ///< Every profile was out for a rate limit or quota: this one, whose
                            ///< window ends first, is probed rather than refusing.
   all_out,                 ///< No profile of a pool could serve; `until` is the soonest any can.
+  credential_adopted,      ///< Another holder of the login stored a newer credential, which
+                           ///< this one now uses without a token call of its own.
 };
 
 /// The name of an event kind.
@@ -86,6 +89,8 @@ enum class EventKind : std::uint8_t {
       return "panic";
     case EventKind::all_out:
       return "all_out";
+    case EventKind::credential_adopted:
+      return "credential_adopted";
   }
   return "unknown";
 }

@@ -136,18 +136,18 @@ class RefreshCoordinator {
     refreshing_ = true;
     const std::uint64_t known = known_;
     lock.unlock();
+    // An exception (from the strategy, the store or a hook) is a local fault, not the token
+    // endpoint's answer: it starts no backoff, and the Flight's end wakes the waiters, one of
+    // which makes the next attempt.
     Flight flight{*this};
-    hooks.notify(EventKind::refresh_started, *token, nullptr, std::nullopt);
-    Obtained got;
-    try {
-      got = redemption_.obtain(*token, known, now, hooks);
-    } catch (...) {
-      const std::scoped_lock relock(mutex_);
-      backoff(nullptr, now);  // a throwing strategy or store must not be called in a loop
-      throw;
-    }
+    Obtained got = redemption_.obtain(*token, known, now, hooks);
+    const bool redeemed = got.redeemed;
     lock.lock();
     Outcome out = apply(token, std::move(got), need, now, hooks);
+    if (redeemed) {  // only the holder that made the token call says it refreshed
+      out.events.insert(out.events.begin(),
+                        Emit{EventKind::refresh_started, token, std::nullopt, std::nullopt});
+    }
     refreshing_ = false;
     lock.unlock();
     done_.notify_all();
@@ -331,12 +331,18 @@ class RefreshCoordinator {
                                              std::move(traits), now, got.refresh_in, from_refresh);
     known_ = got.stored;
     if (!installed) return out;  // replaced while refreshing: the replacement wins
-    failures_ = 0;
+    // A token already inside its refresh margin, or already expired, would be refreshed again
+    // at once: back off as after a failure instead (a real refresh stampede came from exactly
+    // that, and a token endpoint that answers `expires_in: 0` would be called on every request).
+    // One kept while its persist failed is renewed at once: only its refresh token still serves.
+    const bool spent_at_once =
+        from_refresh && !got.kept && installed->soft_at && now >= *installed->soft_at;
+    if (!spent_at_once) failures_ = 0;
     set_next_attempt(std::nullopt);
     last_error_.reset();
     refused_.reset();
     if (!from_refresh) {
-      out.events.push_back({EventKind::credential_replaced, installed, std::nullopt, std::nullopt});
+      out.events.push_back({EventKind::credential_adopted, installed, std::nullopt, std::nullopt});
       return out;
     }
     last_refresh_ = now;
@@ -354,12 +360,7 @@ class RefreshCoordinator {
       failed_out.events.insert(failed_out.events.begin(), out.events.begin(), out.events.end());
       return failed_out;
     }
-    // A token already inside its refresh margin would be refreshed again at once: back off as
-    // after a failure instead (a real refresh stampede came from exactly that). An expired one
-    // (kept while its persist failed) is renewed at once: only its refresh token still serves.
-    if (installed->soft_at && now >= *installed->soft_at && !installed->expired(now)) {
-      set_next_attempt(detail::saturating_add(now, options_.refresh.failure_backoff_first));
-    }
+    if (spent_at_once) backoff(nullptr, now);
     return out;
   }
 

@@ -285,7 +285,9 @@ TEST_F(FileStore, TheRefreshMarkerIsWrittenAndTheNextWriteRemovesIt) {
   EXPECT_EQ(stored->generation, 1U);  // a mark is not a new credential
   ASSERT_TRUE(stored->refresh_pending);
   EXPECT_EQ(*stored->refresh_pending, at);
-  ASSERT_TRUE(store.mark_refreshing(9, at));  // an old generation: nothing written, no error
+  auto stale = store.mark_refreshing(9, at);  // another generation: nothing written, and said
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, Errc::store_conflict);
   ASSERT_TRUE(store.compare_and_swap(1, stored->credential));
   EXPECT_FALSE(store.load()->refresh_pending);
 }

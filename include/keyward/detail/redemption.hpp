@@ -27,6 +27,9 @@ namespace keyward::detail {
 struct Obtained {
   enum class Kind : std::uint8_t { refreshed, adopted, failed, refused } kind = Kind::failed;
   Credential credential;
+  bool redeemed = false;   // this flight made a token call (or used one it made earlier)
+  bool discarded = false;  // adopted: a credential this flight redeemed lost to a newer login
+  bool kept = false;       // refreshed: redeemed by an earlier flight whose persist failed
   std::optional<std::chrono::seconds> refresh_in;
   bool rotated = false;
   std::uint64_t stored = 0;    // the store generation written or adopted
@@ -52,16 +55,28 @@ class Redemption {
     auto lease = store_.lease(wait_);
     if (!lease) return failed(std::move(lease).error());
     if (!lease->held()) {
-      if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+      if (auto newer = adopt_newer(known, current, true)) return std::move(*newer);
       return failed(make_error(Errc::refresh_failed,
                                "another holder of this login is refreshing it and has not "
                                "finished"));
     }
-    if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+    if (auto newer = adopt_newer(known, current, true)) return std::move(*newer);
 
     RefreshOutcome outcome;
+    kept_ = false;
     if (auto ended = redeem(current, known, now, hooks, outcome)) return std::move(*ended);
+    Obtained got = persist(current, known, now, hooks, std::move(outcome));
+    got.redeemed = true;  // a token call made now, or by an earlier flight whose persist failed
+    got.kept = kept_;
+    return got;
+  }
 
+ private:
+  // Checks and stores a redeemed credential, which is kept until it is stored or provably
+  // superseded (docs/credentials-file.md, "Conflicts").
+  template <class Hooks>
+  Obtained persist(const Credential& current, std::uint64_t known, TimePoint now, Hooks& hooks,
+                   RefreshOutcome outcome) {
     std::optional<Error> unusable;
     if (auto problems = hooks.problems(outcome.credential, now)) {
       unusable = messages_.unusable_refresh(*problems);
@@ -76,11 +91,26 @@ class Redemption {
     pending_from_ = current.refresh_token;
     pending_ = outcome;  // kept, whatever the store does, until it is persisted
     auto written = store_.compare_and_swap(known, outcome.credential);
-    if (!written) {
-      if (written.error().code == Errc::store_conflict) {
+    // A conflict is settled by re-reading: a store that holds another login or another refresh
+    // token wins; one that holds the refresh token redeemed from (rewritten by another tool, or
+    // by a holder that stored the same tokens again) or nothing (it lost its data) is written.
+    for (int tries = 0; tries < 3 && !written && written.error().code == Errc::store_conflict;
+         ++tries) {
+      auto stored = store_.load();
+      if (!stored) break;
+      if (stored->generation != 0 && same_secrets(stored->credential, outcome.credential)) {
+        written = stored->generation;  // stored already, by this flight's earlier attempt
+      } else if (stored->generation != 0 &&
+                 !(stored->credential.refresh_token == current.refresh_token)) {
         pending_.reset();
-        if (auto newer = adopt_newer(known, current)) return std::move(*newer);
+        Obtained got = adopted(std::move(*stored));
+        got.discarded = true;
+        return got;
+      } else {
+        written = store_.compare_and_swap(stored->generation, outcome.credential);
       }
+    }
+    if (!written) {
       Error error = std::move(written).error();
       error.message =
           "the token was refreshed but the new credential could not be persisted (" +
@@ -101,22 +131,26 @@ class Redemption {
     return got;
   }
 
- private:
   // The store's credential when another holder wrote a newer one since `known`.
   // Fills `outcome`: kept from an earlier flight whose persist failed, or redeemed now (after
   // the store's mark, in a store that marks refreshes). What the flight ends with, if not that.
   template <class Hooks>
-  std::optional<Obtained> redeem(const Credential& current, std::uint64_t known, TimePoint now,
+  std::optional<Obtained> redeem(const Credential& current, std::uint64_t& known, TimePoint now,
                                  Hooks& hooks, RefreshOutcome& outcome) {
     if (pending_ && pending_from_ == current.refresh_token) {
       outcome = *pending_;  // redeemed already: only the persist is left to do
+      kept_ = true;
       return std::nullopt;
     }
     pending_.reset();
     if constexpr (MarksRefreshes<Store>) {
-      if (auto marked = store_.mark_refreshing(known, now); !marked) {
-        return failed(std::move(marked).error());  // no mark, no token call
+      auto marked = store_.mark_refreshing(known, now);
+      if (!marked && marked.error().code == Errc::store_conflict) {
+        // Changed since the re-read: look again, then mark what is there now.
+        if (auto newer = adopt_newer(known, current, true)) return newer;
+        marked = store_.mark_refreshing(known, now);
       }
+      if (!marked) return failed(std::move(marked).error());  // no mark, no token call
     }
     auto redeemed = hooks.redeem(current, now);
     if (redeemed) {
@@ -124,31 +158,43 @@ class Redemption {
       return std::nullopt;
     }
     Error error = std::move(redeemed).error();
-    if (error.code != Errc::needs_reauth) return failed(std::move(error));
+    if (error.code != Errc::needs_reauth) {
+      Obtained got = failed(std::move(error));
+      got.redeemed = true;
+      return got;
+    }
     // Another holder may have rotated the refresh token meanwhile: trust invalid_grant only
-    // when the store still holds the credential that was refused.
-    if (auto newer = adopt_newer(known, current)) return newer;
+    // when the store still holds the credential that was refused. This flight's own marker is
+    // not an interrupted refresh.
+    if (auto newer = adopt_newer(known, current, false)) return newer;
     Obtained refused;
     refused.kind = Obtained::Kind::refused;
+    refused.redeemed = true;
     refused.error = std::move(error);
     refused.interrupted = interrupted_;
     return refused;
   }
 
-  // Otherwise remembers a refresh of `known` that never stored its result.
-  std::optional<Obtained> adopt_newer(std::uint64_t known, const Credential& current) {
+  // The same secrets under another generation (another tool rewrote the profile, a holder
+  // stored the same tokens again) move `known` to it. With `before_call`, also remembers a
+  // refresh of it that never stored its result.
+  std::optional<Obtained> adopt_newer(std::uint64_t& known, const Credential& current,
+                                      bool before_call) {
     auto stored = store_.load();
-    if (stored && stored->generation == known && stored->refresh_pending) {
-      interrupted_ = stored->refresh_pending;
-    }
-    if (!stored || stored->generation == known || stored->generation == 0 ||
-        same_secrets(stored->credential, current)) {
+    if (!stored || stored->generation == 0) return std::nullopt;
+    if (stored->generation == known || same_secrets(stored->credential, current)) {
+      known = stored->generation;
+      if (before_call && stored->refresh_pending) interrupted_ = stored->refresh_pending;
       return std::nullopt;
     }
+    return adopted(std::move(*stored));
+  }
+
+  static Obtained adopted(StoredCredential stored) {
     Obtained got;
     got.kind = Obtained::Kind::adopted;
-    got.credential = std::move(stored->credential);
-    got.stored = stored->generation;
+    got.credential = std::move(stored.credential);
+    got.stored = stored.generation;
     return got;
   }
 
@@ -165,6 +211,7 @@ class Redemption {
   std::optional<RefreshOutcome> pending_;  // redeemed, not yet persisted
   Secret pending_from_;                    // the refresh token that redeemed it
   std::optional<TimePoint> interrupted_;   // a refresh the store's mark says never finished
+  bool kept_ = false;                      // this flight persists what an earlier one redeemed
 };
 
 }  // namespace keyward::detail

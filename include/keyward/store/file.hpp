@@ -122,19 +122,21 @@ class File {
   [[nodiscard]] bool durable() const noexcept { return true; }
 
   /// Writes the `refresh_pending` marker for `generation` before a token call; the next write of
-  /// a credential removes it. Nothing is written when the profile changed meanwhile.
+  /// a credential removes it. Errc::store_conflict, and nothing written, when the profile
+  /// changed meanwhile: the caller re-reads it before any token call.
   [[nodiscard]] Result<void> mark_refreshing(std::uint64_t generation, TimePoint now) {
     auto written = write(
         [&](Document& document) -> Result<std::uint64_t> {
           if (document.stored.generation != generation) {
-            return unexpected(make_error(Errc::store_conflict, "changed meanwhile"));
+            return unexpected(make_error(Errc::store_conflict,
+                                         "the profile changed since it was read (generation " +
+                                             std::to_string(document.stored.generation) + ", not " +
+                                             std::to_string(generation) + ")"));
           }
           return generation;
         },
         std::nullopt, now);
-    if (!written && written.error().code != Errc::store_conflict) {
-      return unexpected(std::move(written).error());
-    }
+    if (!written) return unexpected(std::move(written).error());
     return {};
   }
 
