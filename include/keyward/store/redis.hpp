@@ -4,9 +4,12 @@
 // what Debian's hiredis cannot do are in docs/redis-store.md. In short:
 //   - the credential is one hash with its generation; compare-and-swap is a Lua script, which
 //     also publishes the new generation on the profile's channel;
-//   - the refresh lease is `SET key token NX PX ttl`, renewed by a thread of the Lease every
+//   - the refresh lease is a key holding "<fencing token> <random>" with a ttl, taken by a script
+//     that hands out a fencing token that only grows, renewed by a thread of the Lease every
 //     ttl/3 while the holder's token call runs, and released (compare-and-delete) when the Lease
-//     is destroyed; if the holder dies, the lease expires after ttl;
+//     is destroyed; if the holder dies, the lease expires after ttl; a renewal that fails loses
+//     the lease (Lease::valid()), and the CAS and marker scripts refuse a lease that is no longer
+//     the current one (docs/redis-store.md, "Fencing");
 //   - a caller waiting for the lease is woken by the channel (the new generation, or the
 //     release) and polls as a fallback; when another holder stored a new generation meanwhile,
 //     lease() returns without the lease, and the caller adopts that credential;
