@@ -392,6 +392,31 @@ TEST_F(RedisStore, AWriteUnderALeaseNoLongerCurrentIsFenced) {
   EXPECT_EQ(b.load()->credential.refresh_token, oauth(3).refresh_token);
 }
 
+// Two threads sharing one store handle: a lease fences the writes of the thread that took it,
+// so a thread whose lease was lost is refused even while another thread holds the current one.
+TEST_F(RedisStore, ALeaseFencesTheWritesOfTheThreadThatTookIt) {
+  auto store = make();
+  ASSERT_TRUE(store.compare_and_swap(0, oauth(1)));
+  std::promise<void> taken;
+  std::promise<void> replaced;
+  auto lost = std::async(std::launch::async, [&] {
+    auto lease = store.lease(0ms);
+    taken.set_value();
+    replaced.get_future().wait();
+    auto written = store.compare_and_swap(1, oauth(2));
+    return lease && lease->held() && !written &&
+           written.error().message.find("was lost") != std::string::npos;
+  });
+  taken.get_future().wait();
+  redis_command(port_, {"DEL", "keyward:{anthropic:work}:lease"});
+  auto current = store.lease(0ms);
+  ASSERT_TRUE(current && current->held());
+  replaced.set_value();
+  EXPECT_TRUE(lost.get());
+  EXPECT_EQ(store.load()->credential.refresh_token, oauth(1).refresh_token);
+  ASSERT_TRUE(store.compare_and_swap(1, oauth(3)));  // this thread's lease is current
+}
+
 // The fencing token grows with every lease, and stays above the fence of the lease that wrote
 // the stored credential when the counter itself is lost.
 TEST_F(RedisStore, TheFencingTokenOnlyGrowsEvenWhenItsCounterIsLost) {

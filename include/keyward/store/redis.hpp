@@ -33,6 +33,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -247,12 +248,17 @@ return 1)";
 class Redis {
   struct Shared {
     RedisOptions options;
-    std::mutex mutex;  // guards connection
+    std::mutex mutex;  // guards connection and held
     redis_internal::Connection connection{options};
     std::string credential_key, lease_key, channel, cooldown_key, fence_key;
-    // The value ("<fence> <random>") of the lease a Lease of this handle holds, or empty: writes
-    // made while it is held are fenced by it. Guarded by mutex.
-    std::string held;
+    // The value ("<fence> <random>") of the lease each thread holds through this handle: writes
+    // a thread makes while it holds one are fenced by it. Guarded by mutex.
+    std::map<std::thread::id, std::string> held;
+    // This thread's lease value, or empty; called with mutex held.
+    [[nodiscard]] std::string_view held_here() const {
+      const auto it = held.find(std::this_thread::get_id());
+      return it == held.end() ? std::string_view{} : std::string_view{it->second};
+    }
     explicit Shared(RedisOptions o) : options(std::move(o)) {
       const std::string tag = options.prefix + ":{" + options.profile + "}:";
       credential_key = tag + "credential";
@@ -265,8 +271,9 @@ class Redis {
 
  public:
   /// The refresh lease with its fencing token; renewed while held, released (and waiters woken)
-  /// when destroyed. While it is held, the store's writes are fenced by it: the compare-and-swap
-  /// and the refresh marker are refused (Errc::store_unavailable) once another lease replaced it.
+  /// when destroyed. While it is held, the writes of the thread that took it through this store
+  /// (and its copies) are fenced by it: the compare-and-swap and the refresh marker are refused
+  /// (Errc::store_unavailable) once it is no longer the current lease.
   class Lease {
    public:
     Lease() = default;
@@ -289,7 +296,8 @@ class Redis {
     // The renewal thread and what it needs; stopped and the lease released on destruction.
     struct State {
       std::shared_ptr<Shared> shared;
-      std::string token;  // the lease's value: "<fence> <random>"
+      std::string token;      // the lease's value: "<fence> <random>"
+      std::thread::id owner;  // the thread that took it, whose writes it fences
       std::uint64_t fence = 0;
       std::atomic<bool> lost{false};
       std::mutex mutex;
@@ -304,7 +312,10 @@ class Redis {
         stop.notify_all();
         if (renewer.joinable()) renewer.join();
         const std::scoped_lock lock(shared->mutex);
-        if (shared->held == token) shared->held.clear();
+        if (const auto it = shared->held.find(owner);
+            it != shared->held.end() && it->second == token) {
+          shared->held.erase(it);
+        }
         static_cast<void>(shared->connection.run(
             {"EVAL", redis_internal::kRelease, "1", shared->lease_key, token, shared->channel}));
       }
@@ -386,10 +397,11 @@ class Redis {
   }
 
   /// Writes `next` if the stored generation is still `expected` (one Lua script), and publishes
-  /// the new generation to the waiters of every host. While a Lease of this store is held, the
-  /// write is fenced: refused with Errc::store_unavailable when that lease is no longer the current
-  /// one (it expired, or Redis lost it, and another holder may have taken it), and accepted under
-  /// it when Redis lost the credential (then the generation continues from `expected`).
+  /// the new generation to the waiters of every host. While the calling thread holds a Lease of
+  /// this store, the write is fenced: refused with Errc::store_unavailable when that lease is no
+  /// longer the current one (it expired, or Redis lost it, and another holder may have taken it),
+  /// and accepted under it when Redis lost the credential (then the generation continues from
+  /// `expected`).
   [[nodiscard]] Result<std::uint64_t> compare_and_swap(std::uint64_t expected,
                                                        const Credential& next) {
     const std::string expected_text = std::to_string(expected);
@@ -407,7 +419,7 @@ class Redis {
       reply = shared_->connection.run({"EVAL", redis_internal::kCompareAndSwap, "2",
                                        shared_->credential_key, shared_->lease_key, expected_text,
                                        kind, next.token.reveal(), next.refresh_token.reveal(),
-                                       expires, shared_->channel, shared_->held});
+                                       expires, shared_->channel, shared_->held_here()});
     }
     if (!*reply) return unexpected(std::move(*reply).error());
     const redisReply& result = ***reply;
@@ -487,7 +499,7 @@ class Redis {
       const std::scoped_lock lock(shared_->mutex);
       reply = shared_->connection.run({"EVAL", redis_internal::kMarkRefreshing, "2",
                                        shared_->credential_key, shared_->lease_key,
-                                       std::to_string(generation), since, shared_->held});
+                                       std::to_string(generation), since, shared_->held_here()});
     }
     if (!*reply) return unexpected(std::move(*reply).error());
     const redisReply& result = ***reply;
@@ -567,7 +579,8 @@ class Redis {
     state->token = std::to_string(fence) + " " + random;
     {
       const std::scoped_lock lock(shared_->mutex);
-      shared_->held = state->token;
+      state->owner = std::this_thread::get_id();
+      shared_->held[state->owner] = state->token;
     }
     Lease::State* s = state.get();
     s->renewer = std::thread([s] {
