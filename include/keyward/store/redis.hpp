@@ -463,7 +463,7 @@ class Redis {
             make_error(Errc::store_unavailable, "unexpected reply to the lease script"));
       }
       if (const auto fence = (**taken)->integer; fence > 0) {
-        return hold(static_cast<std::uint64_t>(fence), std::move(token));
+        return hold(static_cast<std::uint64_t>(fence), token);
       }
       if (!subscriber) {  // subscribe, then look again: a publish in between is not missed
         subscriber.emplace(shared_->options);
