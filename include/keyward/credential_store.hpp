@@ -66,6 +66,13 @@ concept SharesCooldowns = CredentialStore<S> &&
   { const_store.shared_cooldown() } -> std::same_as<Result<std::optional<SharedCooldown>>>;
 };
 
+/// A CredentialStore whose lease can be lost while held (store::Redis: a renewal failed, or the
+/// server forgot it): valid() says whether it still holds, and no token call starts without it.
+template <class S>
+concept LosesLeases = CredentialStore<S> && requires(const typename S::Lease& lease) {
+  { lease.valid() } -> std::same_as<bool>;
+};
+
 /// A CredentialStore that durably marks a refresh before its token call (see above).
 template <class S>
 concept MarksRefreshes = CredentialStore<S> &&

@@ -61,6 +61,13 @@ class Redemption {
                                "finished"));
     }
     if (auto newer = adopt_newer(known, current, true)) return std::move(*newer);
+    if constexpr (LosesLeases<Store>) {
+      if (!lease->valid()) {  // lost before the token call: make none (a kept one stays kept)
+        return failed(make_error(Errc::store_unavailable,
+                                 "the refresh lease was lost before the token call (a renewal "
+                                 "failed), so none was made; the next request retries"));
+      }
+    }
 
     RefreshOutcome outcome;
     kept_ = false;

@@ -4,9 +4,12 @@
 // what Debian's hiredis cannot do are in docs/redis-store.md. In short:
 //   - the credential is one hash with its generation; compare-and-swap is a Lua script, which
 //     also publishes the new generation on the profile's channel;
-//   - the refresh lease is `SET key token NX PX ttl`, renewed by a thread of the Lease every
+//   - the refresh lease is a key holding "<fencing token> <random>" with a ttl, taken by a script
+//     that hands out a fencing token that only grows, renewed by a thread of the Lease every
 //     ttl/3 while the holder's token call runs, and released (compare-and-delete) when the Lease
-//     is destroyed; if the holder dies, the lease expires after ttl;
+//     is destroyed; if the holder dies, the lease expires after ttl; a renewal that fails loses
+//     the lease (Lease::valid()), and the CAS and marker scripts refuse a lease that is no longer
+//     the current one (docs/redis-store.md, "Fencing");
 //   - a caller waiting for the lease is woken by the channel (the new generation, or the
 //     release) and polls as a fallback; when another holder stored a new generation meanwhile,
 //     lease() returns without the lease, and the caller adopts that credential;
@@ -24,11 +27,13 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -166,23 +171,55 @@ class Connection {
   redisContext* context_ = nullptr;
 };
 
-// CAS: KEYS[1] the credential; ARGV: expected, kind, token, refresh, expires_ms, channel.
-// Returns {1, new generation} or {0, current generation}.
+// CAS: KEYS[1] the credential, KEYS[2] the lease; ARGV: expected, kind, token, refresh,
+// expires_ms, channel, and the lease value ("<fence> <random>") of the writer's lease, or '' for
+// a write made without one (a first store, set_credential()).
+// Returns {1, new generation}, {0, current generation} when the generation moved, or
+// {-1, current generation} when the writer's lease is no longer the current one (fenced).
+// A write under the current lease to a credential that is not there (a Redis that lost its data)
+// continues from the generation the writer knew, so generations never go back.
 inline constexpr std::string_view kCompareAndSwap = R"(
 local g = tonumber(redis.call('HGET', KEYS[1], 'generation') or '0')
-if g ~= tonumber(ARGV[1]) then return {0, g} end
+local stored = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
+local fence = stored
+if ARGV[7] ~= '' then
+  fence = tonumber(string.match(ARGV[7], '^(%d+) '))
+  if redis.call('GET', KEYS[2]) ~= ARGV[7] or fence < stored then return {-1, g} end
+end
+local expected = tonumber(ARGV[1])
+if g ~= expected and not (g == 0 and ARGV[7] ~= '') then return {0, g} end
+local n = math.max(g, expected) + 1
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'token', ARGV[3], 'generation', g + 1)
+redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'token', ARGV[3], 'generation', n, 'fence', fence)
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'refresh', ARGV[4]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'expires_ms', ARGV[5]) end
-redis.call('PUBLISH', ARGV[6], 'generation ' .. (g + 1))
-return {1, g + 1})";
+redis.call('PUBLISH', ARGV[6], 'generation ' .. n)
+return {1, n})";
 
-// The refresh marker: KEYS[1] the credential; ARGV: generation, since_ms.
+// The refresh marker: KEYS[1] the credential, KEYS[2] the lease; ARGV: generation, since_ms, the
+// lease value or ''. Returns {1, generation} when written, {0, current generation} when the
+// generation differs, {-1, current generation} when the lease is no longer the caller's.
 inline constexpr std::string_view kMarkRefreshing = R"(
-if tonumber(redis.call('HGET', KEYS[1], 'generation') or '0') ~= tonumber(ARGV[1]) then return 0 end
+local g = tonumber(redis.call('HGET', KEYS[1], 'generation') or '0')
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return {-1, g} end
+if g ~= tonumber(ARGV[1]) then return {0, g} end
 redis.call('HSET', KEYS[1], 'pending_since', ARGV[2])
-return 1)";
+return {1, g})";
+
+// Takes the lease with the next fencing token: KEYS[1] the lease, KEYS[2] the fence counter,
+// KEYS[3] the credential; ARGV: random, ttl_ms. The token is above the counter and above the
+// fence of the lease that wrote the stored credential, so it only grows while either survives.
+// Returns the fencing token, or 0 when another holder has the lease.
+inline constexpr std::string_view kTakeLease = R"(
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = redis.call('INCR', KEYS[2])
+local f = tonumber(redis.call('HGET', KEYS[3], 'fence') or '0')
+if n <= f then
+  n = f + 1
+  redis.call('SET', KEYS[2], n)
+end
+redis.call('SET', KEYS[1], n .. ' ' .. ARGV[1], 'PX', ARGV[2])
+return n)";
 
 // Lease renewal and release: KEYS[1] the lease; ARGV: token, ttl_ms or the channel.
 inline constexpr std::string_view kRenew = R"(
@@ -211,32 +248,58 @@ return 1)";
 class Redis {
   struct Shared {
     RedisOptions options;
-    std::mutex mutex;  // guards connection
+    std::mutex mutex;  // guards connection and held
     redis_internal::Connection connection{options};
-    std::string credential_key, lease_key, channel, cooldown_key;
+    std::string credential_key, lease_key, channel, cooldown_key, fence_key;
+    // The value ("<fence> <random>") of the lease each thread holds through this handle: writes
+    // a thread makes while it holds one are fenced by it. Guarded by mutex.
+    std::map<std::thread::id, std::string> held;
+    // This thread's lease value, or empty; called with mutex held.
+    [[nodiscard]] std::string_view held_here() const {
+      const auto it = held.find(std::this_thread::get_id());
+      return it == held.end() ? std::string_view{} : std::string_view{it->second};
+    }
     explicit Shared(RedisOptions o) : options(std::move(o)) {
       const std::string tag = options.prefix + ":{" + options.profile + "}:";
       credential_key = tag + "credential";
       lease_key = tag + "lease";
       channel = tag + "changed";
       cooldown_key = tag + "cooldown";
+      fence_key = tag + "fence";
     }
   };
 
  public:
-  /// The refresh lease; renewed while held, released (and waiters woken) when destroyed.
+  /// The refresh lease with its fencing token; renewed while held, released (and waiters woken)
+  /// when destroyed. While it is held, the writes of the thread that took it through this store
+  /// (and its copies) are fenced by it: the compare-and-swap and the refresh marker are refused
+  /// (Errc::store_unavailable) once it is no longer the current lease.
   class Lease {
    public:
     Lease() = default;
-    /// True when this caller holds the lease.
+    /// True when this caller took the lease (it may have been lost since: see valid()).
     [[nodiscard]] bool held() const noexcept { return state_ != nullptr; }
+    /// True while the lease is held and no renewal of it has failed. A renewal that failed
+    /// (Redis unreachable, or the lease gone: a restart, a flush, an expiry) loses the lease
+    /// for good: no token call is started under it, and writes under it are refused once
+    /// another holder took the lease.
+    [[nodiscard]] bool valid() const noexcept {
+      return state_ != nullptr && !state_->lost.load(std::memory_order_acquire);
+    }
+    /// The fencing token: it grows with every lease taken on the login (0 when not held).
+    [[nodiscard]] std::uint64_t fence() const noexcept {
+      return state_ != nullptr ? state_->fence : 0;
+    }
 
    private:
     friend class Redis;
     // The renewal thread and what it needs; stopped and the lease released on destruction.
     struct State {
       std::shared_ptr<Shared> shared;
-      std::string token;
+      std::string token;      // the lease's value: "<fence> <random>"
+      std::thread::id owner;  // the thread that took it, whose writes it fences
+      std::uint64_t fence = 0;
+      std::atomic<bool> lost{false};
       std::mutex mutex;
       std::condition_variable stop;
       bool stopping = false;
@@ -249,6 +312,10 @@ class Redis {
         stop.notify_all();
         if (renewer.joinable()) renewer.join();
         const std::scoped_lock lock(shared->mutex);
+        if (const auto it = shared->held.find(owner);
+            it != shared->held.end() && it->second == token) {
+          shared->held.erase(it);
+        }
         static_cast<void>(shared->connection.run(
             {"EVAL", redis_internal::kRelease, "1", shared->lease_key, token, shared->channel}));
       }
@@ -330,7 +397,11 @@ class Redis {
   }
 
   /// Writes `next` if the stored generation is still `expected` (one Lua script), and publishes
-  /// the new generation to the waiters of every host.
+  /// the new generation to the waiters of every host. While the calling thread holds a Lease of
+  /// this store, the write is fenced: refused with Errc::store_unavailable when that lease is no
+  /// longer the current one (it expired, or Redis lost it, and another holder may have taken it),
+  /// and accepted under it when Redis lost the credential (then the generation continues from
+  /// `expected`).
   [[nodiscard]] Result<std::uint64_t> compare_and_swap(std::uint64_t expected,
                                                        const Credential& next) {
     const std::string expected_text = std::to_string(expected);
@@ -345,9 +416,10 @@ class Redis {
     std::optional<Result<redis_internal::Reply>> reply;
     {
       const std::scoped_lock lock(shared_->mutex);
-      reply = shared_->connection.run(
-          {"EVAL", redis_internal::kCompareAndSwap, "1", shared_->credential_key, expected_text,
-           kind, next.token.reveal(), next.refresh_token.reveal(), expires, shared_->channel});
+      reply = shared_->connection.run({"EVAL", redis_internal::kCompareAndSwap, "2",
+                                       shared_->credential_key, shared_->lease_key, expected_text,
+                                       kind, next.token.reveal(), next.refresh_token.reveal(),
+                                       expires, shared_->channel, shared_->held_here()});
     }
     if (!*reply) return unexpected(std::move(*reply).error());
     const redisReply& result = ***reply;
@@ -355,6 +427,10 @@ class Redis {
       return unexpected(make_error(Errc::store_unavailable, "unexpected reply to the CAS script"));
     }
     const auto generation = static_cast<std::uint64_t>(result.element[1]->integer);
+    if (result.element[0]->integer < 0) {
+      return unexpected(
+          lease_lost("nothing was written (generation " + std::to_string(generation) + ")"));
+    }
     if (result.element[0]->integer == 0) {
       return unexpected(make_error(
           Errc::store_conflict,
@@ -377,11 +453,18 @@ class Redis {
       std::optional<Result<redis_internal::Reply>> taken;
       {
         const std::scoped_lock lock(shared_->mutex);
-        taken = shared_->connection.run({"SET", shared_->lease_key, token, "NX", "PX",
-                                         std::to_string(shared_->options.lease_ttl.count())});
+        taken = shared_->connection.run(
+            {"EVAL", redis_internal::kTakeLease, "3", shared_->lease_key, shared_->fence_key,
+             shared_->credential_key, token, std::to_string(shared_->options.lease_ttl.count())});
       }
       if (!*taken) return unexpected(std::move(*taken).error());
-      if ((**taken)->type == REDIS_REPLY_STATUS) return hold(std::move(token));
+      if ((**taken)->type != REDIS_REPLY_INTEGER) {
+        return unexpected(
+            make_error(Errc::store_unavailable, "unexpected reply to the lease script"));
+      }
+      if (const auto fence = (**taken)->integer; fence > 0) {
+        return hold(static_cast<std::uint64_t>(fence), token);
+      }
       if (!subscriber) {  // subscribe, then look again: a publish in between is not missed
         subscriber.emplace(shared_->options);
         auto subscribed = subscriber->run({"SUBSCRIBE", shared_->channel});
@@ -404,14 +487,42 @@ class Redis {
   }
 
   /// Writes the refresh marker for `generation` before a token call; the next write removes it.
+  /// Refused, so that no token call is made, when this store's Lease is no longer the current
+  /// one (Errc::store_unavailable), and when Redis holds no credential while `generation` says one
+  /// was stored (it lost its data) and restarted less than a lease ttl ago: a token call begun
+  /// under a lease Redis forgot may still be running then (docs/redis-store.md, "Fencing").
   [[nodiscard]] Result<void> mark_refreshing(std::uint64_t generation, TimePoint now) {
     const std::string since = std::to_string(
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
-    const std::scoped_lock lock(shared_->mutex);
-    auto reply =
-        shared_->connection.run({"EVAL", redis_internal::kMarkRefreshing, "1",
-                                 shared_->credential_key, std::to_string(generation), since});
-    if (!reply) return unexpected(std::move(reply).error());
+    std::optional<Result<redis_internal::Reply>> reply;
+    {
+      const std::scoped_lock lock(shared_->mutex);
+      reply = shared_->connection.run({"EVAL", redis_internal::kMarkRefreshing, "2",
+                                       shared_->credential_key, shared_->lease_key,
+                                       std::to_string(generation), since, shared_->held_here()});
+    }
+    if (!*reply) return unexpected(std::move(*reply).error());
+    const redisReply& result = ***reply;
+    if (result.type != REDIS_REPLY_ARRAY || result.elements != 2) {
+      return unexpected(
+          make_error(Errc::store_unavailable, "unexpected reply to the refresh marker script"));
+    }
+    if (result.element[0]->integer < 0) {
+      return unexpected(lease_lost("no token call was made; the next request retries"));
+    }
+    if (result.element[0]->integer == 0 && result.element[1]->integer == 0 && generation != 0) {
+      auto up = uptime();
+      if (!up) return unexpected(std::move(up).error());
+      if (*up < shared_->options.lease_ttl) {
+        return unexpected(make_error(
+            Errc::refresh_failed,
+            "Redis holds no credential for profile " + shared_->options.profile + " (generation " +
+                std::to_string(generation) + " was stored: it lost its data) and restarted " +
+                std::to_string(up->count() / 1000) +
+                " s ago; no token call is made until a lease ttl has passed since, so that "
+                "one begun before the restart is not repeated; the next request retries"));
+      }
+    }
     return {};
   }
 
@@ -461,21 +572,64 @@ class Redis {
   [[nodiscard]] const std::string& key() const noexcept { return shared_->credential_key; }
 
  private:
-  Lease hold(std::string token) {
+  Lease hold(std::uint64_t fence, const std::string& random) {
     std::unique_ptr<Lease::State, Lease::Release> state{new Lease::State{}};
     state->shared = shared_;
-    state->token = std::move(token);
+    state->fence = fence;
+    state->token = std::to_string(fence) + " " + random;
+    {
+      const std::scoped_lock lock(shared_->mutex);
+      state->owner = std::this_thread::get_id();
+      shared_->held[state->owner] = state->token;
+    }
     Lease::State* s = state.get();
     s->renewer = std::thread([s] {
       redis_internal::Connection connection{s->shared->options};
       const auto ttl = s->shared->options.lease_ttl;
       std::unique_lock lock(s->mutex);
       while (!s->stop.wait_for(lock, ttl / 3, [s] { return s->stopping; })) {
-        static_cast<void>(connection.run({"EVAL", redis_internal::kRenew, "1", s->shared->lease_key,
-                                          s->token, std::to_string(ttl.count())}));
+        auto renewed = connection.run({"EVAL", redis_internal::kRenew, "1", s->shared->lease_key,
+                                       s->token, std::to_string(ttl.count())});
+        // Any failure loses the lease: an unreachable Redis may have restarted without it.
+        if (!renewed || (*renewed)->type != REDIS_REPLY_INTEGER || (*renewed)->integer != 1) {
+          s->lost.store(true, std::memory_order_release);
+        }
+        if (renewed && (*renewed)->type == REDIS_REPLY_INTEGER && (*renewed)->integer == 0) {
+          return;  // another holder's now, or gone: nothing left to renew
+        }
       }
     });
     return Lease{std::move(state)};
+  }
+
+  // A write or marker refused because the lease is no longer this store's (the scripts' -1).
+  [[nodiscard]] Error lease_lost(const std::string& what) const {
+    return make_error(Errc::store_unavailable, "the refresh lease of profile " +
+                                                   shared_->options.profile +
+                                                   " in Redis was lost (a renewal failed, or Redis "
+                                                   "restarted or expired it) and may be another "
+                                                   "holder's now: " +
+                                                   what);
+  }
+
+  // How long the server has been running (INFO server's uptime_in_seconds).
+  [[nodiscard]] Result<std::chrono::milliseconds> uptime() const {
+    std::optional<Result<redis_internal::Reply>> reply;
+    {
+      const std::scoped_lock lock(shared_->mutex);
+      reply = shared_->connection.run({"INFO", "server"});
+    }
+    if (!*reply) return unexpected(std::move(*reply).error());
+    const std::string_view info{(**reply)->str, (**reply)->len};
+    constexpr std::string_view field = "uptime_in_seconds:";
+    const auto at = info.find(field);
+    std::int64_t seconds = 0;
+    if (at == std::string_view::npos ||
+        std::from_chars(info.data() + at + field.size(), info.data() + info.size(), seconds).ec !=
+            std::errc{}) {
+      return unexpected(make_error(Errc::store_unavailable, "INFO server has no uptime"));
+    }
+    return std::chrono::milliseconds{seconds * 1000};
   }
 
   static std::string random_token() {
