@@ -22,11 +22,18 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "keyward/credential.hpp"
 #include "keyward/result.hpp"
 
 namespace keyward {
+
+/// A refresh token the token endpoint refused, as a store records it for every holder.
+struct RefreshRefusal {
+  TimePoint at{};      ///< When the token endpoint refused it.
+  std::string reason;  ///< What it answered, without secrets (`HTTP 400 invalid_grant`).
+};
 
 /// A stored credential and its generation in the store (0 when nothing is stored).
 struct StoredCredential {
@@ -35,6 +42,10 @@ struct StoredCredential {
   /// When a refresh of this credential began and never stored its result (a store that marks
   /// refreshes, such as store::File); the refresh token may have been spent.
   std::optional<TimePoint> refresh_pending{};
+  /// When and why the token endpoint refused this credential's refresh token (a store that
+  /// records refusals, such as store::File): no holder presents it again. The next write of a
+  /// credential removes it.
+  std::optional<RefreshRefusal> refresh_refused{};
 };
 
 /// Stores a credential with a generation, compare-and-swap writes and a refresh lease.
@@ -78,6 +89,13 @@ template <class S>
 concept MarksRefreshes = CredentialStore<S> &&
     requires(S& store, std::uint64_t generation, TimePoint now) {
   { store.mark_refreshing(generation, now) } -> std::same_as<Result<void>>;
+};
+
+/// A CredentialStore that records a refused refresh token for every holder of the login.
+template <class S>
+concept RecordsRefusals = CredentialStore<S> &&
+    requires(S& store, std::uint64_t generation, const RefreshRefusal& refusal) {
+  { store.mark_refused(generation, refusal) } -> std::same_as<Result<void>>;
 };
 
 }  // namespace keyward

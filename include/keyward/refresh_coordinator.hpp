@@ -315,7 +315,11 @@ class RefreshCoordinator {
       const auto by = detail::RefusedBy::token_endpoint;
       refused_ = Refused{
           token->generation, std::move(verdict), token->credential.expires_at, {}, {}, by, false};
-      if (got.interrupted) refused_->cause = cell_.messages().interrupted_refresh(*got.interrupted);
+      if (got.recorded) {
+        refused_->cause = cell_.messages().recorded_refusal(*got.recorded);
+      } else if (got.interrupted) {
+        refused_->cause = cell_.messages().interrupted_refresh(*got.interrupted);
+      }
       refused_->note = cell_.messages().refresh_token_refused(
           refused_->verdict, detail::join_words(token->fingerprint, refused_->cause),
           refused_->expiry);

@@ -427,5 +427,52 @@ TEST_F(Fleet, AProcessKilledAfterTheServerRotatedLeadsToNeedsReauthSayingWhy) {
   EXPECT_EQ(api.status().state, CredentialState::needs_reauth);
 }
 
+TEST_F(Fleet, ARefusalIsRecordedSoNoLaterProcessPresentsTheSpentTokenAgain) {
+  EXPECT_EQ(run(1, "after"), std::vector<int>{3});  // killed after the server rotated
+  EXPECT_EQ(run(1), std::vector<int>{1});           // presents the spent token once: refused
+  const int calls = testing::FleetServer{server_}.state().refresh_calls;
+  EXPECT_EQ(calls, 2);
+  auto stored = store::File{path_, "anthropic:work"}.load();
+  ASSERT_TRUE(stored);
+  ASSERT_TRUE(stored->refresh_refused);
+  EXPECT_EQ(stored->refresh_refused->reason, "the token endpoint answered HTTP 400 invalid_grant");
+  EXPECT_FALSE(stored->refresh_pending);  // the refusal replaced the marker
+
+  EXPECT_EQ(run(3), std::vector<int>(3, 1));  // every later process: refused without a call
+  EXPECT_EQ(testing::FleetServer{server_}.state().refresh_calls, calls);
+
+  // A new login clears the record.
+  const auto tokens = testing::FleetServer{server_}.login();
+  ASSERT_TRUE(store::File(path_, "anthropic:work")
+                  .compare_and_swap(stored->generation,
+                                    Credential::oauth(tokens.access, tokens.refresh, {})));
+  EXPECT_FALSE((store::File{path_, "anthropic:work"}.load()->refresh_refused));
+}
+
+TEST_F(Fleet, ARefusalThisProcessJustReceivedIsNotCalledAnInterruptedRefresh) {
+  // The grant was revoked (a person logged out everywhere): a plain invalid_grant.
+  static_cast<void>(testing::FleetServer{server_}.redeem("not-the-refresh-token"));
+  struct Policies : DefaultPolicies {
+    using Refresh = testing::FleetRefresh;
+    using Store = store::File;
+  };
+  const testing::FleetServer server{server_};
+  testing::FakeTransport transport;
+  transport.on("https://api.fleet.test/", [&](const Request& r) { return server.api(r); });
+  store::File store{path_, "anthropic:work"};
+  ResilientCredential<testing::FakeTransport, Policies> api{
+      transport,
+      *store.load(),
+      {.profile = "anthropic:work"},
+      {.refresh = {.server = server_}, .store = store}};
+  auto response = api.send(Request{.method = "GET", .url = "https://api.fleet.test/v1"});
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, Errc::needs_reauth);
+  EXPECT_EQ(response.error().message.find("never stored its result"), std::string::npos)
+      << response.error().message;
+  EXPECT_EQ(api.status().last_error.find("never stored its result"), std::string::npos);
+  EXPECT_FALSE(store.load()->refresh_pending);
+}
+
 }  // namespace
 }  // namespace keyward

@@ -486,6 +486,12 @@ int run_status(const std::vector<std::string>& args) {
         line += R"(,"refresh_pending_since":)";
         detail::append_json_string(line, detail::format_rfc3339(*stored->refresh_pending));
       }
+      if (stored->refresh_refused) {
+        line += R"(,"refresh_refused_at":)";
+        detail::append_json_string(line, detail::format_rfc3339(stored->refresh_refused->at));
+        line += R"(,"refresh_refused_reason":)";
+        detail::append_json_string(line, stored->refresh_refused->reason);
+      }
       std::cout << line << "}\n";
       continue;
     }
@@ -499,6 +505,12 @@ int run_status(const std::vector<std::string>& args) {
     if (stored->refresh_pending) {
       std::cout << ", a refresh began at " << detail::format_rfc3339(*stored->refresh_pending)
                 << " and has not stored its result";
+    }
+    if (stored->refresh_refused) {
+      std::cout << ", its refresh token was refused at "
+                << detail::format_rfc3339(stored->refresh_refused->at) << " ("
+                << stored->refresh_refused->reason
+                << "): log in again and run `keyward login-import` to store the new login";
     }
     std::cout << "\n";
   }

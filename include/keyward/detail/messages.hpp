@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "keyward/classifier.hpp"
+#include "keyward/credential_store.hpp"
 #include "keyward/detail/scrub.hpp"
 #include "keyward/detail/text.hpp"
 #include "keyward/error.hpp"
@@ -209,6 +210,12 @@ class Messages {
            " and never stored its result: the process making it stopped, or its answer was lost; "
            "if the token endpoint rotated the refresh token then, the new one was lost with it "
            "and this one is spent)";
+  }
+
+  /// Why a refresh token was not presented: another holder of the login had it refused.
+  [[nodiscard]] static std::string recorded_refusal(const RefreshRefusal& refusal) {
+    return "(another holder of this login presented it at " + format_rfc3339(refusal.at) + " and " +
+           refusal.reason + "; it is not presented again)";
   }
 
   /// A credential the token endpoint returned that fails pre-flight.

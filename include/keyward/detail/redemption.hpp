@@ -7,6 +7,8 @@
 // adopted instead of redeeming, before the call and again before trusting an invalid_grant.
 #pragma once
 
+#include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -17,6 +19,7 @@
 #include "keyward/credential_store.hpp"
 #include "keyward/detail/credential_state.hpp"
 #include "keyward/detail/messages.hpp"
+#include "keyward/detail/scrub.hpp"
 #include "keyward/error.hpp"
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
@@ -36,6 +39,8 @@ struct Obtained {
   std::optional<Error> error;  // failed, refused, or refreshed with an unusable access token
   // Refused: when an earlier refresh of this credential began and never stored its result.
   std::optional<TimePoint> interrupted;
+  // Refused without a token call: another holder's refusal of this refresh token, as stored.
+  std::optional<RefreshRefusal> recorded;
 };
 
 /// One refresh flight's work against a store.
@@ -52,6 +57,7 @@ class Redemption {
   Obtained obtain(const Token& token, std::uint64_t known, TimePoint now, Hooks& hooks) {
     const Credential& current = token.credential;
     interrupted_.reset();
+    recorded_.reset();
     auto lease = store_.lease(wait_);
     if (!lease) return failed(std::move(lease).error());
     if (!lease->held()) {
@@ -150,6 +156,17 @@ class Redemption {
       return std::nullopt;
     }
     pending_.reset();
+    if (recorded_) {  // refused already, for another holder: never presented again
+      Obtained refused;
+      refused.kind = Obtained::Kind::refused;
+      refused.error = make_error(Errc::needs_reauth, recorded_->reason);
+      Verdict verdict;
+      verdict.kind = VerdictKind::unauthenticated;
+      verdict.scope = Scope::credential;
+      refused.error->verdict = verdict;
+      refused.recorded = recorded_;
+      return refused;
+    }
     if constexpr (MarksRefreshes<Store>) {
       auto marked = store_.mark_refreshing(known, now);
       if (!marked && marked.error().code == Errc::store_conflict) {
@@ -174,6 +191,10 @@ class Redemption {
     // when the store still holds the credential that was refused. This flight's own marker is
     // not an interrupted refresh.
     if (auto newer = adopt_newer(known, current, false)) return newer;
+    if constexpr (RecordsRefusals<Store>) {  // for every other holder; best effort
+      static_cast<void>(
+          store_.mark_refused(known, RefreshRefusal{now, refusal_reason(error, current)}));
+    }
     Obtained refused;
     refused.kind = Obtained::Kind::refused;
     refused.redeemed = true;
@@ -192,9 +213,30 @@ class Redemption {
     if (stored->generation == known || same_secrets(stored->credential, current)) {
       known = stored->generation;
       if (before_call && stored->refresh_pending) interrupted_ = stored->refresh_pending;
+      if (before_call && stored->refresh_refused &&
+          stored->credential.refresh_token == current.refresh_token) {
+        recorded_ = std::move(stored->refresh_refused);
+      }
       return std::nullopt;
     }
     return adopted(std::move(*stored));
+  }
+
+  // What a store records of a refusal: the status and the error code, never the server's text,
+  // which may quote the request.
+  static std::string refusal_reason(const Error& error, const Credential& current) {
+    std::string reason = "the token endpoint answered";
+    if (!error.verdict) return reason + " that it refuses the refresh token";
+    if (error.verdict->status != 0) reason += " HTTP " + std::to_string(error.verdict->status);
+    const std::array<std::string_view, 2> secrets{current.token.reveal(),
+                                                  current.refresh_token.reveal()};
+    std::string code = clean_and_scrub(error.verdict->provider_code, secrets, 64);
+    std::erase_if(code, [](char c) {  // an OAuth error code is a word: keep nothing else
+      return !(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' ||
+               c == '.');
+    });
+    if (!code.empty()) reason += " " + code;
+    return reason;
   }
 
   static Obtained adopted(StoredCredential stored) {
@@ -215,10 +257,11 @@ class Redemption {
   Store& store_;
   const Messages& messages_;
   std::chrono::milliseconds wait_;
-  std::optional<RefreshOutcome> pending_;  // redeemed, not yet persisted
-  Secret pending_from_;                    // the refresh token that redeemed it
-  std::optional<TimePoint> interrupted_;   // a refresh the store's mark says never finished
-  bool kept_ = false;                      // this flight persists what an earlier one redeemed
+  std::optional<RefreshOutcome> pending_;   // redeemed, not yet persisted
+  Secret pending_from_;                     // the refresh token that redeemed it
+  std::optional<TimePoint> interrupted_;    // a refresh the store's mark says never finished
+  bool kept_ = false;                       // this flight persists what an earlier one redeemed
+  std::optional<RefreshRefusal> recorded_;  // the store says this refresh token was refused
 };
 
 }  // namespace keyward::detail

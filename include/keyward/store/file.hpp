@@ -140,6 +140,22 @@ class File {
     return {};
   }
 
+  /// Records that the token endpoint refused the refresh token of `generation`, and removes its
+  /// refresh marker, so that no holder presents that token again; the next write of a credential
+  /// removes the record. Errc::store_conflict when the profile changed meanwhile.
+  [[nodiscard]] Result<void> mark_refused(std::uint64_t generation, const RefreshRefusal& refusal) {
+    auto written = write(
+        [&](Document& document) -> Result<std::uint64_t> {
+          if (document.stored.generation != generation) {
+            return unexpected(make_error(Errc::store_conflict, "the profile changed meanwhile"));
+          }
+          return generation;
+        },
+        std::nullopt, std::nullopt, &refusal);
+    if (!written) return unexpected(std::move(written).error());
+    return {};
+  }
+
   /// The file's path.
   [[nodiscard]] const std::string& path() const noexcept { return place_->path; }
   /// The profile's id.
@@ -210,6 +226,13 @@ class File {
         document.stored.refresh_pending = from_ms(*since);
       }
     }
+    if (const detail::json::Value* refused = record->find("refresh_refused");
+        refused != nullptr && refused->is_object() && refused->find("at") != nullptr) {
+      if (const auto at = refused->find("at")->as_number()) {
+        document.stored.refresh_refused =
+            RefreshRefusal{from_ms(*at), std::string{refused->string_or("reason")}};
+      }
+    }
     return document;
   }
 
@@ -260,7 +283,8 @@ class File {
   // `pending`) to the profile and to every profile that held the same refresh token.
   template <class Decide>
   Result<std::uint64_t> write(Decide decide, const std::optional<Credential>& next,
-                              std::optional<TimePoint> pending) {
+                              std::optional<TimePoint> pending,
+                              const RefreshRefusal* refused = nullptr) {
     auto lock = detail::ByteLock::acquire(lock_path(), 0, std::chrono::seconds{10});
     if (!lock) return unexpected(std::move(lock).error());
     if (!lock->held()) {
@@ -276,16 +300,22 @@ class File {
     const std::string old_refresh{document->stored.credential.refresh_token.reveal()};
     std::string text;
     const detail::WipeOnExit wipe_text{text};
-    write_document(text, document->root, credential, *generation, pending, old_refresh);
+    write_document(text, document->root, credential, *generation, {pending, refused}, old_refresh);
     if (auto replaced = detail::replace_file(place_->path, text); !replaced) {
       return unexpected(std::move(replaced).error());
     }
     return generation;
   }
 
+  // What a write of the profile records beside its credential.
+  struct Marks {
+    std::optional<TimePoint> pending;  // a refresh began
+    const RefreshRefusal* refused;     // its refresh token was refused
+  };
+
   void write_document(std::string& out, const detail::json::Value& root,
-                      const Credential& credential, std::uint64_t generation,
-                      std::optional<TimePoint> pending, std::string_view old_refresh) const {
+                      const Credential& credential, std::uint64_t generation, Marks marks,
+                      std::string_view old_refresh) const {
     using detail::json::newline;
     out.append("{");
     bool first = true;
@@ -301,7 +331,7 @@ class File {
       for (const auto& [name, value] : *members) {
         member(name, 1);
         if (name == "profiles") {
-          write_profiles(out, value, credential, generation, pending, old_refresh);
+          write_profiles(out, value, credential, generation, marks, old_refresh);
           wrote_profiles = true;
         } else {
           detail::json::write(out, value, 1);
@@ -315,14 +345,14 @@ class File {
     }
     if (!wrote_profiles) {
       member("profiles", 1);
-      write_profiles(out, {}, credential, generation, pending, old_refresh);
+      write_profiles(out, {}, credential, generation, marks, old_refresh);
     }
     out.append("\n}\n");
   }
 
   void write_profiles(std::string& out, const detail::json::Value& profiles,
-                      const Credential& credential, std::uint64_t generation,
-                      std::optional<TimePoint> pending, std::string_view old_refresh) const {
+                      const Credential& credential, std::uint64_t generation, Marks marks,
+                      std::string_view old_refresh) const {
     out.push_back('{');
     bool first = true;
     bool wrote_ours = false;
@@ -336,10 +366,10 @@ class File {
       for (const auto& [name, record] : *members) {
         open(name);
         if (name == place_->profile) {
-          write_record(out, &record, credential, generation, pending);
+          write_record(out, &record, credential, generation, marks);
           wrote_ours = true;
         } else if (same_login(record, credential, old_refresh)) {
-          write_record(out, &record, credential, sibling_generation(record), std::nullopt);
+          write_record(out, &record, credential, sibling_generation(record), {});
         } else {
           detail::json::write(out, record, 2);
         }
@@ -347,7 +377,7 @@ class File {
     }
     if (!wrote_ours) {
       open(place_->profile);
-      write_record(out, nullptr, credential, generation, pending);
+      write_record(out, nullptr, credential, generation, marks);
     }
     if (!first) detail::json::newline(out, 1);
     out.push_back('}');
@@ -371,11 +401,10 @@ class File {
 
   // One profile: the members keyward does not own as they were, then the credential's.
   void write_record(std::string& out, const detail::json::Value* record,
-                    const Credential& credential, std::uint64_t generation,
-                    std::optional<TimePoint> pending) const {
-    static constexpr std::array<std::string_view, 9> kOwned = {
-        "type",  "access",     "refresh",       "expires",        "key",
-        "token", "generation", "generation_of", "refresh_pending"};
+                    const Credential& credential, std::uint64_t generation, Marks marks) const {
+    static constexpr std::array<std::string_view, 10> kOwned = {
+        "type",  "access",     "refresh",       "expires",         "key",
+        "token", "generation", "generation_of", "refresh_pending", "refresh_refused"};
     out.push_back('{');
     bool first = true;
     const auto member = [&](std::string_view name) {
@@ -423,10 +452,18 @@ class File {
     member("generation");
     detail::json::write_number(out, static_cast<double>(generation));
     text("generation_of", login_hash(credential));
-    if (pending) {
+    if (marks.pending) {
       member("refresh_pending");
       out.append("{\"since\": ");
-      detail::json::write_number(out, static_cast<double>(to_ms(*pending)));
+      detail::json::write_number(out, static_cast<double>(to_ms(*marks.pending)));
+      out.push_back('}');
+    }
+    if (marks.refused != nullptr) {
+      member("refresh_refused");
+      out.append("{\"at\": ");
+      detail::json::write_number(out, static_cast<double>(to_ms(marks.refused->at)));
+      out.append(", \"reason\": ");
+      detail::append_json_string(out, marks.refused->reason);
       out.push_back('}');
     }
     detail::json::newline(out, 2);

@@ -206,6 +206,15 @@ if g ~= tonumber(ARGV[1]) then return {0, g} end
 redis.call('HSET', KEYS[1], 'pending_since', ARGV[2])
 return {1, g})";
 
+// The record of a refused refresh token: KEYS[1] the credential; ARGV: generation, at_ms, reason.
+// Written, and the refresh marker removed, only while the generation is still the one refused.
+inline constexpr std::string_view kMarkRefused = R"(
+local g = tonumber(redis.call('HGET', KEYS[1], 'generation') or '0')
+if g ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'refused_at', ARGV[2], 'refused_reason', ARGV[3])
+redis.call('HDEL', KEYS[1], 'pending_since')
+return 1)";
+
 // Takes the lease with the next fencing token: KEYS[1] the lease, KEYS[2] the fence counter,
 // KEYS[3] the credential; ARGV: random, ttl_ms. The token is above the counter and above the
 // fence of the lease that wrote the stored credential, so it only grows while either survives.
@@ -349,6 +358,8 @@ class Redis {
     std::string refresh;
     std::optional<std::int64_t> expires;
     std::optional<std::int64_t> pending;
+    std::optional<std::int64_t> refused_at;
+    std::string refused_reason;
     bool malformed = false;
     const auto number = [&malformed](std::string_view text) {
       std::int64_t value = 0;
@@ -369,6 +380,10 @@ class Redis {
         expires = number(value);
       } else if (name == "pending_since") {
         pending = number(value);
+      } else if (name == "refused_at") {
+        refused_at = number(value);
+      } else if (name == "refused_reason") {
+        refused_reason = value;
       } else if (name == "generation") {
         stored.generation = static_cast<std::uint64_t>(number(value));
       }
@@ -393,7 +408,26 @@ class Redis {
       stored.credential = Credential::api_key(std::move(token));
     }
     if (pending) stored.refresh_pending = at(*pending);
+    if (refused_at) stored.refresh_refused = RefreshRefusal{at(*refused_at), refused_reason};
     return stored;
+  }
+
+  /// Records that the token endpoint refused the refresh token of `generation`, and removes its
+  /// refresh marker, so that no holder presents that token again; the next write of a credential
+  /// removes the record. Errc::store_conflict when the credential changed meanwhile.
+  [[nodiscard]] Result<void> mark_refused(std::uint64_t generation, const RefreshRefusal& refusal) {
+    const std::string at = std::to_string(
+        std::chrono::duration_cast<std::chrono::milliseconds>(refusal.at.time_since_epoch())
+            .count());
+    const std::scoped_lock lock(shared_->mutex);
+    auto reply =
+        shared_->connection.run({"EVAL", redis_internal::kMarkRefused, "1", shared_->credential_key,
+                                 std::to_string(generation), at, refusal.reason});
+    if (!reply) return unexpected(std::move(reply).error());
+    if ((*reply)->integer == 0) {
+      return unexpected(make_error(Errc::store_conflict, "the credential changed meanwhile"));
+    }
+    return {};
   }
 
   /// Writes `next` if the stored generation is still `expected` (one Lua script), and publishes
@@ -491,6 +525,7 @@ class Redis {
   /// one (Errc::store_unavailable), and when Redis holds no credential while `generation` says one
   /// was stored (it lost its data) and restarted less than a lease ttl ago: a token call begun
   /// under a lease Redis forgot may still be running then (docs/redis-store.md, "Fencing").
+  /// Errc::store_conflict when it holds another generation: the caller re-reads it first.
   [[nodiscard]] Result<void> mark_refreshing(std::uint64_t generation, TimePoint now) {
     const std::string since = std::to_string(
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
@@ -510,7 +545,14 @@ class Redis {
     if (result.element[0]->integer < 0) {
       return unexpected(lease_lost("no token call was made; the next request retries"));
     }
-    if (result.element[0]->integer == 0 && result.element[1]->integer == 0 && generation != 0) {
+    if (result.element[0]->integer == 0 && result.element[1]->integer != 0) {
+      return unexpected(
+          make_error(Errc::store_conflict, "the credential of profile " + shared_->options.profile +
+                                               " in Redis changed since it was read (generation " +
+                                               std::to_string(result.element[1]->integer) +
+                                               ", not " + std::to_string(generation) + ")"));
+    }
+    if (result.element[0]->integer == 0 && generation != 0) {
       auto up = uptime();
       if (!up) return unexpected(std::move(up).error());
       if (*up < shared_->options.lease_ttl) {
