@@ -302,7 +302,8 @@ class ResilientCredential {
     // The verdict is on the credential's last answer; a chain that left the origin ends with
     // the caller's `foreign` answer (allocated only then).
     std::unique_ptr<TransportResult> foreign;
-    if (redirected(sent)) follow(request, sent, foreign, stream);
+    std::optional<std::string> refused;  // a redirect to another origin that was not followed
+    if (redirected(sent)) follow(request, sent, foreign, refused, stream);
     // The time of the answer, read when something needs it: a settled success needs none, and
     // for any 2xx the admission's time will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
@@ -323,6 +324,7 @@ class ResilientCredential {
       }
     }
     if (streamed) {  // recorded; never sent again once the caller has bytes
+      if (refused) return refuse_redirect(std::move(*refused), answer);
       if (foreign) return deliver_foreign(std::move(*foreign), answer);
       if (sent) return deliver(sent, answer);
       answer = unexpected(cell_.messages().no_response(progress.attempts + 1, std::move(verdict)));
@@ -330,6 +332,7 @@ class ResilientCredential {
     }
     switch (action.kind) {
       case ActionKind::deliver:
+        if (refused) return refuse_redirect(std::move(*refused), answer);
         if (foreign) return deliver_foreign(std::move(*foreign), answer);
         return deliver(sent, answer);
       case ActionKind::fail:
@@ -456,10 +459,11 @@ class ResilientCredential {
   }
 
   // Follows the redirect `sent` is (detail/redirect.hpp): the credential's fields never leave the
-  // request's origin. `sent` becomes the credential's last answer, and `foreign` what a chain
-  // that left the origin ended with.
+  // request's origin. `sent` becomes the credential's last answer, `foreign` what a chain that
+  // left the origin ended with, and `refused` why a hop to another origin was not sent.
   void follow(const Request& request, TransportResult& sent,
-              std::unique_ptr<TransportResult>& foreign, detail::StreamAttempt* stream) {
+              std::unique_ptr<TransportResult>& foreign, std::optional<std::string>& refused,
+              detail::StreamAttempt* stream) {
     const auto placed = detail::placed_names(parts_.attach, cell_.snapshot()->token->credential,
                                              request.headers.lent());
     auto followed =
@@ -467,6 +471,13 @@ class ResilientCredential {
                                  [this, stream](const Request& r) { return send_once(r, stream); });
     sent = std::move(followed.credentialed);
     if (followed.foreign) foreign = std::make_unique<TransportResult>(std::move(*followed.foreign));
+    refused = std::move(followed.refused);
+  }
+
+  // A redirect to another origin that would have carried a secret (detail::leave_origin()).
+  bool refuse_redirect(std::string why, Result<Response>& answer) const {
+    answer = unexpected(make_error(Errc::redirect_refused, cell_.messages().prefix() + why));
+    return true;
   }
 
   // Sends through the streaming transport (only instantiated for one).
