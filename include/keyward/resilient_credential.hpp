@@ -33,6 +33,7 @@
 #include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
 #include "keyward/default_policies.hpp"
+#include "keyward/detail/may_view.hpp"
 #include "keyward/detail/origin_cache.hpp"
 #include "keyward/detail/policy_support.hpp"
 #include "keyward/detail/redirect.hpp"
@@ -141,14 +142,17 @@ class ResilientCredential {
 
   /// Calls `f(const Current&)` with the current credential and state, read lock-free with no
   /// allocation; they stay valid during the call, whatever else the thread reads meanwhile.
-  /// `f` may not return a reference or a pointer into them: copy what must outlive the call.
+  /// `f` may not return anything that can view them (a reference, a pointer, a string_view, a
+  /// span, or a type holding one: detail/may_view.hpp), which is refused at compile time: copy
+  /// what must outlive the call (std::string, integers).
   template <class F>
   requires std::invocable<F, const Current&>
   auto with_current(F&& f) const -> std::invoke_result_t<F, const Current&> {
     using R = std::invoke_result_t<F, const Current&>;
-    static_assert(!std::is_reference_v<R> && !std::is_pointer_v<R>,
-                  "with_current(f): f must not return a reference or pointer into the "
-                  "credential, which is valid only during the call");
+    static_assert(!detail::may_view<R>,
+                  "with_current(f): f must not return a reference, pointer, string_view, span "
+                  "or anything holding one: the credential is valid only during the call; "
+                  "return a copy (std::string) instead");
     return cell_.read([&](const detail::Snapshot& snapshot) -> R {
       const Current current{snapshot};
       return std::invoke(std::forward<F>(f), current);
