@@ -126,6 +126,24 @@ TYPED_TEST(RedirectSecretsTest, A307Or308BodyIsNotSentElsewhereWithoutConsent) {
   }
 }
 
+TYPED_TEST(RedirectSecretsTest, AStreamedRequestIsRefusedTheSameWay) {
+  this->home.fault(
+      Route::api,
+      {.kind = Fault::Kind::redirect, .status = 308, .location = this->elsewhere.api_url()});
+  ResilientCredential<TypeParam, KeyOnly> api{
+      make_transport<TypeParam>(), Credential::api_key(this->home.api_key()), {.profile = "test"}};
+  Request r = this->request("POST", kBody);
+  std::string streamed;
+  auto response = api.send_stream(r, [&](std::string_view bytes) {
+    streamed += bytes;
+    return true;
+  });
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, Errc::redirect_refused);
+  EXPECT_TRUE(streamed.empty());
+  EXPECT_TRUE(this->elsewhere.received().empty());
+}
+
 TYPED_TEST(RedirectSecretsTest, A307BodyGoesElsewhereOnlyWhenAllowedAndWithoutSecrets) {
   this->elsewhere.fault(Route::api, {.status = 200, .body = R"({"from":"elsewhere"})"});
   Request r = this->request("POST", kBody);
