@@ -303,11 +303,10 @@ class ResilientCredential {
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
     TransportResult sent = send_once(request, stream);
-    // The verdict is on the credential's last answer; a chain that left the origin ends with
-    // the caller's `foreign` answer (allocated only then).
-    std::unique_ptr<TransportResult> foreign;
-    std::optional<std::string> refused;  // a redirect to another origin that was not followed
-    if (redirected(sent)) follow(request, sent, foreign, refused, stream);
+    // The verdict is on the credential's last answer; a chain that left the origin, or was
+    // refused at its edge, ends with the caller's `foreign` answer (allocated only then).
+    std::unique_ptr<Elsewhere> foreign;
+    if (redirected(sent)) follow(request, sent, foreign, stream);
     // The time of the answer, read when something needs it: a settled success needs none, and
     // for any 2xx the admission's time will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
@@ -328,7 +327,6 @@ class ResilientCredential {
       }
     }
     if (streamed) {  // recorded; never sent again once the caller has bytes
-      if (refused) return refuse_redirect(std::move(*refused), answer);
       if (foreign) return deliver_foreign(std::move(*foreign), answer);
       if (sent) return deliver(sent, answer);
       answer = unexpected(cell_.messages().no_response(progress.attempts + 1, std::move(verdict)));
@@ -336,7 +334,6 @@ class ResilientCredential {
     }
     switch (action.kind) {
       case ActionKind::deliver:
-        if (refused) return refuse_redirect(std::move(*refused), answer);
         if (foreign) return deliver_foreign(std::move(*foreign), answer);
         return deliver(sent, answer);
       case ActionKind::fail:
@@ -462,11 +459,17 @@ class ResilientCredential {
     return sent && detail::is_redirect(sent->status);
   }
 
+  // Where a redirect chain went once it reached another origin: what it ended with there, or
+  // why the hop was refused (detail::leave_origin()).
+  struct Elsewhere {
+    std::optional<TransportResult> result;
+    std::optional<std::string> refused;
+  };
+
   // Follows the redirect `sent` is (detail/redirect.hpp): the credential's fields never leave the
-  // request's origin. `sent` becomes the credential's last answer, `foreign` what a chain that
-  // left the origin ended with, and `refused` why a hop to another origin was not sent.
-  void follow(const Request& request, TransportResult& sent,
-              std::unique_ptr<TransportResult>& foreign, std::optional<std::string>& refused,
+  // request's origin. `sent` becomes the credential's last answer, and `foreign` where a chain
+  // that reached another origin ended.
+  void follow(const Request& request, TransportResult& sent, std::unique_ptr<Elsewhere>& foreign,
               detail::StreamAttempt* stream) {
     const auto placed = detail::placed_names(parts_.attach, cell_.snapshot()->token->credential,
                                              request.headers.lent());
@@ -474,14 +477,10 @@ class ResilientCredential {
         detail::follow_redirects(request, std::move(sent), placed, {},
                                  [this, stream](const Request& r) { return send_once(r, stream); });
     sent = std::move(followed.credentialed);
-    if (followed.foreign) foreign = std::make_unique<TransportResult>(std::move(*followed.foreign));
-    refused = std::move(followed.refused);
-  }
-
-  // A redirect to another origin that would have carried a secret (detail::leave_origin()).
-  bool refuse_redirect(std::string why, Result<Response>& answer) const {
-    answer = unexpected(make_error(Errc::redirect_refused, cell_.messages().prefix() + why));
-    return true;
+    if (followed.foreign || followed.refused) {
+      foreign = std::make_unique<Elsewhere>(
+          Elsewhere{std::move(followed.foreign), std::move(followed.refused)});
+    }
   }
 
   // Sends through the streaming transport (only instantiated for one).
@@ -493,8 +492,15 @@ class ResilientCredential {
     }
   }
 
-  // What a redirect chain that left the origin ended with; not the credential's to record.
-  bool deliver_foreign(TransportResult foreign, Result<Response>& answer) {
+  // What a redirect chain that left the origin ended with; not the credential's to record. A
+  // hop refused because it would have carried a secret there is an error saying so.
+  bool deliver_foreign(Elsewhere elsewhere, Result<Response>& answer) {
+    if (elsewhere.refused) {
+      answer = unexpected(
+          make_error(Errc::redirect_refused, cell_.messages().prefix() + *elsewhere.refused));
+      return true;
+    }
+    TransportResult& foreign = *elsewhere.result;
     if (foreign) return deliver(foreign, answer);
     Verdict verdict = parts_.classifier.classify(foreign.error());
     cell_.scrub(verdict);

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -46,8 +47,8 @@ struct RedirectOptions {
 };
 
 /// The fields no redirect to another origin carries, whoever placed them.
-inline constexpr std::string_view kOriginBoundFields[] = {"authorization", "proxy-authorization",
-                                                          "cookie"};
+inline constexpr std::array<std::string_view, 3> kOriginBoundFields{
+    "authorization", "proxy-authorization", "cookie"};
 
 /// The names of the fields `attacher` places for `credential`: those lent to the request
 /// (`lent`, a PreparingAttacher's prepared fields) and whatever attach() puts on an empty request.
