@@ -31,6 +31,8 @@ enum class Errc {
   provider_unavailable,
   /// No profile of a pool can serve now; Error::profiles says why each is out.
   no_usable_credential,
+  /// A redirect to another origin would have carried a header marked sensitive or the body.
+  redirect_refused,
 };
 
 /// The error category of keyward::Errc.
@@ -65,6 +67,8 @@ class ErrorCategory final : public std::error_category {
         return "the provider keeps failing; requests to it are paused";
       case Errc::no_usable_credential:
         return "no credential of the pool can serve now";
+      case Errc::redirect_refused:
+        return "refused a redirect that would carry a secret to another origin";
     }
     return "unknown keyward error";
   }

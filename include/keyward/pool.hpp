@@ -46,6 +46,7 @@
 #include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
 #include "keyward/default_policies.hpp"
+#include "keyward/detail/may_view.hpp"
 #include "keyward/detail/origin_cache.hpp"
 #include "keyward/detail/policy_support.hpp"
 #include "keyward/detail/time.hpp"
@@ -170,10 +171,16 @@ class CredentialPool {
   /// Chooses a profile for `scope` as send() would (without panic or side effects beyond the
   /// strategy's one relaxed write) and calls `f(std::string_view profile, const
   /// CurrentCredential&)` with its credential, read lock-free with no allocation; nothing when
-  /// no profile can serve. `f` may not keep references into the credential.
+  /// no profile can serve. `f` may not return anything that can view the credential (a
+  /// reference, a pointer, a string_view, a span, or a type holding one: detail/may_view.hpp),
+  /// which is refused at compile time: copy what must outlive the call.
   template <class F>
   auto with_chosen(RequestScope scope, F&& f)
       -> std::optional<std::invoke_result_t<F, std::string_view, const CurrentCredential&>> {
+    static_assert(
+        !detail::may_view<std::invoke_result_t<F, std::string_view, const CurrentCredential&>>,
+        "with_chosen(scope, f): f must not return a reference, pointer, string_view, span or "
+        "anything holding one: the credential is valid only during the call; return a copy");
     detail::LazyNow<typename Policies::Clock> now{parts_.clock};
     const detail::TriedSet tried{members_.size()};
     const auto chosen = choose(scope, tried, now);

@@ -33,6 +33,7 @@
 #include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
 #include "keyward/default_policies.hpp"
+#include "keyward/detail/may_view.hpp"
 #include "keyward/detail/origin_cache.hpp"
 #include "keyward/detail/policy_support.hpp"
 #include "keyward/detail/redirect.hpp"
@@ -141,14 +142,17 @@ class ResilientCredential {
 
   /// Calls `f(const Current&)` with the current credential and state, read lock-free with no
   /// allocation; they stay valid during the call, whatever else the thread reads meanwhile.
-  /// `f` may not return a reference or a pointer into them: copy what must outlive the call.
+  /// `f` may not return anything that can view them (a reference, a pointer, a string_view, a
+  /// span, or a type holding one: detail/may_view.hpp), which is refused at compile time: copy
+  /// what must outlive the call (std::string, integers).
   template <class F>
   requires std::invocable<F, const Current&>
   auto with_current(F&& f) const -> std::invoke_result_t<F, const Current&> {
     using R = std::invoke_result_t<F, const Current&>;
-    static_assert(!std::is_reference_v<R> && !std::is_pointer_v<R>,
-                  "with_current(f): f must not return a reference or pointer into the "
-                  "credential, which is valid only during the call");
+    static_assert(!detail::may_view<R>,
+                  "with_current(f): f must not return a reference, pointer, string_view, span "
+                  "or anything holding one: the credential is valid only during the call; "
+                  "return a copy (std::string) instead");
     return cell_.read([&](const detail::Snapshot& snapshot) -> R {
       const Current current{snapshot};
       return std::invoke(std::forward<F>(f), current);
@@ -299,9 +303,9 @@ class ResilientCredential {
     if (ticket.probe != 0) observe(EventKind::probe, ticket, nullptr);
     observe(EventKind::attempt, ticket, nullptr);
     TransportResult sent = send_once(request, stream);
-    // The verdict is on the credential's last answer; a chain that left the origin ends with
-    // the caller's `foreign` answer (allocated only then).
-    std::unique_ptr<TransportResult> foreign;
+    // The verdict is on the credential's last answer; a chain that left the origin, or was
+    // refused at its edge, ends with the caller's `foreign` answer (allocated only then).
+    std::unique_ptr<Elsewhere> foreign;
     if (redirected(sent)) follow(request, sent, foreign, stream);
     // The time of the answer, read when something needs it: a settled success needs none, and
     // for any 2xx the admission's time will do when there was one.
@@ -455,18 +459,28 @@ class ResilientCredential {
     return sent && detail::is_redirect(sent->status);
   }
 
+  // Where a redirect chain went once it reached another origin: what it ended with there, or
+  // why the hop was refused (detail::leave_origin()).
+  struct Elsewhere {
+    std::optional<TransportResult> result;
+    std::optional<std::string> refused;
+  };
+
   // Follows the redirect `sent` is (detail/redirect.hpp): the credential's fields never leave the
-  // request's origin. `sent` becomes the credential's last answer, and `foreign` what a chain
-  // that left the origin ended with.
-  void follow(const Request& request, TransportResult& sent,
-              std::unique_ptr<TransportResult>& foreign, detail::StreamAttempt* stream) {
+  // request's origin. `sent` becomes the credential's last answer, and `foreign` where a chain
+  // that reached another origin ended.
+  void follow(const Request& request, TransportResult& sent, std::unique_ptr<Elsewhere>& foreign,
+              detail::StreamAttempt* stream) {
     const auto placed = detail::placed_names(parts_.attach, cell_.snapshot()->token->credential,
                                              request.headers.lent());
     auto followed =
         detail::follow_redirects(request, std::move(sent), placed, {},
                                  [this, stream](const Request& r) { return send_once(r, stream); });
     sent = std::move(followed.credentialed);
-    if (followed.foreign) foreign = std::make_unique<TransportResult>(std::move(*followed.foreign));
+    if (followed.foreign || followed.refused) {
+      foreign = std::make_unique<Elsewhere>(
+          Elsewhere{std::move(followed.foreign), std::move(followed.refused)});
+    }
   }
 
   // Sends through the streaming transport (only instantiated for one).
@@ -478,8 +492,15 @@ class ResilientCredential {
     }
   }
 
-  // What a redirect chain that left the origin ended with; not the credential's to record.
-  bool deliver_foreign(TransportResult foreign, Result<Response>& answer) {
+  // What a redirect chain that left the origin ended with; not the credential's to record. A
+  // hop refused because it would have carried a secret there is an error saying so.
+  bool deliver_foreign(Elsewhere elsewhere, Result<Response>& answer) {
+    if (elsewhere.refused) {
+      answer = unexpected(
+          make_error(Errc::redirect_refused, cell_.messages().prefix() + *elsewhere.refused));
+      return true;
+    }
+    TransportResult& foreign = *elsewhere.result;
     if (foreign) return deliver(foreign, answer);
     Verdict verdict = parts_.classifier.classify(foreign.error());
     cell_.scrub(verdict);

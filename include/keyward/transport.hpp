@@ -148,6 +148,17 @@ struct Request {
   /// The most the whole exchange may take, for transports that honour it (the shipped ones do);
   /// zero leaves the transport's own total timeout.
   std::chrono::milliseconds timeout{0};
+  /// Names of header fields that carry the application's own secrets (compared without regard
+  /// to case). A redirect to another origin (scheme, host or port) that would carry one of them
+  /// is refused with an error naming it: it is sent neither with the field nor without it.
+  /// The credential's fields, `Authorization`, `Proxy-Authorization` and `Cookie` need no mark:
+  /// they are removed on a change of origin and the redirect is followed (docs/http.md).
+  std::vector<std::string> sensitive{};
+  /// Whether a redirect to another origin may send the body again: a 307 or 308 keeps the method
+  /// and body (RFC 9110), as does a 301 or 302 of a method other than POST; a 303, and a 301 or
+  /// 302 after a POST, continue as a GET without it. False, the default: a redirect that would
+  /// send the body to another origin is refused with an error saying so.
+  bool body_to_other_origin = false;
 };
 
 /// An HTTP response: any status, including 4xx and 5xx, is a response and not a failure.

@@ -98,6 +98,8 @@ std::string_view errc_name(const std::error_code& code) {
       return "provider_unavailable";
     case Errc::no_usable_credential:
       return "no_usable_credential";
+    case Errc::redirect_refused:
+      return "redirect_refused";
   }
   return "?";
 }

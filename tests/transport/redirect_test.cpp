@@ -97,6 +97,69 @@ TEST(FollowRedirectsTest, StripsEveryPlacedFieldOnceTheOriginChangesAndNeverPuts
   EXPECT_EQ((*followed.foreign)->status, 200);
 }
 
+TEST(LeaveOriginTest, RemovesTheOriginBoundFieldsWhoeverSetThem) {
+  Request request{.method = "GET", .url = "https://a.test/v1"};
+  request.headers.set("Authorization", "Bearer app-token");
+  request.headers.set("proxy-authorization", "Basic cHJveHk6cHc=");
+  request.headers.set("COOKIE", "session=s3cr3t");
+  request.headers.set("x-placed", "k");
+  request.headers.set("x-custom", "kept");
+  Request next = request;
+  next.url = "https://b.test/x";
+  const std::vector<std::string> placed{"x-placed"};
+  EXPECT_EQ(leave_origin(next, request, 302, placed), std::nullopt);
+  for (const char* name : {"authorization", "proxy-authorization", "cookie", "x-placed"}) {
+    EXPECT_FALSE(next.headers.contains(name)) << name;
+  }
+  EXPECT_TRUE(next.headers.contains("x-custom"));
+}
+
+TEST(LeaveOriginTest, RefusesAHeaderMarkedSensitiveNamingItButNotItsValue) {
+  Request request{.method = "GET", .url = "https://a.test/v1?key=q"};
+  request.headers.set("X-App-Secret", "app-secret-value");
+  request.sensitive = {"x-app-secret"};
+  Request next = request;
+  next.url = "https://b.test:8443/x";
+  const auto refused = leave_origin(next, request, 302, {});
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find("'x-app-secret'"), std::string::npos) << *refused;
+  EXPECT_NE(refused->find("https://a.test:443"), std::string::npos) << *refused;
+  EXPECT_NE(refused->find("https://b.test:8443"), std::string::npos) << *refused;
+  EXPECT_EQ(refused->find("app-secret-value"), std::string::npos) << *refused;
+  EXPECT_EQ(refused->find("key=q"), std::string::npos) << *refused;
+  // Marked but absent: nothing is needed, the hop goes.
+  next.headers.erase("x-app-secret");
+  EXPECT_EQ(leave_origin(next, request, 302, {}), std::nullopt);
+}
+
+TEST(LeaveOriginTest, RefusesToSendTheBodyElsewhereUnlessAllowed) {
+  Request request{.method = "POST", .url = "https://a.test/v1", .body = "{\"secret\":1}"};
+  Request next = request;
+  next.url = "https://b.test/x";
+  const auto refused = leave_origin(next, request, 308, {});
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find("body"), std::string::npos) << *refused;
+  EXPECT_NE(refused->find("308"), std::string::npos) << *refused;
+  EXPECT_EQ(refused->find("secret"), std::string::npos) << *refused;
+  next.body_to_other_origin = true;
+  EXPECT_EQ(leave_origin(next, request, 308, {}), std::nullopt);
+  EXPECT_EQ(next.body, request.body);
+}
+
+TEST(FollowRedirectsTest, ARefusedHopIsNeverSent) {
+  Request request{.method = "POST", .url = "https://a.test/v1", .body = "{}"};
+  int sends = 0;
+  const auto followed = follow_redirects(request, redirect(307, "https://a.test/v2"), {}, {},
+                                         [&](const Request&) -> TransportResult {
+                                           ++sends;
+                                           return redirect(307, "https://b.test/x");
+                                         });
+  EXPECT_EQ(sends, 1);  // a.test/v2 only
+  ASSERT_TRUE(followed.refused);
+  EXPECT_FALSE(followed.foreign);
+  EXPECT_EQ(followed.credentialed->status, 307);
+}
+
 TEST(FollowRedirectsTest, StopsAfterMaxHops) {
   const Request request{.method = "GET", .url = "https://a.test/v1"};
   int sends = 0;
@@ -140,6 +203,7 @@ class RedirectOverHttpTest : public ::testing::Test {
     ResilientCredential<T, Policies> api{
         make_transport<T>(), std::move(credential), {.profile = "test"}};
     Request request{.method = "POST", .url = home.api_url(), .body = R"({"model":"m"})"};
+    request.body_to_other_origin = true;  // what these tests check is the credential's fields
     request.headers.set("content-type", "application/json");
     request.headers.set("x-request-tag", "kept");
     return api.send(request);

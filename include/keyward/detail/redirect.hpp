@@ -8,8 +8,12 @@
 //
 // - at most RedirectOptions::max_hops hops (301, 302, 303, 307, 308 with a Location);
 // - to the same origin (scheme, host, port) the request goes again as it was, credential and all;
-// - to another origin every field the attacher placed is removed first, whatever its name
-//   (placed_names()), and no later hop carries the credential again;
+// - to another origin (scheme, host or port) nothing secret goes: every field the attacher placed
+//   is removed first, whatever its name (placed_names()), and so are Authorization,
+//   Proxy-Authorization and Cookie, whoever set them; no later hop carries them again;
+// - a redirect to another origin is refused, with an error naming what it would carry, when the
+//   request holds a header the application marked sensitive (Request::sensitive), or a body that
+//   a 307 or 308 would send again (unless Request::body_to_other_origin allows it);
 // - an https request is never followed to http;
 // - 303, and 301/302 after a POST, continue as a GET without the body (as browsers and libcurl do).
 //
@@ -19,6 +23,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -30,6 +35,7 @@
 #include "keyward/attacher.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/detail/ascii.hpp"
+#include "keyward/detail/scrub.hpp"
 #include "keyward/detail/url_parts.hpp"
 #include "keyward/transport.hpp"
 
@@ -39,6 +45,10 @@ namespace keyward::detail {
 struct RedirectOptions {
   std::uint32_t max_hops = 5;  ///< Redirects followed per request; the next 3xx is returned.
 };
+
+/// The fields no redirect to another origin carries, whoever placed them.
+inline constexpr std::array<std::string_view, 3> kOriginBoundFields{
+    "authorization", "proxy-authorization", "cookie"};
 
 /// The names of the fields `attacher` places for `credential`: those lent to the request
 /// (`lent`, a PreparingAttacher's prepared fields) and whatever attach() puts on an empty request.
@@ -113,16 +123,53 @@ template <class Attach>
   return next;
 }
 
+/// Makes `next`, a hop from `from` (answered with `status`) to another origin, carry nothing
+/// secret: removes the fields named in `placed` and kOriginBoundFields. Returns why the hop is
+/// refused instead, when it would need what must stay: a header named in Request::sensitive, or
+/// a body (which only a 307 or 308 keeps) that Request::body_to_other_origin does not let go.
+/// The reason names the origins and the header, never a value or a path.
+[[nodiscard]] inline std::optional<std::string> leave_origin(Request& next, const Request& from,
+                                                             int status,
+                                                             std::span<const std::string> placed) {
+  const auto refusal = [&](const std::string& what) {
+    const auto origin = [](std::string_view url) {
+      const auto parts = split_url(url);
+      return parts ? parts->origin() : std::string{"?"};
+    };
+    return clean_outside_text("refused to follow a " + std::to_string(status) + " redirect from " +
+                              origin(from.url) + " to another origin, " + origin(next.url) + ": " +
+                              what);
+  };
+  for (const auto& name : next.sensitive) {
+    if (next.headers.contains(name)) {
+      return refusal("the request carries the header '" + name +
+                     "', marked sensitive (Request::sensitive), which never leaves its origin");
+    }
+  }
+  if (!next.body.empty() && !next.body_to_other_origin) {
+    return refusal(
+        "it would send the request's body there; set "
+        "Request::body_to_other_origin to allow that");
+  }
+  for (const auto& name : placed) next.headers.erase(name);
+  for (const auto name : kOriginBoundFields) next.headers.erase(name);
+  return std::nullopt;
+}
+
 /// What a chain of redirects came to.
 struct Followed {
   /// The last answer to a request that carried the credential: what keyward records.
   TransportResult credentialed;
   /// What the chain ended with once it left the origin (without the credential); the caller's.
   std::optional<TransportResult> foreign{};
+  /// Why the chain stopped instead of going to another origin (leave_origin()), when it did:
+  /// the caller gets an error saying so, not a response.
+  std::optional<std::string> refused{};
 };
 
 /// Follows the redirects of `first`, the answer to `request`, through `send` (a callable taking
 /// a const Request& and returning a TransportResult). `placed` names the credential's fields.
+/// The hop that leaves the request's origin goes through leave_origin(), which may refuse it.
 template <class Send>
 [[nodiscard]] Followed follow_redirects(const Request& request, TransportResult first,
                                         std::span<const std::string> placed,
@@ -138,7 +185,8 @@ template <class Send>
     auto next = next_hop(from, answer, same);
     if (!next) break;
     if (carries && !same) {
-      for (const auto& name : placed) next->headers.erase(name);
+      out.refused = leave_origin(*next, from, answer.status, placed);
+      if (out.refused) break;
       carries = false;
     }
     current = std::move(next);
