@@ -30,6 +30,25 @@ std::string repeat(std::string_view piece, std::size_t times) {
 
 // --- scrub_secrets --------------------------------------------------------------------------
 
+TEST(ScrubSecretsTest, ReplacesTheFormEncodedFormKeywardSendsInATokenRequest) {
+  // A token endpoint that echoes the request body quotes the refresh token form-encoded.
+  EXPECT_EQ(scrub("bad grant_type=refresh_token&refresh_token=1%2F%2F0gAbCdEf%2Btoken&x=1",
+                  {"1//0gAbCdEf+token"}),
+            "bad grant_type=refresh_token&refresh_token=[redacted]&x=1");
+  EXPECT_EQ(scrub("refresh_token=my+secret+phrase", {"my secret phrase"}),
+            "refresh_token=[redacted]");
+}
+
+TEST(ScrubSecretsTest, ReplacesTheJsonEscapedForm) {
+  EXPECT_EQ(scrub(R"({"echo":"abc\"def\\ghi12"})", {R"(abc"def\ghi12)"}),
+            R"({"echo":"[redacted]"})");
+}
+
+TEST(ScrubSecretsTest, ReplacesAFormEncodedFirstPartLeftAtACut) {
+  EXPECT_EQ(scrub("body: refresh_token=1%2F%2F0gAbC", {"1//0gAbCdEf+token"}),
+            "body: refresh_token=[redacted]");
+}
+
 TEST(ScrubSecretsTest, ReplacesEveryOccurrence) {
   EXPECT_EQ(scrub("key sk-ant-12345678 rejected; sk-ant-12345678 again", {"sk-ant-12345678"}),
             "key [redacted] rejected; [redacted] again");
@@ -113,6 +132,29 @@ TEST(CleanOutsideTextTest, KeepsValidTextAsItIs) {
 TEST(CleanOutsideTextTest, ReplacesControlCharactersAndDeleteWithSpaces) {
   EXPECT_EQ(clean_outside_text("a\nb\rc\td\x1B[31me\x7F"), "a b c d [31me ");
   EXPECT_EQ(clean_outside_text(std::string_view{"x\0y", 3}), "x y");
+}
+
+TEST(CleanOutsideTextTest, ReplacesC1ControlsWithSpaces) {
+  // U+009B is the one-byte CSI of a terminal, U+0085 a next-line.
+  EXPECT_EQ(clean_outside_text("a\xC2\x9B"
+                               "31mb\xC2\x85"
+                               "c\xC2\x80\xC2\x9F"),
+            "a 31mb c  ");
+  // U+00A0 and U+00E9 are ordinary characters.
+  EXPECT_EQ(clean_outside_text("\xC2\xA0\xC3\xA9"), "\xC2\xA0\xC3\xA9");
+}
+
+TEST(CleanOutsideTextTest, ReplacesBidiOverridesIsolatesAndMarksWithSpaces) {
+  for (const std::string_view mark :
+       {"\xE2\x80\xAA", "\xE2\x80\xAB", "\xE2\x80\xAC", "\xE2\x80\xAD", "\xE2\x80\xAE",
+        "\xE2\x81\xA6", "\xE2\x81\xA7", "\xE2\x81\xA8", "\xE2\x81\xA9", "\xE2\x80\x8E",
+        "\xE2\x80\x8F", "\xD8\x9C"}) {
+    EXPECT_EQ(clean_outside_text("x" + std::string{mark} + "y"), "x y");
+  }
+  // Neighbours stay: U+2010 (hyphen), U+2026 (ellipsis), U+2065 (unassigned), U+061B.
+  for (const std::string_view keep : {"\xE2\x80\x90", "\xE2\x80\xA6", "\xE2\x81\xA5", "\xD8\x9B"}) {
+    EXPECT_EQ(clean_outside_text(keep), keep);
+  }
 }
 
 TEST(CleanOutsideTextTest, ReplacesInvalidUtf8WithReplacementCharacters) {

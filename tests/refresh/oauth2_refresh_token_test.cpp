@@ -432,9 +432,23 @@ TEST(OAuth2RefreshTokenTest, NamesItsClientSecretForScrubbing) {
   o.client_auth = ClientAuth::client_secret_basic;
   const OAuth2RefreshToken strategy{o};
   const auto secrets = strategy.secrets();
-  ASSERT_EQ(secrets.size(), 1U);
+  ASSERT_EQ(secrets.size(), 2U);
   EXPECT_EQ(secrets[0].reveal(), "hunter2-client-secret");
   EXPECT_TRUE(OAuth2RefreshToken{options()}.secrets().empty());
+}
+
+TEST(OAuth2RefreshTokenTest, NamesTheBasicCredentialsItBuildsForScrubbing) {
+  // A token endpoint that echoes the request quotes the Authorization header's base64.
+  auto o = options();
+  o.client_id = "client id";
+  o.client_secret = "hunter2+client/secret";
+  o.client_auth = ClientAuth::client_secret_basic;
+  const OAuth2RefreshToken strategy{o};
+  const auto secrets = strategy.secrets();
+  ASSERT_EQ(secrets.size(), 2U);
+  EXPECT_EQ(secrets[1].reveal(), detail::base64_encode("client+id:hunter2%2Bclient%2Fsecret"));
+  o.client_auth = ClientAuth::client_secret_post;
+  ASSERT_EQ(OAuth2RefreshToken{o}.secrets().size(), 1U);
 }
 
 // --- construction and refreshable() ---------------------------------------------------------

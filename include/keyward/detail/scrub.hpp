@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "keyward/detail/text.hpp"
 #include "keyward/detail/utf8.hpp"
 
 namespace keyward::detail {
@@ -50,12 +51,44 @@ inline void find_occurrences(std::string_view text, std::string_view pattern,
   }
 }
 
+// `secret` and the forms keyward itself writes it in: form-encoded (a token request body, the
+// parts of a Basic pair) and inside a JSON string literal (quotes dropped).
+inline std::vector<std::string> written_forms(std::string_view secret) {
+  std::vector<std::string> forms{std::string{secret}};
+  std::string form;
+  append_form_encoded(form, secret);
+  if (form != secret) forms.push_back(std::move(form));
+  std::string json;
+  append_json_string(json, secret);
+  json = json.substr(1, json.size() - 2);
+  if (json != secret) forms.push_back(std::move(json));
+  return forms;
+}
+
+// Whether the valid UTF-8 sequence `c` is a C1 control (U+0080 to U+009F) or a bidirectional
+// formatting character (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069): shown, these
+// reorder or hide the text around them as a C0 control can.
+inline bool is_hidden_control(std::string_view c) {
+  const auto at = [&](std::size_t i) { return static_cast<unsigned char>(c[i]); };
+  if (c.size() == 2) return (at(0) == 0xC2 && at(1) <= 0x9F) || (at(0) == 0xD8 && at(1) == 0x9C);
+  if (c.size() != 3 || at(0) != 0xE2) return false;
+  if (at(1) == 0x80) return at(2) == 0x8E || at(2) == 0x8F || (at(2) >= 0xAA && at(2) <= 0xAE);
+  return at(1) == 0x81 && at(2) >= 0xA6 && at(2) <= 0xA9;
+}
+
 }  // namespace scrub_impl
 
 /// Replaces every occurrence of each secret of 8 bytes or more in `text` with "[redacted]", and
-/// a trailing first part (8 bytes or more) of one, left where the text was cut.
+/// a trailing first part (8 bytes or more) of one, left where the text was cut. Each secret is
+/// also looked for in the forms keyward writes it in: form-encoded and JSON-escaped.
 [[nodiscard]] inline std::string scrub_secrets(std::string_view text,
-                                               std::span<const std::string_view> secrets) {
+                                               std::span<const std::string_view> given) {
+  std::vector<std::string> forms;
+  for (const std::string_view secret : given) {
+    if (secret.size() < scrub_impl::kMinSecretSize) continue;
+    for (std::string& form : scrub_impl::written_forms(secret)) forms.push_back(std::move(form));
+  }
+  const std::vector<std::string_view> secrets(forms.begin(), forms.end());
   // Ranges are collected on the original text and merged, so overlapping occurrences of
   // different secrets (one a prefix of another, say) all disappear whatever their order.
   std::vector<std::pair<std::size_t, std::size_t>> ranges;
@@ -96,7 +129,8 @@ inline void find_occurrences(std::string_view text, std::string_view pattern,
   return out;
 }
 
-/// Repairs outside text into one line of valid UTF-8 of at most `max_bytes` plus an ellipsis.
+/// Repairs outside text into one line of valid UTF-8, C0 and C1 controls, DEL and bidirectional
+/// formatting characters replaced by spaces, of at most `max_bytes` plus an ellipsis.
 [[nodiscard]] inline std::string clean_outside_text(std::string_view text,
                                                     std::size_t max_bytes = 1024) {
   std::string out;
@@ -111,8 +145,10 @@ inline void find_occurrences(std::string_view text, std::string_view pattern,
     const char c = text[i];
     if (!step.valid) {
       out.append(kReplacementCharacter);
-    } else if (step.size == 1 && (static_cast<unsigned char>(c) < 0x20 || c == '\x7F')) {
-      // These texts are shown on one line: a CR or LF could forge a log line, ESC a terminal code.
+    } else if ((step.size == 1 && (static_cast<unsigned char>(c) < 0x20 || c == '\x7F')) ||
+               scrub_impl::is_hidden_control(text.substr(i, step.size))) {
+      // These texts are shown on one line: a CR or LF could forge a log line, ESC or a C1 CSI a
+      // terminal code, a bidi override make a message read differently than it is.
       out.push_back(' ');
     } else {
       out.append(text.substr(i, step.size));

@@ -29,6 +29,7 @@
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/text.hpp"
 #include "keyward/detail/url.hpp"
+#include "keyward/detail/wipe.hpp"
 #include "keyward/error.hpp"
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
@@ -100,10 +101,12 @@ class BasicOAuth2RefreshToken {
            "token_url and client_id, or use the provider bundle's oauth_refresh())";
   }
 
-  /// The secrets of the configuration (the client secret), so that no message shows them.
+  /// The secrets of the configuration, so that no message shows them: the client secret and,
+  /// for client_secret_basic, the base64 credentials of the Basic header built from it.
   [[nodiscard]] std::vector<Secret> secrets() const {
     if (options_.client_secret.empty()) return {};
-    return {options_.client_secret};
+    if (options_.client_auth != ClientAuth::client_secret_basic) return {options_.client_secret};
+    return {options_.client_secret, basic_credentials()};
   }
 
   /// Redeems `current.refresh_token` at the token endpoint.
@@ -137,6 +140,17 @@ class BasicOAuth2RefreshToken {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
+  // RFC 6749 section 2.3.1: both parts are form-encoded before base64.
+  [[nodiscard]] Secret basic_credentials() const {
+    std::string text;
+    detail::append_form_encoded(text, options_.client_id);
+    text += ':';
+    detail::append_form_encoded(text, options_.client_secret.reveal());
+    Secret pair{detail::base64_encode(text)};
+    detail::wipe(text);
+    return pair;
+  }
+
   static Error refresh_error(Errc code, std::string message, Verdict verdict) {
     Error error = make_error(code, std::move(message));
     error.verdict = std::move(verdict);
@@ -151,12 +165,7 @@ class BasicOAuth2RefreshToken {
     const bool id_in_body =
         options_.client_auth != ClientAuth::client_secret_basic && !options_.client_id.empty();
     if (options_.client_auth == ClientAuth::client_secret_basic) {
-      // RFC 6749 section 2.3.1: both parts are form-encoded before base64.
-      std::string pair;
-      detail::append_form_encoded(pair, options_.client_id);
-      pair += ':';
-      detail::append_form_encoded(pair, options_.client_secret.reveal());
-      request.headers.set("authorization", "Basic " + detail::base64_encode(pair));
+      request.headers.set("authorization", "Basic " + std::string{basic_credentials().reveal()});
     }
     const auto fields = std::to_array<std::pair<std::string_view, std::string_view>>({
         {"grant_type", "refresh_token"},
