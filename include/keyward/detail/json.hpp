@@ -72,6 +72,23 @@ class Value {
   std::optional<double> as_number() const noexcept {
     return is_number() ? std::optional<double>(number_) : std::nullopt;
   }
+  /// Returns the number's source text as it was read (empty for a value not made by parse()).
+  std::string_view number_text() const noexcept {
+    return is_number() ? std::string_view(number_text_) : std::string_view{};
+  }
+  /// Returns the number as an exact unsigned 64-bit integer, read from its source text, or
+  /// std::nullopt if it is not a number or not a whole number in [0, 2^64) written without a
+  /// sign, fraction or exponent.
+  std::optional<std::uint64_t> as_uint64() const noexcept {
+    const std::string_view text = number_text();
+    std::uint64_t value = 0;
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+  }
   /// Returns the boolean, or std::nullopt if this is not a boolean.
   std::optional<bool> as_bool() const noexcept {
     return is_bool() ? std::optional<bool>(bool_) : std::nullopt;
@@ -115,6 +132,7 @@ class Value {
   Type type_ = Type::null;
   bool bool_ = false;
   double number_ = 0.0;
+  std::string number_text_;
   std::string string_;
   std::vector<Value> array_;
   std::vector<std::pair<std::string, Value>> object_;
@@ -186,7 +204,7 @@ class Parser {
         return parse_object(out, depth + 1);
       default:
         out.type_ = Type::number;
-        return parse_number(out.number_);
+        return parse_number(out.number_, out.number_text_);
     }
   }
 
@@ -228,7 +246,7 @@ class Parser {
 
   // The grammar is checked by hand because std::from_chars accepts forms JSON forbids ("1.",
   // ".5", "inf", "nan"); from_chars then only converts a token already known to be valid.
-  bool parse_number(double& out) {
+  bool parse_number(double& out, std::string& text) {
     const std::size_t start = pos_;
     consume('-');
     // A leading zero stands alone: in "01" the number ends after "0" and the "1" fails as garbage.
@@ -241,6 +259,7 @@ class Parser {
     const char* first = text_.data() + start;
     const char* last = text_.data() + pos_;
     const auto [end, error] = std::from_chars(first, last, out);
+    text.assign(first, last);
     return error == std::errc{} && end == last;
   }
 

@@ -43,7 +43,12 @@ inline void write(std::string& out, const Value& value, std::size_t level = 0) {
       out.append(*value.as_bool() ? "true" : "false");
       return;
     case Type::number:
-      write_number(out, *value.as_number());
+      // The source text, byte for byte, when there is one: a number is never rounded by a rewrite.
+      if (value.number_text().empty()) {
+        write_number(out, *value.as_number());
+      } else {
+        out.append(value.number_text());
+      }
       return;
     case Type::string:
       append_json_string(out, *value.as_string());

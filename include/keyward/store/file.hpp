@@ -27,6 +27,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -208,11 +209,9 @@ class File {
     auto credential = credential_of(*record);
     if (!credential) return unexpected(std::move(credential).error());
     document.stored.credential = std::move(*credential);
-    const std::optional<double> generation = record->find("generation") != nullptr
-                                                 ? record->find("generation")->as_number()
-                                                 : std::nullopt;
-    document.written_generation =
-        generation && *generation >= 1 ? static_cast<std::uint64_t>(*generation) : 0;
+    auto generation = written_generation(place_->profile, *record);
+    if (!generation) return unexpected(std::move(generation).error());
+    document.written_generation = *generation;
     // A generation keyward did not write (another tool replaced the credential and kept or
     // dropped the member) counts as one more, so that holders see a change.
     const bool ours = document.written_generation != 0 &&
@@ -298,6 +297,14 @@ class File {
     if (!generation) return generation;
     const Credential& credential = next ? *next : document->stored.credential;
     const std::string old_refresh{document->stored.credential.refresh_token.reveal()};
+    if (const auto* profiles = document->root.find("profiles")) {
+      for (const auto& [name, record] : *profiles->as_object()) {
+        if (name == place_->profile || !same_login(record, credential, old_refresh)) continue;
+        if (auto checked = written_generation(name, record); !checked) {
+          return unexpected(std::move(checked).error());
+        }
+      }
+    }
     std::string text;
     const detail::WipeOnExit wipe_text{text};
     write_document(text, document->root, credential, *generation, {pending, refused}, old_refresh);
@@ -386,17 +393,33 @@ class File {
   // Another name for the login that rotated from `old_refresh`: it gets the new tokens too.
   static bool same_login(const detail::json::Value& record, const Credential& credential,
                          std::string_view old_refresh) {
-    return !old_refresh.empty() && record.is_object() &&
-           record.string_or("refresh") == old_refresh &&
+    // Only a rotation spreads: an OAuth credential with a new refresh token. An API key or a
+    // token replacing the profile is that profile's business alone.
+    return !old_refresh.empty() && record.is_object() && credential.kind == CredentialKind::oauth &&
+           !credential.refresh_token.empty() && record.string_or("refresh") == old_refresh &&
            credential.refresh_token.reveal() != old_refresh;
   }
 
+  // The record's `generation` member read exactly from its text (0 when absent). Anything but a
+  // whole number below 2^64 - 2 (negative, fractional, with an exponent, too large) is refused:
+  // keyward adds up to two to it and must never wrap or round.
+  [[nodiscard]] Result<std::uint64_t> written_generation(std::string_view profile,
+                                                         const detail::json::Value& record) const {
+    const detail::json::Value* member = record.find("generation");
+    if (member == nullptr) return std::uint64_t{0};
+    const std::optional<std::uint64_t> value = member->as_uint64();
+    if (!value || *value > std::numeric_limits<std::uint64_t>::max() - 2) {
+      return unexpected(malformed("profile \"" + std::string{profile} +
+                                  "\": \"generation\" is not a whole number from 0 to 2^64 - 3"));
+    }
+    return *value;
+  }
+
   // Two more than the record's written generation: a change whether or not keyward wrote the
-  // record last (docs/credentials-file.md, `generation_of`).
+  // record last (docs/credentials-file.md, `generation_of`). Checked by write() beforehand.
   static std::uint64_t sibling_generation(const detail::json::Value& record) {
     const auto* written = record.find("generation");
-    const double number = written != nullptr ? written->as_number().value_or(0) : 0;
-    return static_cast<std::uint64_t>(std::max(number, 0.0)) + 2;
+    return (written != nullptr ? written->as_uint64().value_or(0) : 0) + 2;
   }
 
   // One profile: the members keyward does not own as they were, then the credential's.
@@ -450,7 +473,7 @@ class File {
       text("provider", place_->options.provider);
     }
     member("generation");
-    detail::json::write_number(out, static_cast<double>(generation));
+    out.append(std::to_string(generation));  // exact: never through a double
     text("generation_of", login_hash(credential));
     if (marks.pending) {
       member("refresh_pending");
