@@ -4,8 +4,9 @@
 #   bash tools/test.sh
 #
 # Installs what is missing (Debian/apt, needs root), then runs, stopping at the first failure:
-#   1. dev preset (g++, Debug, -Werror): configure, build (incl. header check), ctest (incl. the
-#      examples and the guides' programs, examples/guides/*.cpp)
+#   1. the README's quick test command, tools/dev-test.sh: the dev preset (g++, Debug, -Werror):
+#      configure, build (incl. header check), ctest (incl. the examples and the guides' programs,
+#      examples/guides/*.cpp)
 #   2. asan preset (ASan+UBSan): build, ctest
 #   3. tsan preset (TSan): build, ctest
 #   4. clang preset (clang++, -Werror): build, ctest
@@ -111,8 +112,8 @@ preset_build_and_test() {
 }
 
 # ---------------------------------------------------------------------------------------------
-begin_step "dev (g++ Debug -Werror)"
-preset_build_and_test dev
+begin_step "dev (g++ Debug -Werror): bash tools/dev-test.sh"
+KEYWARD_JOBS=$JOBS bash tools/dev-test.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------

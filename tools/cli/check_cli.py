@@ -164,6 +164,12 @@ def main():
         lines = [json.loads(line) for line in out.splitlines()] if code == 0 else []
         expect(code == 0 and lines and "status" in lines[-1],
                f"simulate {path.name}: exit {code}: {err.strip()}")
+    # An error's "code" is the Errc identifier (docs/simulate.md), its sentence is "message".
+    code, out, err = run(binary, "simulate", str(scenarios[0].parent / "all_rate_limited.json"))
+    errors = [json.loads(line) for line in out.splitlines() if '"outcome":"error"' in line]
+    expect(code == 0 and errors and all(e["code"] == "no_usable_credential" and e["message"]
+                                        for e in errors),
+           f"simulate: error codes are Errc identifiers: {[e.get('code') for e in errors][:3]}")
     code, out, err = run(binary, "simulate", "--summary", str(scenarios[0]))
     expect(code == 0 and "requests:" in out, f"simulate --summary: exit {code}: {err.strip()}")
     code, _, err = run(binary, "simulate", "-", stdin=b"{}")

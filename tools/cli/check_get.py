@@ -98,6 +98,11 @@ def handler_for(state):
             if self.path == "/v1/limited":
                 return self.reply(429, '{"error":{"type":"rate_limit_error","message":"slow down"}}',
                                   headers=[("retry-after", "30")])
+            if self.path == "/v1/overloaded":
+                return self.reply(529, '{"error":{"type":"overloaded_error","message":"busy"}}',
+                                  headers=[("retry-after-ms", "1")])
+            if self.path == "/v1/missing":
+                return self.reply(404, '{"error":{"type":"not_found_error","message":"no"}}')
             if self.path == "/v1/stream":
                 events = "".join(f"event: content_block_delta\ndata: {{\"n\": {n}}}\n\n"
                                  for n in range(3))
@@ -195,6 +200,40 @@ def main():
     r = run("get", f"{base}/v1/models", "--credentials", creds, "--profile", "anthropic:key")
     check("get uses the profile's provider (x-api-key for Anthropic)", r.returncode == 0,
           r.stdout + r.stderr)
+
+    key = ["--credentials", creds, "--profile", "anthropic:key"]
+    r = run("get", f"{base}/v1/overloaded", *key)
+    lines = r.stderr.splitlines()
+    check("a persisting 529 is exit 1 with one line saying what happened and what to do",
+          r.returncode == 1 and len(lines) == 1 and "HTTP 529" in lines[0] and
+          "again later" in lines[0], f"exit {r.returncode}: {r.stderr}")
+    r = run("get", f"{base}/v1/missing", *key)
+    lines = r.stderr.splitlines()
+    check("a 404 is exit 1 with one line naming the flags to check",
+          r.returncode == 1 and len(lines) == 1 and "HTTP 404" in lines[0] and
+          "--method" in lines[0], f"exit {r.returncode}: {r.stderr}")
+
+    # Options that cannot apply are refused with the reason (exit 2), never dropped.
+    for extra, flag in ((["--provider", "generic", "--client-id", "app"], "--client-id"),
+                        (["--provider", "generic", "--token-url", f"{base}/token"], "--token-url"),
+                        (["--token-url", f"{base}/token"], "--client-id")):
+        r = run("get", f"{base}/v1/models", *key, *extra)
+        check(f"get refuses {' '.join(extra)} with a reason", r.returncode == 2 and
+              flag in r.stderr and "provider" in r.stderr, f"exit {r.returncode}: {r.stderr}")
+
+    # A profile may carry its refresh settings: `get` needs no --token-url for it.
+    with open(creds) as f:
+        doc = json.load(f)
+    doc["profiles"]["gw:oauth"]["token_url"] = f"{base}/token"
+    with open(creds, "w") as f:
+        json.dump(doc, f)
+    expire(creds, "gw:oauth")
+    calls = state.refresh_calls
+    r = run("get", f"{base}/v1/models", "--credentials", creds, "--profile", "gw:oauth")
+    check("get refreshes with the profile's own token_url", r.returncode == 0 and
+          state.refresh_calls == calls + 1, f"exit {r.returncode}: {r.stderr}")
+    check("the profile's token_url is kept when the file is written",
+          json.load(open(creds))["profiles"]["gw:oauth"].get("token_url") == f"{base}/token")
 
     r = run("get", f"{base}/v1/limited", *oauth)
     check("a rate limit is 'try again later' (5), not a login problem", r.returncode == 5 and

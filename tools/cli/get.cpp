@@ -173,19 +173,57 @@ std::optional<std::string> read_text(const std::string& path) {
   return out.str();
 }
 
-// The `provider` member of a profile in a credentials file, when it has one.
-std::string provider_in_file(const std::string& path, const std::string& profile) {
+// What a profile in a credentials file says about itself: its `provider`, and the `token_url`
+// and `client_id` of its OAuth refresh (docs/credentials-file.md), each empty when absent.
+struct ProfileSettings {
+  std::string provider;
+  std::string token_url;
+  std::string client_id;
+};
+
+ProfileSettings settings_in_file(const std::string& path, const std::string& profile) {
+  ProfileSettings settings;
   auto text = read_text(path);
-  if (!text) return {};
+  if (!text) return settings;
   const detail::WipeOnExit wipe{*text};
   auto root = detail::json::parse(*text);
-  if (!root) return {};
-  std::string provider;
+  if (!root) return settings;
   if (const auto* profiles = root->find("profiles")) {
-    if (const auto* record = profiles->find(profile)) provider = record->string_or("provider");
+    if (const auto* record = profiles->find(profile)) {
+      settings.provider = std::string{record->string_or("provider")};
+      settings.token_url = std::string{record->string_or("token_url")};
+      settings.client_id = std::string{record->string_or("client_id")};
+    }
   }
   root->wipe();
-  return provider;
+  return settings;
+}
+
+// Why --client-id and --token-url cannot configure `provider`'s refresh as given; nothing when
+// they can (or are not given). Such options are refused, never dropped.
+std::optional<std::string> refresh_options_problem(const Options& o) {
+  if (o.client_id.empty() && o.token_url.empty()) return std::nullopt;
+  std::optional<std::string> problem;
+  with_provider(o.provider, [&]<class Bundle>(Bundle /*bundle*/) {
+    using Refresh = typename Bundle::Refresh;
+    if constexpr (requires { Bundle::oauth_refresh(std::string{}, std::string{}); }) {
+      if (o.client_id.empty()) {
+        problem = "--token-url needs --client-id for provider '" + o.provider +
+                  "' (its token endpoint identifies the application by it)";
+      }
+    } else if constexpr (requires { Refresh{typename Refresh::Options{}}; }) {
+      if (o.token_url.empty()) {
+        problem = "--client-id needs --token-url for provider '" + o.provider +
+                  "' (it has no default token endpoint)";
+      }
+    } else {
+      problem = std::string{o.client_id.empty() ? "--token-url" : "--client-id"} +
+                " cannot apply: provider '" + o.provider +
+                "' never refreshes; pass --provider anthropic, openai, google or rfc6750 "
+                "for a profile that can be refreshed";
+    }
+  });
+  return problem;
 }
 
 // Every event as a JSON line on standard error with --verbose (observe::JsonLines), else none.
@@ -256,6 +294,34 @@ StderrObserver observer_of(const Options& o) {
   return {o.verbose ? std::optional{observe::JsonLines{std::cerr}} : std::nullopt};
 }
 
+// The one line `keyward get` prints for a final answer that is not 2xx: what it means and what
+// to do. keyward has already refreshed, replayed and retried what it could.
+std::string not_2xx_line(const Options& o, int status) {
+  const std::string head = "HTTP " + std::to_string(status) + " from " + o.url + ": ";
+  if (status == 401) {
+    return head +
+           "the credential was refused after keyward tried what it could; run `keyward "
+           "status` to see the profile, then `keyward login-import` to store a new one";
+  }
+  if (status == 403) {
+    return head +
+           "the credential works but may not do this; use a profile (--profile) "
+           "whose account has the permission";
+  }
+  if (status == 429 || status == 529 || status >= 500) {
+    return head + "the provider is " + (status == 429 ? "rate limiting" : "overloaded or failing") +
+           " and kept refusing after keyward's retries; run the same command again later";
+  }
+  if (status >= 300 && status < 400) {
+    return head +
+           "a redirect keyward did not follow (another origin, or too many); check the "
+           "URL";
+  }
+  return head +
+         "the server refused the request itself, not the credential; check the URL, "
+         "--method, --header and --data";
+}
+
 // Prints what the request ended with; its exit code.
 int finish(const Options& o, Result<Response> response, const std::string& status_json) {
   if (o.verbose) std::cerr << status_json << "\n";
@@ -266,7 +332,9 @@ int finish(const Options& o, Result<Response> response, const std::string& statu
   std::cout << response->body;
   std::cout.flush();
   if (o.verbose) std::cerr << "HTTP " << response->status << "\n";
-  return response->status >= 200 && response->status < 300 ? kOk : kHttpError;
+  if (response->status >= 200 && response->status < 300) return kOk;
+  std::cerr << "keyward: " << not_2xx_line(o, response->status) << "\n";
+  return kHttpError;
 }
 
 // One profile, through ResilientCredential.
@@ -393,18 +461,26 @@ int run_get(const std::vector<std::string>& args) {
     if (ids.empty()) {
       return bad_input("no profile of provider '" + o.provider + "' in " + o.credentials);
     }
+    if (auto problem = refresh_options_problem(o)) return usage(*problem);
     int code = kUsage;
     with_provider(o.provider,
                   [&]<class Bundle>(Bundle /*bundle*/) { code = get_pool<Bundle>(o, ids); });
     return code;
   }
-  if (o.provider.empty() && !o.credentials.empty()) {
-    o.provider = provider_in_file(o.credentials, o.profile);
-  }
+  ProfileSettings in_file;
+  if (!o.credentials.empty()) in_file = settings_in_file(o.credentials, o.profile);
+  if (o.provider.empty()) o.provider = in_file.provider;
   if (o.provider.empty()) o.provider = "generic";
   if (!known_provider(o.provider)) {
     return bad_input("profile '" + o.profile + "' names provider '" + o.provider +
-                     "', which keyward does not know; pass --provider");
+                     "', which keyward does not know; pass --provider (anthropic, openai, "
+                     "google, rfc6750 or generic)");
+  }
+  if (auto problem = refresh_options_problem(o)) return usage(*problem);
+  // The profile's own refresh settings, where the command line gives none.
+  if (o.client_id.empty() && o.token_url.empty()) {
+    o.client_id = in_file.client_id;
+    o.token_url = in_file.token_url;
   }
   int code = kUsage;
   with_provider(o.provider, [&]<class Bundle>(Bundle /*bundle*/) {

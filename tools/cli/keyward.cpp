@@ -89,18 +89,21 @@ usage:
       credentials file (docs/credentials-file.md) or Redis (docs/redis-store.md), refreshing
       and storing it as the library does, and prints the response body (as it arrives with
       --stream). --provider defaults to the profile's "provider"; --client-id and --token-url
-      configure the OAuth refresh. --verbose prints each event and the final status as JSON
+      configure the OAuth refresh (anthropic, openai, google: --client-id, and --token-url to
+      override the provider's endpoint; rfc6750: --token-url, and --client-id if the endpoint
+      wants one); they are refused for the generic provider, which never refreshes. --verbose prints each event and the final status as JSON
       lines on standard error. No secret is ever printed.
 
   keyward status (--credentials FILE [--profile ID] | --redis URL --profile ID) [--json]
       Prints each stored profile: its credential's fingerprint, expiry, generation and an
       unfinished refresh, never a secret.
 
-  keyward login-import --credentials FILE --profile ID [--provider P]
-              (--claude-code [PATH] | --api-key-env VAR | --api-key-file FILE)
+  keyward login-import --credentials FILE --profile ID --claude-code [PATH]
+  keyward login-import --credentials FILE --profile ID --provider P
+              (--api-key-env VAR | --api-key-file FILE)
       Writes a profile to a credentials file from a Claude Code login
-      (~/.claude/.credentials.json by default; provider anthropic) or an API key, after the
-      provider's pre-flight checks; the file's other members are kept.
+      (~/.claude/.credentials.json by default; provider anthropic) or an API key (--provider
+      required), after the provider's pre-flight checks; the file's other members are kept.
 
   keyward simulate [--summary] SCENARIO
       Runs a scenario (JSON, docs/simulate.md) on virtual time through the library's real pool
@@ -112,11 +115,13 @@ usage:
 
 exit codes:
   0  classify printed a verdict; validate found nothing wrong; demo: every promise kept;
-     get: a 2xx response; status, login-import: done
-  1  validate found problems; demo: a promise broken; get: a response that is not 2xx;
+     get: a 2xx response; status, login-import: done; simulate: the scenario ran
+  1  validate found problems; demo: a promise broken; get: a response that is not 2xx (one
+     line on standard error says what it means and what to do);
      login-import: the credential fails pre-flight (nothing written)
-  2  usage error
-  3  unreadable or malformed input (get, status: the credentials file or Redis)
+  2  usage error, or an option that cannot apply (the message says why)
+  3  unreadable or malformed input (get, status: the credentials file or Redis; simulate:
+     the scenario)
   4  get: a person must act (the credential needs a new login or is unusable)
   5  get: try again later (cooling down, refresh failing, provider unavailable)
   6  get: no response (connection, timeout, TLS)

@@ -33,6 +33,39 @@
 
 namespace keyward::cli::sim {
 
+/// The identifier of a keyward::Errc, as docs/simulate.md names it in an error's "code" (the
+/// sentence is the error's "message"); the category's message for a code that is not keyward's.
+inline std::string errc_identifier(const std::error_code& code) {
+  if (code.category() != error_category()) return code.message();
+  switch (static_cast<Errc>(code.value())) {
+    case Errc::needs_reauth:
+      return "needs_reauth";
+    case Errc::cooling_down:
+      return "cooling_down";
+    case Errc::refresh_failed:
+      return "refresh_failed";
+    case Errc::refresh_timeout:
+      return "refresh_timeout";
+    case Errc::persist_failed:
+      return "persist_failed";
+    case Errc::transport_failed:
+      return "transport_failed";
+    case Errc::insecure_transport:
+      return "insecure_transport";
+    case Errc::invalid_credential:
+      return "invalid_credential";
+    case Errc::store_conflict:
+      return "store_conflict";
+    case Errc::store_unavailable:
+      return "store_unavailable";
+    case Errc::provider_unavailable:
+      return "provider_unavailable";
+    case Errc::no_usable_credential:
+      return "no_usable_credential";
+  }
+  return code.message();
+}
+
 using Value = detail::json::Value;  ///< The one JSON type of this file.
 
 /// 2026-01-01T00:00:00Z, virtual time zero.
@@ -386,7 +419,7 @@ void run_with(const Value& doc, std::ostream& out, bool summary) {
     } else {
       ++failed;
       line += ",\"outcome\":\"error\",\"code\":";
-      detail::append_json_string(line, result.error().code.message());
+      detail::append_json_string(line, errc_identifier(result.error().code));
       line += ",\"until\":";
       if (result.error().until) {
         detail::append_json_string(line, detail::format_rfc3339(*result.error().until));
