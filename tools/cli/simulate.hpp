@@ -62,6 +62,8 @@ inline std::string errc_identifier(const std::error_code& code) {
       return "provider_unavailable";
     case Errc::no_usable_credential:
       return "no_usable_credential";
+    case Errc::redirect_refused:
+      return "redirect_refused";
   }
   return code.message();
 }
