@@ -266,6 +266,21 @@ TEST(UrlTest, UnambiguousAuthoritiesAreAccepted) {
   }
 }
 
+// An IPv6 literal is eight hex groups, or fewer with one "::"; libcurl refuses or rewrites the
+// rest, so keyward refuses it (found by fuzz/url_curl_fuzz.cpp).
+TEST(UrlTest, OnlyWellFormedIpv6LiteralsAreAccepted) {
+  for (const std::string_view url :
+       {"http://[070:0:0:0:0:0:1]:80/", "http://[1:2:3:4:5:6:7:8:9]/", "http://[1::2::3]/",
+        "http://[:1]/", "http://[1:]/", "http://[12345::1]/", "http://[:::1]/", "http://[]/",
+        "http://[::ffff:127.0.0.1]/"}) {
+    EXPECT_EQ(url_problem(url), "an invalid IPv6 literal") << url;
+  }
+  for (const std::string_view url : {"http://[::1]/", "http://[::]/", "http://[1:2:3:4:5:6:7:8]/",
+                                     "http://[1::]/", "http://[0:0:0:0:0:0:0:1]:80/"}) {
+    EXPECT_EQ(url_problem(url), "") << url;
+  }
+}
+
 // The answers are those of the implementation that scanned the whole URL.
 TEST(UrlTest, AnswersAsBeforeOnManyGeneratedUrls) {
   // Prefixes that are schemes, almost schemes or none, then bytes that matter to the authority.

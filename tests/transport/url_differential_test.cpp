@@ -3,62 +3,17 @@
 // same text, so the origin keyward judged is the one libcurl would connect to.
 #if defined(KEYWARD_TEST_CURL)
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
-#include <cstring>
-#include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
-#include "keyward/detail/ascii.hpp"
 #include "keyward/detail/url_parts.hpp"
+#include "support/curl_origin.hpp"
 
 namespace keyward::testing {
 namespace {
-
-struct CurlOrigin {
-  std::string scheme;
-  std::string host;
-  std::string port;
-};
-
-// libcurl's reading of `text`, or nothing when libcurl refuses it.
-std::optional<CurlOrigin> curl_origin(const std::string& text) {
-  const std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url{curl_url(), &curl_url_cleanup};
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
-    return std::nullopt;
-  }
-  CurlOrigin out;
-  const auto get = [&](CURLUPart part, unsigned flags, std::string& into) {
-    char* value = nullptr;
-    if (curl_url_get(url.get(), part, &value, flags) != CURLUE_OK) return false;
-    into = value;
-    curl_free(value);
-    return true;
-  };
-  if (!get(CURLUPART_SCHEME, 0, out.scheme) || !get(CURLUPART_HOST, 0, out.host) ||
-      !get(CURLUPART_PORT, CURLU_DEFAULT_PORT, out.port)) {
-    return std::nullopt;
-  }
-  return out;
-}
-
-// The same host: equal but for ASCII case, or the same IPv6 address however written (libcurl
-// writes IPv6 literals in their shortest form: [0:0:0:0:0:0:0:1] becomes [::1]).
-bool same_host(std::string_view a, std::string_view b) {
-  if (detail::iequals(a, b)) return true;
-  if (a.size() < 2 || b.size() < 2 || a.front() != '[' || b.front() != '[') return false;
-  const std::string inner_a{a.substr(1, a.size() - 2)};
-  const std::string inner_b{b.substr(1, b.size() - 2)};
-  in6_addr address_a{};
-  in6_addr address_b{};
-  return ::inet_pton(AF_INET6, inner_a.c_str(), &address_a) == 1 &&
-         ::inet_pton(AF_INET6, inner_b.c_str(), &address_b) == 1 &&
-         std::memcmp(&address_a, &address_b, sizeof address_a) == 0;
-}
 
 // The tricky URLs: backslashes, controls, userinfo, IPv6 literals, percent-encoding in the host,
 // non-ASCII hosts, edge ports, dots, '@' after the authority, '#' and '?' right after the host,

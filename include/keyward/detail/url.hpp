@@ -135,6 +135,41 @@ inline constexpr auto kRoles = [] {
   return host.empty();
 }
 
+namespace url_internal {
+
+/// The number of groups in `text`, 1-4 hex digits each and separated by single ':', or -1 when
+/// it is not that (an empty `text` has none).
+[[nodiscard]] constexpr int ipv6_groups(std::string_view text) noexcept {
+  if (text.empty()) return 0;
+  int groups = 0;
+  std::size_t digits = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == ':') {
+      if (digits == 0 || digits > 4) return -1;
+      ++groups;
+      digits = 0;
+    } else if (is_hex(text[i])) {
+      ++digits;
+    } else {
+      return -1;
+    }
+  }
+  return groups;
+}
+
+/// True when `text` (inside the brackets) is an IPv6 address in hex groups: eight groups, or
+/// fewer with one "::". Zone identifiers and the embedded-IPv4 form are not accepted.
+[[nodiscard]] constexpr bool is_ipv6(std::string_view text) noexcept {
+  const std::size_t gap = text.find("::");
+  if (gap == std::string_view::npos) return ipv6_groups(text) == 8;
+  if (text.find("::", gap + 1) != std::string_view::npos) return false;
+  const int head = ipv6_groups(text.substr(0, gap));
+  const int tail = ipv6_groups(text.substr(gap + 2));
+  return head >= 0 && tail >= 0 && head + tail <= 7;
+}
+
+}  // namespace url_internal
+
 /// The authority of an http(s) URL as keyward reads it, or the reason it refuses it.
 struct Authority {
   std::string_view problem{};  ///< Empty when the authority is accepted; else what is wrong.
@@ -175,14 +210,9 @@ struct Authority {
     const std::size_t close = authority.find(']');
     if (close == std::string_view::npos) return {"an unclosed IPv6 literal", {}, 0, end};
     out.host = authority.substr(0, close + 1);
-    const std::string_view inside = out.host.substr(1, out.host.size() - 2);
-    bool colon = false;
-    for (const char c : inside) {
-      colon = colon || c == ':';
-      if (!url_internal::is_hex(c) && c != ':' && c != '.')
-        return {"an invalid IPv6 literal", {}, 0, end};
+    if (!url_internal::is_ipv6(out.host.substr(1, out.host.size() - 2))) {
+      return {"an invalid IPv6 literal", {}, 0, end};
     }
-    if (!colon) return {"an invalid IPv6 literal", {}, 0, end};
     authority.remove_prefix(close + 1);
     if (!authority.empty() && authority.front() != ':') {
       return {"text after an IPv6 literal", {}, 0, end};
