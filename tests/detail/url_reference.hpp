@@ -34,7 +34,9 @@ constexpr std::string_view url_host(std::string_view url) noexcept {
 }
 
 /// True when a credential may be sent to `url`: HTTPS, or plain HTTP to a loopback host.
+/// The refusals of ambiguous authorities (detail::url_problem()) are shared with the real check.
 constexpr bool url_allows_credentials(std::string_view url, bool allow_insecure_http) noexcept {
+  if (!detail::url_problem(url).empty()) return false;
   const auto scheme = url_reference::url_scheme(url);
   if (iequals(scheme, "https")) return !url_reference::url_host(url).empty();
   if (!iequals(scheme, "http")) return false;

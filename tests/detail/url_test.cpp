@@ -8,8 +8,10 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "detail/url_reference.hpp"
+#include "keyward/detail/url_parts.hpp"
 
 namespace keyward::detail {
 namespace {
@@ -152,7 +154,12 @@ TEST(UrlTest, PlainHttpToLoopbackIsAllowed) {
   EXPECT_TRUE(url_allows_credentials("http://127.0.0.1/v1", false));
   EXPECT_TRUE(url_allows_credentials("http://127.1.2.3:9/", false));
   EXPECT_TRUE(url_allows_credentials("http://[::1]:8080/v1", false));
-  EXPECT_TRUE(url_allows_credentials("http://user@localhost/v1", false));
+}
+
+TEST(UrlTest, UserinfoIsRefused) {
+  EXPECT_FALSE(url_allows_credentials("http://user@localhost/v1", false));
+  EXPECT_FALSE(url_allows_credentials("https://user:pass@api.example.com/v1", false));
+  EXPECT_EQ(url_problem("https://user@api.example.com/"), "userinfo ('@') in the authority");
 }
 
 TEST(UrlTest, PlainHttpToLookalikesOfLoopbackIsRefused) {
@@ -198,6 +205,80 @@ TEST(UrlTest, AVeryLongPathOrQueryDoesNotChangeTheAnswer) {
   EXPECT_FALSE(url_allows_credentials("https:///" + tail, false));
   EXPECT_EQ(url_host("https://user@api.example.com:443/" + tail + "@[::1]:1"), "api.example.com");
   EXPECT_EQ(url_scheme("HTTPS://api.example.com/" + tail), "HTTPS");
+}
+
+// --- one grammar: ambiguous authorities are refused -------------------------------------------
+
+TEST(UrlTest, ABackslashBeforeThePathIsRefused) {
+  // libcurl reads "127.0.0.1\\" as a user name and connects to the host after the '@'.
+  EXPECT_FALSE(url_allows_credentials("http://127.0.0.1\\@evil.example/v1", false));
+  EXPECT_FALSE(url_allows_credentials("https://api.example.com\\@evil.example/", false));
+  EXPECT_FALSE(url_allows_credentials("https://api.example.com\\path", false));
+  EXPECT_EQ(url_problem("https://api.example.com\\@evil.example/"),
+            "a backslash before the path (parsers disagree on where the host ends)");
+  EXPECT_FALSE(split_url("https://api.example.com\\@evil.example/"));
+  EXPECT_FALSE(split_url("https://api.example.com/a\\b"));
+  EXPECT_FALSE(
+      same_origin("https://api.example.com/v1", "https://api.example.com\\@evil.example/"));
+}
+
+TEST(UrlTest, AmbiguousAuthoritiesAreRefusedWithTheirReason) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"https://api.example.com\t/", "a control or space character in the authority"},
+      {"https://api.exa mple.com/", "a control or space character in the authority"},
+      {"https://api%2eexample.com/", "percent-encoding in the host"},
+      {"https://evil.example%2f@api.example.com/", "percent-encoding in the host"},
+      {"https://b\xc3\xbc"
+       "cher.example/",
+       "a non-ASCII host"},
+      {"https:///v1", "an empty host"},
+      {"https://:443/", "an empty host"},
+      {"https://[::1/", "an unclosed IPv6 literal"},
+      {"https://[::g]/", "an invalid IPv6 literal"},
+      {"https://[::1]x/", "text after an IPv6 literal"},
+      {"https://a..b/", "an empty label in the host"},
+      {"https://.a.b/", "an empty label in the host"},
+      {"https://a_b!c/", "an invalid character in the host"},
+      {"http://127.1/", "a numeric host that is not a dotted-quad IPv4 address"},
+      {"http://0x7f.0.0.1/", "a numeric host that is not a dotted-quad IPv4 address"},
+      {"http://2130706433/", "a numeric host that is not a dotted-quad IPv4 address"},
+      {"http://127.0.0.01/", "a numeric host that is not a dotted-quad IPv4 address"},
+      {"https://a.example:0/", "an invalid port"},
+      {"https://a.example:65536/", "an invalid port"},
+      {"https://a.example:/", "an invalid port"},
+      {"https://a.example:+1/", "an invalid port"},
+      {"ftp://a.example/", "not an absolute http or https URL"},
+  };
+  for (const auto& [url, problem] : cases) {
+    EXPECT_EQ(url_problem(url), problem) << url;
+    EXPECT_FALSE(url_allows_credentials(url, true)) << url;
+    EXPECT_FALSE(split_url(url)) << url;
+  }
+}
+
+TEST(UrlTest, UnambiguousAuthoritiesAreAccepted) {
+  for (const std::string_view url :
+       {"https://api.example.com/", "https://api.example.com.:65535/x?y@z#@w",
+        "http://127.0.0.1:1/", "https://[2001:db8::7]:8443/", "https://x_y.example/",
+        "https://1.2.3.4/", "https://a1.example/", "https://example.com?a@b", "https://e.com#\\"}) {
+    EXPECT_EQ(url_problem(url), "") << url;
+    EXPECT_TRUE(url_allows_credentials(url, false)) << url;
+  }
+}
+
+// An IPv6 literal is eight hex groups, or fewer with one "::"; libcurl refuses or rewrites the
+// rest, so keyward refuses it (found by fuzz/url_curl_fuzz.cpp).
+TEST(UrlTest, OnlyWellFormedIpv6LiteralsAreAccepted) {
+  for (const std::string_view url :
+       {"http://[070:0:0:0:0:0:1]:80/", "http://[1:2:3:4:5:6:7:8:9]/", "http://[1::2::3]/",
+        "http://[:1]/", "http://[1:]/", "http://[12345::1]/", "http://[:::1]/", "http://[]/",
+        "http://[::ffff:127.0.0.1]/"}) {
+    EXPECT_EQ(url_problem(url), "an invalid IPv6 literal") << url;
+  }
+  for (const std::string_view url : {"http://[::1]/", "http://[::]/", "http://[1:2:3:4:5:6:7:8]/",
+                                     "http://[1::]/", "http://[0:0:0:0:0:0:0:1]:80/"}) {
+    EXPECT_EQ(url_problem(url), "") << url;
+  }
 }
 
 // The answers are those of the implementation that scanned the whole URL.

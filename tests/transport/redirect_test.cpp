@@ -24,7 +24,8 @@ TEST(ResolveLocationTest, ResolvesTheFormsServersSend) {
 }
 
 TEST(SplitUrlTest, TakesTheOriginApart) {
-  const auto parts = split_url("HTTPS://User@API.Example.test/v1?q#f");
+  const auto parts = split_url("HTTPS://API.Example.test/v1?q#f");
+  EXPECT_EQ(split_url("https://user@api.example.test/"), std::nullopt);  // userinfo is refused
   ASSERT_TRUE(parts);
   EXPECT_EQ(parts->origin(), "https://api.example.test:443");
   EXPECT_EQ(parts->target, "/v1?q");

@@ -90,6 +90,11 @@ inline constexpr auto kRoles = [] {
   return url[n] == ':' && url[n + 1] == '/' && url[n + 2] == '/';
 }
 
+/// True for 0-9, a-f, A-F.
+[[nodiscard]] constexpr bool is_hex(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 }  // namespace url_internal
 
 /// The scheme of an absolute URL, lower-cased comparison left to the caller ("" if none).
@@ -130,16 +135,173 @@ inline constexpr auto kRoles = [] {
   return host.empty();
 }
 
-/// True when a credential may be sent to `url`: HTTPS, or plain HTTP to a loopback host.
+namespace url_internal {
+
+/// The number of groups in `text`, 1-4 hex digits each and separated by single ':', or -1 when
+/// it is not that (an empty `text` has none).
+[[nodiscard]] constexpr int ipv6_groups(std::string_view text) noexcept {
+  if (text.empty()) return 0;
+  int groups = 0;
+  std::size_t digits = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == ':') {
+      if (digits == 0 || digits > 4) return -1;
+      ++groups;
+      digits = 0;
+    } else if (is_hex(text[i])) {
+      ++digits;
+    } else {
+      return -1;
+    }
+  }
+  return groups;
+}
+
+/// True when `text` (inside the brackets) is an IPv6 address in hex groups: eight groups, or
+/// fewer with one "::". Zone identifiers and the embedded-IPv4 form are not accepted.
+[[nodiscard]] constexpr bool is_ipv6(std::string_view text) noexcept {
+  const std::size_t gap = text.find("::");
+  if (gap == std::string_view::npos) return ipv6_groups(text) == 8;
+  if (text.find("::", gap + 1) != std::string_view::npos) return false;
+  const int head = ipv6_groups(text.substr(0, gap));
+  const int tail = ipv6_groups(text.substr(gap + 2));
+  return head >= 0 && tail >= 0 && head + tail <= 7;
+}
+
+}  // namespace url_internal
+
+/// The authority of an http(s) URL as keyward reads it, or the reason it refuses it.
+struct Authority {
+  std::string_view problem{};  ///< Empty when the authority is accepted; else what is wrong.
+  std::string_view host{};     ///< The host; IPv6 literals keep their brackets.
+  std::uint32_t port = 0;      ///< The port written, 0 when none is.
+  std::size_t end = 0;         ///< Where the authority ends (the path, query or fragment).
+};
+
+/// The authority of `url` that starts at `start`, read once under one grammar, and refused
+/// whenever parsers could disagree on where it goes: it ends at the first '/', '?' or '#'; a
+/// backslash, userinfo ('@'), control or space characters, percent-encoding or non-ASCII bytes
+/// in it, an empty or invalid host, a number-like host that is not a dotted quad, or a port that
+/// is not 1-65535 are refused.
+[[nodiscard]] constexpr Authority parse_authority(std::string_view url,
+                                                  std::size_t start) noexcept {
+  Authority out;
+  std::size_t end = start;
+  for (; end < url.size(); ++end) {
+    const auto c = static_cast<unsigned char>(url[end]);
+    if (c == '/' || c == '?' || c == '#') break;
+    if (c == '\\') {
+      out.problem = "a backslash before the path (parsers disagree on where the host ends)";
+    } else if (c == '@') {
+      out.problem = "userinfo ('@') in the authority";
+    } else if (c <= 0x20 || c == 0x7f) {
+      out.problem = "a control or space character in the authority";
+    } else if (c == '%') {
+      out.problem = "percent-encoding in the host";
+    } else if (c >= 0x80) {
+      out.problem = "a non-ASCII host";
+    }
+    if (!out.problem.empty()) return out;
+  }
+  out.end = end;
+  std::string_view authority = url.substr(start, end - start);
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return {"an unclosed IPv6 literal", {}, 0, end};
+    out.host = authority.substr(0, close + 1);
+    if (!url_internal::is_ipv6(out.host.substr(1, out.host.size() - 2))) {
+      return {"an invalid IPv6 literal", {}, 0, end};
+    }
+    authority.remove_prefix(close + 1);
+    if (!authority.empty() && authority.front() != ':') {
+      return {"text after an IPv6 literal", {}, 0, end};
+    }
+    port = authority;
+  } else {
+    const std::size_t colon = authority.find(':');
+    out.host = authority.substr(0, colon);
+    port = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
+    if (out.host.empty()) return {"an empty host", {}, 0, end};
+    std::size_t label = 0;  // where the current label starts
+    std::size_t last = 0;   // where the last non-empty label starts
+    for (std::size_t i = 0; i <= out.host.size(); ++i) {
+      if (i == out.host.size() || out.host[i] == '.') {
+        if (i == label && i != out.host.size()) return {"an empty label in the host", {}, 0, end};
+        if (i > label) last = label;
+        label = i + 1;
+        continue;
+      }
+      const char c = out.host[i];
+      if (!is_digit(c) && !is_alpha(c) && c != '-' && c != '_') {
+        return {"an invalid character in the host", {}, 0, end};
+      }
+    }
+    // A host whose last label is a number is an IPv4 address to resolvers, which also read
+    // octal, hex and fewer than four parts: only the plain dotted quad means one thing.
+    std::string_view tail = out.host.substr(last);
+    if (!tail.empty() && tail.back() == '.') tail.remove_suffix(1);
+    if (!tail.empty() && is_digit(tail.front())) {
+      int octets = 0;
+      std::string_view rest = out.host;
+      bool quad = true;
+      while (quad && octets < 4) {
+        std::size_t digits = 0;
+        int value = 0;
+        while (digits < rest.size() && digits < 4 && is_digit(rest[digits])) {
+          value = value * 10 + (rest[digits] - '0');
+          ++digits;
+        }
+        quad = digits > 0 && digits <= 3 && value <= 255 && (digits == 1 || rest[0] != '0');
+        rest.remove_prefix(digits);
+        if (++octets < 4) {
+          quad = quad && !rest.empty() && rest.front() == '.';
+          if (quad) rest.remove_prefix(1);
+        }
+      }
+      if (!quad || !rest.empty()) {
+        return {"a numeric host that is not a dotted-quad IPv4 address", {}, 0, end};
+      }
+    }
+  }
+  if (!port.empty()) {
+    port.remove_prefix(1);  // the ':'
+    if (port.empty() || port.size() > 5) return {"an invalid port", {}, 0, end};
+    std::uint32_t value = 0;
+    for (const char c : port) {
+      if (!is_digit(c)) return {"an invalid port", {}, 0, end};
+      value = value * 10 + static_cast<std::uint32_t>(c - '0');
+    }
+    if (value == 0 || value > 65535) return {"an invalid port", {}, 0, end};
+    out.port = value;
+  }
+  return out;
+}
+
+/// Why keyward refuses `url` as an absolute http(s) URL, or "" when it accepts it: the scheme
+/// is http or https followed by "://", and the authority passes parse_authority().
+[[nodiscard]] constexpr std::string_view url_problem(std::string_view url) noexcept {
+  std::size_t start = 0;
+  if (url_internal::has_scheme(url, "https")) {
+    start = 8;
+  } else if (url_internal::has_scheme(url, "http")) {
+    start = 7;
+  } else {
+    return "not an absolute http or https URL";
+  }
+  return parse_authority(url, start).problem;
+}
+
+/// True when a credential may be sent to `url`: HTTPS, or plain HTTP to a loopback host, and
+/// an authority keyward accepts (parse_authority()).
 [[nodiscard]] constexpr bool url_allows_credentials(std::string_view url,
                                                     bool allow_insecure_http) noexcept {
   // "https" and "http" hold no ':' or '/', so a URL that starts with one of them and "://" has
   // that scheme: nothing before the authority needs scanning.
-  if (url_internal::has_scheme(url, "https")) {
-    return !url_internal::authority_host(url, 8).empty();
-  }
+  if (url_internal::has_scheme(url, "https")) return parse_authority(url, 8).problem.empty();
   if (!url_internal::has_scheme(url, "http")) return false;
-  return allow_insecure_http || is_loopback_host(url_internal::authority_host(url, 7));
+  const Authority authority = parse_authority(url, 7);
+  return authority.problem.empty() && (allow_insecure_http || is_loopback_host(authority.host));
 }
 
 }  // namespace keyward::detail

@@ -36,41 +36,30 @@ struct UrlParts {
   }
 };
 
-/// `url` taken apart, or nothing when it is not an absolute http(s) URL with a host and a valid
-/// port.
+/// Why keyward refuses `url` for sending or redirecting (split_url()), or "" when it accepts
+/// it.
+[[nodiscard]] inline std::string_view split_url_problem(std::string_view url) {
+  if (const std::string_view problem = url_problem(url); !problem.empty()) return problem;
+  for (const char c : url) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7f) return "a control or space character in the URL";
+    if (c == '\\') return "a backslash in the URL";
+  }
+  return {};
+}
+
+/// `url` taken apart, or nothing when keyward refuses it (split_url_problem() says why): not an
+/// absolute http(s) URL, an ambiguous authority (parse_authority()), or a backslash, control or
+/// space character anywhere in it.
 [[nodiscard]] inline std::optional<UrlParts> split_url(std::string_view url) {
-  const std::string_view scheme = url_scheme(url);
+  if (!split_url_problem(url).empty()) return std::nullopt;
   UrlParts parts;
-  if (iequals(scheme, "https")) {
-    parts.https = true;
-  } else if (!iequals(scheme, "http")) {
-    return std::nullopt;
-  }
-  parts.host = url_host(url);
-  if (parts.host.empty()) return std::nullopt;
-  const std::size_t authority = scheme.size() + 3;
-  std::size_t end = url.find_first_of("/?#\\", authority);
-  if (end == std::string_view::npos) end = url.size();
-  // url_host() returns a view into `url`; the host is the last thing in the authority but for an
-  // optional ":port".
-  const auto host_end =
-      static_cast<std::size_t>(parts.host.data() - url.data()) + parts.host.size();
-  std::string_view port = url.substr(host_end, end - host_end);
-  parts.port = parts.https ? 443 : 80;
-  if (!port.empty()) {
-    if (port.front() != ':') return std::nullopt;
-    port.remove_prefix(1);
-    if (!port.empty()) {
-      unsigned value = 0;
-      for (const char c : port) {
-        if (!is_digit(c) || value > 6553) return std::nullopt;
-        value = value * 10 + static_cast<unsigned>(c - '0');
-      }
-      if (value == 0 || value > 65535) return std::nullopt;
-      parts.port = static_cast<std::uint16_t>(value);
-    }
-  }
-  std::string_view target = url.substr(end);
+  parts.https = url_scheme(url).size() == 5;
+  const Authority authority = parse_authority(url, parts.https ? 8 : 7);
+  parts.host = authority.host;
+  parts.port = authority.port != 0 ? static_cast<std::uint16_t>(authority.port)
+                                   : static_cast<std::uint16_t>(parts.https ? 443 : 80);
+  std::string_view target = url.substr(authority.end);
   if (const auto hash = target.find('#'); hash != std::string_view::npos) {
     target = target.substr(0, hash);
   }

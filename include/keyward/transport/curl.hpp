@@ -9,12 +9,13 @@
 // handle reuses them. At most HttpOptions::max_idle_connections handles are kept idle.
 //
 // Behaviour: redirects are never followed (keyward follows them itself, detail/redirect.hpp, and
-// decides what credential goes where); TLS peers and host names are verified; only http and https
-// are spoken; a connect timeout, a total timeout and the request's own deadline (Request::timeout)
-// bound the exchange; the body is bounded (HttpOptions::max_body_bytes). Failures map to
-// TransportErrc: refused, unreachable and DNS to connect; timeouts to timeout; TLS and certificate
-// failures to tls; a reset, a truncated or malformed response, or a body over the bound to
-// protocol.
+// decides what credential goes where); TLS peers and host names are verified; the URL is judged
+// by keyward (detail/url_parts.hpp) and libcurl gets its parts, never the text; only https is
+// spoken, and plain http to a loopback host; no proxy unless HttpOptions::proxy names one; a
+// connect timeout, a total timeout and the request's own deadline (Request::timeout) bound the
+// exchange; the body is bounded (HttpOptions::max_body_bytes). Failures map to TransportErrc:
+// refused, unreachable and DNS to connect; timeouts to timeout; TLS and certificate failures to
+// tls; a reset, a truncated or malformed response, or a body over the bound to protocol.
 #pragma once
 
 #include <curl/curl.h>
@@ -29,6 +30,8 @@
 #include <vector>
 
 #include "keyward/detail/ascii.hpp"
+#include "keyward/detail/url.hpp"
+#include "keyward/detail/url_parts.hpp"
 #include "keyward/streaming.hpp"
 #include "keyward/transport.hpp"
 #include "keyward/transport/options.hpp"
@@ -60,6 +63,31 @@ class Curl {
     void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
   };
   using List = std::unique_ptr<curl_slist, ListDeleter>;
+  struct UrlDeleter {
+    void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
+  };
+  using Url = std::unique_ptr<CURLU, UrlDeleter>;
+
+  // libcurl's URL handle built from keyward's parse, part by part: libcurl never reads the text.
+  static Url curl_url_of(const keyward::detail::UrlParts& parts) {
+    Url url{curl_url()};
+    if (!url) return url;
+    const std::string host{parts.host};
+    const std::string port = std::to_string(parts.port);
+    const std::string target = parts.request_target();
+    const auto query = target.find('?');
+    const std::string path = target.substr(0, query);
+    bool ok =
+        curl_url_set(url.get(), CURLUPART_SCHEME, parts.https ? "https" : "http", 0) == CURLUE_OK &&
+        curl_url_set(url.get(), CURLUPART_HOST, host.c_str(), 0) == CURLUE_OK &&
+        curl_url_set(url.get(), CURLUPART_PORT, port.c_str(), 0) == CURLUE_OK &&
+        curl_url_set(url.get(), CURLUPART_PATH, path.c_str(), 0) == CURLUE_OK;
+    if (ok && query != std::string::npos) {
+      ok = curl_url_set(url.get(), CURLUPART_QUERY, target.c_str() + query + 1, 0) == CURLUE_OK;
+    }
+    if (!ok) url.reset();
+    return url;
+  }
 
   // The pool of idle handles, shared by copies.
   struct Shared {
@@ -179,6 +207,25 @@ class Curl {
   }
 
   TransportResult perform(const Request& request, StreamHandler* handler) {
+    // The URL is judged once (detail/url_parts.hpp) and libcurl is handed the parts.
+    const auto parts = keyward::detail::split_url(request.url);
+    if (!parts) {
+      return unexpected(TransportFailure{
+          TransportErrc::other,
+          "refused URL: " + std::string{keyward::detail::split_url_problem(request.url)}});
+    }
+    if (!parts->https && !keyward::detail::is_loopback_host(parts->host)) {
+      return unexpected(TransportFailure{
+          TransportErrc::other, "refused URL: plain http is spoken only to a loopback host"});
+    }
+    const detail::ProxyChoice proxy = detail::choose_proxy(shared_->options.proxy, parts->https);
+    if (!proxy.problem.empty()) {
+      return unexpected(TransportFailure{TransportErrc::other, "refused proxy: " + proxy.problem});
+    }
+    const Url url = curl_url_of(*parts);
+    if (!url) {
+      return unexpected(TransportFailure{TransportErrc::other, "libcurl refused the URL's parts"});
+    }
     Handle handle = take();
     if (!handle) return unexpected(TransportFailure{TransportErrc::other, "curl_easy_init failed"});
     CURL* h = handle.get();
@@ -186,8 +233,11 @@ class Curl {
     Transfer transfer{request, options, handler};
     std::array<char, CURL_ERROR_SIZE> error_text{};
 
-    set(h, CURLOPT_URL, request.url.c_str());
-    set(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    set(h, CURLOPT_CURLU, url.get());
+    set(h, CURLOPT_PROTOCOLS_STR, parts->https ? "https" : "http");
+    // "" disables every proxy, the environment's included.
+    set(h, CURLOPT_PROXY, proxy.url.c_str());
+    if (!proxy.bypass.empty()) set(h, CURLOPT_NOPROXY, proxy.bypass.c_str());
     set(h, CURLOPT_FOLLOWLOCATION, 0L);
     set(h, CURLOPT_NOSIGNAL, 1L);
     set(h, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -241,6 +291,7 @@ class Curl {
     const CURLcode code = curl_easy_perform(h);
     set(h, CURLOPT_ERRORBUFFER, static_cast<char*>(nullptr));
     set(h, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
+    set(h, CURLOPT_CURLU, static_cast<CURLU*>(nullptr));
     if (code != CURLE_OK) {
       // A failed exchange may leave its connection half-read: drop the handle and its cache.
       // A stream its receiver stopped is the response the receiver asked for.

@@ -125,8 +125,18 @@ class Httplib {
   TransportResult perform(const Request& request, StreamHandler* handler) {
     const auto parts = keyward::detail::split_url(request.url);
     if (!parts) {
+      return unexpected(TransportFailure{
+          TransportErrc::other,
+          "refused URL: " + std::string{keyward::detail::split_url_problem(request.url)}});
+    }
+    const detail::ProxyChoice proxy = detail::choose_proxy(shared_->options.proxy, parts->https);
+    if (!proxy.problem.empty()) {
+      return unexpected(TransportFailure{TransportErrc::other, "refused proxy: " + proxy.problem});
+    }
+    if (!proxy.url.empty()) {
       return unexpected(
-          TransportFailure{TransportErrc::other, "not an absolute http(s) URL with a host"});
+          TransportFailure{TransportErrc::other,
+                           "transport::Httplib does not go through proxies; use transport::Curl"});
     }
     const std::string origin = parts->origin();
     Client client = take(origin);

@@ -5,13 +5,38 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "keyward/detail/url.hpp"
+#include "keyward/detail/url_parts.hpp"
 #include "keyward/streaming.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward::transport {
+
+/// Which proxy a shipped transport goes through: none unless chosen (docs/http.md).
+struct Proxy {
+  /// Where the proxy comes from.
+  enum class Kind : unsigned char {
+    none,              ///< No proxy; the environment's proxy variables are ignored (default).
+    from_environment,  ///< https_proxy/HTTPS_PROXY, http_proxy, all_proxy/ALL_PROXY, no_proxy.
+    url,               ///< The proxy at `url`.
+  };
+  Kind kind = Kind::none;  ///< Where the proxy comes from.
+  std::string url{};       ///< The proxy's URL when kind is Kind::url.
+
+  /// No proxy, whatever the environment says.
+  [[nodiscard]] static Proxy none() { return {}; }
+  /// The proxy the environment names, as curl reads it.
+  [[nodiscard]] static Proxy from_environment() { return {Kind::from_environment, {}}; }
+  /// The proxy at `proxy_url` (e.g. "http://127.0.0.1:3128").
+  [[nodiscard]] static Proxy at(std::string proxy_url) { return {Kind::url, std::move(proxy_url)}; }
+};
 
 /// Limits and TLS settings of a shipped transport.
 struct HttpOptions {
@@ -25,9 +50,53 @@ struct HttpOptions {
   std::string ca_file{};
   /// Idle connections kept for reuse.
   std::size_t max_idle_connections = 8;
+  /// The proxy to go through; none by default, so proxy variables are ignored unless chosen.
+  Proxy proxy{};
 };
 
 namespace detail {
+
+/// The first of the environment variables `names` that is set and not empty, or "".
+inline std::string first_env(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read only
+    if (value != nullptr && *value != '\0') return value;
+  }
+  return {};
+}
+
+/// The proxy chosen for a request to an origin (https or not) under `proxy`: its URL ("" for
+/// none) and, from the environment, the hosts that bypass it; or the reason it is refused. A
+/// plain http request goes through a proxy only when the proxy is on loopback: the credential
+/// would otherwise cross the network in clear.
+struct ProxyChoice {
+  std::string url{};      ///< The proxy's URL; empty for none.
+  std::string bypass{};   ///< no_proxy/NO_PROXY when the proxy comes from the environment.
+  std::string problem{};  ///< Why the request is refused; empty when it may go.
+};
+
+/// The proxy for a request to an origin of scheme https (or http) under `proxy`.
+inline ProxyChoice choose_proxy(const Proxy& proxy, bool https) {
+  ProxyChoice choice;
+  if (proxy.kind == Proxy::Kind::none) return choice;
+  if (proxy.kind == Proxy::Kind::url) {
+    choice.url = proxy.url;
+  } else {
+    choice.url = https ? first_env({"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
+                       : first_env({"http_proxy", "all_proxy", "ALL_PROXY"});
+    choice.bypass = first_env({"no_proxy", "NO_PROXY"});
+  }
+  if (choice.url.empty() || https) return choice;
+  std::string full = choice.url;
+  if (full.find("://") == std::string::npos) full = "http://" + full;
+  const auto parts = keyward::detail::split_url(full);
+  if (!parts || !keyward::detail::is_loopback_host(parts->host)) {
+    choice.problem =
+        "a plain http request is not sent through a proxy that is not on loopback "
+        "(the credential would cross the network in clear)";
+  }
+  return choice;
+}
 
 /// One exchange's bookkeeping: the head and the body as they arrive, the body bound, the
 /// deadline, and why the transfer was stopped (the library only knows that it was).
