@@ -69,7 +69,7 @@ TEST(SimulateTest, SeedWithADeadTokenNeedsAPersonIsNeverARateLimitAndRecovers) {
   for (int n : {1, 2}) {
     const Value& r = run.request(n);
     EXPECT_EQ(r.string_or("outcome"), "error");
-    EXPECT_EQ(r.string_or("code"), "no credential of the pool can serve now");
+    EXPECT_EQ(r.string_or("code"), "no_usable_credential");
     const std::string message{r.string_or("message")};
     EXPECT_NE(message.find("authentication failure, not a rate limit"), std::string::npos);
     EXPECT_NE(message.find("fix: log in again"), std::string::npos);
@@ -106,7 +106,7 @@ TEST(SimulateTest, AnOverloadedProviderTripsTheBreakerAndNeverCoolsACredentialDo
   for (int n = 3; n <= 6; ++n) {
     EXPECT_EQ(run.request(n).string_or("outcome"), "error");
     EXPECT_EQ(run.request(n).string_or("code"),
-              "the provider keeps failing; requests to it are paused");
+              "provider_unavailable");
   }
   EXPECT_EQ(run.request(7).string_or("outcome"), "response");
   EXPECT_EQ(run.request(7).string_or("profile"), "a");
