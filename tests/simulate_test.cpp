@@ -105,8 +105,7 @@ TEST(SimulateTest, AnOverloadedProviderTripsTheBreakerAndNeverCoolsACredentialDo
   EXPECT_EQ(*run.request(1).find("status")->as_number(), 529);
   for (int n = 3; n <= 6; ++n) {
     EXPECT_EQ(run.request(n).string_or("outcome"), "error");
-    EXPECT_EQ(run.request(n).string_or("code"),
-              "provider_unavailable");
+    EXPECT_EQ(run.request(n).string_or("code"), "provider_unavailable");
   }
   EXPECT_EQ(run.request(7).string_or("outcome"), "response");
   EXPECT_EQ(run.request(7).string_or("profile"), "a");
