@@ -410,7 +410,7 @@ class File {
     const std::optional<std::uint64_t> value = member->as_uint64();
     if (!value || *value > std::numeric_limits<std::uint64_t>::max() - 2) {
       return unexpected(malformed("profile \"" + std::string{profile} +
-                                  "\": \"generation\" is not a whole number from 0 to 2^64 - 3"));
+                                  R"(": "generation" is not a whole number from 0 to 2^64 - 3)"));
     }
     return *value;
   }
