@@ -178,6 +178,74 @@ struct Authority {
   std::size_t end = 0;         ///< Where the authority ends (the path, query or fragment).
 };
 
+namespace url_internal {
+
+/// Why a byte may not appear in an authority, or "" when it may.
+[[nodiscard]] constexpr std::string_view authority_byte_problem(unsigned char c) noexcept {
+  if (c == '\\') return "a backslash before the path (parsers disagree on where the host ends)";
+  if (c == '@') return "userinfo ('@') in the authority";
+  if (c <= 0x20 || c == 0x7f) return "a control or space character in the authority";
+  if (c == '%') return "percent-encoding in the host";
+  if (c >= 0x80) return "a non-ASCII host";
+  return {};
+}
+
+/// True for exactly four decimal octets of 1-3 digits, each <= 255, without leading zeros.
+[[nodiscard]] constexpr bool is_dotted_quad(std::string_view rest) noexcept {
+  for (int octets = 0; octets < 4; ++octets) {
+    if (octets > 0) {
+      if (rest.empty() || rest.front() != '.') return false;
+      rest.remove_prefix(1);
+    }
+    std::size_t digits = 0;
+    int value = 0;
+    while (digits < rest.size() && digits < 4 && is_digit(rest[digits])) {
+      value = value * 10 + (rest[digits] - '0');
+      ++digits;
+    }
+    if (digits == 0 || digits > 3 || value > 255 || (digits > 1 && rest[0] == '0')) return false;
+    rest.remove_prefix(digits);
+  }
+  return rest.empty();
+}
+
+/// Why a host name (not an IPv6 literal) is refused, or "" when it is accepted.
+[[nodiscard]] constexpr std::string_view host_name_problem(std::string_view host) noexcept {
+  if (host.empty()) return "an empty host";
+  std::size_t label = 0;  // where the current label starts
+  std::size_t last = 0;   // where the last non-empty label starts
+  for (std::size_t i = 0; i <= host.size(); ++i) {
+    if (i == host.size() || host[i] == '.') {
+      if (i == label && i != host.size()) return "an empty label in the host";
+      if (i > label) last = label;
+      label = i + 1;
+    } else if (const char c = host[i]; !is_digit(c) && !is_alpha(c) && c != '-' && c != '_') {
+      return "an invalid character in the host";
+    }
+  }
+  // A host whose last label is a number is an IPv4 address to resolvers, which also read
+  // octal, hex and fewer than four parts: only the plain dotted quad means one thing.
+  std::string_view tail = host.substr(last);
+  if (!tail.empty() && tail.back() == '.') tail.remove_suffix(1);
+  if (!tail.empty() && is_digit(tail.front()) && !is_dotted_quad(host)) {
+    return "a numeric host that is not a dotted-quad IPv4 address";
+  }
+  return {};
+}
+
+/// The port after its ':' (1-65535), or 0 when it is not one.
+[[nodiscard]] constexpr std::uint32_t parse_port(std::string_view port) noexcept {
+  if (port.empty() || port.size() > 5) return 0;
+  std::uint32_t value = 0;
+  for (const char c : port) {
+    if (!is_digit(c)) return 0;
+    value = value * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  return value <= 65535 ? value : 0;
+}
+
+}  // namespace url_internal
+
 /// The authority of `url` that starts at `start`, read once under one grammar, and refused
 /// whenever parsers could disagree on where it goes: it ends at the first '/', '?' or '#'; a
 /// backslash, userinfo ('@'), control or space characters, percent-encoding or non-ASCII bytes
@@ -190,17 +258,7 @@ struct Authority {
   for (; end < url.size(); ++end) {
     const auto c = static_cast<unsigned char>(url[end]);
     if (c == '/' || c == '?' || c == '#') break;
-    if (c == '\\') {
-      out.problem = "a backslash before the path (parsers disagree on where the host ends)";
-    } else if (c == '@') {
-      out.problem = "userinfo ('@') in the authority";
-    } else if (c <= 0x20 || c == 0x7f) {
-      out.problem = "a control or space character in the authority";
-    } else if (c == '%') {
-      out.problem = "percent-encoding in the host";
-    } else if (c >= 0x80) {
-      out.problem = "a non-ASCII host";
-    }
+    out.problem = url_internal::authority_byte_problem(c);
     if (!out.problem.empty()) return out;
   }
   out.end = end;
@@ -222,58 +280,13 @@ struct Authority {
     const std::size_t colon = authority.find(':');
     out.host = authority.substr(0, colon);
     port = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
-    if (out.host.empty()) return {"an empty host", {}, 0, end};
-    std::size_t label = 0;  // where the current label starts
-    std::size_t last = 0;   // where the last non-empty label starts
-    for (std::size_t i = 0; i <= out.host.size(); ++i) {
-      if (i == out.host.size() || out.host[i] == '.') {
-        if (i == label && i != out.host.size()) return {"an empty label in the host", {}, 0, end};
-        if (i > label) last = label;
-        label = i + 1;
-        continue;
-      }
-      const char c = out.host[i];
-      if (!is_digit(c) && !is_alpha(c) && c != '-' && c != '_') {
-        return {"an invalid character in the host", {}, 0, end};
-      }
-    }
-    // A host whose last label is a number is an IPv4 address to resolvers, which also read
-    // octal, hex and fewer than four parts: only the plain dotted quad means one thing.
-    std::string_view tail = out.host.substr(last);
-    if (!tail.empty() && tail.back() == '.') tail.remove_suffix(1);
-    if (!tail.empty() && is_digit(tail.front())) {
-      int octets = 0;
-      std::string_view rest = out.host;
-      bool quad = true;
-      while (quad && octets < 4) {
-        std::size_t digits = 0;
-        int value = 0;
-        while (digits < rest.size() && digits < 4 && is_digit(rest[digits])) {
-          value = value * 10 + (rest[digits] - '0');
-          ++digits;
-        }
-        quad = digits > 0 && digits <= 3 && value <= 255 && (digits == 1 || rest[0] != '0');
-        rest.remove_prefix(digits);
-        if (++octets < 4) {
-          quad = quad && !rest.empty() && rest.front() == '.';
-          if (quad) rest.remove_prefix(1);
-        }
-      }
-      if (!quad || !rest.empty()) {
-        return {"a numeric host that is not a dotted-quad IPv4 address", {}, 0, end};
-      }
+    if (auto problem = url_internal::host_name_problem(out.host); !problem.empty()) {
+      return {problem, {}, 0, end};
     }
   }
   if (!port.empty()) {
-    port.remove_prefix(1);  // the ':'
-    if (port.empty() || port.size() > 5) return {"an invalid port", {}, 0, end};
-    std::uint32_t value = 0;
-    for (const char c : port) {
-      if (!is_digit(c)) return {"an invalid port", {}, 0, end};
-      value = value * 10 + static_cast<std::uint32_t>(c - '0');
-    }
-    if (value == 0 || value > 65535) return {"an invalid port", {}, 0, end};
-    out.port = value;
+    out.port = url_internal::parse_port(port.substr(1));  // after the ':'
+    if (out.port == 0) return {"an invalid port", {}, 0, end};
   }
   return out;
 }
