@@ -206,6 +206,21 @@ class Curl {
     }
   }
 
+  // The method, and the body for those that carry one.
+  static void set_method(CURL* h, const Request& request) {
+    if (request.method == "GET") {
+      set(h, CURLOPT_HTTPGET, 1L);
+    } else if (request.method == "HEAD") {
+      set(h, CURLOPT_NOBODY, 1L);
+    } else {
+      set(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+        set(h, CURLOPT_POSTFIELDS, request.body.data());
+        set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      }
+    }
+  }
+
   TransportResult perform(const Request& request, StreamHandler* handler) {
     // The URL is judged once (detail/url_parts.hpp) and libcurl is handed the parts.
     const auto parts = keyward::detail::split_url(request.url);
@@ -252,17 +267,7 @@ class Curl {
     set(h, CURLOPT_WRITEFUNCTION, &Curl::on_body);
     set(h, CURLOPT_WRITEDATA, static_cast<void*>(&transfer));
 
-    if (request.method == "GET") {
-      set(h, CURLOPT_HTTPGET, 1L);
-    } else if (request.method == "HEAD") {
-      set(h, CURLOPT_NOBODY, 1L);
-    } else {
-      set(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-      if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-        set(h, CURLOPT_POSTFIELDS, request.body.data());
-        set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-      }
-    }
+    set_method(h, request);
 
     List fields;
     const auto append = [&](const std::string& line) {
