@@ -86,7 +86,7 @@ class Redemption {
 
  private:
   // Checks and stores a redeemed credential, which is kept until it is stored or provably
-  // superseded (docs/credentials-file.md, "Conflicts").
+  // superseded (docs/fleets.md, "What is guaranteed").
   template <class Hooks>
   Obtained persist(const Credential& current, std::uint64_t known, TimePoint now, Hooks& hooks,
                    RefreshOutcome outcome) {
