@@ -32,8 +32,7 @@
 #include "store/fleet_server.hpp"
 #include "support/fake_clock.hpp"
 #include "support/fake_transport.hpp"
-
-extern char** environ;  // NOLINT: posix_spawn's environment
+#include "support/processes.hpp"
 
 namespace keyward {
 namespace {
@@ -41,35 +40,9 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// A port nothing listens on now (bound to port 0, then closed).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||          // NOLINT: POSIX API
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {  // NOLINT
-    std::abort();
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-pid_t spawn(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using testing::free_port;
+using testing::spawn;
+using testing::wait_exit;
 
 // A redis-server on 127.0.0.1:`port` without persistence (a restart comes back empty), once it
 // listens; -1 when it did not start within 3 s.

@@ -5,6 +5,10 @@
 //
 // The check runs on every send, so it reads the scheme and the authority once each, byte by byte,
 // and never looks at the path, query or fragment: a long query costs nothing.
+//
+// Why this header is over 300 lines: the grammar is one piece (scheme, authority, host, IPv6
+// literal, dotted quad, port) that every decision and both transports must share, so that no two
+// parts of keyward can read a URL differently; split, it would invite a second reader.
 #pragma once
 
 #include <algorithm>
