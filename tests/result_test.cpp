@@ -184,5 +184,13 @@ TEST(ErrorCategoryTest, MakeErrorFillsCodeAndMessageOnly) {
   EXPECT_FALSE(error.until.has_value());
 }
 
+TEST(ErrcTest, ToStringGivesEachEnumeratorsOwnName) {
+  static_assert(to_string(Errc::needs_reauth) == "needs_reauth");
+  EXPECT_EQ(to_string(Errc::no_usable_credential), "no_usable_credential");
+  EXPECT_EQ(to_string(Errc::provider_unavailable), "provider_unavailable");
+  EXPECT_EQ(to_string(Errc::redirect_refused), "redirect_refused");
+  EXPECT_EQ(to_string(static_cast<Errc>(0)), "unknown");
+}
+
 }  // namespace
 }  // namespace keyward

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -34,6 +35,40 @@ enum class Errc {
   /// A redirect to another origin would have carried a header marked sensitive or the body.
   redirect_refused,
 };
+
+/// The enumerator's name, as written in the code ("needs_reauth", "no_usable_credential", ...):
+/// the stable identifier for logs and JSON. "unknown" for a value outside the enumeration.
+[[nodiscard]] constexpr std::string_view to_string(Errc code) noexcept {
+  switch (code) {
+    case Errc::needs_reauth:
+      return "needs_reauth";
+    case Errc::cooling_down:
+      return "cooling_down";
+    case Errc::refresh_failed:
+      return "refresh_failed";
+    case Errc::refresh_timeout:
+      return "refresh_timeout";
+    case Errc::persist_failed:
+      return "persist_failed";
+    case Errc::transport_failed:
+      return "transport_failed";
+    case Errc::insecure_transport:
+      return "insecure_transport";
+    case Errc::invalid_credential:
+      return "invalid_credential";
+    case Errc::store_conflict:
+      return "store_conflict";
+    case Errc::store_unavailable:
+      return "store_unavailable";
+    case Errc::provider_unavailable:
+      return "provider_unavailable";
+    case Errc::no_usable_credential:
+      return "no_usable_credential";
+    case Errc::redirect_refused:
+      return "redirect_refused";
+  }
+  return "unknown";
+}
 
 /// The error category of keyward::Errc.
 class ErrorCategory final : public std::error_category {

@@ -72,38 +72,6 @@ struct MatrixPolicies : provider::Anthropic {
   using Observer = VerdictObserver;
 };
 
-std::string_view errc_name(const std::error_code& code) {
-  switch (static_cast<Errc>(code.value())) {
-    case Errc::needs_reauth:
-      return "needs_reauth";
-    case Errc::cooling_down:
-      return "cooling_down";
-    case Errc::refresh_failed:
-      return "refresh_failed";
-    case Errc::refresh_timeout:
-      return "refresh_timeout";
-    case Errc::persist_failed:
-      return "persist_failed";
-    case Errc::transport_failed:
-      return "transport_failed";
-    case Errc::insecure_transport:
-      return "insecure_transport";
-    case Errc::invalid_credential:
-      return "invalid_credential";
-    case Errc::store_conflict:
-      return "store_conflict";
-    case Errc::store_unavailable:
-      return "store_unavailable";
-    case Errc::provider_unavailable:
-      return "provider_unavailable";
-    case Errc::no_usable_credential:
-      return "no_usable_credential";
-    case Errc::redirect_refused:
-      return "redirect_refused";
-  }
-  return "?";
-}
-
 // One fault, and what the docs prescribe for it.
 struct Row {
   Route route;
@@ -229,7 +197,7 @@ Measured run(const Row& row) {
     }
     m.verdict = api.observer().last() ? std::string{to_string(*api.observer().last())} : "?";
   } else {
-    m.outcome = "error " + std::string{errc_name(sent.error().code)};
+    m.outcome = "error " + std::string{to_string(static_cast<Errc>(sent.error().code.value()))};
     if (row.stream && api_requests() == 1 && !streamed.empty()) m.outcome += " (not replayed)";
     const auto& verdict = sent.error().verdict;
     m.verdict = verdict                 ? std::string{to_string(verdict->kind)}
