@@ -679,7 +679,9 @@ int run_login_import(const std::vector<std::string>& args) {
   auto findings = validate(o.provider, *credential, SystemClock{}.now());
   if (findings && !findings->empty()) {
     std::cerr << "keyward: not imported, " << fingerprint(*credential) << " fails pre-flight:\n";
-    for (const Finding& finding : *findings) std::cerr << "  " << finding.message << "\n";
+    for (const Finding& finding : *findings) {
+      std::cerr << "  " << for_people(finding.message, o.provider) << "\n";
+    }
     return kHttpError;
   }
   // The store's own write, so the fields are the ones its reader (and `keyward get`) expects.

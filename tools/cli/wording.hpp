@@ -21,6 +21,7 @@ namespace keyward::cli {
 struct ProfilePlace {
   std::string flags;  ///< The flags, as typed.
   std::string where;  ///< In words: "FILE" or "Redis at URL".
+  std::string doc;    ///< The document that describes the store's format.
 };
 
 /// A Redis URL as it may be shown: its password, if any, replaced by "PASSWORD".
@@ -35,10 +36,11 @@ struct ProfilePlace {
 [[nodiscard]] inline ProfilePlace place_of(const std::string& credentials, const std::string& redis,
                                            const std::string& profile) {
   if (!credentials.empty()) {
-    return {"--credentials " + credentials + " --profile " + profile, credentials};
+    return {"--credentials " + credentials + " --profile " + profile, credentials,
+            "docs/credentials-file.md"};
   }
   return {"--redis " + shown_redis(redis) + " --profile " + profile,
-          "Redis at " + shown_redis(redis)};
+          "Redis at " + shown_redis(redis), "docs/redis-store.md"};
 }
 
 /// What a person does when `provider` rejects a credential of `kind` at `place` for good: the
@@ -54,9 +56,8 @@ struct ProfilePlace {
     return "log in to Claude Code again, then run `keyward login-import " + place.flags +
            " --claude-code`";
   }
-  return "log in again with the provider, then store the new tokens in " + place.where +
-         " (docs/credentials-file.md, docs/redis-store.md) and run `keyward status " + place.flags +
-         "` to check them";
+  return "log in again with the provider, then store the new tokens in " + place.where + " (" +
+         place.doc + ") and run `keyward status " + place.flags + "` to check them";
 }
 
 /// The flags that configure `provider`'s refresh, as a person is told to pass them.
