@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 
 API_KEY = "sk-ant-api03-" + "K" * 80 + "-keyAA"
@@ -299,6 +300,37 @@ def main():
     speaks_cli("a 404", r, code=1)
     r = run("get", f"{base}/v1/models", "--credentials", people, "--profile", "nobody")
     speaks_cli("a missing profile", r, code=3)
+
+    # Durations and times read naturally: days, not hundreds of hours; seconds where they matter.
+    expired_login = os.path.join(work, "expired-login.json")
+    with open(expired_login, "w") as f:
+        json.dump({"claudeAiOauth": {"accessToken": "sk-ant-oat01-" + "E" * 80,
+                                     "expiresAt": 1000}}, f)
+    r = run("login-import", "--credentials", people, "--profile", "anthropic:old",
+            "--claude-code", expired_login)
+    check("a login expired decades ago reads in years, not hundreds of thousands of hours",
+          r.returncode == 1 and re.search(r"5\d years ago", r.stderr) and
+          not re.search(r"\d+ h\b", r.stderr), f"exit {r.returncode}: {r.stderr}")
+    now_ms = int(time.time() * 1000)
+    times = os.path.join(work, "times.json")
+    with open(times, "w") as f:
+        json.dump({"profiles": {
+            name: {"type": "oauth", "provider": "rfc6750", "access": "t-" + name + "-" + "t" * 40,
+                   "refresh": "r-" + name + "-" + "r" * 40, "expires": expires}
+            for name, expires in (("old", 1000),
+                                  ("days", now_ms - (3 * 86400 + 3600) * 1000),
+                                  ("hours", now_ms + (2 * 3600 + 5 * 60 + 30) * 1000),
+                                  ("soon", now_ms + 42_600))}}, f)
+    r = run("status", "--credentials", times)
+    lines = dict(line.split(":", 1) for line in r.stdout.splitlines())
+    check("status: a time long past reads in years", re.search(r"expired at 1970-01-01T00:00:01Z "
+          r"\(5\d years ago\)", lines.get("old", "")), r.stdout)
+    check("status: days ago", "(3 days ago)" in lines.get("days", ""), r.stdout)
+    check("status: hours and minutes ahead", "(in 2 h 5 min)" in lines.get("hours", ""),
+          r.stdout)
+    check("status: seconds kept under a minute", re.search(r"\(in 4[12] s\)",
+                                                          lines.get("soon", "")), r.stdout)
+    check("status: no hundreds of hours", not re.search(r"\d{3,} h", r.stdout), r.stdout)
 
     # A fleet: 8 processes share one login in one file, on an expired token, at once.
     def fleet(where):

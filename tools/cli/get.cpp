@@ -599,16 +599,19 @@ int run_status(const std::vector<std::string>& args) {
               << (c.refresh_token.empty() ? "" : ", with a refresh token");
     if (c.expires_at) {
       std::cout << (expired ? ", expired at " : ", expires at ")
-                << detail::format_rfc3339(*c.expires_at);
+                << detail::format_rfc3339(*c.expires_at) << " (" << relative(*c.expires_at, now)
+                << ")";
     }
     std::cout << ", generation " << stored->generation;
     if (stored->refresh_pending) {
       std::cout << ", a refresh began at " << detail::format_rfc3339(*stored->refresh_pending)
-                << " and has not stored its result";
+                << " (" << relative(*stored->refresh_pending, now)
+                << ") and has not stored its result";
     }
     if (stored->refresh_refused) {
       std::cout << ", its refresh token was refused at "
                 << detail::format_rfc3339(stored->refresh_refused->at) << " ("
+                << relative(stored->refresh_refused->at, now) << ", "
                 << stored->refresh_refused->reason << "): ";
       std::string provider = o.provider;
       if (provider.empty() && !o.credentials.empty()) {
