@@ -267,6 +267,9 @@ def main():
     r = run("get", f"{base}/v1/limited", *oauth)
     check("a rate limit is 'try again later' (5), not a login problem", r.returncode == 5 and
           "rate limit" in r.stderr and "log in" not in r.stderr, f"exit {r.returncode}: {r.stderr}")
+    check("a rate limit says when to run the command again, rounded up to the second",
+          re.search(r"run the same command again from \S+Z \(in (29|30) s\)", r.stderr),
+          r.stderr)
 
     # Every failure tells a person what to run: a command or a flag, never a C++ function.
     people = os.path.join(work, "people.json")
@@ -435,6 +438,8 @@ def main():
     check("a pool whose every profile is dead: a person must act (4), never a rate limit",
           r.returncode == 4 and "rfc:dead" in r.stderr and "rfc:gone" in r.stderr and
           "rate limit;" not in r.stderr, f"exit {r.returncode}: {r.stderr}")
+    speaks_cli("a pool whose every profile is dead", r, code=4,
+               wanted=(f"keyward login-import --credentials {pool} --profile NAME",))
 
     with state.lock:
         state.revoked = True

@@ -335,8 +335,16 @@ std::string not_2xx_line(const Options& o, int status) {
 int finish(const Options& o, Result<Response> response, const std::string& status_json) {
   if (o.verbose) std::cerr << status_json << "\n";
   if (!response) {
-    std::cerr << for_people(response.error().message, o.provider) << "\n";
-    return exit_code_of(response.error());
+    const Error& error = response.error();
+    std::cerr << for_people(error.message, o.provider) << "\n";
+    const int code = exit_code_of(error);
+    if (code == kLater && error.until) {  // the second shown is one a request is let through
+      std::cerr << "keyward: run the same command again from " << until_text(*error.until) << " ("
+                << relative(std::chrono::ceil<std::chrono::seconds>(*error.until),
+                            SystemClock{}.now())
+                << ")\n";
+    }
+    return code;
   }
   std::cout << response->body;
   std::cout.flush();

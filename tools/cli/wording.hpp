@@ -144,6 +144,12 @@ struct ProfilePlace {
       text.replace(at, from.size(), to);
     }
   }
+  // A pool's fix ends with ', then set_credential("a", ...)': the profile it is about.
+  static const std::regex kPoolNamed{
+      R"re(NAME being the profile named above, then set_credential\("([^"]*)", \.\.\.\))re"};
+  static const std::regex kPoolSet{R"re(, then set_credential\("([^"]*)", \.\.\.\))re"};
+  text = std::regex_replace(text, kPoolNamed, "NAME being '$1'");
+  text = std::regex_replace(text, kPoolSet, " (profile '$1')");
   // "(provider::Anthropic's attacher does this)": the tool's --provider does it.
   constexpr std::string_view kAttacher = "(provider::";
   for (auto at = text.find(kAttacher); at != std::string::npos; at = text.find(kAttacher, at)) {
