@@ -125,7 +125,8 @@ exit codes:
   3  unreadable or malformed input (get, status, login-import: the credentials file or
      Redis, or the login or key to import; simulate: the scenario)
   4  get: a person must act (the credential needs a new login or is unusable)
-  5  get: try again later (cooling down, refresh failing, provider unavailable)
+  5  get: try again later (cooling down, refresh failing, provider unavailable); when the
+     wait's end is known, a last line on standard error says from when, to the second
   6  get: no response (connection, timeout, TLS)
 )";
 
