@@ -170,6 +170,22 @@ def main():
     expect(code == 0 and errors and all(e["code"] == "no_usable_credential" and e["message"]
                                         for e in errors),
            f"simulate: error codes are Errc identifiers: {[e.get('code') for e in errors][:3]}")
+    # An error's "until" is rounded up to the whole second: a request at the second shown is let
+    # through (here the server's wait ends at 1.5 s, shown as 2 s).
+    with tempfile.TemporaryDirectory() as directory:
+        scenario = pathlib.Path(directory) / "wait.json"
+        scenario.write_text(json.dumps({
+            "provider": "anthropic",
+            "profiles": [{"name": "a", "token": "sk-ant-api03-" + "S" * 80 + "-simAA"}],
+            "api": [{"profile": "a", "to_s": 1, "status": 429,
+                     "headers": {"retry-after-ms": "1500"}}],
+            "requests": [{"at_s": 0}, {"at_s": 0}, {"at_s": 2}]}))
+        code, out, err = run(binary, "simulate", str(scenario))
+        lines = [json.loads(line) for line in out.splitlines()] if code == 0 else []
+        requests = [line for line in lines if "request" in line]
+        expect(code == 0 and len(requests) == 3 and requests[0].get("until") ==
+               "2026-01-01T00:00:02Z" and requests[2].get("outcome") == "response",
+               f"simulate: until rounded up to the second: {requests} {err}")
     code, out, err = run(binary, "simulate", "--summary", str(scenarios[0]))
     expect(code == 0 and "requests:" in out, f"simulate --summary: exit {code}: {err.strip()}")
     code, _, err = run(binary, "simulate", "-", stdin=b"{}")

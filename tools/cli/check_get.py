@@ -12,10 +12,12 @@ leaves, and that no secret ever reaches standard output or standard error.
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 
 API_KEY = "sk-ant-api03-" + "K" * 80 + "-keyAA"
@@ -68,8 +70,14 @@ def handler_for(state):
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length).decode()
             if self.path == "/token":
-                form = urllib.parse.parse_qs(body)
+                if self.headers.get("content-type", "").startswith("application/json"):
+                    form = {k: [v] for k, v in json.loads(body).items()}  # Anthropic's format
+                else:
+                    form = urllib.parse.parse_qs(body)
                 presented = form.get("refresh_token", [""])[0]
+                if form.get("client_id", [""])[0] == "unregistered-client":
+                    return self.reply(401, '{"error":"invalid_client",'
+                                           '"error_description":"unknown client"}')
                 with state.lock:
                     state.refresh_calls += 1
                     if state.revoked or presented != state.refresh:
@@ -92,8 +100,9 @@ def handler_for(state):
             with state.lock:
                 ok = (not state.revoked and auth == f"Bearer {state.access}") or key == API_KEY
             if not ok:
+                said = "invalid x-api-key" if key else "Invalid bearer token"
                 return self.reply(401, '{"error":{"type":"authentication_error",'
-                                       '"message":"invalid x-api-key or token"}}',
+                                       f'"message":"{said}"}}}}',
                                   headers=[("www-authenticate", 'Bearer error="invalid_token"')])
             if self.path == "/v1/limited":
                 return self.reply(429, '{"error":{"type":"rate_limit_error","message":"slow down"}}',
@@ -101,6 +110,9 @@ def handler_for(state):
             if self.path == "/v1/overloaded":
                 return self.reply(529, '{"error":{"type":"overloaded_error","message":"busy"}}',
                                   headers=[("retry-after-ms", "1")])
+            if self.path == "/v1/placement":  # what Anthropic says of a key sent as a bearer
+                return self.reply(401, '{"error":{"type":"authentication_error","message":'
+                                       '"OAuth authentication is currently not supported."}}')
             if self.path == "/v1/missing":
                 return self.reply(404, '{"error":{"type":"not_found_error","message":"no"}}')
             if self.path == "/v1/stream":
@@ -140,6 +152,23 @@ def start_redis(work):
         except OSError:
             time.sleep(0.01)
     return None
+
+
+# Words of the C++ library that a person at a shell cannot act on: a function call, a qualified
+# name, the library's own concepts.
+LIBRARY_WORDS = re.compile(r"\w\(\)|::|set_credential|refresh strategy|OAuth2|polic(y|ies)")
+
+
+def speaks_cli(name, r, wanted=(), unwanted=(), code=None):
+    """Checks that a failure's standard error names commands and flags, never the library."""
+    text = r.stderr
+    found = [m.group(0) for m in LIBRARY_WORDS.finditer(text)]
+    missing = [w for w in wanted if w not in text]
+    present = [u for u in unwanted if u in text]
+    check(f"{name}: speaks of commands and flags", not found and not missing and not present and
+          (code is None or r.returncode == code),
+          f"exit {r.returncode}; library words {found}, missing {missing}, unwanted {present}: "
+          f"{text}")
 
 
 def check(name, condition, detail=""):
@@ -238,6 +267,73 @@ def main():
     r = run("get", f"{base}/v1/limited", *oauth)
     check("a rate limit is 'try again later' (5), not a login problem", r.returncode == 5 and
           "rate limit" in r.stderr and "log in" not in r.stderr, f"exit {r.returncode}: {r.stderr}")
+    check("a rate limit says when to run the command again, rounded up to the second",
+          re.search(r"run the same command again from \S+Z \(in (29|30) s\)", r.stderr),
+          r.stderr)
+
+    # Every failure tells a person what to run: a command or a flag, never a C++ function.
+    people = os.path.join(work, "people.json")
+    dead_key = "sk-ant-api03-" + "D" * 80 + "-deadAA"
+    with open(people, "w") as f:
+        json.dump({"profiles": {
+            "anthropic:dead": {"type": "api_key", "provider": "anthropic", "key": dead_key},
+            "anthropic:key": {"type": "api_key", "provider": "anthropic", "key": API_KEY},
+            "gw:norefresh": {"type": "oauth", "provider": "rfc6750",
+                             "access": "stale-access-" + "s" * 40,
+                             "refresh": "stale-refresh-" + "s" * 40, "expires": 1000}}}, f)
+    r = run("get", f"{base}/v1/models", "--credentials", people, "--profile", "anthropic:dead")
+    speaks_cli("a rejected API key is told to replace the key", r, code=4, wanted=(
+        f"keyward login-import --credentials {people} --profile anthropic:dead --provider "
+        "anthropic --api-key-env", ), unwanted=("log in", dead_key))
+    r = run("get", f"{base}/v1/models", "--credentials", people, "--profile", "gw:norefresh")
+    speaks_cli("an OAuth profile without a token endpoint", r, code=4,
+               wanted=("pass `--token-url URL` or add `token_url` to the profile",))
+    r = run("get", f"{base}/v1/models", "--credentials", people, "--profile", "gw:norefresh",
+            "--token-url", "http://203.0.113.9/token")
+    speaks_cli("a --token-url that may not carry a refresh token", r, code=2,
+               wanted=("--token-url",))
+    r = run("get", f"{base}/v1/models", "--credentials", people, "--profile", "gw:norefresh",
+            "--token-url", f"{base}/token", "--client-id", "unregistered-client")
+    speaks_cli("a client id the token endpoint does not know", r, code=4,
+               wanted=("--client-id",))
+    r = run("get", f"{base}/v1/placement", "--credentials", people, "--profile", "anthropic:key")
+    speaks_cli("a credential the provider says was sent wrongly", r, code=4,
+               wanted=("--provider",))
+    r = run("get", f"{base}/v1/missing", "--credentials", people, "--profile", "anthropic:key")
+    speaks_cli("a 404", r, code=1)
+    r = run("get", f"{base}/v1/models", "--credentials", people, "--profile", "nobody")
+    speaks_cli("a missing profile", r, code=3)
+
+    # Durations and times read naturally: days, not hundreds of hours; seconds where they matter.
+    expired_login = os.path.join(work, "expired-login.json")
+    with open(expired_login, "w") as f:
+        json.dump({"claudeAiOauth": {"accessToken": "sk-ant-oat01-" + "E" * 80,
+                                     "expiresAt": 1000}}, f)
+    r = run("login-import", "--credentials", people, "--profile", "anthropic:old",
+            "--claude-code", expired_login)
+    check("a login expired decades ago reads in years, not hundreds of thousands of hours",
+          r.returncode == 1 and re.search(r"5\d years ago", r.stderr) and
+          not re.search(r"\d+ h\b", r.stderr), f"exit {r.returncode}: {r.stderr}")
+    now_ms = int(time.time() * 1000)
+    times = os.path.join(work, "times.json")
+    with open(times, "w") as f:
+        json.dump({"profiles": {
+            name: {"type": "oauth", "provider": "rfc6750", "access": "t-" + name + "-" + "t" * 40,
+                   "refresh": "r-" + name + "-" + "r" * 40, "expires": expires}
+            for name, expires in (("old", 1000),
+                                  ("days", now_ms - (3 * 86400 + 3600) * 1000),
+                                  ("hours", now_ms + (2 * 3600 + 5 * 60 + 30) * 1000),
+                                  ("soon", now_ms + 42_600))}}, f)
+    r = run("status", "--credentials", times)
+    lines = dict(line.split(":", 1) for line in r.stdout.splitlines())
+    check("status: a time long past reads in years", re.search(r"expired at 1970-01-01T00:00:01Z "
+          r"\(5\d years ago\)", lines.get("old", "")), r.stdout)
+    check("status: days ago", "(3 days ago)" in lines.get("days", ""), r.stdout)
+    check("status: hours and minutes ahead", "(in 2 h 5 min)" in lines.get("hours", ""),
+          r.stdout)
+    check("status: seconds kept under a minute", re.search(r"\(in 4[12] s\)",
+                                                          lines.get("soon", "")), r.stdout)
+    check("status: no hundreds of hours", not re.search(r"\d{3,} h", r.stdout), r.stdout)
 
     # A fleet: 8 processes share one login in one file, on an expired token, at once.
     def fleet(where):
@@ -273,6 +369,52 @@ def main():
         r = run("status", "--redis", f"redis://127.0.0.1:{redis_port}", "--profile", "gw:redis")
         check("status reads a profile from Redis", r.returncode == 0 and
               "generation 2" in r.stdout, r.stdout + r.stderr)
+        # login-import --redis seeds a Redis login with the store's own write, fields and all.
+        redis_url = f"redis://127.0.0.1:{redis_port}"
+        env = dict(os.environ, REDIS_KEY=API_KEY)
+        r = subprocess.run([binary, "login-import", "--redis", redis_url, "--profile",
+                            "anthropic:rkey", "--provider", "anthropic", "--api-key-env",
+                            "REDIS_KEY"], capture_output=True, text=True, env=env, timeout=60)
+        fields = subprocess.run(["redis-cli", "-p", str(redis_port), "HGETALL",
+                                 "keyward:{anthropic:rkey}:credential"], capture_output=True,
+                                text=True).stdout.split("\n")
+        check("login-import --redis writes an API key the Redis store reads", r.returncode == 0 and
+              "anthropic:rkey" in r.stdout and "generation 1" in r.stdout and
+              fields[fields.index("kind") + 1] == "api_key" and API_KEY not in r.stdout + r.stderr,
+              f"exit {r.returncode}: {r.stdout} {r.stderr} {fields}")
+        r = run("get", f"{base}/v1/models", "--redis", redis_url, "--profile", "anthropic:rkey",
+                "--provider", "anthropic")
+        check("get uses the login that login-import --redis seeded", r.returncode == 0 and
+              '"path": "/v1/models"' in r.stdout, f"exit {r.returncode}: {r.stderr}")
+        r = subprocess.run([binary, "login-import", "--redis", redis_url, "--profile",
+                            "anthropic:rkey", "--provider", "anthropic", "--api-key-env",
+                            "REDIS_KEY"], capture_output=True, text=True, env=env, timeout=60)
+        check("login-import --redis again replaces the login (generation 2)",
+              r.returncode == 0 and "generation 2" in r.stdout, r.stdout + r.stderr)
+        claude_redis = os.path.join(work, "claude-redis.json")
+        with open(claude_redis, "w") as f:
+            json.dump({"claudeAiOauth": {"accessToken": "sk-ant-oat01-" + "M" * 80,
+                                         "refreshToken": "sk-ant-ort01-" + "N" * 80,
+                                         "expiresAt": 4102444800000}}, f)
+        r = run("login-import", "--redis", redis_url, "--profile", "anthropic:rwork",
+                "--claude-code", claude_redis)
+        status = run("status", "--redis", redis_url, "--profile", "anthropic:rwork", "--json")
+        line = json.loads(status.stdout) if status.returncode == 0 else {}
+        check("login-import --redis --claude-code writes an OAuth login with its refresh token",
+              r.returncode == 0 and line.get("refreshable") is True and
+              line.get("expires_at") == "2100-01-01T00:00:00Z" and "M" * 20 not in r.stdout +
+              r.stderr + status.stdout, f"exit {r.returncode}: {r.stderr} {status.stdout}")
+        for args, what in ((["--redis", "http://127.0.0.1:1"], "a URL that is not redis://"),
+                           (["--redis", redis_url, "--credentials", creds], "both stores")):
+            r = subprocess.run([binary, "login-import", *args, "--profile", "p", "--provider",
+                                "anthropic", "--api-key-env", "REDIS_KEY"], capture_output=True,
+                               text=True, env=env, timeout=60)
+            check(f"login-import refuses {what} (exit 2)", r.returncode == 2 and
+                  "--redis" in r.stderr, f"exit {r.returncode}: {r.stderr}")
+        r = run("login-import", "--redis", "redis://127.0.0.1:1", "--profile", "p",
+                "--claude-code", claude_redis)
+        check("login-import --redis to a server that is not there is exit 3, naming it",
+              r.returncode == 3 and "127.0.0.1:1" in r.stderr, f"exit {r.returncode}: {r.stderr}")
         subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"],
                        capture_output=True)
 
@@ -296,6 +438,8 @@ def main():
     check("a pool whose every profile is dead: a person must act (4), never a rate limit",
           r.returncode == 4 and "rfc:dead" in r.stderr and "rfc:gone" in r.stderr and
           "rate limit;" not in r.stderr, f"exit {r.returncode}: {r.stderr}")
+    speaks_cli("a pool whose every profile is dead", r, code=4,
+               wanted=(f"keyward login-import --credentials {pool} --profile NAME",))
 
     with state.lock:
         state.revoked = True
@@ -305,6 +449,11 @@ def main():
     check("a dead login is 'a person must act' (4) with the fix, never a rate limit",
           r.returncode == 4 and "log in again" in r.stderr and "rate limit;" not in r.stderr,
           f"exit {r.returncode}: {r.stderr}")
+    speaks_cli("a dead OAuth login", r, wanted=("log in again", creds, "gw:oauth"))
+    r = run("status", "--credentials", creds, "--profile", "gw:oauth")
+    speaks_cli("status of a dead login", subprocess.CompletedProcess(r.args, r.returncode, "",
+                                                                     r.stdout + r.stderr),
+               wanted=("log in again", "gw:oauth", creds))
 
     r = run("get", f"{base}/v1/models", "--credentials", creds, "--profile", "nobody")
     check("a missing profile is exit 3", r.returncode == 3 and "nobody" in r.stderr, r.stderr)
@@ -322,6 +471,9 @@ def main():
         r = run(*args)
         check(f"usage error: {' '.join(args[:1] + args[2:3])}", r.returncode == 2, r.stderr)
 
+    r = run("--help")
+    check("--help shows login-import --redis", "login-import (--credentials FILE | --redis URL)"
+          in r.stdout, r.stdout[-400:])
     r = run("status", "--credentials", creds)
     check("status lists every profile by fingerprint", r.returncode == 0 and "gw:oauth" in r.stdout
           and "anthropic:key: api_key sk-ant-api03-…eyAA" in r.stdout, r.stdout + r.stderr)
@@ -346,6 +498,11 @@ def main():
           r.stdout + r.stderr)
     check("login-import prints no secret", all(s not in r.stdout + r.stderr
                                                for s in state.secrets_extra))
+    r = run("get", f"{base}/v1/models", "--credentials", creds, "--profile", "anthropic:work",
+            "--client-id", "app", "--token-url", f"{base}/token")
+    speaks_cli("a dead Claude Code login names the exact login-import", r, code=4, wanted=(
+        "log in to Claude Code again, then run `keyward login-import --credentials "
+        f"{creds} --profile anthropic:work --claude-code`",))
     env = dict(os.environ, MY_KEY="sk-ant-api03-short")
     before = open(creds).read()
     r = subprocess.run([binary, "login-import", "--credentials", creds, "--profile", "k",

@@ -30,8 +30,10 @@
 #include <vector>
 
 #include "cli/providers.hpp"
+#include "cli/wording.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/text.hpp"
+#include "keyward/detail/url.hpp"
 #include "keyward/observe/json_lines.hpp"
 #include "keyward/observer.hpp"
 #include "keyward/pool.hpp"
@@ -83,6 +85,7 @@ struct Options {
   std::optional<std::string> claude_code;
   std::string api_key_env;
   std::string api_key_file;
+  std::string renew;  // what a person runs when the credential is rejected for good (renew_fix)
 };
 
 // Parses `args`; an error text for a usage problem.
@@ -226,6 +229,14 @@ std::optional<std::string> refresh_options_problem(const Options& o) {
   return problem;
 }
 
+// Why `url` cannot be a token endpoint, which receives the refresh token; nothing when it can.
+std::optional<std::string> token_url_problem(const std::string& url) {
+  if (url.empty() || detail::url_allows_credentials(url, false)) return std::nullopt;
+  return "'" + url +
+         "' cannot receive a refresh token: it must be an absolute https URL, or http to a "
+         "loopback host such as 127.0.0.1";
+}
+
 // Every event as a JSON line on standard error with --verbose (observe::JsonLines), else none.
 struct StderrObserver {
   std::optional<observe::JsonLines> lines;
@@ -299,9 +310,7 @@ StderrObserver observer_of(const Options& o) {
 std::string not_2xx_line(const Options& o, int status) {
   const std::string head = "HTTP " + std::to_string(status) + " from " + o.url + ": ";
   if (status == 401) {
-    return head +
-           "the credential was refused after keyward tried what it could; run `keyward "
-           "status` to see the profile, then `keyward login-import` to store a new one";
+    return head + "the credential was refused after keyward tried what it could; " + o.renew;
   }
   if (status == 403) {
     return head +
@@ -326,8 +335,16 @@ std::string not_2xx_line(const Options& o, int status) {
 int finish(const Options& o, Result<Response> response, const std::string& status_json) {
   if (o.verbose) std::cerr << status_json << "\n";
   if (!response) {
-    std::cerr << response.error().message << "\n";
-    return exit_code_of(response.error());
+    const Error& error = response.error();
+    std::cerr << for_people(error.message, o.provider) << "\n";
+    const int code = exit_code_of(error);
+    if (code == kLater && error.until) {  // the second shown is one a request is let through
+      std::cerr << "keyward: run the same command again from " << until_text(*error.until) << " ("
+                << relative(std::chrono::ceil<std::chrono::seconds>(*error.until),
+                            SystemClock{}.now())
+                << ")\n";
+    }
+    return code;
   }
   std::cout << response->body;
   std::cout.flush();
@@ -339,24 +356,27 @@ int finish(const Options& o, Result<Response> response, const std::string& statu
 
 // One profile, through ResilientCredential.
 template <class Bundle, class S>
-int get_with(const Options& o, S store) {
+int get_with(Options o, S store) {
   using Policies = GetPolicies<Bundle, S>;
   auto loaded = store.load();
   if (!loaded) return bad_input(loaded.error().message);
   if (loaded->generation == 0) {
     return bad_input("no profile '" + o.profile + "' in " +
-                     (o.credentials.empty() ? o.redis : o.credentials));
+                     (o.credentials.empty() ? shown_redis(o.redis) : o.credentials));
   }
+  o.renew =
+      renew_fix(place_of(o.credentials, o.redis, o.profile), o.provider, loaded->credential.kind);
   auto built = request_of(o);
   if (auto* code = std::get_if<int>(&built)) return *code;
   Request& request = std::get<Request>(built);
   try {
-    ResilientCredential<transport::Curl, Policies> api{transport::Curl{},
-                                                       *loaded,
-                                                       {.profile = o.profile},
-                                                       {.refresh = make_refresh<Bundle>(o),
-                                                        .store = std::move(store),
-                                                        .observer = observer_of(o)}};
+    ResilientCredential<transport::Curl, Policies> api{
+        transport::Curl{},
+        *loaded,
+        {.profile = o.profile, .fix = {.unauthenticated = o.renew}},
+        {.refresh = make_refresh<Bundle>(o),
+         .store = std::move(store),
+         .observer = observer_of(o)}};
     const auto write = [](std::string_view bytes) {
       std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
       std::cout.flush();
@@ -365,14 +385,15 @@ int get_with(const Options& o, S store) {
     auto response = o.stream ? api.send_stream(request, write) : api.send(request);
     return finish(o, std::move(response), to_json(api.status()));
   } catch (const std::invalid_argument& e) {
-    std::cerr << e.what() << "\n";  // an unusable credential or option: named, never shown
+    // an unusable credential or option: named, never shown
+    std::cerr << for_people(e.what(), o.provider) << "\n";
     return kNeedsPerson;
   }
 }
 
 // Every profile of the credentials file whose provider is o.provider, as a CredentialPool.
 template <class Bundle>
-int get_pool(const Options& o, const std::vector<std::string>& ids) {
+int get_pool(Options o, const std::vector<std::string>& ids) {
   using Pool = CredentialPool<transport::Curl, GetPolicies<Bundle, store::File>>;
   std::vector<typename Pool::Profile> profiles;
   for (const std::string& id : ids) {
@@ -381,6 +402,11 @@ int get_pool(const Options& o, const std::vector<std::string>& ids) {
     if (!loaded) return bad_input(loaded.error().message);
     profiles.push_back({.name = id, .credential = std::move(loaded->credential), .store = store});
   }
+  // One fix text serves every profile; the message names the profile it is about.
+  o.renew = "replace that profile's credential with `keyward login-import --credentials " +
+            o.credentials + " --profile NAME --provider " + o.provider +
+            " --api-key-env VAR` (or `--claude-code` for a Claude Code login), NAME being the "
+            "profile named above";
   auto built = request_of(o);
   if (auto* code = std::get_if<int>(&built)) return *code;
   try {
@@ -388,14 +414,14 @@ int get_pool(const Options& o, const std::vector<std::string>& ids) {
     store::File unused = profiles.front().store;
     Pool pool{transport::Curl{},
               std::move(profiles),
-              {.provider = o.provider},
+              {.provider = o.provider, .credential = {.fix = {.unauthenticated = o.renew}}},
               {.refresh = make_refresh<Bundle>(o),
                .store = std::move(unused),
                .observer = observer_of(o)}};
     auto response = pool.send(std::get<Request>(built));
     return finish(o, std::move(response), to_json(pool.status()));
   } catch (const std::invalid_argument& e) {
-    std::cerr << e.what() << "\n";
+    std::cerr << for_people(e.what(), o.provider) << "\n";
     return kNeedsPerson;
   }
 }
@@ -462,6 +488,7 @@ int run_get(const std::vector<std::string>& args) {
       return bad_input("no profile of provider '" + o.provider + "' in " + o.credentials);
     }
     if (auto problem = refresh_options_problem(o)) return usage(*problem);
+    if (auto problem = token_url_problem(o.token_url)) return usage("--token-url " + *problem);
     int code = kUsage;
     with_provider(o.provider,
                   [&]<class Bundle>(Bundle /*bundle*/) { code = get_pool<Bundle>(o, ids); });
@@ -477,10 +504,15 @@ int run_get(const std::vector<std::string>& args) {
                      "google, rfc6750 or generic)");
   }
   if (auto problem = refresh_options_problem(o)) return usage(*problem);
+  if (auto problem = token_url_problem(o.token_url)) return usage("--token-url " + *problem);
   // The profile's own refresh settings, where the command line gives none.
   if (o.client_id.empty() && o.token_url.empty()) {
     o.client_id = in_file.client_id;
     o.token_url = in_file.token_url;
+    if (auto problem = token_url_problem(o.token_url)) {
+      return bad_input("profile '" + o.profile + "' of " + o.credentials + ": its token_url " +
+                       *problem);
+    }
   }
   int code = kUsage;
   with_provider(o.provider, [&]<class Bundle>(Bundle /*bundle*/) {
@@ -575,18 +607,26 @@ int run_status(const std::vector<std::string>& args) {
               << (c.refresh_token.empty() ? "" : ", with a refresh token");
     if (c.expires_at) {
       std::cout << (expired ? ", expired at " : ", expires at ")
-                << detail::format_rfc3339(*c.expires_at);
+                << detail::format_rfc3339(*c.expires_at) << " (" << relative(*c.expires_at, now)
+                << ")";
     }
     std::cout << ", generation " << stored->generation;
     if (stored->refresh_pending) {
       std::cout << ", a refresh began at " << detail::format_rfc3339(*stored->refresh_pending)
-                << " and has not stored its result";
+                << " (" << relative(*stored->refresh_pending, now)
+                << ") and has not stored its result";
     }
     if (stored->refresh_refused) {
       std::cout << ", its refresh token was refused at "
                 << detail::format_rfc3339(stored->refresh_refused->at) << " ("
-                << stored->refresh_refused->reason
-                << "): log in again and run `keyward login-import` to store the new login";
+                << relative(stored->refresh_refused->at, now) << ", "
+                << stored->refresh_refused->reason << "): ";
+      std::string provider = o.provider;
+      if (provider.empty() && !o.credentials.empty()) {
+        provider = settings_in_file(o.credentials, id).provider;
+      }
+      std::cout << renew_fix(place_of(o.credentials, o.redis, id),
+                             provider.empty() ? "generic" : provider, c.kind);
     }
     std::cout << "\n";
   }
@@ -596,8 +636,8 @@ int run_status(const std::vector<std::string>& args) {
 int run_login_import(const std::vector<std::string>& args) {
   Options o;
   if (auto problem = parse(args, o)) return usage(*problem);
-  if (o.credentials.empty() || o.profile.empty()) {
-    return usage("login-import needs --credentials FILE and --profile ID");
+  if (o.credentials.empty() == o.redis.empty() || o.profile.empty()) {
+    return usage("login-import needs --profile ID and one of --credentials FILE and --redis URL");
   }
   const int sources =
       (o.claude_code ? 1 : 0) + (o.api_key_env.empty() ? 0 : 1) + (o.api_key_file.empty() ? 0 : 1);
@@ -650,17 +690,32 @@ int run_login_import(const std::vector<std::string>& args) {
   auto findings = validate(o.provider, *credential, SystemClock{}.now());
   if (findings && !findings->empty()) {
     std::cerr << "keyward: not imported, " << fingerprint(*credential) << " fails pre-flight:\n";
-    for (const Finding& finding : *findings) std::cerr << "  " << finding.message << "\n";
+    for (const Finding& finding : *findings) {
+      std::cerr << "  " << for_people(finding.message, o.provider) << "\n";
+    }
     return kHttpError;
   }
-  store::File store{o.credentials, o.profile, {.provider = o.provider}};
-  auto stored = store.load();
-  if (!stored) return bad_input(stored.error().message);
-  auto written = store.compare_and_swap(stored->generation, *credential);
-  if (!written) return bad_input(written.error().message);
-  std::cout << "wrote profile " << o.profile << " (" << fingerprint(*credential) << ", generation "
-            << *written << ") to " << o.credentials << "\n";
-  return kOk;
+  // The store's own write, so the fields are the ones its reader (and `keyward get`) expects.
+  const auto write = [&](auto store, const std::string& where) {
+    auto stored = store.load();
+    if (!stored) return bad_input(stored.error().message);
+    auto written = store.compare_and_swap(stored->generation, *credential);
+    if (!written) return bad_input(written.error().message);
+    std::cout << "wrote profile " << o.profile << " (" << fingerprint(*credential)
+              << ", generation " << *written << ") to " << where << "\n";
+    return kOk;
+  };
+  if (!o.credentials.empty()) {
+    return write(store::File{o.credentials, o.profile, {.provider = o.provider}}, o.credentials);
+  }
+#ifdef KEYWARD_CLI_REDIS
+  auto options = redis_options(o.redis, o.profile);
+  if (!options) return usage("--redis needs redis://[:PASSWORD@]HOST[:PORT]");
+  const std::string where = "Redis at " + options->host + ":" + std::to_string(options->port);
+  return write(store::Redis{std::move(*options)}, where);
+#else
+  return bad_input("this keyward was built without Redis support (hiredis)");
+#endif
 }
 
 }  // namespace keyward::cli

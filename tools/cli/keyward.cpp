@@ -98,12 +98,14 @@ usage:
       Prints each stored profile: its credential's fingerprint, expiry, generation and an
       unfinished refresh, never a secret.
 
-  keyward login-import --credentials FILE --profile ID --claude-code [PATH]
-  keyward login-import --credentials FILE --profile ID --provider P
+  keyward login-import (--credentials FILE | --redis URL) --profile ID --claude-code [PATH]
+  keyward login-import (--credentials FILE | --redis URL) --profile ID --provider P
               (--api-key-env VAR | --api-key-file FILE)
-      Writes a profile to a credentials file from a Claude Code login
-      (~/.claude/.credentials.json by default; provider anthropic) or an API key (--provider
-      required), after the provider's pre-flight checks; the file's other members are kept.
+      Writes a profile from a Claude Code login (~/.claude/.credentials.json by default;
+      provider anthropic) or an API key (--provider required), after the provider's pre-flight
+      checks: to a credentials file (its other members are kept) or, with --redis
+      redis://[:PASSWORD@]HOST[:PORT], to Redis (docs/redis-store.md; Redis keeps no provider,
+      so `keyward get --redis` needs --provider). A profile that exists is replaced.
 
   keyward simulate [--summary] SCENARIO
       Runs a scenario (JSON, docs/simulate.md) on virtual time through the library's real pool
@@ -120,10 +122,11 @@ exit codes:
      line on standard error says what it means and what to do);
      login-import: the credential fails pre-flight (nothing written)
   2  usage error, or an option that cannot apply (the message says why)
-  3  unreadable or malformed input (get, status: the credentials file or Redis; simulate:
-     the scenario)
+  3  unreadable or malformed input (get, status, login-import: the credentials file or
+     Redis, or the login or key to import; simulate: the scenario)
   4  get: a person must act (the credential needs a new login or is unusable)
-  5  get: try again later (cooling down, refresh failing, provider unavailable)
+  5  get: try again later (cooling down, refresh failing, provider unavailable); when the
+     wait's end is known, a last line on standard error says from when, to the second
   6  get: no response (connection, timeout, TLS)
 )";
 

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/wording.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/text.hpp"
 #include "keyward/observe/json_lines.hpp"
@@ -424,7 +425,7 @@ void run_with(const Value& doc, std::ostream& out, bool summary) {
       detail::append_json_string(line, errc_identifier(result.error().code));
       line += ",\"until\":";
       if (result.error().until) {
-        detail::append_json_string(line, detail::format_rfc3339(*result.error().until));
+        detail::append_json_string(line, until_text(*result.error().until));
       } else {
         line += "null";
       }
