@@ -518,7 +518,7 @@ class CredentialPool {
   // "is cooling down (rate_limited) until ...", "needs a person (unauthenticated: ...)", ...
   static std::string describe(const ProfileOutage& p) {
     const std::string reason = p.reason ? std::string{to_string(*p.reason)} : std::string{};
-    const std::string until = p.until ? detail::format_rfc3339(*p.until) : std::string{};
+    const std::string until = p.until ? detail::format_deadline(*p.until) : std::string{};
     if (p.state == "needs_reauth") {
       return "needs a person (" + reason + ": an authentication failure, not a rate limit)" +
              (p.until ? "; one probe request at " + until : std::string{});

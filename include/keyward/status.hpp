@@ -76,18 +76,21 @@ struct Status {
   } else {
     out += "null";
   }
-  const auto time_field = [&out](std::string_view name, const std::optional<TimePoint>& time) {
+  // A deadline ("until") is rounded up to the second, a time past is cut.
+  const auto time_field = [&out](std::string_view name, const std::optional<TimePoint>& time,
+                                 bool deadline = false) {
     out += ",\"";
     out += name;
     out += "\":";
     if (time) {
-      detail::append_json_string(out, detail::format_rfc3339(*time));
+      detail::append_json_string(
+          out, deadline ? detail::format_deadline(*time) : detail::format_rfc3339(*time));
     } else {
       out += "null";
     }
   };
   time_field("since", status.since);
-  time_field("until", status.until);
+  time_field("until", status.until, true);
   out += ",\"consecutive_failures\":" + std::to_string(status.consecutive_failures);
   out += ",\"fingerprint\":";
   detail::append_json_string(out, status.fingerprint);

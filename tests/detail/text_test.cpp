@@ -225,8 +225,27 @@ TEST(FormatDurationTest, ShowsHoursAndMinutesFromOneHour) {
   EXPECT_EQ(format_duration(1h), "1 h");
   EXPECT_EQ(format_duration(1h + 30min), "1 h 30 min");
   EXPECT_EQ(format_duration(1h + 59s), "1 h");  // seconds are dropped at this scale
-  EXPECT_EQ(format_duration(24h), "24 h");
-  EXPECT_EQ(format_duration(100h + 1min), "100 h 1 min");
+  EXPECT_EQ(format_duration(23h + 59min), "23 h 59 min");
+}
+
+TEST(FormatDurationTest, ShowsDaysAndYearsFromOneDay) {
+  EXPECT_EQ(format_duration(24h), "1 day");
+  EXPECT_EQ(format_duration(27h + 5min), "1 day 3 h");
+  EXPECT_EQ(format_duration(100h + 1min), "4 days");
+  EXPECT_EQ(format_duration(729 * 24h), "729 days");
+  EXPECT_EQ(format_duration(221267h + 6min), "25 years");  // not "221267 h 6 min"
+}
+
+TEST(FormatDurationTest, ReadsANegativeDurationAsItsSize) {
+  EXPECT_EQ(format_duration(-20s), "20 s");
+  EXPECT_EQ(format_duration(std::chrono::milliseconds::min()).empty(), false);
+}
+
+TEST(FormatDeadlineTest, RoundsUpToTheNextWholeSecond) {
+  const auto now = std::chrono::sys_days{std::chrono::year{2026} / 2 / 4} + 12h;
+  EXPECT_EQ(format_deadline(now + 20s), "2026-02-04T12:00:20Z");
+  EXPECT_EQ(format_deadline(now + 20s + 1ms), "2026-02-04T12:00:21Z");
+  EXPECT_EQ(format_deadline(now + 20s + 999ms), "2026-02-04T12:00:21Z");
 }
 
 }  // namespace

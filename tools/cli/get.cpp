@@ -339,7 +339,8 @@ int finish(const Options& o, Result<Response> response, const std::string& statu
     std::cerr << for_people(error.message, o.provider) << "\n";
     const int code = exit_code_of(error);
     if (code == kLater && error.until) {  // the second shown is one a request is let through
-      std::cerr << "keyward: run the same command again from " << until_text(*error.until) << " ("
+      std::cerr << "keyward: run the same command again from "
+                << detail::format_deadline(*error.until) << " ("
                 << relative(std::chrono::ceil<std::chrono::seconds>(*error.until),
                             SystemClock{}.now())
                 << ")\n";

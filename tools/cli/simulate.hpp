@@ -38,35 +38,7 @@ namespace keyward::cli::sim {
 /// sentence is the error's "message"); the category's message for a code that is not keyward's.
 inline std::string errc_identifier(const std::error_code& code) {
   if (code.category() != error_category()) return code.message();
-  switch (static_cast<Errc>(code.value())) {
-    case Errc::needs_reauth:
-      return "needs_reauth";
-    case Errc::cooling_down:
-      return "cooling_down";
-    case Errc::refresh_failed:
-      return "refresh_failed";
-    case Errc::refresh_timeout:
-      return "refresh_timeout";
-    case Errc::persist_failed:
-      return "persist_failed";
-    case Errc::transport_failed:
-      return "transport_failed";
-    case Errc::insecure_transport:
-      return "insecure_transport";
-    case Errc::invalid_credential:
-      return "invalid_credential";
-    case Errc::store_conflict:
-      return "store_conflict";
-    case Errc::store_unavailable:
-      return "store_unavailable";
-    case Errc::provider_unavailable:
-      return "provider_unavailable";
-    case Errc::no_usable_credential:
-      return "no_usable_credential";
-    case Errc::redirect_refused:
-      return "redirect_refused";
-  }
-  return code.message();
+  return std::string{to_string(static_cast<Errc>(code.value()))};
 }
 
 using Value = detail::json::Value;  ///< The one JSON type of this file.
@@ -425,7 +397,7 @@ void run_with(const Value& doc, std::ostream& out, bool summary) {
       detail::append_json_string(line, errc_identifier(result.error().code));
       line += ",\"until\":";
       if (result.error().until) {
-        detail::append_json_string(line, until_text(*result.error().until));
+        detail::append_json_string(line, detail::format_deadline(*result.error().until));
       } else {
         line += "null";
       }

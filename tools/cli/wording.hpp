@@ -28,26 +28,6 @@ struct ProfilePlace {
   std::string doc;    ///< The document that describes the store's format.
 };
 
-/// A duration as a person reads it: "250 ms", "42 s", "4 min 2 s" (seconds kept under
-/// 10 min), "25 min", "2 h 5 min", "1 day 3 h", "3 days", "56 years"; cut, never rounded up.
-[[nodiscard]] inline std::string natural_duration(std::chrono::milliseconds duration) {
-  const long long ms = duration.count() < 0 ? -duration.count() : duration.count();
-  const auto n = [](long long value, std::string_view unit) {
-    return std::to_string(value) + " " + std::string{unit};
-  };
-  const long long s = ms / 1000;
-  const long long h = s / 3600;
-  const long long days = s / 86400;
-  if (s < 1) return n(ms, "ms");
-  if (s < 60) return n(s, "s");
-  if (s < 600) return n(s / 60, "min") + (s % 60 != 0 ? " " + n(s % 60, "s") : "");
-  if (h < 1) return n(s / 60, "min");
-  if (days < 1) return n(h, "h") + (s % 3600 >= 60 ? " " + n(s % 3600 / 60, "min") : "");
-  if (days < 2) return "1 day" + (h % 24 != 0 ? " " + n(h % 24, "h") : "");
-  if (days < 730) return n(days, "days");
-  return n(days * 4 / 1461, "years");
-}
-
 /// `at` seen from `now`: "in 2 h 5 min", "3 days ago", "now".
 [[nodiscard]] inline std::string relative(TimePoint at, TimePoint now) {
   using std::chrono::floor;
@@ -56,13 +36,8 @@ struct ProfilePlace {
   const milliseconds gap =
       floor<milliseconds>(at.time_since_epoch()) - floor<milliseconds>(now.time_since_epoch());
   if (gap.count() == 0) return "now";
-  return gap.count() > 0 ? "in " + natural_duration(gap) : natural_duration(gap) + " ago";
-}
-
-/// The end of a wait, as shown: rounded up to the next whole second, so that a request at the
-/// second shown is let through (RFC 3339).
-[[nodiscard]] inline std::string until_text(TimePoint until) {
-  return detail::format_rfc3339(TimePoint{std::chrono::ceil<std::chrono::seconds>(until)});
+  return gap.count() > 0 ? "in " + detail::format_duration(gap)
+                         : detail::format_duration(gap) + " ago";
 }
 
 /// A Redis URL as it may be shown: its password, if any, replaced by "PASSWORD".
@@ -160,21 +135,7 @@ struct ProfilePlace {
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     text.replace(at, close + 1 - at, "(`keyward get --provider " + name + "` sends it so)");
   }
-  // "221267 h 6 min": the library's hours, in days or years from 24 h on.
-  static const std::regex kHours{R"(\b(\d+) h\b(?: (\d+) min\b)?)"};
-  std::string out;
-  auto from = text.cbegin();
-  for (std::sregex_iterator it{text.cbegin(), text.cend(), kHours}, end; it != end; ++it) {
-    const std::smatch& m = *it;
-    const long long hours = std::stoll(m[1].str());
-    if (hours < 24 || m[1].length() > 12) continue;
-    const long long minutes = m[2].matched ? std::stoll(m[2].str()) : 0;
-    out.append(from, m[0].first);
-    out += natural_duration(std::chrono::minutes{hours * 60 + minutes});
-    from = m[0].second;
-  }
-  out.append(from, text.cend());
-  return out;
+  return text;
 }
 
 }  // namespace keyward::cli

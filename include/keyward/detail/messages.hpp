@@ -51,7 +51,7 @@ inline void scrub(Error& error, std::span<const std::string_view> secrets) {
 [[nodiscard]] inline std::string describe_until(TimePoint until, TimePoint now) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
   return "for " + format_duration(std::max(left, std::chrono::milliseconds::zero())) + ", until " +
-         format_rfc3339(until);
+         format_deadline(until);
 }
 
 /// Who refused the credential: the API it was sent to, or the token endpoint that renews it.
@@ -127,7 +127,7 @@ class Messages {
     }
     if (code == Errc::needs_reauth && until) {
       text += " In case the rejection was transient, one probe request will be let through at " +
-              format_rfc3339(*until) + ".";
+              format_deadline(*until) + ".";
     }
     Error error = make_error(code, std::move(text));
     error.verdict = verdict;
@@ -166,7 +166,7 @@ class Messages {
   [[nodiscard]] Error refresh_failed(Error cause, std::string_view credential, TimePoint next,
                                      std::optional<TimePoint> expiry, TimePoint now) const {
     cause.message = prefix() + "could not refresh " + std::string{credential} + ": " +
-                    cause.message + ". The next attempt is at " + format_rfc3339(next) +
+                    cause.message + ". The next attempt is at " + format_deadline(next) +
                     (expiry && now < *expiry ? "; until then the current token, valid until " +
                                                    format_rfc3339(*expiry) + ", is used."
                                              : "; the current token has expired.");

@@ -134,19 +134,31 @@ inline std::string format_rfc3339(std::chrono::system_clock::time_point time) {
   return {buffer.data(), n > 0 ? static_cast<std::size_t>(n) : 0U};
 }
 
-/// Formats a duration for people: "20 s", "5 min", "1 h 30 min", "250 ms".
+/// Formats the end of a wait as RFC 3339 UTC, rounded UP to the next whole second, so that a
+/// request made at the second shown is allowed: "2026-02-04T12:00:21Z" for 12:00:20.4.
+inline std::string format_deadline(std::chrono::system_clock::time_point time) {
+  return format_rfc3339(std::chrono::ceil<std::chrono::seconds>(time));
+}
+
+/// Formats a duration for people, cut (never rounded up): "250 ms", "20 s", "5 min 20 s",
+/// "1 h 30 min", "1 day 3 h", "3 days", "56 years". A negative duration reads as its size.
 inline std::string format_duration(std::chrono::milliseconds duration) {
   using namespace std::chrono;
-  const auto ms = duration.count();
-  if (ms < 1000) return std::to_string(ms) + " ms";
-  const auto s = duration_cast<seconds>(duration).count();
-  if (s < 60) return std::to_string(s) + " s";
-  if (s < 3600) {
-    return std::to_string(s / 60) + " min" +
-           (s % 60 != 0 ? " " + std::to_string(s % 60) + " s" : "");
-  }
-  return std::to_string(s / 3600) + " h" +
-         (s % 3600 >= 60 ? " " + std::to_string(s % 3600 / 60) + " min" : "");
+  // The size of the most negative count does not fit; a millisecond less does not matter.
+  const auto count = duration.count();
+  const auto ms = count >= 0 ? count : count == milliseconds::min().count() ? -(count + 1) : -count;
+  const auto n = [](long long value, const char* unit) {
+    return std::to_string(value) + " " + unit;
+  };
+  if (ms < 1000) return n(ms, "ms");
+  const long long s = ms / 1000;
+  if (s < 60) return n(s, "s");
+  if (s < 3600) return n(s / 60, "min") + (s % 60 != 0 ? " " + n(s % 60, "s") : "");
+  const long long days = s / 86400;
+  if (days < 1) return n(s / 3600, "h") + (s % 3600 >= 60 ? " " + n(s % 3600 / 60, "min") : "");
+  if (days < 2) return "1 day" + (s % 86400 >= 3600 ? " " + n(s % 86400 / 3600, "h") : "");
+  if (days < 730) return n(days, "days");
+  return n(days * 4 / 1461, "years");  // 1461 days: four years with their leap day
 }
 
 }  // namespace keyward::detail

@@ -35,7 +35,7 @@ namespace keyward::observe {
   out += ",\"generation\":" + std::to_string(event.generation);
   out += ",\"until\":";
   if (event.until) {
-    detail::append_json_string(out, detail::format_rfc3339(*event.until));
+    detail::append_json_string(out, detail::format_deadline(*event.until));
   } else {
     out += "null";
   }

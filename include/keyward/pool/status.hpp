@@ -42,9 +42,11 @@ struct PoolStatus {
 
 /// Renders a PoolStatus as one JSON object; each profile's credential as to_json(Status).
 [[nodiscard]] inline std::string to_json(const PoolStatus& status) {
-  const auto time = [](std::string& out, const std::optional<TimePoint>& t) {
+  // A deadline (`soonest`, `until`) is rounded up to the second, a time past is cut.
+  const auto time = [](std::string& out, const std::optional<TimePoint>& t, bool deadline = true) {
     if (t) {
-      detail::append_json_string(out, detail::format_rfc3339(*t));
+      detail::append_json_string(
+          out, deadline ? detail::format_deadline(*t) : detail::format_rfc3339(*t));
     } else {
       out += "null";
     }
@@ -74,7 +76,7 @@ struct PoolStatus {
       first_model = false;
       detail::append_json_string(out, m.model);
       out += ",\"since\":";
-      time(out, m.since);
+      time(out, m.since, false);
       out += ",\"until\":";
       time(out, m.until);
       out += ",\"failures\":" + std::to_string(m.failures) + "}";
