@@ -104,7 +104,7 @@ TEST_F(FileLock, ASymlinkAtTheLockPathIsRefusedAndItsTargetIsNotCreated) {
 }
 
 TEST_F(FileLock, ALockFileOpenToGroupOrOthersIsRefused) {
-  for (const mode_t mode : {0666, 0640, 0602}) {
+  for (const mode_t mode : {0666U, 0640U, 0602U}) {
     std::ofstream{lock_}.flush();
     ASSERT_EQ(::chmod(lock_.c_str(), mode), 0);
     char octal[8];
@@ -254,8 +254,8 @@ TEST_F(SeedLock, OpenClawsJsonLockOfADeadPidOrAnOldCreatedAtIsStaleAndLeftAlone)
   ASSERT_EQ(testing::wait_exit(dead), 0);
   for (const auto& [pid, created] :
        {std::pair<long, std::string>{dead, iso(std::chrono::system_clock::now())},
-        std::pair<long, std::string>{::getpid(),
-                                     iso(std::chrono::system_clock::now() - std::chrono::hours{1})}}) {
+        std::pair<long, std::string>{
+            ::getpid(), iso(std::chrono::system_clock::now() - std::chrono::hours{1})}}) {
     SCOPED_TRACE(created);
     std::ofstream{path_} << kFile;
     write_openclaw_lock(pid, created);
@@ -308,8 +308,7 @@ class OpenClawState : public ::testing::Test {
     auto written = store.compare_and_swap(loaded->generation, next_credential());
     ASSERT_FALSE(written);
     EXPECT_EQ(written.error().code, Errc::persist_failed);
-    EXPECT_NE(written.error().message.find(database), std::string::npos)
-        << written.error().message;
+    EXPECT_NE(written.error().message.find(database), std::string::npos) << written.error().message;
     EXPECT_NE(written.error().message.find("SQLite"), std::string::npos);
     auto marked = store.mark_refreshing(loaded->generation, std::chrono::system_clock::now());
     ASSERT_FALSE(marked);  // so no token call is made either
