@@ -9,6 +9,7 @@
 // the test is skipped and says why.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -37,7 +38,7 @@ fs::path npm_modules() {
 }
 
 bool node_runs() {
-  const pid_t pid = testing::spawn({"node", "--version"}, true);
+  const pid_t pid = testing::spawn({"node", "-e", ""}, true);
   return pid > 0 && testing::wait_exit(pid) == 0;
 }
 
@@ -78,7 +79,10 @@ TEST_F(SeedLockSeam, KeywardProcessesWaitForProperLockfileRefreshOnceAndKeepItsW
        npm_modules().string(), path_, std::to_string(kRounds), "400", "150", ready});
   ASSERT_GT(node, 0);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
+  int status = 0;
   while (!fs::exists(ready) && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(::waitpid(node, &status, WNOHANG), 0)
+        << "node ended before it took proper-lockfile's lock (its message is above)";
     std::this_thread::sleep_for(5ms);
   }
   ASSERT_TRUE(fs::exists(ready)) << "node did not take proper-lockfile's lock within 10 s";

@@ -1,7 +1,7 @@
 // store::File: a CredentialStore in a JSON credentials file shared by the processes of one host.
 //
 // The format is in docs/credentials-file.md: `{"version": 1, "profiles": {"<id>": {...}}}`, the
-// shape of OpenClaw's auth-profiles.json, so a file users already have works as it is. Every
+// shape of older OpenClaw releases' auth-profiles.json (current ones use SQLite: see there). Every
 // member keyward does not own (other profiles, `order`, `usageStats`, a profile's `email`) is
 // written back unchanged.
 //
@@ -14,6 +14,10 @@
 //   - The refresh lease is a lock keyed by the login (the stored refresh token, or the profile
 //     when there is none), held across re-read, redeem and persist, so the processes of a host
 //     refresh a login once. The kernel releases it if its holder dies (detail::ByteLock).
+//   - The locks are bytes of keyward's own lock file, `.<name>.keyward-lock` beside the real
+//     file (symlinks are resolved once, at construction); the seed system's `<file>.lock` is
+//     waited for and never touched, and nothing is written inside an OpenClaw state directory
+//     whose credentials moved to SQLite (docs/credentials-file.md, "OpenClaw").
 //   - Before each token call the store writes a `refresh_pending` marker; the write of the new
 //     credential removes it. A marker found later means a refresh began and never stored its
 //     result: if the server had rotated the refresh token, the new one is gone, and the refusal
