@@ -13,8 +13,6 @@
 #pragma once
 
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +20,8 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -169,7 +169,8 @@ inline std::optional<std::string> realpath_of(const std::string& path) {
     const ssize_t n = ::readlink(path.c_str(), target.data(), target.size() - 1);
     if (n <= 0) break;
     std::string next{target.data(), static_cast<std::size_t>(n)};
-    path = next.front() == '/' ? std::move(next) : folder_of(path) + "/" + next;
+    if (next.front() != '/') next = folder_of(path).append("/").append(next);
+    path = std::move(next);
   }
   if (auto folder = realpath_of(folder_of(path))) {
     return (*folder == "/" ? std::string{} : *folder) + "/" + name_of(path);
