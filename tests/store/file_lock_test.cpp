@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "keyward/detail/file_io.hpp"
 #include "keyward/detail/text.hpp"
 #include "keyward/store/file.hpp"
 #include "support/processes.hpp"
@@ -283,6 +284,31 @@ TEST_F(SeedLock, AnEmptyOrUnrelatedDotLockFileIsNotALock) {
     EXPECT_TRUE(lease->held());
     EXPECT_EQ(read_text(path_ + ".lock"), text);
   }
+}
+
+// The last look before a write's rename: what lets a write that another tool raced be refused.
+TEST_F(FileLock, AReplacementWhoseLastLookRefusesLeavesTheOldFileAndNoTemporary) {
+  auto replaced = detail::replace_file(path_, "{}", [] {
+    return Result<void>{unexpected(make_error(Errc::store_conflict, "changed meanwhile"))};
+  });
+  ASSERT_FALSE(replaced);
+  EXPECT_EQ(replaced.error().code, Errc::store_conflict);
+  EXPECT_EQ(read_text(path_), kFile);
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator{dir_}) ++files;
+  EXPECT_EQ(files, 1);  // the temporary file is gone
+}
+
+TEST_F(FileLock, AFileStampSeesAnInPlaceRewriteAndAReplacement) {
+  const auto before = detail::FileStamp::of(path_);
+  EXPECT_TRUE(before.exists);
+  EXPECT_TRUE(detail::FileStamp::of(path_).same_as(before));
+  std::ofstream{path_, std::ios::app} << "\n";  // in place, as OpenClaw writes
+  EXPECT_FALSE(detail::FileStamp::of(path_).same_as(before));
+  const auto rewritten = detail::FileStamp::of(path_);
+  ASSERT_TRUE(detail::replace_file(path_, "{}"));  // a new file renamed over it
+  EXPECT_FALSE(detail::FileStamp::of(path_).same_as(rewritten));
+  EXPECT_FALSE(detail::FileStamp::of((dir_ / "none").string()).exists);
 }
 
 // --- 4. OpenClaw state directories whose credentials moved to SQLite -----------------------------
