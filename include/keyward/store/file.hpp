@@ -1,7 +1,7 @@
 // store::File: a CredentialStore in a JSON credentials file shared by the processes of one host.
 //
 // The format is in docs/credentials-file.md: `{"version": 1, "profiles": {"<id>": {...}}}`, the
-// shape of OpenClaw's auth-profiles.json, so a file users already have works as it is. Every
+// shape of older OpenClaw releases' auth-profiles.json (current ones use SQLite: see there). Every
 // member keyward does not own (other profiles, `order`, `usageStats`, a profile's `email`) is
 // written back unchanged.
 //
@@ -14,6 +14,10 @@
 //   - The refresh lease is a lock keyed by the login (the stored refresh token, or the profile
 //     when there is none), held across re-read, redeem and persist, so the processes of a host
 //     refresh a login once. The kernel releases it if its holder dies (detail::ByteLock).
+//   - The locks are bytes of keyward's own lock file, `.<name>.keyward-lock` beside the real
+//     file (symlinks are resolved once, at construction); the seed system's `<file>.lock` is
+//     waited for and never touched, and nothing is written inside an OpenClaw state directory
+//     whose credentials moved to SQLite (docs/credentials-file.md, "OpenClaw").
 //   - Before each token call the store writes a `refresh_pending` marker; the write of the new
 //     credential removes it. A marker found later means a refresh began and never stored its
 //     result: if the server had rotated the refresh token, the new one is gone, and the refusal
@@ -22,6 +26,8 @@
 // Linux only (open-file-description locks). Why this header is over 300 lines: it is one format,
 // read and written, with its locking; splitting it would scatter the format.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -32,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -52,6 +59,13 @@ struct FileOptions {
   std::string provider{};
   /// A larger file is refused as not being a credentials file.
   std::size_t max_size = std::size_t{1} << 20;
+  /// How long a write waits for the write lock, and for the seed system's lock (`<file>.lock`
+  /// of an older OpenClaw) to go, before it fails with Errc::store_unavailable.
+  std::chrono::milliseconds lock_wait = std::chrono::seconds{10};
+  /// Write the file even inside an OpenClaw state directory whose credentials moved to SQLite
+  /// (docs/credentials-file.md, "OpenClaw"). Off: such writes fail with Errc::persist_failed,
+  /// since current OpenClaw releases refuse providers while such a file is unmigrated.
+  bool write_where_openclaw_uses_sqlite = false;
 };
 
 /// A credential store in a JSON credentials file; copies share one file and profile.
@@ -74,10 +88,11 @@ class File {
   };
 
   /// The store for profile `profile` of the credentials file at `path` (which need not exist
-  /// yet: the first write creates it).
+  /// yet: the first write creates it). Symlinks in `path` are resolved once, here: the real file
+  /// is read, written and locked, so a link and its target share one lock and the link stays.
   File(std::string path, std::string profile, Options options = {})
       : place_(std::make_shared<const Place>(
-            Place{std::move(path), std::move(profile), std::move(options)})) {}
+            Place{detail::real_path(std::move(path)), std::move(profile), std::move(options)})) {}
 
   /// The stored credential and its generation (0 when the file or the profile does not exist).
   /// An Error names the file and what is wrong with it, never a secret.
@@ -107,6 +122,10 @@ class File {
   /// Takes the refresh lease of the stored login, waiting up to `wait` for another holder (in
   /// this process or another).
   [[nodiscard]] Result<Lease> lease(std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    if (auto waited = wait_for_seed_lock(deadline, wait); !waited) {
+      return unexpected(std::move(waited).error());
+    }
     auto document = read();
     if (!document) return unexpected(std::move(document).error());
     const std::string_view login = document->stored.credential.refresh_token.empty()
@@ -114,7 +133,10 @@ class File {
                                        : document->stored.credential.refresh_token.reveal();
     // Byte 0 is the write lock; a login's lease is a byte chosen by its hash.
     constexpr std::uint64_t kLeaseBytes = std::uint64_t{1} << 40;
-    auto lock = detail::ByteLock::acquire(lock_path(), 1 + hash(login) % kLeaseBytes, wait);
+    const auto left = std::max(std::chrono::milliseconds{0},
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
+    auto lock = detail::ByteLock::acquire(lock_path(), 1 + hash(login) % kLeaseBytes, left);
     if (!lock) return unexpected(std::move(lock).error());
     return Lease{std::move(*lock)};
   }
@@ -157,7 +179,7 @@ class File {
     return {};
   }
 
-  /// The file's path.
+  /// The file's real path (symlinks resolved when the store was made).
   [[nodiscard]] const std::string& path() const noexcept { return place_->path; }
   /// The profile's id.
   [[nodiscard]] const std::string& profile() const noexcept { return place_->profile; }
@@ -182,7 +204,113 @@ class File {
     ~Document() { root.wipe(); }
   };
 
-  [[nodiscard]] std::string lock_path() const { return place_->path + ".lock"; }
+  // keyward's own lock file, beside the credentials file under a name no other tool uses; never
+  // `<file>.lock`, which is the seed system's (seed_lock_path()).
+  [[nodiscard]] std::string lock_path() const {
+    const auto slash = place_->path.rfind('/');
+    const std::size_t name = slash == std::string::npos ? 0 : slash + 1;
+    return place_->path.substr(0, name) + "." + place_->path.substr(name) + ".keyward-lock";
+  }
+  [[nodiscard]] std::string seed_lock_path() const { return place_->path + ".lock"; }
+
+  // Waits until the seed system's lock on the file (an older OpenClaw's `<file>.lock`) is not
+  // held, up to `deadline`; never removes it. OpenClaw's lock goes stale after 30 s.
+  [[nodiscard]] Result<void> wait_for_seed_lock(std::chrono::steady_clock::time_point deadline,
+                                                std::chrono::milliseconds wait) const {
+    constexpr std::chrono::milliseconds kOpenClawStale{30'000};
+    auto pause = std::chrono::milliseconds{5};
+    for (;;) {
+      const auto holder = detail::seed_lock_holder(
+          seed_lock_path(), std::chrono::system_clock::now(), kOpenClawStale);
+      if (!holder) return {};
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        return unexpected(make_error(
+            Errc::store_unavailable,
+            seed_lock_path() + " is held by " + *holder + " and was not released within " +
+                std::to_string(wait.count()) + " ms, so keyward did not touch " + place_->path +
+                "; it never removes another tool's lock: if no such process runs, remove it"));
+      }
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+      pause = std::min(pause * 2, std::chrono::milliseconds{50});
+    }
+  }
+
+  // The OpenClaw database that took over this file's credentials, if any: `openclaw-agent.sqlite`
+  // beside it, or `state/openclaw.sqlite` in a folder above it (the state directory).
+  [[nodiscard]] std::optional<std::string> openclaw_database() const {
+    const auto exists = [](const std::string& path) {
+      struct stat info {};
+      return ::stat(path.c_str(), &info) == 0;
+    };
+    const auto last = place_->path.rfind('/');
+    std::string folder = last == std::string::npos ? "." : place_->path.substr(0, last);
+    if (exists(folder + "/openclaw-agent.sqlite")) return folder + "/openclaw-agent.sqlite";
+    for (;;) {
+      if (exists(folder + "/state/openclaw.sqlite")) return folder + "/state/openclaw.sqlite";
+      const auto slash = folder.rfind('/');
+      if (slash == std::string::npos || folder.empty()) return std::nullopt;
+      folder.resize(slash);
+    }
+  }
+
+  // keyward's write lock, and the file as it was once the lock was taken and the seed system's
+  // lock had gone.
+  struct WriteLock {
+    detail::ByteLock lock;
+    detail::FileStamp stamp;
+  };
+
+  // Refuses to write where OpenClaw moved to SQLite; takes keyward's write lock, then waits for
+  // the seed system's lock to go, all within FileOptions::lock_wait.
+  [[nodiscard]] Result<WriteLock> write_lock() const {
+    if (!place_->options.write_where_openclaw_uses_sqlite) {
+      if (auto database = openclaw_database()) {
+        return unexpected(make_error(
+            Errc::persist_failed,
+            place_->path +
+                " is in an OpenClaw state directory whose credentials moved to SQLite (" +
+                *database +
+                " exists): current OpenClaw releases ignore this file once their database holds "
+                "credentials and refuse those providers while an unmigrated one is present, so "
+                "keyward does not write it (reading it is allowed). Give keyward a file of its "
+                "own, or set FileOptions::write_where_openclaw_uses_sqlite "
+                "(docs/credentials-file.md, \"OpenClaw\")"));
+      }
+    }
+    const auto wait = place_->options.lock_wait;
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    auto lock = detail::ByteLock::acquire(lock_path(), 0, wait);
+    if (!lock) return unexpected(std::move(lock).error());
+    if (!lock->held()) {
+      return unexpected(make_error(Errc::store_unavailable,
+                                   "another process held the write lock of " + place_->path +
+                                       " for " + std::to_string(wait.count()) + " ms"));
+    }
+    // Under keyward's lock, so other keyward processes queue behind this one meanwhile.
+    if (auto waited = wait_for_seed_lock(deadline, wait); !waited) {
+      return unexpected(std::move(waited).error());
+    }
+    return WriteLock{std::move(*lock), detail::FileStamp::of(place_->path)};
+  }
+
+  // The last look before a write's rename. The seed system does not take keyward's lock: if it
+  // holds its own now, wait for it to go; if the file changed since `lock` was taken (another
+  // tool wrote it meanwhile), write nothing: Errc::store_conflict, and the caller re-reads.
+  [[nodiscard]] Result<void> still_ours(const WriteLock& lock) const {
+    const auto wait = place_->options.lock_wait;
+    if (auto waited = wait_for_seed_lock(std::chrono::steady_clock::now() + wait, wait); !waited) {
+      return waited;
+    }
+    if (!detail::FileStamp::of(place_->path).same_as(lock.stamp)) {
+      return unexpected(make_error(Errc::store_conflict,
+                                   place_->path +
+                                       " was changed by another tool while keyward was writing "
+                                       "it; nothing was written"));
+    }
+    return {};
+  }
 
   [[nodiscard]] Error malformed(std::string_view what) const {
     return make_error(Errc::store_unavailable, place_->path + ": " + std::string{what} +
@@ -284,13 +412,8 @@ class File {
   Result<std::uint64_t> write(Decide decide, const std::optional<Credential>& next,
                               std::optional<TimePoint> pending,
                               const RefreshRefusal* refused = nullptr) {
-    auto lock = detail::ByteLock::acquire(lock_path(), 0, std::chrono::seconds{10});
+    auto lock = write_lock();
     if (!lock) return unexpected(std::move(lock).error());
-    if (!lock->held()) {
-      return unexpected(
-          make_error(Errc::store_unavailable,
-                     "another process held the write lock of " + place_->path + " for 10 s"));
-    }
     auto document = read();
     if (!document) return unexpected(std::move(document).error());
     auto generation = decide(*document);
@@ -308,7 +431,8 @@ class File {
     std::string text;
     const detail::WipeOnExit wipe_text{text};
     write_document(text, document->root, credential, *generation, {pending, refused}, old_refresh);
-    if (auto replaced = detail::replace_file(place_->path, text); !replaced) {
+    if (auto replaced = detail::replace_file(place_->path, text, [&] { return still_ours(*lock); });
+        !replaced) {
       return unexpected(std::move(replaced).error());
     }
     return generation;
