@@ -169,8 +169,10 @@ class File {
     Options options;
   };
 
-  // A read of the file: the whole document (secrets wiped with it) and the profile's credential.
+  // A read of the file: its text and the document parsed from it (secrets wiped with them), and
+  // the profile's credential.
   struct Document {
+    std::string text;
     detail::json::Value root;
     StoredCredential stored;
     std::uint64_t written_generation = 0;  // the `generation` member as written
@@ -179,7 +181,10 @@ class File {
     Document& operator=(const Document&) = delete;
     Document(Document&&) = default;
     Document& operator=(Document&&) = default;
-    ~Document() { root.wipe(); }
+    ~Document() {
+      root.wipe();
+      detail::wipe(text);
+    }
   };
 
   [[nodiscard]] std::string lock_path() const { return place_->path + ".lock"; }
@@ -194,9 +199,9 @@ class File {
     if (!text) return unexpected(std::move(text).error());
     Document document;
     if (!*text) return document;  // no file yet
-    const detail::WipeOnExit wipe_text{**text};
-    auto root =
-        detail::json::parse(**text, {.max_depth = 64, .max_size = place_->options.max_size});
+    document.text = std::move(**text);
+    auto root = detail::json::parse(document.text,
+                                    {.max_depth = 64, .max_size = place_->options.max_size});
     if (!root || !root->is_object()) return unexpected(malformed("not a JSON object"));
     document.root = std::move(*root);
     const detail::json::Value* profiles = document.root.find("profiles");
@@ -307,7 +312,15 @@ class File {
     }
     std::string text;
     const detail::WipeOnExit wipe_text{text};
-    write_document(text, document->root, credential, *generation, {pending, refused}, old_refresh);
+    write_document(text, *document, credential, *generation, {pending, refused}, old_refresh);
+    // A file the reader would refuse is never written: every later load would fail.
+    if (text.size() > place_->options.max_size) {
+      return unexpected(make_error(
+          Errc::store_unavailable,
+          place_->path + ": the rewritten file would be " + std::to_string(text.size()) +
+              " bytes, over the " + std::to_string(place_->options.max_size) +
+              "-byte limit of its reader (FileOptions::max_size); nothing was written"));
+    }
     if (auto replaced = detail::replace_file(place_->path, text); !replaced) {
       return unexpected(std::move(replaced).error());
     }
@@ -320,74 +333,84 @@ class File {
     const RefreshRefusal* refused;     // its refresh token was refused
   };
 
-  void write_document(std::string& out, const detail::json::Value& root,
-                      const Credential& credential, std::uint64_t generation, Marks marks,
-                      std::string_view old_refresh) const {
-    using detail::json::newline;
-    out.append("{");
-    bool first = true;
-    const auto member = [&](std::string_view name, std::size_t level) {
-      if (!std::exchange(first, false)) out.push_back(',');
-      newline(out, level);
-      detail::append_json_string(out, name);
-      out.append(": ");
-    };
+  // What one write puts in the file: the profile's credential, marks and generation.
+  struct Change {
+    const Credential& credential;
+    std::uint64_t generation;
+    Marks marks;
+    std::string_view old_refresh;
+  };
+
+  // `"name": ` of a member as the file has it.
+  static std::string_view name_of(const detail::json::Value& value, std::string_view text) {
+    const std::string_view member = value.member_source(text);
+    return member.substr(0, member.size() - value.source(text).size());
+  }
+
+  // The document as read, in its own style, with the profile (and the profiles sharing its login)
+  // rewritten; every other member is copied from the file's text byte for byte.
+  void write_document(std::string& out, const Document& document, const Credential& credential,
+                      std::uint64_t generation, Marks marks, std::string_view old_refresh) const {
+    const std::string_view text = document.text;
+    const detail::json::Style style = detail::json::detect_style(text, document.root);
+    const Change change{credential, generation, marks, old_refresh};
+    const std::string_view root = document.root.source(text);
+    // Whitespace around the root object stays as it was; a new file ends with a line break.
+    const std::size_t begin =
+        root.empty() ? 0 : static_cast<std::size_t>(root.data() - text.data());
+    out.append(root.empty() ? std::string_view{} : text.substr(0, begin));
+    detail::json::ObjectWriter object{out, style, 0};
     bool wrote_version = false;
     bool wrote_profiles = false;
-    if (const auto* members = root.as_object()) {
+    if (const auto* members = document.root.as_object()) {
       for (const auto& [name, value] : *members) {
-        member(name, 1);
         if (name == "profiles") {
-          write_profiles(out, value, credential, generation, marks, old_refresh);
+          object.member(name_of(value, text));
+          write_profiles(out, style, text, &value, change);
           wrote_profiles = true;
         } else {
-          detail::json::write(out, value, 1);
+          object.member(value.member_source(text));
           wrote_version = wrote_version || name == "version";
         }
       }
     }
     if (!wrote_version) {
-      member("version", 1);
+      object.name("version");
       out.append("1");
     }
     if (!wrote_profiles) {
-      member("profiles", 1);
-      write_profiles(out, {}, credential, generation, marks, old_refresh);
+      object.name("profiles");
+      write_profiles(out, style, text, nullptr, change);
     }
-    out.append("\n}\n");
+    object.close();
+    out.append(root.empty() ? std::string_view{"\n"} : text.substr(begin + root.size()));
   }
 
-  void write_profiles(std::string& out, const detail::json::Value& profiles,
-                      const Credential& credential, std::uint64_t generation, Marks marks,
-                      std::string_view old_refresh) const {
-    out.push_back('{');
-    bool first = true;
+  void write_profiles(std::string& out, const detail::json::Style& style, std::string_view text,
+                      const detail::json::Value* profiles, const Change& change) const {
+    detail::json::ObjectWriter object{out, style, 1};
     bool wrote_ours = false;
-    const auto open = [&](std::string_view name) {
-      if (!std::exchange(first, false)) out.push_back(',');
-      detail::json::newline(out, 2);
-      detail::append_json_string(out, name);
-      out.append(": ");
-    };
-    if (const auto* members = profiles.as_object()) {
+    if (const auto* members = profiles != nullptr ? profiles->as_object() : nullptr) {
       for (const auto& [name, record] : *members) {
-        open(name);
         if (name == place_->profile) {
-          write_record(out, &record, credential, generation, marks);
+          object.member(name_of(record, text));
+          write_record(out, style, text, &record, change.credential, change.generation,
+                       change.marks);
           wrote_ours = true;
-        } else if (same_login(record, credential, old_refresh)) {
-          write_record(out, &record, credential, sibling_generation(record), {});
+        } else if (same_login(record, change.credential, change.old_refresh)) {
+          object.member(name_of(record, text));
+          write_record(out, style, text, &record, change.credential, sibling_generation(record),
+                       {});
         } else {
-          detail::json::write(out, record, 2);
+          object.member(record.member_source(text));
         }
       }
     }
     if (!wrote_ours) {
-      open(place_->profile);
-      write_record(out, nullptr, credential, generation, marks);
+      object.name(place_->profile);
+      write_record(out, style, text, nullptr, change.credential, change.generation, change.marks);
     }
-    if (!first) detail::json::newline(out, 1);
-    out.push_back('}');
+    object.close();
   }
 
   // Another name for the login that rotated from `old_refresh`: it gets the new tokens too.
@@ -422,34 +445,27 @@ class File {
     return (written != nullptr ? written->as_uint64().value_or(0) : 0) + 2;
   }
 
-  // One profile: the members keyward does not own as they were, then the credential's.
-  void write_record(std::string& out, const detail::json::Value* record,
-                    const Credential& credential, std::uint64_t generation, Marks marks) const {
+  // One profile: the members keyward does not own as the file has them, then the credential's.
+  void write_record(std::string& out, const detail::json::Style& style, std::string_view source,
+                    const detail::json::Value* record, const Credential& credential,
+                    std::uint64_t generation, Marks marks) const {
     static constexpr std::array<std::string_view, 10> kOwned = {
         "type",  "access",     "refresh",       "expires",         "key",
         "token", "generation", "generation_of", "refresh_pending", "refresh_refused"};
-    out.push_back('{');
-    bool first = true;
-    const auto member = [&](std::string_view name) {
-      if (!std::exchange(first, false)) out.push_back(',');
-      detail::json::newline(out, 3);
-      detail::append_json_string(out, name);
-      out.append(": ");
-    };
+    detail::json::ObjectWriter object{out, style, 2};
     const auto text = [&](std::string_view name, std::string_view value) {
-      member(name);
+      object.name(name);
       detail::append_json_string(out, value);
     };
     const auto time = [&](std::string_view name, TimePoint at) {
-      member(name);
+      object.name(name);
       detail::json::write_number(out, static_cast<double>(to_ms(at)));
     };
     bool has_provider = false;
     if (record != nullptr && record->as_object() != nullptr) {
       for (const auto& [name, value] : *record->as_object()) {
         if (std::find(kOwned.begin(), kOwned.end(), name) != kOwned.end()) continue;
-        member(name);
-        detail::json::write(out, value, 3);
+        object.member(value.member_source(source));
         has_provider = has_provider || name == "provider";
       }
     }
@@ -472,25 +488,26 @@ class File {
     if (!has_provider && !place_->options.provider.empty()) {
       text("provider", place_->options.provider);
     }
-    member("generation");
+    object.name("generation");
     out.append(std::to_string(generation));  // exact: never through a double
     text("generation_of", login_hash(credential));
+    // The marks are small objects on one line, spaced like the file.
+    const std::string_view comma = style.multiline ? ", " : style.comma;
     if (marks.pending) {
-      member("refresh_pending");
-      out.append("{\"since\": ");
+      object.name("refresh_pending");
+      out.append("{\"since\"").append(style.colon);
       detail::json::write_number(out, static_cast<double>(to_ms(*marks.pending)));
       out.push_back('}');
     }
     if (marks.refused != nullptr) {
-      member("refresh_refused");
-      out.append("{\"at\": ");
+      object.name("refresh_refused");
+      out.append("{\"at\"").append(style.colon);
       detail::json::write_number(out, static_cast<double>(to_ms(marks.refused->at)));
-      out.append(", \"reason\": ");
+      out.append(comma).append("\"reason\"").append(style.colon);
       detail::append_json_string(out, marks.refused->reason);
       out.push_back('}');
     }
-    detail::json::newline(out, 2);
-    out.push_back('}');
+    object.close();
   }
 
   // FNV-1a, 64 bits: a lock offset, and the check that a record is the one keyward wrote.
