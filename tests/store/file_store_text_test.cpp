@@ -95,17 +95,19 @@ TEST_F(FileStoreText, TwoSpaceIndentationIsKept) {
   const std::string ours = "{\n      \"type\": \"oauth\",\n      \"access\": \"" +
                            std::string{kAccess} + "\",\n      \"refresh\": \"" +
                            std::string{kRefresh} + "\"\n    }";
-  const std::string before = "{\n  \"version\": 1,\n  \"profiles\": {\n    \"a\": {\"odd\" :  [1,2 "
-                             ",3]},\n    \"work\": " +
-                             ours + "\n  },\n  \"order\": {\"x\":[ ]}\n}\n";
+  const std::string before =
+      "{\n  \"version\": 1,\n  \"profiles\": {\n    \"a\": {\"odd\" :  [1,2 "
+      ",3]},\n    \"work\": " +
+      ours + "\n  },\n  \"order\": {\"x\":[ ]}\n}\n";
   const std::string record = rewrite_and_check(before, "work", ours);
   EXPECT_TRUE(record.starts_with("{\n      \"type\": \"oauth\",\n")) << record;
   EXPECT_TRUE(record.ends_with("\n    }")) << record;
 }
 
 TEST_F(FileStoreText, FourSpaceIndentationIsKept) {
-  const std::string ours = "{\n            \"type\": \"oauth\",\n            \"access\": \"a\"\n  "
-                           "      }";
+  const std::string ours =
+      "{\n            \"type\": \"oauth\",\n            \"access\": \"a\"\n  "
+      "      }";
   const std::string before =
       "{\n    \"profiles\": {\n        \"work\": " + ours + "\n    },\n    \"version\": 1\n}";
   const std::string record = rewrite_and_check(before, "work", ours);
@@ -115,7 +117,8 @@ TEST_F(FileStoreText, FourSpaceIndentationIsKept) {
 
 TEST_F(FileStoreText, TabIndentationIsKept) {
   const std::string ours = "{\n\t\t\t\"type\": \"oauth\",\n\t\t\t\"access\": \"a\"\n\t\t}";
-  const std::string before = "{\n\t\"version\": 1,\n\t\"profiles\": {\n\t\t\"work\": " + ours + "\n\t}\n}\n";
+  const std::string before =
+      "{\n\t\"version\": 1,\n\t\"profiles\": {\n\t\t\"work\": " + ours + "\n\t}\n}\n";
   const std::string record = rewrite_and_check(before, "work", ours);
   EXPECT_TRUE(record.starts_with("{\n\t\t\t\"type\": \"oauth\",\n")) << record;
   EXPECT_TRUE(record.ends_with("\n\t\t}")) << record;
@@ -124,7 +127,8 @@ TEST_F(FileStoreText, TabIndentationIsKept) {
 TEST_F(FileStoreText, OneLineWithSpacesAfterSeparatorsIsKept) {
   // Python's json.dumps() default: one line, ", " and ": ".
   const std::string ours = R"({"type": "oauth", "access": "a"})";
-  const std::string before = R"({"profiles": {"work": )" + ours + R"(, "b": {"k": 1}}, "version": 1})";
+  const std::string before =
+      R"({"profiles": {"work": )" + ours + R"(, "b": {"k": 1}}, "version": 1})";
   const std::string record = rewrite_and_check(before, "work", ours);
   EXPECT_TRUE(record.starts_with(R"({"type": "oauth", "access": )")) << record;
 }
@@ -181,8 +185,9 @@ TEST_F(FileStoreText, AWriteOverTheReadersLimitIsRefusedAndLeavesTheFile) {
 TEST_F(FileStoreText, ANewFileIsIndentedTwoSpaces) {
   store::File store{path_, "work"};
   ASSERT_TRUE(store.compare_and_swap(0, Credential::api_key("sk-proj-KEY")));
-  EXPECT_TRUE(text().starts_with("{\n  \"version\": 1,\n  \"profiles\": {\n    \"work\": {\n      "
-                                 "\"type\": \"api_key\",\n"))
+  EXPECT_TRUE(
+      text().starts_with("{\n  \"version\": 1,\n  \"profiles\": {\n    \"work\": {\n      "
+                         "\"type\": \"api_key\",\n"))
       << text();
 }
 

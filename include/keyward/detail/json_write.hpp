@@ -20,7 +20,7 @@ namespace keyward::detail::json {
 
 /// How a document lays out its objects. The default is one member a line, indented two spaces.
 struct Style {
-  bool multiline = true;      ///< One member a line; otherwise the whole object on one line.
+  bool multiline = true;       ///< One member a line; otherwise the whole object on one line.
   std::string newline = "\n";  ///< The line break ("\n" or "\r\n") when multiline.
   std::string indent = "  ";   ///< One level of indentation when multiline.
   std::string colon = ": ";    ///< Between a member's name and its value.

@@ -200,8 +200,8 @@ class File {
     Document document;
     if (!*text) return document;  // no file yet
     document.text = std::move(**text);
-    auto root = detail::json::parse(document.text,
-                                    {.max_depth = 64, .max_size = place_->options.max_size});
+    auto root =
+        detail::json::parse(document.text, {.max_depth = 64, .max_size = place_->options.max_size});
     if (!root || !root->is_object()) return unexpected(malformed("not a JSON object"));
     document.root = std::move(*root);
     const detail::json::Value* profiles = document.root.find("profiles");
@@ -315,11 +315,11 @@ class File {
     write_document(text, *document, credential, *generation, {pending, refused}, old_refresh);
     // A file the reader would refuse is never written: every later load would fail.
     if (text.size() > place_->options.max_size) {
-      return unexpected(make_error(
-          Errc::store_unavailable,
-          place_->path + ": the rewritten file would be " + std::to_string(text.size()) +
-              " bytes, over the " + std::to_string(place_->options.max_size) +
-              "-byte limit of its reader (FileOptions::max_size); nothing was written"));
+      return unexpected(
+          make_error(Errc::store_unavailable,
+                     place_->path + ": the rewritten file would be " + std::to_string(text.size()) +
+                         " bytes, over the " + std::to_string(place_->options.max_size) +
+                         "-byte limit of its reader (FileOptions::max_size); nothing was written"));
     }
     if (auto replaced = detail::replace_file(place_->path, text); !replaced) {
       return unexpected(std::move(replaced).error());
