@@ -193,3 +193,61 @@ TEST_F(FileStoreText, ANewFileIsIndentedTwoSpaces) {
 
 }  // namespace
 }  // namespace keyward
+
+namespace keyward {
+namespace {
+
+TEST_F(FileStoreText, AGenerationPastTheReadersBoundIsNeverWritten) {
+  // Not written by keyward (no generation_of), so it loads as one more, 2^64 - 2; a write of
+  // 2^64 - 1 would be a file the reader refuses.
+  const std::string before = R"({"version":1,"profiles":{"work":{"type":"token","token":"x",)"
+                             R"("generation":18446744073709551613}}})";
+  write(before);
+  store::File store{path_, "work"};
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  auto written = store.compare_and_swap(loaded->generation, Credential::api_key("sk-proj-KEY"));
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().code, Errc::store_unavailable);
+  EXPECT_NE(written.error().message.find("\"work\""), std::string::npos);
+  EXPECT_FALSE(store.mark_refreshing(loaded->generation, TimePoint{}));
+  EXPECT_EQ(text(), before);
+  EXPECT_TRUE(store.load());
+}
+
+TEST_F(FileStoreText, ASiblingsGenerationPastTheReadersBoundRefusesTheRotation) {
+  const std::string before = R"({"version":1,"profiles":{)"
+                             R"("work":{"type":"oauth","access":"a","refresh":"shared"},)"
+                             R"("alias":{"type":"oauth","access":"a","refresh":"shared",)"
+                             R"("generation":18446744073709551612}}})";
+  write(before);
+  auto written =
+      store::File{path_, "work"}.compare_and_swap(1, Credential::oauth("a2", "rotated", {}));
+  ASSERT_FALSE(written);
+  EXPECT_NE(written.error().message.find("\"alias\""), std::string::npos);
+  EXPECT_EQ(text(), before);
+  EXPECT_TRUE(store::File(path_, "alias").load());
+}
+
+TEST_F(FileStoreText, TheRefusalMarkIsSpacedLikeTheFile) {
+  for (const bool compact : {true, false}) {
+    write(compact
+              ? R"({"version":1,"profiles":{"work":{"type":"oauth","access":"a","refresh":"r"}}})"
+              : "{\n  \"version\": 1,\n  \"profiles\": {\n    \"work\": {\"type\": \"oauth\", "
+                "\"access\": \"a\", \"refresh\": \"r\"}\n  }\n}\n");
+    store::File store{path_, "work"};
+    const RefreshRefusal refusal{TimePoint{std::chrono::seconds{5}}, "invalid_grant"};
+    ASSERT_TRUE(store.mark_refused(1, refusal));
+    const std::string expected =
+        compact ? R"("refresh_refused":{"at":5000,"reason":"invalid_grant"})"
+                : R"("refresh_refused": {"at": 5000, "reason": "invalid_grant"})";
+    EXPECT_NE(text().find(expected), std::string::npos) << text();
+    auto loaded = store.load();
+    ASSERT_TRUE(loaded);
+    ASSERT_TRUE(loaded->refresh_refused);
+    EXPECT_EQ(loaded->refresh_refused->reason, "invalid_grant");
+  }
+}
+
+}  // namespace
+}  // namespace keyward

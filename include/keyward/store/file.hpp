@@ -300,6 +300,8 @@ class File {
     if (!document) return unexpected(std::move(document).error());
     auto generation = decide(*document);
     if (!generation) return generation;
+    // Every generation written must be one the reader takes back.
+    if (*generation > kMaxGeneration) return unexpected(exhausted(place_->profile));
     const Credential& credential = next ? *next : document->stored.credential;
     const std::string old_refresh{document->stored.credential.refresh_token.reveal()};
     if (const auto* profiles = document->root.find("profiles")) {
@@ -308,6 +310,7 @@ class File {
         if (auto checked = written_generation(name, record); !checked) {
           return unexpected(std::move(checked).error());
         }
+        if (sibling_generation(record) > kMaxGeneration) return unexpected(exhausted(name));
       }
     }
     std::string text;
@@ -423,6 +426,15 @@ class File {
            credential.refresh_token.reveal() != old_refresh;
   }
 
+  // The largest `generation` the reader takes: keyward adds up to two to one it reads.
+  static constexpr std::uint64_t kMaxGeneration = std::numeric_limits<std::uint64_t>::max() - 2;
+
+  [[nodiscard]] Error exhausted(std::string_view profile) const {
+    return make_error(Errc::store_unavailable,
+                      place_->path + ": profile \"" + std::string{profile} +
+                          R"(": "generation" cannot advance past 2^64 - 3; nothing was written)");
+  }
+
   // The record's `generation` member read exactly from its text (0 when absent). Anything but a
   // whole number below 2^64 - 2 (negative, fractional, with an exponent, too large) is refused:
   // keyward adds up to two to it and must never wrap or round.
@@ -431,7 +443,7 @@ class File {
     const detail::json::Value* member = record.find("generation");
     if (member == nullptr) return std::uint64_t{0};
     const std::optional<std::uint64_t> value = member->as_uint64();
-    if (!value || *value > std::numeric_limits<std::uint64_t>::max() - 2) {
+    if (!value || *value > kMaxGeneration) {
       return unexpected(malformed("profile \"" + std::string{profile} +
                                   R"(": "generation" is not a whole number from 0 to 2^64 - 3)"));
     }
@@ -492,7 +504,7 @@ class File {
     out.append(std::to_string(generation));  // exact: never through a double
     text("generation_of", login_hash(credential));
     // The marks are small objects on one line, spaced like the file.
-    const std::string_view comma = style.multiline ? ", " : style.comma;
+    const std::string_view comma = style.multiline ? std::string_view{", "} : style.comma;
     if (marks.pending) {
       object.name("refresh_pending");
       out.append("{\"since\"").append(style.colon);
