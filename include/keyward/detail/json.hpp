@@ -3,7 +3,8 @@
 // JSON: strings must be valid UTF-8, escapes must be well formed (no lone surrogates), and numbers
 // must follow the RFC grammar and fit a finite double (values that overflow or underflow to zero
 // are rejected rather than rounded). It never throws, and it bounds input size and nesting depth
-// so that hostile input can exhaust neither memory nor the stack.
+// so that hostile input can exhaust neither memory nor the stack. Each value remembers where it
+// lay in the text (Value::source()), so a writer can copy what it does not change byte for byte.
 //
 // A lenient reading serves error bodies, where the message matters more than its exactness: a bad
 // escape or invalid UTF-8 in a string becomes U+FFFD and an unescaped control character is kept,

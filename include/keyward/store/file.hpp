@@ -3,7 +3,9 @@
 // The format is in docs/credentials-file.md: `{"version": 1, "profiles": {"<id>": {...}}}`, the
 // shape of OpenClaw's auth-profiles.json, so a file users already have works as it is. Every
 // member keyward does not own (other profiles, `order`, `usageStats`, a profile's `email`) is
-// written back unchanged.
+// written back unchanged, copied from the file's text, and a rewrite keeps the file's layout (one
+// line, or indented by two spaces, four, a tab); a rewrite the reader would refuse (too large, a
+// generation past its bound) is not written.
 //
 //   - Writes replace the file: a new file (mode 0600) in the same folder, fsynced, renamed over
 //     the old one, the folder fsynced (detail::replace_file). A reader sees the old credential or
