@@ -249,5 +249,20 @@ TEST_F(FileStoreText, TheRefusalMarkIsSpacedLikeTheFile) {
   }
 }
 
+TEST_F(FileStoreText, AMarkForAProfileTheFileDoesNotHoldWritesNothing) {
+  // An in-memory credential refreshed with a file that does not hold it yet: a marker alone
+  // would be a profile without its secret, which the reader refuses.
+  const std::string before = R"({"version":1,"profiles":{"other":{"type":"api_key","key":"k"}}})";
+  write(before);
+  store::File store{path_, "work"};
+  ASSERT_TRUE(store.mark_refreshing(0, TimePoint{std::chrono::seconds{5}}));
+  ASSERT_TRUE(store.mark_refused(0, RefreshRefusal{TimePoint{}, "invalid_grant"}));
+  EXPECT_EQ(text(), before);
+  ASSERT_TRUE(store.compare_and_swap(0, Credential::oauth("a", "r", {})));
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->generation, 1U);
+}
+
 }  // namespace
 }  // namespace keyward

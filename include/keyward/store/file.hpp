@@ -126,7 +126,8 @@ class File {
 
   /// Writes the `refresh_pending` marker for `generation` before a token call; the next write of
   /// a credential removes it. Errc::store_conflict, and nothing written, when the profile
-  /// changed meanwhile: the caller re-reads it before any token call.
+  /// changed meanwhile: the caller re-reads it before any token call. Nothing is written when the
+  /// file holds no credential for the profile (generation 0): there is no stored token to mark.
   [[nodiscard]] Result<void> mark_refreshing(std::uint64_t generation, TimePoint now) {
     auto written = write(
         [&](Document& document) -> Result<std::uint64_t> {
@@ -145,7 +146,8 @@ class File {
 
   /// Records that the token endpoint refused the refresh token of `generation`, and removes its
   /// refresh marker, so that no holder presents that token again; the next write of a credential
-  /// removes the record. Errc::store_conflict when the profile changed meanwhile.
+  /// removes the record. Errc::store_conflict when the profile changed meanwhile; nothing is
+  /// written when the file holds no credential for the profile.
   [[nodiscard]] Result<void> mark_refused(std::uint64_t generation, const RefreshRefusal& refusal) {
     auto written = write(
         [&](Document& document) -> Result<std::uint64_t> {
@@ -302,6 +304,9 @@ class File {
     if (!document) return unexpected(std::move(document).error());
     auto generation = decide(*document);
     if (!generation) return generation;
+    // A mark describes the stored credential: with none stored there is nothing to mark, and a
+    // profile without its secret would be one the reader refuses.
+    if (!next && document->stored.generation == 0) return generation;
     // Every generation written must be one the reader takes back.
     if (*generation > kMaxGeneration) return unexpected(exhausted(place_->profile));
     const Credential& credential = next ? *next : document->stored.credential;
