@@ -1,5 +1,5 @@
 // libFuzzer target for keyward::store::File: the input is a credentials file, written to a private
-// folder and opened at one of its profiles (the first, or "p" when it has none).
+// folder and opened at one of its profiles (or "p" when it has none).
 //
 // Invariants: loading and writing never crash or hang; a file that does not load is left byte for
 // byte by a write; a file that loads takes a compare-and-swap of a new credential (or the refresh
@@ -91,9 +91,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (const std::optional<json::Value> root = json::parse(text)) check_sources(text, *root);
   const std::optional<std::vector<std::string>> ids = profile_ids(text);
-  const std::string profile = ids && !ids->empty() ? ids->front() : "p";
+  // The input's length picks the profile and, below, the write.
+  const std::string profile = ids && !ids->empty() ? (*ids)[text.size() / 3 % ids->size()] : "p";
   keyward::store::File store{path, profile};
-  // The input's length picks the write: a rotation (which spreads to profiles sharing the login),
+  // The write: a rotation (which spreads to profiles sharing the login),
   // an API key replacing the profile, or the refresh marker.
   const std::size_t operation = text.size() % 3;
   const auto next = operation == 1
