@@ -9,7 +9,10 @@
 #include <sstream>
 #include <string>
 
+#include "keyward/resilient_credential.hpp"
 #include "keyward/store/file.hpp"
+#include "support/fake_clock.hpp"
+#include "support/fake_transport.hpp"
 
 namespace keyward {
 namespace {
@@ -262,6 +265,85 @@ TEST_F(FileStoreText, AMarkForAProfileTheFileDoesNotHoldWritesNothing) {
   auto loaded = store.load();
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->generation, 1U);
+}
+
+// Redeems every refresh token for an access token too long for a nearly full credentials file.
+struct LongTokenRefresh {
+  std::shared_ptr<int> calls = std::make_shared<int>(0);
+  [[nodiscard]] bool refreshable(const Credential& credential) const {
+    return !credential.refresh_token.empty();
+  }
+  template <class T>
+  Result<RefreshOutcome> refresh(const Credential& /*credential*/, T& /*transport*/,
+                                 TimePoint now) {
+    ++*calls;
+    return RefreshOutcome{
+        .credential = Credential::oauth(std::string(3'000, 'A'), "sk-ant-ort01-ROTATED",
+                                        now + std::chrono::hours{1}),
+        .rotated = true};
+  }
+};
+
+TEST_F(FileStoreText, ARefreshTooLargeToStoreIsKeptInMemoryAndStoredOnceTheFileHasRoom) {
+  const testing::FakeClock clock;
+  const auto expired = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           (clock.now() - std::chrono::hours{1}).time_since_epoch())
+                           .count();
+  std::string before = R"({"version":1,"profiles":{"work":{"type":"oauth","access":")" +
+                       std::string{kAccess} +
+                       R"(",)"
+                       R"("refresh":")" +
+                       std::string{kRefresh} + R"(","expires":)" + std::to_string(expired) + "}";
+  for (int i = 0; before.size() < (std::size_t{1} << 20) - 1'500; ++i) {
+    before += ",\"pad" + std::to_string(i) + R"(":{"type":"api_key","key":")" +
+              std::string(50, 'x') + "\"}";
+  }
+  before += "}}";
+  write(before);
+  struct Policies : DefaultPolicies {
+    using Refresh = LongTokenRefresh;
+    using Store = store::File;
+    using Clock = testing::FakeClock;
+    using Sleeper = testing::RecordingSleeper;
+  };
+  testing::FakeTransport transport;
+  transport.on("https://api.test/", [](const Request&) { return testing::response(200, "ok"); });
+  store::File store{path_, "work"};
+  const LongTokenRefresh refresh;
+  ResilientCredential<testing::FakeTransport, Policies> api{
+      transport,
+      *store.load(),
+      {.profile = "work"},
+      {.refresh = refresh,
+       .store = store,
+       .clock = clock,
+       .sleeper = testing::RecordingSleeper{clock}}};
+  const Request request{.method = "GET", .url = "https://api.test/v1"};
+
+  auto first = api.send(request);
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code, Errc::persist_failed) << first.error().message;
+  EXPECT_EQ(*refresh.calls, 1);
+  auto stored = store.load();  // the file still loads, with the old credential
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->credential.refresh_token.reveal(), kRefresh);
+
+  // Another tool makes room; the credential kept in memory is stored, with no second token call.
+  std::string room = text();
+  room.replace(room.find(",\"pad0\""), std::string::npos, "}}");
+  write(room);
+  bool sent = false;
+  for (int i = 0; i < 20 && !sent; ++i) {
+    clock.advance(std::chrono::minutes{1});
+    sent = api.send(request).has_value();
+  }
+  EXPECT_TRUE(sent);
+  EXPECT_EQ(*refresh.calls, 1);
+  stored = store.load();
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->credential.refresh_token.reveal(), "sk-ant-ort01-ROTATED");
+  EXPECT_EQ(transport.requests().back().headers.get("Authorization").value_or(""),
+            "Bearer " + std::string(3'000, 'A'));
 }
 
 }  // namespace
