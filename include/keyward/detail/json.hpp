@@ -3,7 +3,8 @@
 // JSON: strings must be valid UTF-8, escapes must be well formed (no lone surrogates), and numbers
 // must follow the RFC grammar and fit a finite double (values that overflow or underflow to zero
 // are rejected rather than rounded). It never throws, and it bounds input size and nesting depth
-// so that hostile input can exhaust neither memory nor the stack.
+// so that hostile input can exhaust neither memory nor the stack. Each value remembers where it
+// lay in the text (Value::source()), so a writer can copy what it does not change byte for byte.
 //
 // A lenient reading serves error bodies, where the message matters more than its exactness: a bad
 // escape or invalid UTF-8 in a string becomes U+FFFD and an unescaped control character is kept,
@@ -89,6 +90,17 @@ class Value {
     if (error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
     return value;
   }
+  /// Returns this value's source text within `document`, the text parse() read it from, byte for
+  /// byte (empty for a value not made by parse()).
+  std::string_view source(std::string_view document) const noexcept {
+    return slice(document, begin_);
+  }
+  /// Returns the source text within `document` of the member this value is, from its name's
+  /// opening quote to the value's end (`"name": value`); source() for a value that is not a
+  /// member of an object.
+  std::string_view member_source(std::string_view document) const noexcept {
+    return slice(document, key_begin_);
+  }
   /// Returns the boolean, or std::nullopt if this is not a boolean.
   std::optional<bool> as_bool() const noexcept {
     return is_bool() ? std::optional<bool>(bool_) : std::nullopt;
@@ -129,6 +141,15 @@ class Value {
  private:
   friend class Parser;
 
+  std::string_view slice(std::string_view document, std::size_t from) const noexcept {
+    if (from >= end_ || end_ > document.size()) return {};
+    return document.substr(from, end_ - from);
+  }
+
+  // Where parse() found this value: [begin_, end_), and its member name from key_begin_.
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::size_t key_begin_ = 0;
   Type type_ = Type::null;
   bool bool_ = false;
   double number_ = 0.0;
@@ -182,6 +203,13 @@ class Parser {
 
   // depth counts the arrays and objects enclosing this value, so recursion stays within max_depth.
   bool parse_value(Value& out, std::size_t depth) {
+    out.begin_ = out.key_begin_ = pos_;
+    if (!parse_bare_value(out, depth)) return false;
+    out.end_ = pos_;
+    return true;
+  }
+
+  bool parse_bare_value(Value& out, std::size_t depth) {
     if (at_end()) return false;
     switch (text_[pos_]) {
       case 'n':
@@ -232,12 +260,14 @@ class Parser {
     while (true) {
       skip_whitespace();
       std::string key;
+      const std::size_t key_begin = pos_;
       if (at_end() || text_[pos_] != '"' || !parse_string(key)) return false;
       skip_whitespace();
       if (!consume(':')) return false;
       skip_whitespace();
       auto& member = out.object_.emplace_back(std::move(key), Value{});
       if (!parse_value(member.second, depth)) return false;
+      member.second.key_begin_ = key_begin;
       skip_whitespace();
       if (consume('}')) return true;
       if (!consume(',')) return false;

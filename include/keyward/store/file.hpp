@@ -3,7 +3,9 @@
 // The format is in docs/credentials-file.md: `{"version": 1, "profiles": {"<id>": {...}}}`, the
 // shape of older OpenClaw releases' auth-profiles.json (current ones use SQLite: see there). Every
 // member keyward does not own (other profiles, `order`, `usageStats`, a profile's `email`) is
-// written back unchanged.
+// written back unchanged, copied from the file's text, and a rewrite keeps the file's layout (one
+// line, or indented by two spaces, four, a tab); a rewrite the reader would refuse (too large, a
+// generation past its bound) is not written.
 //
 //   - Writes replace the file: a new file (mode 0600) in the same folder, fsynced, renamed over
 //     the old one, the folder fsynced (detail::replace_file). A reader sees the old credential or
@@ -146,7 +148,8 @@ class File {
 
   /// Writes the `refresh_pending` marker for `generation` before a token call; the next write of
   /// a credential removes it. Errc::store_conflict, and nothing written, when the profile
-  /// changed meanwhile: the caller re-reads it before any token call.
+  /// changed meanwhile: the caller re-reads it before any token call. Nothing is written when the
+  /// file holds no credential for the profile (generation 0): there is no stored token to mark.
   [[nodiscard]] Result<void> mark_refreshing(std::uint64_t generation, TimePoint now) {
     auto written = write(
         [&](Document& document) -> Result<std::uint64_t> {
@@ -165,7 +168,8 @@ class File {
 
   /// Records that the token endpoint refused the refresh token of `generation`, and removes its
   /// refresh marker, so that no holder presents that token again; the next write of a credential
-  /// removes the record. Errc::store_conflict when the profile changed meanwhile.
+  /// removes the record. Errc::store_conflict when the profile changed meanwhile; nothing is
+  /// written when the file holds no credential for the profile.
   [[nodiscard]] Result<void> mark_refused(std::uint64_t generation, const RefreshRefusal& refusal) {
     auto written = write(
         [&](Document& document) -> Result<std::uint64_t> {
@@ -191,8 +195,10 @@ class File {
     Options options;
   };
 
-  // A read of the file: the whole document (secrets wiped with it) and the profile's credential.
+  // A read of the file: its text and the document parsed from it (secrets wiped with them), and
+  // the profile's credential.
   struct Document {
+    std::string text;
     detail::json::Value root;
     StoredCredential stored;
     std::uint64_t written_generation = 0;  // the `generation` member as written
@@ -201,7 +207,10 @@ class File {
     Document& operator=(const Document&) = delete;
     Document(Document&&) = default;
     Document& operator=(Document&&) = default;
-    ~Document() { root.wipe(); }
+    ~Document() {
+      root.wipe();
+      detail::wipe(text);
+    }
   };
 
   // keyward's own lock file, beside the credentials file under a name no other tool uses; never
@@ -322,9 +331,9 @@ class File {
     if (!text) return unexpected(std::move(text).error());
     Document document;
     if (!*text) return document;  // no file yet
-    const detail::WipeOnExit wipe_text{**text};
+    document.text = std::move(**text);
     auto root =
-        detail::json::parse(**text, {.max_depth = 64, .max_size = place_->options.max_size});
+        detail::json::parse(document.text, {.max_depth = 64, .max_size = place_->options.max_size});
     if (!root || !root->is_object()) return unexpected(malformed("not a JSON object"));
     document.root = std::move(*root);
     const detail::json::Value* profiles = document.root.find("profiles");
@@ -418,6 +427,11 @@ class File {
     if (!document) return unexpected(std::move(document).error());
     auto generation = decide(*document);
     if (!generation) return generation;
+    // A mark describes the stored credential: with none stored there is nothing to mark, and a
+    // profile without its secret would be one the reader refuses.
+    if (!next && document->stored.generation == 0) return generation;
+    // Every generation written must be one the reader takes back.
+    if (*generation > kMaxGeneration) return unexpected(exhausted(place_->profile));
     const Credential& credential = next ? *next : document->stored.credential;
     const std::string old_refresh{document->stored.credential.refresh_token.reveal()};
     if (const auto* profiles = document->root.find("profiles")) {
@@ -426,11 +440,20 @@ class File {
         if (auto checked = written_generation(name, record); !checked) {
           return unexpected(std::move(checked).error());
         }
+        if (sibling_generation(record) > kMaxGeneration) return unexpected(exhausted(name));
       }
     }
     std::string text;
     const detail::WipeOnExit wipe_text{text};
-    write_document(text, document->root, credential, *generation, {pending, refused}, old_refresh);
+    write_document(text, *document, credential, *generation, {pending, refused}, old_refresh);
+    // A file the reader would refuse is never written: every later load would fail.
+    if (text.size() > place_->options.max_size) {
+      return unexpected(
+          make_error(Errc::store_unavailable,
+                     place_->path + ": the rewritten file would be " + std::to_string(text.size()) +
+                         " bytes, over the " + std::to_string(place_->options.max_size) +
+                         "-byte limit of its reader (FileOptions::max_size); nothing was written"));
+    }
     if (auto replaced = detail::replace_file(place_->path, text, [&] { return still_ours(*lock); });
         !replaced) {
       return unexpected(std::move(replaced).error());
@@ -444,74 +467,84 @@ class File {
     const RefreshRefusal* refused;     // its refresh token was refused
   };
 
-  void write_document(std::string& out, const detail::json::Value& root,
-                      const Credential& credential, std::uint64_t generation, Marks marks,
-                      std::string_view old_refresh) const {
-    using detail::json::newline;
-    out.append("{");
-    bool first = true;
-    const auto member = [&](std::string_view name, std::size_t level) {
-      if (!std::exchange(first, false)) out.push_back(',');
-      newline(out, level);
-      detail::append_json_string(out, name);
-      out.append(": ");
-    };
+  // What one write puts in the file: the profile's credential, marks and generation.
+  struct Change {
+    const Credential& credential;
+    std::uint64_t generation;
+    Marks marks;
+    std::string_view old_refresh;
+  };
+
+  // `"name": ` of a member as the file has it.
+  static std::string_view name_of(const detail::json::Value& value, std::string_view text) {
+    const std::string_view member = value.member_source(text);
+    return member.substr(0, member.size() - value.source(text).size());
+  }
+
+  // The document as read, in its own style, with the profile (and the profiles sharing its login)
+  // rewritten; every other member is copied from the file's text byte for byte.
+  void write_document(std::string& out, const Document& document, const Credential& credential,
+                      std::uint64_t generation, Marks marks, std::string_view old_refresh) const {
+    const std::string_view text = document.text;
+    const detail::json::Style style = detail::json::detect_style(text, document.root);
+    const Change change{credential, generation, marks, old_refresh};
+    const std::string_view root = document.root.source(text);
+    // Whitespace around the root object stays as it was; a new file ends with a line break.
+    const std::size_t begin =
+        root.empty() ? 0 : static_cast<std::size_t>(root.data() - text.data());
+    out.append(root.empty() ? std::string_view{} : text.substr(0, begin));
+    detail::json::ObjectWriter object{out, style, 0};
     bool wrote_version = false;
     bool wrote_profiles = false;
-    if (const auto* members = root.as_object()) {
+    if (const auto* members = document.root.as_object()) {
       for (const auto& [name, value] : *members) {
-        member(name, 1);
         if (name == "profiles") {
-          write_profiles(out, value, credential, generation, marks, old_refresh);
+          object.member(name_of(value, text));
+          write_profiles(out, style, text, &value, change);
           wrote_profiles = true;
         } else {
-          detail::json::write(out, value, 1);
+          object.member(value.member_source(text));
           wrote_version = wrote_version || name == "version";
         }
       }
     }
     if (!wrote_version) {
-      member("version", 1);
+      object.name("version");
       out.append("1");
     }
     if (!wrote_profiles) {
-      member("profiles", 1);
-      write_profiles(out, {}, credential, generation, marks, old_refresh);
+      object.name("profiles");
+      write_profiles(out, style, text, nullptr, change);
     }
-    out.append("\n}\n");
+    object.close();
+    out.append(root.empty() ? std::string_view{"\n"} : text.substr(begin + root.size()));
   }
 
-  void write_profiles(std::string& out, const detail::json::Value& profiles,
-                      const Credential& credential, std::uint64_t generation, Marks marks,
-                      std::string_view old_refresh) const {
-    out.push_back('{');
-    bool first = true;
+  void write_profiles(std::string& out, const detail::json::Style& style, std::string_view text,
+                      const detail::json::Value* profiles, const Change& change) const {
+    detail::json::ObjectWriter object{out, style, 1};
     bool wrote_ours = false;
-    const auto open = [&](std::string_view name) {
-      if (!std::exchange(first, false)) out.push_back(',');
-      detail::json::newline(out, 2);
-      detail::append_json_string(out, name);
-      out.append(": ");
-    };
-    if (const auto* members = profiles.as_object()) {
+    if (const auto* members = profiles != nullptr ? profiles->as_object() : nullptr) {
       for (const auto& [name, record] : *members) {
-        open(name);
         if (name == place_->profile) {
-          write_record(out, &record, credential, generation, marks);
+          object.member(name_of(record, text));
+          write_record(out, style, text, &record, change.credential, change.generation,
+                       change.marks);
           wrote_ours = true;
-        } else if (same_login(record, credential, old_refresh)) {
-          write_record(out, &record, credential, sibling_generation(record), {});
+        } else if (same_login(record, change.credential, change.old_refresh)) {
+          object.member(name_of(record, text));
+          write_record(out, style, text, &record, change.credential, sibling_generation(record),
+                       {});
         } else {
-          detail::json::write(out, record, 2);
+          object.member(record.member_source(text));
         }
       }
     }
     if (!wrote_ours) {
-      open(place_->profile);
-      write_record(out, nullptr, credential, generation, marks);
+      object.name(place_->profile);
+      write_record(out, style, text, nullptr, change.credential, change.generation, change.marks);
     }
-    if (!first) detail::json::newline(out, 1);
-    out.push_back('}');
+    object.close();
   }
 
   // Another name for the login that rotated from `old_refresh`: it gets the new tokens too.
@@ -524,6 +557,15 @@ class File {
            credential.refresh_token.reveal() != old_refresh;
   }
 
+  // The largest `generation` the reader takes: keyward adds up to two to one it reads.
+  static constexpr std::uint64_t kMaxGeneration = std::numeric_limits<std::uint64_t>::max() - 2;
+
+  [[nodiscard]] Error exhausted(std::string_view profile) const {
+    return make_error(Errc::store_unavailable,
+                      place_->path + ": profile \"" + std::string{profile} +
+                          R"(": "generation" cannot advance past 2^64 - 3; nothing was written)");
+  }
+
   // The record's `generation` member read exactly from its text (0 when absent). Anything but a
   // whole number below 2^64 - 2 (negative, fractional, with an exponent, too large) is refused:
   // keyward adds up to two to it and must never wrap or round.
@@ -532,7 +574,7 @@ class File {
     const detail::json::Value* member = record.find("generation");
     if (member == nullptr) return std::uint64_t{0};
     const std::optional<std::uint64_t> value = member->as_uint64();
-    if (!value || *value > std::numeric_limits<std::uint64_t>::max() - 2) {
+    if (!value || *value > kMaxGeneration) {
       return unexpected(malformed("profile \"" + std::string{profile} +
                                   R"(": "generation" is not a whole number from 0 to 2^64 - 3)"));
     }
@@ -546,34 +588,27 @@ class File {
     return (written != nullptr ? written->as_uint64().value_or(0) : 0) + 2;
   }
 
-  // One profile: the members keyward does not own as they were, then the credential's.
-  void write_record(std::string& out, const detail::json::Value* record,
-                    const Credential& credential, std::uint64_t generation, Marks marks) const {
+  // One profile: the members keyward does not own as the file has them, then the credential's.
+  void write_record(std::string& out, const detail::json::Style& style, std::string_view source,
+                    const detail::json::Value* record, const Credential& credential,
+                    std::uint64_t generation, Marks marks) const {
     static constexpr std::array<std::string_view, 10> kOwned = {
         "type",  "access",     "refresh",       "expires",         "key",
         "token", "generation", "generation_of", "refresh_pending", "refresh_refused"};
-    out.push_back('{');
-    bool first = true;
-    const auto member = [&](std::string_view name) {
-      if (!std::exchange(first, false)) out.push_back(',');
-      detail::json::newline(out, 3);
-      detail::append_json_string(out, name);
-      out.append(": ");
-    };
+    detail::json::ObjectWriter object{out, style, 2};
     const auto text = [&](std::string_view name, std::string_view value) {
-      member(name);
+      object.name(name);
       detail::append_json_string(out, value);
     };
     const auto time = [&](std::string_view name, TimePoint at) {
-      member(name);
+      object.name(name);
       detail::json::write_number(out, static_cast<double>(to_ms(at)));
     };
     bool has_provider = false;
     if (record != nullptr && record->as_object() != nullptr) {
       for (const auto& [name, value] : *record->as_object()) {
         if (std::find(kOwned.begin(), kOwned.end(), name) != kOwned.end()) continue;
-        member(name);
-        detail::json::write(out, value, 3);
+        object.member(value.member_source(source));
         has_provider = has_provider || name == "provider";
       }
     }
@@ -596,25 +631,26 @@ class File {
     if (!has_provider && !place_->options.provider.empty()) {
       text("provider", place_->options.provider);
     }
-    member("generation");
+    object.name("generation");
     out.append(std::to_string(generation));  // exact: never through a double
     text("generation_of", login_hash(credential));
+    // The marks are small objects on one line, spaced like the file.
+    const std::string_view comma = style.multiline ? std::string_view{", "} : style.comma;
     if (marks.pending) {
-      member("refresh_pending");
-      out.append("{\"since\": ");
+      object.name("refresh_pending");
+      out.append("{\"since\"").append(style.colon);
       detail::json::write_number(out, static_cast<double>(to_ms(*marks.pending)));
       out.push_back('}');
     }
     if (marks.refused != nullptr) {
-      member("refresh_refused");
-      out.append("{\"at\": ");
+      object.name("refresh_refused");
+      out.append("{\"at\"").append(style.colon);
       detail::json::write_number(out, static_cast<double>(to_ms(marks.refused->at)));
-      out.append(", \"reason\": ");
+      out.append(comma).append("\"reason\"").append(style.colon);
       detail::append_json_string(out, marks.refused->reason);
       out.push_back('}');
     }
-    detail::json::newline(out, 2);
-    out.push_back('}');
+    object.close();
   }
 
   // FNV-1a, 64 bits: a lock offset, and the check that a record is the one keyward wrote.
