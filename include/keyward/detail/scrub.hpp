@@ -121,52 +121,44 @@ inline bool is_hidden_control(std::string_view c) {
   return at(1) == 0x81 && at(2) >= 0xA6 && at(2) <= 0xA9;
 }
 
-}  // namespace scrub_impl
+using Ranges = std::vector<std::pair<std::size_t, std::size_t>>;
 
-/// Replaces with "[redacted]" each secret of 8 bytes or more in `text`, in every form keyward
-/// writes it in (as given, form-encoded, percent-encoded, JSON-escaped), without regard to ASCII
-/// case or to whitespace and line breaks inserted into it: every run of 12 bytes or more of a
-/// form (a prefix, a suffix, a middle part; not one inside the provider's published prefix
-/// alone), a whole form shorter than that, and a first part of 8 bytes or more left at the end
-/// of a text cut short.
-[[nodiscard]] inline std::string scrub_secrets(std::string_view text,
-                                               std::span<const std::string_view> given) {
-  using scrub_impl::kRunSize;
+// The folded forms of every secret of kMinSecretSize bytes or more.
+inline std::vector<std::string> folded_forms(std::span<const std::string_view> given) {
   std::vector<std::string> forms;
   for (const std::string_view secret : given) {
-    if (secret.size() < scrub_impl::kMinSecretSize) continue;
-    for (const std::string& form : scrub_impl::written_forms(secret)) {
-      std::string folded = scrub_impl::folded(form);
-      if (folded.size() >= scrub_impl::kMinSecretSize) forms.push_back(std::move(folded));
+    if (secret.size() < kMinSecretSize) continue;
+    for (const std::string& form : written_forms(secret)) {
+      std::string f = folded(form);
+      if (f.size() >= kMinSecretSize) forms.push_back(std::move(f));
     }
   }
-  if (forms.empty()) return std::string{text};
-  std::vector<std::size_t> places;
-  const std::string fold = scrub_impl::folded(text, &places);
-  const std::string_view view = fold;
-  // Ranges on the folded text, collected from every form and merged, so overlapping
-  // occurrences of different secrets (one a prefix of another, say) all disappear whatever
-  // their order.
-  std::vector<std::pair<std::size_t, std::size_t>> ranges;
+  return forms;
+}
+
+// Appends where a run of kRunSize bytes of a form (one lying inside its public prefix alone
+// excepted) occurs in the folded `text`: every such window, overlapping ones merged, so that
+// together they cover every longer run. A form shorter than that is looked for whole.
+inline void find_runs(std::string_view text, const std::vector<std::string>& forms,
+                      Ranges& ranges) {
   std::unordered_set<std::string_view> runs;
   for (const std::string& form : forms) {
     if (form.size() < kRunSize) {
-      std::vector<std::pair<std::size_t, std::size_t>> found;
-      scrub_impl::find_occurrences(view, form, found);
+      Ranges found;
+      find_occurrences(text, form, found);
       ranges.insert(ranges.end(), found.begin(), found.end());
       continue;
     }
-    const std::size_t first = scrub_impl::public_prefix_size(form) > kRunSize - 1
-                                  ? scrub_impl::public_prefix_size(form) - kRunSize + 1
-                                  : 0;
-    for (std::size_t i = first; i + kRunSize <= form.size(); ++i) {
+    const std::size_t shown = public_prefix_size(form);
+    for (std::size_t i = shown < kRunSize ? 0 : shown - kRunSize + 1; i + kRunSize <= form.size();
+         ++i) {
       runs.insert(std::string_view{form}.substr(i, kRunSize));
     }
   }
-  // Every window of 12 bytes that is a run of some form: together they cover every longer run.
-  std::vector<std::pair<std::size_t, std::size_t>> windows;
-  for (std::size_t i = 0; !runs.empty() && i + kRunSize <= view.size(); ++i) {
-    if (!runs.contains(view.substr(i, kRunSize))) continue;
+  if (runs.empty()) return;
+  Ranges windows;
+  for (std::size_t i = 0; i + kRunSize <= text.size(); ++i) {
+    if (!runs.contains(text.substr(i, kRunSize))) continue;
     if (!windows.empty() && windows.back().second > i) {
       windows.back().second = i + kRunSize;
     } else {
@@ -174,19 +166,28 @@ inline bool is_hidden_control(std::string_view c) {
     }
   }
   ranges.insert(ranges.end(), windows.begin(), windows.end());
-  // A text cut short elsewhere (a classifier caps messages) may end in the first part of a
-  // secret: that part goes too (a longer one is a run, found above).
+}
+
+// A text cut short elsewhere (a classifier caps messages) may end in the first part of a
+// secret: appends that part, of kMinSecretSize bytes or more (a longer one is a run).
+inline void find_cut_first_part(std::string_view text, const std::vector<std::string>& forms,
+                                Ranges& ranges) {
   for (const std::string_view form : forms) {
-    const std::size_t shown = scrub_impl::public_prefix_size(form);
-    for (std::size_t k = std::min({form.size() - 1, view.size(), kRunSize - 1});
-         k >= scrub_impl::kMinSecretSize && k > shown; --k) {
-      if (view.ends_with(form.substr(0, k))) {
-        ranges.emplace_back(view.size() - k, view.size());
+    const std::size_t shown = public_prefix_size(form);
+    for (std::size_t k = std::min({form.size() - 1, text.size(), kRunSize - 1});
+         k >= kMinSecretSize && k > shown; --k) {
+      if (text.ends_with(form.substr(0, k))) {
+        ranges.emplace_back(text.size() - k, text.size());
         break;
       }
     }
   }
-  if (ranges.empty()) return std::string{text};
+}
+
+// `text` with each of `ranges` (on its folded copy, whose bytes came from `places`) replaced by
+// kRedacted, overlapping ranges merged.
+inline std::string redact(std::string_view text, const std::vector<std::size_t>& places,
+                          Ranges& ranges) {
   std::sort(ranges.begin(), ranges.end());
   std::string out;
   out.reserve(text.size());
@@ -199,11 +200,34 @@ inline bool is_hidden_control(std::string_view c) {
     }
     // Back to the original text: from the first folded byte to just after the last.
     out.append(text.substr(copied, places[begin] - copied));
-    out.append(scrub_impl::kRedacted);
+    out.append(kRedacted);
     copied = places[end - 1] + 1;
   }
   out.append(text.substr(copied));
   return out;
+}
+
+}  // namespace scrub_impl
+
+/// Replaces with "[redacted]" each secret of 8 bytes or more in `text`, in every form keyward
+/// writes it in (as given, form-encoded, percent-encoded, JSON-escaped), without regard to ASCII
+/// case or to whitespace and line breaks inserted into it: every run of 12 bytes or more of a
+/// form (a prefix, a suffix, a middle part; not one inside the provider's published prefix
+/// alone), a whole form shorter than that, and a first part of 8 bytes or more left at the end
+/// of a text cut short.
+[[nodiscard]] inline std::string scrub_secrets(std::string_view text,
+                                               std::span<const std::string_view> given) {
+  const std::vector<std::string> forms = scrub_impl::folded_forms(given);
+  if (forms.empty()) return std::string{text};
+  std::vector<std::size_t> places;
+  const std::string folded = scrub_impl::folded(text, &places);
+  // Ranges on the folded text, from every form, merged when redacted: overlapping occurrences
+  // of different secrets (one a prefix of another, say) all disappear whatever their order.
+  scrub_impl::Ranges ranges;
+  scrub_impl::find_runs(folded, forms, ranges);
+  scrub_impl::find_cut_first_part(folded, forms, ranges);
+  if (ranges.empty()) return std::string{text};
+  return scrub_impl::redact(text, places, ranges);
 }
 
 /// Repairs outside text into one line of valid UTF-8, C0 and C1 controls, DEL and bidirectional
