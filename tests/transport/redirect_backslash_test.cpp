@@ -68,12 +68,12 @@ class RedirectBackslashTest : public ::testing::Test {
 TYPED_TEST_SUITE(RedirectBackslashTest, TransportTypes, TransportNames);
 
 TYPED_TEST(RedirectBackslashTest, ALocationWithABackslashBeforeAnAtIsRefused) {
-  const std::string other = "127.0.0.1:" + std::to_string(this->other.port());
+  const std::string target = "127.0.0.1:" + std::to_string(this->other.port());
   const std::vector<std::string> locations{
       // Read by libcurl as user "127.0.0.1:PORT\" at the other server.
-      "http://127.0.0.1:" + std::to_string(this->home.port()) + "\\@" + other + "/v1/messages",
-      "https://api.example.com\\@" + other + "/v1/messages",
-      "http://127.0.0.1\\@" + other + "/v1/messages",
+      "http://127.0.0.1:" + std::to_string(this->home.port()) + "\\@" + target + "/v1/messages",
+      "https://api.example.com\\@" + target + "/v1/messages",
+      "http://127.0.0.1\\@" + target + "/v1/messages",
   };
   this->other.fault(Route::api, {.status = 200, .body = R"({"from":"other"})", .times = 10});
   for (const int status : {302, 307}) {
