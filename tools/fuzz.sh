@@ -17,7 +17,7 @@ SECONDS_PER_TARGET=${1:-10}
 [[ $SECONDS_PER_TARGET =~ ^[1-9][0-9]*$ ]] ||
   keyward_die "usage: tools/fuzz.sh [SECONDS_PER_TARGET] (a positive integer, got '$1')"
 TARGETS=(json_fuzz http_date_fuzz retry_after_fuzz www_authenticate_fuzz wait_formats_fuzz
-  jwt_fuzz classifier_fuzz url_fuzz url_curl_fuzz file_store_fuzz)
+  jwt_fuzz classifier_fuzz url_fuzz url_curl_fuzz file_store_fuzz scrub_fuzz)
 BUILD=build/fuzz
 
 keyward_ensure cmake=cmake ninja=ninja-build clang++=clang libclang-rt-14-dev libcurl4-openssl-dev

@@ -140,7 +140,8 @@ class RefreshCoordinator {
     // endpoint's answer: it starts no backoff, and the Flight's end wakes the waiters, one of
     // which makes the next attempt.
     Flight flight{*this};
-    Obtained got = redemption_.obtain(*token, known, now, hooks);
+    Scrubbed<Hooks> scrubbed{hooks, cell_};
+    Obtained got = redemption_.obtain(*token, known, now, scrubbed);
     const bool redeemed = got.redeemed;
     lock.lock();
     Outcome out = apply(token, std::move(got), need, now, hooks);
@@ -299,6 +300,23 @@ class RefreshCoordinator {
     }
     return std::nullopt;
   }
+
+  // The hooks a flight redeems with, the strategy's errors scrubbed of every secret the cell
+  // knows (the strategy's client secret with the tokens) before the redemption keeps any of
+  // their text: a refusal it records in the store is read by every other holder.
+  template <class Hooks>
+  struct Scrubbed {
+    Hooks& hooks;
+    const Cell& cell;
+    auto redeem(const Credential& credential, TimePoint now) {
+      auto redeemed = hooks.redeem(credential, now);
+      if (!redeemed) cell.scrub(redeemed.error());
+      return redeemed;
+    }
+    auto problems(const Credential& credential, TimePoint now) const {
+      return hooks.problems(credential, now);
+    }
+  };
 
   // Applies what the flight obtained; called with mutex_ held.
   template <class Hooks>

@@ -93,10 +93,11 @@ TEST(ScrubSecretsTest, KeepsAdjacentOccurrencesApart) {
   EXPECT_EQ(scrub("12345678123456789", {"12345678"}), "[redacted][redacted]9");
 }
 
-TEST(ScrubSecretsTest, ReplacesOnlyExactOccurrences) {
-  // A secret's tail, or its percent-encoded form, is not scrubbed.
+TEST(ScrubSecretsTest, ReplacesRunsOfTwelveBytesOrMoreAndNothingShorter) {
+  // Fourteen bytes of a secret go; eleven stay (scrub_reshaped_test.cpp has more).
   EXPECT_EQ(scrub("sk-ant-1234567 and sk-ant-123456789", {"sk-ant-12345678"}),
-            "sk-ant-1234567 and [redacted]9");
+            "[redacted] and [redacted]9");
+  EXPECT_EQ(scrub("ant-1234567 and", {"sk-ant-12345678"}), "ant-1234567 and");
 }
 
 TEST(ScrubSecretsTest, HandlesSecretsAtBothEndsAndSecretsLongerThanTheText) {
@@ -116,7 +117,9 @@ TEST(ScrubSecretsTest, ScrubsAMegabyteFullOfSecrets) {
 
 TEST(ScrubSecretsTest, ScrubsAMegabyteOfOneRepeatedCharacter) {
   const std::string text = std::string(1U << 20U, 'a') + "c";
-  EXPECT_EQ(scrub(text, {std::string(1000, 'a') + "b"}), text);
+  // Every run of twelve bytes or more of the secret goes.
+  EXPECT_EQ(scrub(text, {std::string(1000, 'a') + "b"}), "[redacted]c");
+  EXPECT_EQ(scrub(text, {std::string(1000, 'b') + "a"}), text);
   EXPECT_EQ(scrub(text, {"aaaaaaaa"}), "[redacted]c");
 }
 

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,9 +33,10 @@ inline void scrub(Verdict& verdict, std::span<const std::string_view> secrets) {
   }
 }
 
-/// Removes secrets from an error's message and verdict.
+/// Removes secrets from an error's message and verdict, and cleans the message for showing
+/// (C0 and C1 controls and bidi formatting characters replaced by spaces), uncut.
 inline void scrub(Error& error, std::span<const std::string_view> secrets) {
-  error.message = scrub_secrets(error.message, secrets);
+  error.message = clean_and_scrub(error.message, secrets, std::numeric_limits<std::size_t>::max());
   if (error.verdict) scrub(*error.verdict, secrets);
 }
 

@@ -125,6 +125,11 @@ class Redemption {
     }
     if (!written) {
       Error error = std::move(written).error();
+      // The hook or store was handed the redeemed credential and may quote it; it is installed
+      // nowhere, so the cell's scrub would not know its secrets.
+      const std::array<std::string_view, 2> unsaved{outcome.credential.token.reveal(),
+                                                    outcome.credential.refresh_token.reveal()};
+      scrub(error, unsaved);
       error.message =
           "the token was refreshed but the new credential could not be persisted (" +
           error.message +

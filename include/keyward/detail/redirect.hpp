@@ -156,6 +156,28 @@ template <class Attach>
   return std::nullopt;
 }
 
+/// Why a redirect is refused rather than followed when its Location is an absolute (or
+/// scheme-relative) http(s) URL whose authority keyward will not read (url_problem()): the
+/// backslash of `https://host\@evil/`, which libcurl would read as the end of a user name. The
+/// reason names the origin and the problem, never the Location. Nothing for any other Location.
+[[nodiscard]] inline std::optional<std::string> refused_location(const Request& from,
+                                                                 const Response& answer) {
+  if (!is_redirect(answer.status)) return std::nullopt;
+  const auto location = answer.headers.get("location");
+  if (!location) return std::nullopt;
+  std::string url{trim_ows(*location)};
+  const auto base = split_url(from.url);
+  if (url.starts_with("//") && base) url.insert(0, base->https ? "https:" : "http:");
+  if (!url_internal::has_scheme(url, "https") && !url_internal::has_scheme(url, "http")) {
+    return std::nullopt;
+  }
+  const std::string_view problem = url_problem(url);
+  if (problem.empty()) return std::nullopt;
+  return clean_outside_text("refused to follow a " + std::to_string(answer.status) +
+                            " redirect from " + (base ? base->origin() : std::string{"?"}) +
+                            ": its Location has " + std::string{problem});
+}
+
 /// What a chain of redirects came to.
 struct Followed {
   /// The last answer to a request that carried the credential: what keyward records.
@@ -183,7 +205,10 @@ template <class Send>
     const Response& answer = carries ? *out.credentialed : **out.foreign;
     bool same = false;
     auto next = next_hop(from, answer, same);
-    if (!next) break;
+    if (!next) {
+      out.refused = refused_location(from, answer);
+      break;
+    }
     if (carries && !same) {
       out.refused = leave_origin(*next, from, answer.status, placed);
       if (out.refused) break;

@@ -10,9 +10,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "keyward/detail/known_prefixes.hpp"
 #include "keyward/detail/text.hpp"
 #include "keyward/detail/utf8.hpp"
 
@@ -52,17 +54,60 @@ inline void find_occurrences(std::string_view text, std::string_view pattern,
 }
 
 // `secret` and the forms keyward itself writes it in: form-encoded (a token request body, the
-// parts of a Basic pair) and inside a JSON string literal (quotes dropped).
+// parts of a Basic pair), percent-encoded with a space as %20 (a URL), and inside a JSON string
+// literal (quotes dropped).
 inline std::vector<std::string> written_forms(std::string_view secret) {
   std::vector<std::string> forms{std::string{secret}};
+  const auto add = [&](std::string form) {
+    if (std::find(forms.begin(), forms.end(), form) == forms.end()) {
+      forms.push_back(std::move(form));
+    }
+  };
   std::string form;
   append_form_encoded(form, secret);
-  if (form != secret) forms.push_back(std::move(form));
+  std::string url;
+  for (const char c : form) url += c == '+' ? std::string_view{"%20"} : std::string_view{&c, 1};
+  add(std::move(form));
+  add(std::move(url));
   std::string json;
   append_json_string(json, secret);
-  json = json.substr(1, json.size() - 2);
-  if (json != secret) forms.push_back(std::move(json));
+  add(json.substr(1, json.size() - 2));
   return forms;
+}
+
+// Outside text may reshape a secret: change its ASCII case, wrap it across lines, insert
+// spaces. Matching is done on a folded copy: ASCII letters lower-cased, ASCII whitespace
+// dropped, with each folded byte's place in the original text.
+inline bool is_ascii_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+inline char fold(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+inline std::string folded(std::string_view text, std::vector<std::size_t>* places = nullptr) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (is_ascii_space(text[i])) continue;
+    out.push_back(fold(text[i]));
+    if (places != nullptr) places->push_back(i);
+  }
+  return out;
+}
+
+// Any run of this many bytes of a secret's form is redacted wherever it appears; a shorter
+// secret is matched whole.
+inline constexpr std::size_t kRunSize = 12;
+
+// How many leading bytes of the folded `form` are a provider's published prefix ("sk-ant-api03-"):
+// not secret, and shown in fingerprints, so a run lying inside it alone is not redacted.
+inline std::size_t public_prefix_size(std::string_view form) {
+  for (const KnownPrefix& known : kKnownPrefixes) {
+    if (form.starts_with(folded(known.prefix))) return known.prefix.size();
+  }
+  return 0;
 }
 
 // Whether the valid UTF-8 sequence `c` is a C1 control (U+0080 to U+009F) or a bidirectional
@@ -76,41 +121,73 @@ inline bool is_hidden_control(std::string_view c) {
   return at(1) == 0x81 && at(2) >= 0xA6 && at(2) <= 0xA9;
 }
 
-}  // namespace scrub_impl
+using Ranges = std::vector<std::pair<std::size_t, std::size_t>>;
 
-/// Replaces every occurrence of each secret of 8 bytes or more in `text` with "[redacted]", and
-/// a trailing first part (8 bytes or more) of one, left where the text was cut. Each secret is
-/// also looked for in the forms keyward writes it in: form-encoded and JSON-escaped.
-[[nodiscard]] inline std::string scrub_secrets(std::string_view text,
-                                               std::span<const std::string_view> given) {
+// The folded forms of every secret of kMinSecretSize bytes or more.
+inline std::vector<std::string> folded_forms(std::span<const std::string_view> given) {
   std::vector<std::string> forms;
   for (const std::string_view secret : given) {
-    if (secret.size() < scrub_impl::kMinSecretSize) continue;
-    for (std::string& form : scrub_impl::written_forms(secret)) forms.push_back(std::move(form));
+    if (secret.size() < kMinSecretSize) continue;
+    for (const std::string& form : written_forms(secret)) {
+      std::string f = folded(form);
+      if (f.size() >= kMinSecretSize) forms.push_back(std::move(f));
+    }
   }
-  const std::vector<std::string_view> secrets(forms.begin(), forms.end());
-  // Ranges are collected on the original text and merged, so overlapping occurrences of
-  // different secrets (one a prefix of another, say) all disappear whatever their order.
-  std::vector<std::pair<std::size_t, std::size_t>> ranges;
-  for (const std::string_view secret : secrets) {
-    if (secret.size() < scrub_impl::kMinSecretSize || secret.size() > text.size()) continue;
-    std::vector<std::pair<std::size_t, std::size_t>> found;
-    scrub_impl::find_occurrences(text, secret, found);
-    ranges.insert(ranges.end(), found.begin(), found.end());
+  return forms;
+}
+
+// Appends where a run of kRunSize bytes of a form (one lying inside its public prefix alone
+// excepted) occurs in the folded `text`: every such window, overlapping ones merged, so that
+// together they cover every longer run. A form shorter than that is looked for whole.
+inline void find_runs(std::string_view text, const std::vector<std::string>& forms,
+                      Ranges& ranges) {
+  std::unordered_set<std::string_view> runs;
+  for (const std::string& form : forms) {
+    if (form.size() < kRunSize) {
+      Ranges found;
+      find_occurrences(text, form, found);
+      ranges.insert(ranges.end(), found.begin(), found.end());
+      continue;
+    }
+    const std::size_t shown = public_prefix_size(form);
+    for (std::size_t i = shown < kRunSize ? 0 : shown - kRunSize + 1; i + kRunSize <= form.size();
+         ++i) {
+      runs.insert(std::string_view{form}.substr(i, kRunSize));
+    }
   }
-  // A text cut short elsewhere (a classifier caps messages) may end in the first part of a
-  // secret: that part goes too.
-  for (const std::string_view secret : secrets) {
-    if (secret.size() <= scrub_impl::kMinSecretSize) continue;
-    for (std::size_t k = std::min(secret.size() - 1, text.size()); k >= scrub_impl::kMinSecretSize;
-         --k) {
-      if (text.ends_with(secret.substr(0, k))) {
+  if (runs.empty()) return;
+  Ranges windows;
+  for (std::size_t i = 0; i + kRunSize <= text.size(); ++i) {
+    if (!runs.contains(text.substr(i, kRunSize))) continue;
+    if (!windows.empty() && windows.back().second > i) {
+      windows.back().second = i + kRunSize;
+    } else {
+      windows.emplace_back(i, i + kRunSize);
+    }
+  }
+  ranges.insert(ranges.end(), windows.begin(), windows.end());
+}
+
+// A text cut short elsewhere (a classifier caps messages) may end in the first part of a
+// secret: appends that part, of kMinSecretSize bytes or more (a longer one is a run).
+inline void find_cut_first_part(std::string_view text, const std::vector<std::string>& forms,
+                                Ranges& ranges) {
+  for (const std::string_view form : forms) {
+    const std::size_t shown = public_prefix_size(form);
+    for (std::size_t k = std::min({form.size() - 1, text.size(), kRunSize - 1});
+         k >= kMinSecretSize && k > shown; --k) {
+      if (text.ends_with(form.substr(0, k))) {
         ranges.emplace_back(text.size() - k, text.size());
         break;
       }
     }
   }
-  if (ranges.empty()) return std::string{text};
+}
+
+// `text` with each of `ranges` (on its folded copy, whose bytes came from `places`) replaced by
+// kRedacted, overlapping ranges merged.
+inline std::string redact(std::string_view text, const std::vector<std::size_t>& places,
+                          Ranges& ranges) {
   std::sort(ranges.begin(), ranges.end());
   std::string out;
   out.reserve(text.size());
@@ -121,12 +198,36 @@ inline bool is_hidden_control(std::string_view c) {
     for (++i; i < ranges.size() && ranges[i].first < end; ++i) {
       end = std::max(end, ranges[i].second);
     }
-    out.append(text.substr(copied, begin - copied));
-    out.append(scrub_impl::kRedacted);
-    copied = end;
+    // Back to the original text: from the first folded byte to just after the last.
+    out.append(text.substr(copied, places[begin] - copied));
+    out.append(kRedacted);
+    copied = places[end - 1] + 1;
   }
   out.append(text.substr(copied));
   return out;
+}
+
+}  // namespace scrub_impl
+
+/// Replaces with "[redacted]" each secret of 8 bytes or more in `text`, in every form keyward
+/// writes it in (as given, form-encoded, percent-encoded, JSON-escaped), without regard to ASCII
+/// case or to whitespace and line breaks inserted into it: every run of 12 bytes or more of a
+/// form (a prefix, a suffix, a middle part; not one inside the provider's published prefix
+/// alone), a whole form shorter than that, and a first part of 8 bytes or more left at the end
+/// of a text cut short.
+[[nodiscard]] inline std::string scrub_secrets(std::string_view text,
+                                               std::span<const std::string_view> given) {
+  const std::vector<std::string> forms = scrub_impl::folded_forms(given);
+  if (forms.empty()) return std::string{text};
+  std::vector<std::size_t> places;
+  const std::string folded = scrub_impl::folded(text, &places);
+  // Ranges on the folded text, from every form, merged when redacted: overlapping occurrences
+  // of different secrets (one a prefix of another, say) all disappear whatever their order.
+  scrub_impl::Ranges ranges;
+  scrub_impl::find_runs(folded, forms, ranges);
+  scrub_impl::find_cut_first_part(folded, forms, ranges);
+  if (ranges.empty()) return std::string{text};
+  return scrub_impl::redact(text, places, ranges);
 }
 
 /// Repairs outside text into one line of valid UTF-8, C0 and C1 controls, DEL and bidirectional
