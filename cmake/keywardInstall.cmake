@@ -10,7 +10,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/keyward
         COMPONENT development
         FILES_MATCHING PATTERN "*.hpp")
 
-install(TARGETS keyward EXPORT keywardTargets COMPONENT development)
+install(TARGETS keyward_headers EXPORT keywardTargets COMPONENT development)
 
 # The package is header-only and its version file is ARCH_INDEPENDENT, so the config files go
 # to the architecture-independent data dir (share/cmake/keyward) rather than lib/cmake: one
