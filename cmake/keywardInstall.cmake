@@ -1,8 +1,8 @@
 # keyward's install rules, in two components:
 #   development  the headers, the CMake package (find_package(keyward)) and keyward.pc
 #   tool         the keyward command-line tool (tools/cli/CMakeLists.txt), when it is built
-# A plain `cmake --install` installs both; the .deb holds only `development`
-# (cmake/keywardPackaging.cmake says why).
+# A plain `cmake --install` installs both; each has its own .deb, `keyward` and `keyward-tools`
+# (cmake/keywardPackaging.cmake).
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/keyward
