@@ -10,11 +10,12 @@
 #      contents (headers, CMake package, keyward.pc under /usr; no tool);
 #   3. tests/cmake_import built against the installed package: CMake find_package(keyward) and
 #      Make with pkg-config, both with no path given, as on a user's machine;
-#   3b. keyward-tools: the `tools` preset built and `cpack --preset debs` run in the copy; the .deb
-#      is Architecture <this machine's>, holds /usr/bin/keyward only, and its Depends names the
-#      package of every library the binary needs (readelf NEEDED, dpkg -S); installed with
-#      dpkg -i (apt-get install -f for the Depends), the installed `keyward --help` and one
-#      `keyward classify` of a test fixture run;
+#   3b. keyward-tools, in the copy: the README block `<!-- checked: install-deb-tools -->` run as
+#      written if the README has one, else `cmake --preset tools`, its build, `cpack --preset
+#      debs` and `dpkg -i` (apt-get install -f for the Depends); the .deb is Architecture <this
+#      machine's>, holds /usr/bin/keyward only, and its Depends names the package of every
+#      library the binary needs (readelf NEEDED, dpkg -S); the installed `keyward --help` and
+#      one `keyward classify` of a test fixture run;
 #   4. the source tarball (`cpack --preset source`): every file of the tree and nothing of
 #      build/ or .git; unpacked, it configures and installs;
 #   5. both packages removed again (also when a step fails), leaving none of their files behind.
@@ -112,12 +113,30 @@ done
 keyward_check_consumers "$scratch/consumer"
 
 # --- 3b. keyward-tools: the tool's package ----------------------------------------------------
-keyward_banner "keyward-tools: cmake --preset tools, build, cpack --preset debs"
-(cd "$src" && cmake --preset tools >/dev/null && cmake --build --preset tools -j"$JOBS" &&
-  cpack --preset debs)
+# The README's block `<!-- checked: install-deb-tools -->` when it has one, else these steps.
+tools_block="cmake --preset tools
+cmake --build --preset tools
+cpack --preset debs
+dpkg -i ./build/tools/$tools_deb_name || apt-get install -f -y"
+if grep -qF '<!-- checked: install-deb-tools' README.md; then
+  tools_block=$(keyward_readme_block install-deb-tools)
+  keyward_banner "README block install-deb-tools, run as written in the copy"
+else
+  keyward_banner "keyward-tools (README.md has no install-deb-tools block; these steps)"
+fi
+printf '%s\n' "$tools_block" | sed 's/^/  $ /'
+if ((EUID == 0)); then
+  (cd "$src" && CMAKE_BUILD_PARALLEL_LEVEL=$JOBS DEBIAN_FRONTEND=noninteractive \
+    bash -euxo pipefail -c "$tools_block" </dev/null)
+else
+  tools_block=${tools_block//apt-get /sudo -n apt-get }
+  (cd "$src" && CMAKE_BUILD_PARALLEL_LEVEL=$JOBS DEBIAN_FRONTEND=noninteractive \
+    bash -euxo pipefail -c "${tools_block//dpkg -i /sudo -n dpkg -i }" </dev/null)
+fi
 tools_deb=$src/build/tools/$tools_deb_name
 [[ -f $tools_deb ]] || keyward_die "no build/tools/$tools_deb_name after cpack --preset debs"
 [[ -f $src/build/tools/$deb_name ]] || keyward_die "cpack --preset debs made no $deb_name"
+[[ $(package_status keyward-tools) == ii* ]] || keyward_die "keyward-tools is not installed"
 keyward_banner "$tools_deb_name"
 dpkg-deb --info "$tools_deb"
 [[ $(dpkg-deb --field "$tools_deb" Package) == keyward-tools ]] ||
@@ -148,11 +167,6 @@ while IFS= read -r lib; do
     keyward_die "keyward-tools needs $lib (package $owner) but its Depends is: $depends"
   echo "$lib: $owner, in Depends"
 done <<<"$needed"
-keyward_banner "installing keyward-tools: dpkg -i, then apt-get install -f for its Depends"
-if ! keyward_as_root env DEBIAN_FRONTEND=noninteractive dpkg -i "$tools_deb" </dev/null; then
-  keyward_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -f -y </dev/null
-fi
-[[ $(package_status keyward-tools) == ii* ]] || keyward_die "keyward-tools is not installed"
 [[ $(command -v keyward) == /usr/bin/keyward ]] ||
   keyward_die "the installed tool is not the keyward on PATH ($(command -v keyward || echo none))"
 keyward --help >"$scratch/help.txt" || keyward_die "the installed keyward --help failed"
