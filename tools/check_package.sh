@@ -152,6 +152,7 @@ fi
 grep -qxF /usr/bin/keyward <<<"$tools_contents" || keyward_die "keyward-tools has no /usr/bin/keyward"
 # Every library the binary needs must come from a package its Depends names.
 depends=$(dpkg-deb --field "$tools_deb" Depends)
+depends_names=$(awk 'BEGIN { RS = "[,|]" } { print $1 }' <<<"$depends")
 mkdir "$scratch/tools-deb"
 dpkg-deb -x "$tools_deb" "$scratch/tools-deb"
 tool=$scratch/tools-deb/usr/bin/keyward
@@ -163,7 +164,7 @@ while IFS= read -r lib; do
   owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(realpath "$path")") ||
     keyward_die "no package owns $path ($lib)"
   owner=${owner%%:*}
-  grep -qE "(^|, )$owner( |,|$)" <<<"$depends" ||
+  grep -qxF "$owner" <<<"$depends_names" ||
     keyward_die "keyward-tools needs $lib (package $owner) but its Depends is: $depends"
   echo "$lib: $owner, in Depends"
 done <<<"$needed"
