@@ -34,7 +34,7 @@ struct ScriptedProvider {
     const std::string key{request.headers.get("authorization").value_or("Bearer ?").substr(7)};
     const std::scoped_lock lock{script->mutex};
     script->last_key = key;
-    int status = script->status.count(key) != 0 ? script->status[key] : 200;
+    int status = script->status.contains(key) ? script->status[key] : 200;
     const auto limited = script->limited.find(key);
     if (limited != script->limited.end() && request.url.ends_with("/" + limited->second)) {
       status = 429;
