@@ -1,8 +1,8 @@
 # keyward's install rules, in two components:
 #   development  the headers, the CMake package (find_package(keyward)) and keyward.pc
 #   tool         the keyward command-line tool (tools/cli/CMakeLists.txt), when it is built
-# A plain `cmake --install` installs both; the .deb holds only `development`
-# (cmake/keywardPackaging.cmake says why).
+# A plain `cmake --install` installs both; each has its own .deb, `keyward` and `keyward-tools`
+# (cmake/keywardPackaging.cmake).
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/keyward
@@ -10,7 +10,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/keyward
         COMPONENT development
         FILES_MATCHING PATTERN "*.hpp")
 
-install(TARGETS keyward EXPORT keywardTargets COMPONENT development)
+install(TARGETS keyward_headers EXPORT keywardTargets COMPONENT development)
 
 # The package is header-only and its version file is ARCH_INDEPENDENT, so the config files go
 # to the architecture-independent data dir (share/cmake/keyward) rather than lib/cmake: one

@@ -6,7 +6,8 @@
 # In a fresh copy of the source tree (no build/, as after `git clone`), each README block marked
 # `<!-- checked: install-full -->` and `<!-- checked: install-headers -->` is run as written, with
 # one change: its prefix, /usr/local, becomes a scratch directory. Then:
-#   install-full     the installed `keyward --version` is the project's version;
+#   install-full     the installed `keyward --version` is the project's version, and
+#                    `cmake --build --preset release --target keyward` builds the tool;
 #   install-headers  nothing was compiled or looked for beyond the compiler: no tool installed,
 #                    no GTest or Google Benchmark searched;
 # and for both, tests/cmake_import is built and run against the prefix with CMake
@@ -51,6 +52,11 @@ for f in include/keyward/keyward.hpp share/cmake/keyward/keywardConfig.cmake \
   share/cmake/keyward/keywardConfigVersion.cmake share/pkgconfig/keyward.pc bin/keyward; do
   [[ -f $full/$f ]] || keyward_die "install-full did not install $f"
 done
+# The tool's CMake target is named as its binary: a user's `--target keyward` builds it.
+(cd "$scratch/src" && cmake --build --preset release --target keyward >/dev/null) ||
+  keyward_die "cmake --build --preset release --target keyward failed: the tool's target is not" \
+    "named keyward"
+echo "cmake --build --preset release --target keyward: ok"
 got=$("$full/bin/keyward" --version)
 echo "installed tool: $got"
 [[ $got == "keyward $version" ]] || keyward_die "keyward --version says '$got', not 'keyward $version'"

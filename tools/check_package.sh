@@ -10,9 +10,15 @@
 #      contents (headers, CMake package, keyward.pc under /usr; no tool);
 #   3. tests/cmake_import built against the installed package: CMake find_package(keyward) and
 #      Make with pkg-config, both with no path given, as on a user's machine;
+#   3b. keyward-tools, in the copy: the README block `<!-- checked: install-deb-tools -->` run as
+#      written if the README has one, else `cmake --preset tools`, its build, `cpack --preset
+#      debs` and `dpkg -i` (apt-get install -f for the Depends); the .deb is Architecture <this
+#      machine's>, holds /usr/bin/keyward only, and its Depends names the package of every
+#      library the binary needs (readelf NEEDED, dpkg -S); the installed `keyward --help` and
+#      one `keyward classify` of a test fixture run;
 #   4. the source tarball (`cpack --preset source`): every file of the tree and nothing of
 #      build/ or .git; unpacked, it configures and installs;
-#   5. the package removed again (also when a step fails), leaving none of its files behind.
+#   5. both packages removed again (also when a step fails), leaving none of their files behind.
 set -euo pipefail
 
 # shellcheck source=tools/lib.sh
@@ -21,7 +27,7 @@ cd "$KEYWARD_ROOT"
 
 JOBS=${JOBS:-2}
 keyward_ensure g++=g++ cmake=cmake ninja=ninja-build git=git make=make pkg-config=pkgconf \
-  dpkg-deb=dpkg apt-get=apt
+  dpkg-deb=dpkg apt-get=apt dpkg-shlibdeps=dpkg-dev readelf=binutils
 keyward_check_cmake
 
 version=$(keyward_project_version)
@@ -29,7 +35,9 @@ deb_name=keyward_${version}_all.deb
 installed_files=(/usr/include/keyward/keyward.hpp /usr/share/cmake/keyward/keywardConfig.cmake
   /usr/share/pkgconfig/keyward.pc)
 
-package_status() { dpkg-query -W -f='${db:Status-Abbrev}' keyward 2>/dev/null || true; }
+arch=$(dpkg --print-architecture)
+tools_deb_name=keyward-tools_${version}_${arch}.deb
+package_status() { dpkg-query -W -f='${db:Status-Abbrev}' "${1:-keyward}" 2>/dev/null || true; }
 
 # Installing over a keyward that is already there would test that one, and removing it at the
 # end would take away something this script did not install.
@@ -37,13 +45,20 @@ if [[ $(package_status) == i* ]]; then
   keyward_die "a keyward package is already installed ($(dpkg-query -W keyward));" \
     "remove it first: dpkg -r keyward"
 fi
-for f in "${installed_files[@]}"; do
+if [[ $(package_status keyward-tools) == i* ]]; then
+  keyward_die "a keyward-tools package is already installed; remove it first: dpkg -r keyward-tools"
+fi
+for f in "${installed_files[@]}" /usr/bin/keyward; do
   [[ ! -e $f ]] || keyward_die "$f exists but belongs to no keyward package; remove it first"
 done
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/keyward-package.XXXXXX")
 cleanup() {
   local rc=$?
+  if [[ $(package_status keyward-tools) == i* ]]; then
+    keyward_banner "removing the keyward-tools package"
+    keyward_as_root env DEBIAN_FRONTEND=noninteractive dpkg -r keyward-tools </dev/null || rc=1
+  fi
   if [[ $(package_status) == i* ]]; then
     keyward_banner "removing the keyward package"
     keyward_as_root env DEBIAN_FRONTEND=noninteractive dpkg -r keyward </dev/null || rc=1
@@ -97,6 +112,72 @@ done
 # --- 3. consumers against the installed package ------------------------------------------------
 keyward_check_consumers "$scratch/consumer"
 
+# --- 3b. keyward-tools: the tool's package ----------------------------------------------------
+# The README's block `<!-- checked: install-deb-tools -->` when it has one, else these steps.
+tools_block="cmake --preset tools
+cmake --build --preset tools
+cpack --preset debs
+dpkg -i ./build/tools/$tools_deb_name || apt-get install -f -y"
+if grep -qF '<!-- checked: install-deb-tools' README.md; then
+  tools_block=$(keyward_readme_block install-deb-tools)
+  keyward_banner "README block install-deb-tools, run as written in the copy"
+else
+  keyward_banner "keyward-tools (README.md has no install-deb-tools block; these steps)"
+fi
+printf '%s\n' "$tools_block" | sed 's/^/  $ /'
+if ((EUID == 0)); then
+  (cd "$src" && CMAKE_BUILD_PARALLEL_LEVEL=$JOBS DEBIAN_FRONTEND=noninteractive \
+    bash -euxo pipefail -c "$tools_block" </dev/null)
+else
+  tools_block=${tools_block//apt-get /sudo -n apt-get }
+  (cd "$src" && CMAKE_BUILD_PARALLEL_LEVEL=$JOBS DEBIAN_FRONTEND=noninteractive \
+    bash -euxo pipefail -c "${tools_block//dpkg -i /sudo -n dpkg -i }" </dev/null)
+fi
+tools_deb=$src/build/tools/$tools_deb_name
+[[ -f $tools_deb ]] || keyward_die "no build/tools/$tools_deb_name after cpack --preset debs"
+[[ -f $src/build/tools/$deb_name ]] || keyward_die "cpack --preset debs made no $deb_name"
+[[ $(package_status keyward-tools) == ii* ]] || keyward_die "keyward-tools is not installed"
+keyward_banner "$tools_deb_name"
+dpkg-deb --info "$tools_deb"
+[[ $(dpkg-deb --field "$tools_deb" Package) == keyward-tools ]] ||
+  keyward_die "the tool's package is not named keyward-tools"
+[[ $(dpkg-deb --field "$tools_deb" Version) == "$version" ]] ||
+  keyward_die "keyward-tools' version is not $version"
+[[ $(dpkg-deb --field "$tools_deb" Architecture) == "$arch" ]] ||
+  keyward_die "keyward-tools is not Architecture: $arch"
+tools_contents=$(dpkg-deb --contents "$tools_deb" | awk '{print $NF}' | sed 's|^\./|/|')
+if grep -vxE '/usr/|/usr/bin/|/usr/bin/keyward' <<<"$tools_contents"; then
+  keyward_die "keyward-tools contains more than /usr/bin/keyward (above)"
+fi
+grep -qxF /usr/bin/keyward <<<"$tools_contents" || keyward_die "keyward-tools has no /usr/bin/keyward"
+# Every library the binary needs must come from a package its Depends names.
+depends=$(dpkg-deb --field "$tools_deb" Depends)
+depends_names=$(awk 'BEGIN { RS = "[,|]" } { print $1 }' <<<"$depends")
+mkdir "$scratch/tools-deb"
+dpkg-deb -x "$tools_deb" "$scratch/tools-deb"
+tool=$scratch/tools-deb/usr/bin/keyward
+needed=$(readelf -d "$tool" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+[[ -n $needed ]] || keyward_die "readelf found no NEEDED library in $tool"
+while IFS= read -r lib; do
+  path=$(ldd "$tool" | awk -v l="$lib" '$1 == l {print $3}')
+  [[ -n $path ]] || keyward_die "ldd does not resolve $lib"
+  owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(realpath "$path")") ||
+    keyward_die "no package owns $path ($lib)"
+  owner=${owner%%:*}
+  grep -qxF "$owner" <<<"$depends_names" ||
+    keyward_die "keyward-tools needs $lib (package $owner) but its Depends is: $depends"
+  echo "$lib: $owner, in Depends"
+done <<<"$needed"
+[[ $(command -v keyward) == /usr/bin/keyward ]] ||
+  keyward_die "the installed tool is not the keyward on PATH ($(command -v keyward || echo none))"
+keyward --help >"$scratch/help.txt" || keyward_die "the installed keyward --help failed"
+grep -q '^usage:' "$scratch/help.txt" || keyward_die "the installed keyward --help shows no usage"
+fixture=$src/tests/fixtures/anthropic/401-invalid-bearer-token-oauth.json
+verdict=$(keyward classify "$fixture") || keyward_die "the installed keyward classify failed"
+echo "keyward classify ${fixture#"$src"/}: $verdict"
+grep -qF '"kind":"' <<<"$verdict" || keyward_die "keyward classify printed no verdict"
+[[ $verdict != *'"kind":"ok"'* ]] || keyward_die "keyward classify calls a 401 ok"
+
 # --- 4. the source tarball ---------------------------------------------------------------------
 keyward_banner "source tarball (cpack --preset source)"
 (cd "$src" && cpack --preset source)
@@ -120,7 +201,11 @@ cmake --install "$scratch/unpacked/build" --prefix "$scratch/unpacked/prefix" >/
   keyward_die "the unpacked source tarball did not install the headers"
 echo "unpacked, configured and installed"
 
-# --- 5. remove the package ---------------------------------------------------------------------
+# --- 5. remove the packages --------------------------------------------------------------------
+keyward_banner "removing the keyward-tools package"
+keyward_as_root env DEBIAN_FRONTEND=noninteractive dpkg -r keyward-tools </dev/null
+[[ $(package_status keyward-tools) != i* ]] || keyward_die "keyward-tools is still installed"
+[[ ! -e /usr/bin/keyward ]] || keyward_die "/usr/bin/keyward is still there after removing it"
 keyward_banner "removing the keyward package"
 keyward_as_root env DEBIAN_FRONTEND=noninteractive dpkg -r keyward </dev/null
 [[ $(package_status) != i* ]] || keyward_die "the keyward package is still installed"
@@ -129,4 +214,5 @@ for f in "${installed_files[@]}"; do
 done
 [[ ! -d /usr/include/keyward ]] || keyward_die "/usr/include/keyward is still there"
 
-keyward_banner "packages: ok ($deb_name installed, used by CMake and Make, removed; source tarball)"
+keyward_banner "packages: ok ($deb_name installed, used by CMake and Make; $tools_deb_name" \
+  "installed, its tool run; both removed; source tarball)"

@@ -16,6 +16,6 @@ keyward_check_cmake
 keyward_banner "configure (release preset)"
 cmake --preset release
 keyward_banner "build the keyward tool"
-cmake --build --preset release --target keyward_cli -j2
+cmake --build --preset release --target keyward -j2
 keyward_banner "run build/release/tools/cli/keyward demo"
 exec build/release/tools/cli/keyward demo

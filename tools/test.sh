@@ -16,6 +16,8 @@
 #   6. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
 #      docs/guides/ against its program in examples/guides/ (tools/check_guides.sh: the guide
 #      shows the whole program, in order)
+#   6b. every shell block of docs/*.md and docs/guides/*.md marked `<!-- runnable -->` runs as
+#      written from the dev build tree (tools/check_doc_commands.sh)
 #   7. the API reference (tools/check_api_docs.sh): Doxygen over the public headers with
 #      docs/Doxyfile into build/api-docs; any warning, an undocumented public declaration above
 #      all, fails
@@ -30,8 +32,9 @@
 #      run as written in a fresh copy of the tree, then tests/cmake_import built against each
 #      install with CMake (find_package) and Make (pkg-config)
 #  13. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
-#      install), the same consumers against the installed package, the source tarball; the
-#      package is removed again
+#      install), the same consumers against the installed package; keyward-tools (the tool's
+#      .deb, `cpack --preset debs`) checked, installed with dpkg -i and its `keyward` run; the
+#      source tarball; both packages are removed again
 # and ends with "N passed, 0 failed".
 set -euo pipefail
 
@@ -194,6 +197,11 @@ fi
 end_step
 
 # ---------------------------------------------------------------------------------------------
+begin_step "documents' runnable commands"
+bash tools/check_doc_commands.sh
+end_step
+
+# ---------------------------------------------------------------------------------------------
 begin_step "API reference (doxygen, warnings are errors)"
 bash tools/check_api_docs.sh
 end_step
@@ -247,7 +255,7 @@ JOBS=$JOBS bash tools/check_install.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------
-begin_step "packages (.deb, source tarball)"
+begin_step "packages (.debs, source tarball)"
 JOBS=$JOBS bash tools/check_package.sh
 end_step
 
