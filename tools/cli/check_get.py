@@ -245,7 +245,9 @@ def main():
     # Options that cannot apply are refused with the reason (exit 2), never dropped.
     for extra, flag in ((["--provider", "generic", "--client-id", "app"], "--client-id"),
                         (["--provider", "generic", "--token-url", f"{base}/token"], "--token-url"),
-                        (["--token-url", f"{base}/token"], "--client-id")):
+                        (["--token-url", f"{base}/token"], "--client-id"),
+                        (["--provider", "google", "--client-id", "app", "--token-url",
+                          f"{base}/token"], "--client-id")):
         r = run("get", f"{base}/v1/models", *key, *extra)
         check(f"get refuses {' '.join(extra)} with a reason", r.returncode == 2 and
               flag in r.stderr and "provider" in r.stderr, f"exit {r.returncode}: {r.stderr}")

@@ -209,7 +209,14 @@ std::optional<std::string> refresh_options_problem(const Options& o) {
   std::optional<std::string> problem;
   with_provider(o.provider, [&]<class Bundle>(Bundle /*bundle*/) {
     using Refresh = typename Bundle::Refresh;
-    if constexpr (requires { Bundle::oauth_refresh(std::string{}, std::string{}); }) {
+    if constexpr (requires { Bundle::oauth_refresh(std::string{}, Secret{}, std::string{}); }) {
+      // Google's refresh needs the client secret too, which the tool does not take (a secret on
+      // the command line would be visible to every user of the host).
+      problem = std::string{o.client_id.empty() ? "--token-url" : "--client-id"} +
+                " cannot apply: provider '" + o.provider +
+                "' refreshes only with the application's client secret, which keyward get does "
+                "not take; store a fresh access token with keyward login-import instead";
+    } else if constexpr (requires { Bundle::oauth_refresh(std::string{}, std::string{}); }) {
       if (o.client_id.empty()) {
         problem = "--token-url needs --client-id for provider '" + o.provider +
                   "' (its token endpoint identifies the application by it)";
@@ -249,7 +256,9 @@ struct StderrObserver {
 template <class Bundle>
 auto make_refresh(const Options& o) {
   using Refresh = typename Bundle::Refresh;
-  if constexpr (requires { Bundle::oauth_refresh(std::string{}, std::string{}); }) {
+  if constexpr (requires { Bundle::oauth_refresh(std::string{}, Secret{}, std::string{}); }) {
+    return Refresh{};  // refused by refresh_options_problem()
+  } else if constexpr (requires { Bundle::oauth_refresh(std::string{}, std::string{}); }) {
     if (!o.client_id.empty()) return Bundle::oauth_refresh(o.client_id, o.token_url);
     return Refresh{};
   } else if constexpr (requires { Refresh{typename Refresh::Options{}}; }) {
@@ -510,6 +519,10 @@ int run_get(const std::vector<std::string>& args) {
   if (o.client_id.empty() && o.token_url.empty()) {
     o.client_id = in_file.client_id;
     o.token_url = in_file.token_url;
+    if (auto problem = refresh_options_problem(o)) {
+      return bad_input("profile '" + o.profile + "' of " + o.credentials + ": its " +
+                       (o.client_id.empty() ? "token_url" : "client_id") + ": " + *problem);
+    }
     if (auto problem = token_url_problem(o.token_url)) {
       return bad_input("profile '" + o.profile + "' of " + o.credentials + ": its token_url " +
                        *problem);

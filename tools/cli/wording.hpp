@@ -113,6 +113,8 @@ struct ProfilePlace {
        "send the request to the redirect's target with --data instead"},
       {" for Credential::api_key)", ")"},
       {" for Credential::oauth)", ")"},
+      {"Give keyward a file of its own, or set FileOptions::write_where_openclaw_uses_sqlite",
+       "Give keyward a file of its own (--credentials FILE outside that directory)"},
   };
   for (const auto& [from, to] : rewrites) {
     for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
