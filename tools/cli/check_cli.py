@@ -156,14 +156,32 @@ def main():
         expect(code == 3 and out == "" and f"cannot read {missing}: {os.strerror(2)}" in err,
                f"--token-file of a missing file: exit {code}: {err!r}")
 
-    # keyward simulate: every scenario runs, prints JSON lines, and ends with the pool's status.
+    # keyward simulate: every scenario runs, prints JSON lines, ends with the pool's status, and
+    # asserts its outcome in an expect block that holds (exit 0; a failed one exits 1).
     scenarios = sorted((fixtures.parent.parent / "examples" / "scenarios").glob("*.json"))
     expect(len(scenarios) >= 6, f"only {len(scenarios)} scenarios found")
     for path in scenarios:
+        expect("expect" in json.loads(path.read_text()), f"simulate {path.name}: no expect block")
         code, out, err = run(binary, "simulate", str(path))
         lines = [json.loads(line) for line in out.splitlines()] if code == 0 else []
         expect(code == 0 and lines and "status" in lines[-1],
                f"simulate {path.name}: exit {code}: {err.strip()}")
+    with tempfile.TemporaryDirectory() as directory:
+        seed = json.loads((scenarios[0].parent / "seed.json").read_text())
+        # A failed expectation: exit 1, one line per failure on standard error, expected vs got.
+        seed["expect"] = {"events": {"refresh_succeeded": 2}}
+        scenario = pathlib.Path(directory) / "wrong.json"
+        scenario.write_text(json.dumps(seed))
+        code, out, err = run(binary, "simulate", str(scenario))
+        expect(code == 1 and '"status"' in out and
+               "expect.events.refresh_succeeded: expected 2, got 1" in err,
+               f"simulate with a failed expectation: exit {code}: {err.strip()}")
+        # A typo is refused (exit 2) with its line and path; nothing runs.
+        scenario.write_text('{"profiles": [{"name": "a", "token": "sim-key-a-0123456789-000a"}],'
+                            '\n "requests": [{"att": 5}]}')
+        code, out, err = run(binary, "simulate", str(scenario))
+        expect(code == 2 and out == "" and "line 2: requests[0].att: unknown key" in err,
+               f"simulate of a scenario with a typo: exit {code}: {err.strip()}")
     # An error's "code" is the Errc identifier (docs/simulate.md), its sentence is "message".
     code, out, err = run(binary, "simulate", str(scenarios[0].parent / "all_rate_limited.json"))
     errors = [json.loads(line) for line in out.splitlines() if '"outcome":"error"' in line]

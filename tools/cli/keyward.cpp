@@ -117,13 +117,16 @@ usage:
 
 exit codes:
   0  classify printed a verdict; validate found nothing wrong; demo: every promise kept;
-     get: a 2xx response; status, login-import: done; simulate: the scenario ran
+     get: a 2xx response; status, login-import: done; simulate: the scenario ran and its
+     expectations held
   1  validate found problems; demo: a promise broken; get: a response that is not 2xx (one
      line on standard error says what it means and what to do);
-     login-import: the credential fails pre-flight (nothing written)
-  2  usage error, or an option that cannot apply (the message says why)
+     login-import: the credential fails pre-flight (nothing written); simulate: an
+     expectation failed (one line each on standard error: expected, got)
+  2  usage error, or an option that cannot apply (the message says why); simulate: a
+     scenario it cannot run, such as an unknown key or a bad value (line and path named)
   3  unreadable or malformed input (get, status, login-import: the credentials file or
-     Redis, or the login or key to import; simulate: the scenario)
+     Redis, or the login or key to import; simulate: a scenario that is not JSON)
   4  get: a person must act (the credential needs a new login or is unusable)
   5  get: try again later (cooling down, refresh failing, provider unavailable); when the
      wait's end is known, a last line on standard error says from when, to the second
@@ -290,13 +293,21 @@ int simulate(const std::vector<std::string>& args) {
   }
   std::ostringstream text;
   text << file.rdbuf();
+  std::vector<std::string> failed;
   try {
-    keyward::cli::sim::run(text.str(), std::cout, summary);
+    failed = keyward::cli::sim::run(text.str(), std::cout, summary);
+  } catch (const keyward::cli::sim::MalformedScenario& e) {
+    std::cerr << "keyward: " << *path << ": " << e.what() << "\n";
+    return kBadInput;
+  } catch (const keyward::cli::sim::ScenarioError& e) {
+    std::cerr << "keyward: " << *path << ": " << e.what() << "\n";
+    return kUsage;
   } catch (const std::exception& e) {
     std::cerr << "keyward: " << *path << ": " << e.what() << "\n";
     return kBadInput;
   }
-  return kOk;
+  for (const auto& line : failed) std::cerr << "keyward: " << *path << ": " << line << "\n";
+  return failed.empty() ? kOk : kFindings;
 }
 
 }  // namespace

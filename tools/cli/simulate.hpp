@@ -16,6 +16,7 @@
 #include <optional>
 #include <ostream>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/simulate_expect.hpp"
 #include "cli/wording.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/text.hpp"
@@ -47,11 +49,6 @@ using Value = detail::json::Value;  ///< The one JSON type of this file.
 inline const TimePoint kEpoch{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
 inline constexpr std::string_view kApiUrl = "https://api.sim.test/v1/messages";
 inline constexpr std::string_view kTokenUrl = "https://auth.sim.test/oauth/token";
-
-/// A scenario that cannot be run; the message names the field.
-struct ScenarioError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 /// Virtual time: moves only when the simulator or a sleep moves it. Copies share the time.
 class Clock {
@@ -244,11 +241,15 @@ struct Policies : Bundle {
 };
 
 /// Runs `scenario` (the text of a scenario file) and writes its lines to `out`; throws
-/// ScenarioError when the scenario cannot be run. `summary` adds a table at the end.
-inline void run(std::string_view scenario, std::ostream& out, bool summary = false);
+/// ScenarioError when the scenario cannot be run (an unknown key or a bad value included).
+/// `summary` adds a table at the end. Returns the failed expectations of its `expect` block,
+/// one line each (empty when they all hold or there is none).
+inline std::vector<std::string> run(std::string_view scenario, std::ostream& out,
+                                    bool summary = false);
 
+/// Runs the scenario `doc` under `Bundle`'s policies; returns every credential the run knew.
 template <class Bundle>
-void run_with(const Value& doc, std::ostream& out, bool summary) {
+std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary) {
   using P = Policies<Bundle>;
   using Pool = CredentialPool<Provider, P>;
   Clock clock;
@@ -371,12 +372,17 @@ void run_with(const Value& doc, std::ostream& out, bool summary) {
     }
     const std::string model = text_of(v, "model");
     const std::string session = text_of(v, "session");
+    const std::string name = text_of(v, "name");
     Request request{.method = "POST", .url = std::string{kApiUrl}, .headers = {}, .body = "{}"};
     if (!model.empty()) request.headers.set("x-sim-model", model);
     auto result = pool.send(request, {.model = model, .session = session});
     std::string line = "{\"at\":";
     detail::append_json_string(line, detail::format_rfc3339(clock.now()));
     line += ",\"request\":" + std::to_string(++number);
+    if (!name.empty()) {
+      line += ",\"name\":";
+      detail::append_json_string(line, name);
+    }
     line += ",\"model\":";
     detail::append_json_string(line, model);
     line += ",\"session\":";
@@ -416,16 +422,31 @@ void run_with(const Value& doc, std::ostream& out, bool summary) {
           << ", generation " << p.credential.generation << "\n";
     }
   }
+  const std::scoped_lock lock(script->mutex);
+  std::set<std::string> secrets = script->refresh_tokens;
+  for (const auto& [token, owner] : script->owner) secrets.insert(token);
+  return secrets;
 }
 
-inline void run(std::string_view scenario, std::ostream& out, bool summary) {
+inline std::vector<std::string> run(std::string_view scenario, std::ostream& out, bool summary) {
   const auto doc = detail::json::parse(scenario);
-  if (!doc || !doc->is_object()) throw ScenarioError("the scenario is not a JSON object");
+  if (!doc || !doc->is_object()) throw MalformedScenario("the scenario is not a JSON object");
+  validate(*doc, scenario);
   const std::string provider = text_of(*doc, "provider", "generic");
-  if (provider == "anthropic") return run_with<provider::Anthropic>(*doc, out, summary);
-  if (provider == "openai") return run_with<provider::OpenAI>(*doc, out, summary);
-  if (provider == "generic") return run_with<DefaultPolicies>(*doc, out, summary);
-  throw ScenarioError("provider must be anthropic, openai or generic, not '" + provider + "'");
+  std::ostringstream lines;
+  std::set<std::string> secrets;
+  if (provider == "anthropic") {
+    secrets = run_with<provider::Anthropic>(*doc, lines, summary);
+  } else if (provider == "openai") {
+    secrets = run_with<provider::OpenAI>(*doc, lines, summary);
+  } else if (provider == "generic") {
+    secrets = run_with<DefaultPolicies>(*doc, lines, summary);
+  } else {
+    throw ScenarioError("provider must be anthropic, openai or generic, not '" + provider + "'");
+  }
+  out << lines.str();
+  const Value* expect = doc->find("expect");
+  return expect != nullptr ? check(*expect, lines.str(), secrets) : std::vector<std::string>{};
 }
 
 }  // namespace keyward::cli::sim
