@@ -148,7 +148,6 @@ TEST(SimulateTest, RefusesAScenarioItCannotRun) {
   EXPECT_THROW(cli::sim::run("not json", out), cli::sim::ScenarioError);
 }
 
-
 std::string refusal(std::string_view scenario) {
   std::ostringstream out;
   try {
@@ -230,14 +229,14 @@ TEST(SimulateTest, AFailedExpectationIsADiffOfExpectedAndGot) {
 TEST(SimulateTest, TheSecretRuleCatchesATokenInTheOutput) {
   // A profile named after its own token puts the token in every line about it.
   std::ostringstream out;
-  const auto got = cli::sim::run(R"({"profiles": [{"name": "key-0123456789-abcd",
-    "token": "key-0123456789-abcd"}], "requests": [{"at_s": 0}],
+  const auto got = cli::sim::run(R"({"profiles": [{"name": "key-0123456789-abcdef",
+    "token": "key-0123456789-abcdef"}], "requests": [{"at_s": 0}],
     "expect": {"never": ["secret_in_output"]}})",
                                  out);
   ASSERT_EQ(got.size(), 1U);
   EXPECT_NE(got[0].find("expect.never.secret_in_output: expected no secret"), std::string::npos)
       << got[0];
-  EXPECT_EQ(got[0].find("key-0123456789-abcd"), std::string::npos) << got[0];
+  EXPECT_EQ(got[0].find("key-0123456789-abcdef"), std::string::npos) << got[0];
 }
 
 TEST(SimulateTest, TheCooldownRuleCatchesAnAttemptInsideTheWindow) {
@@ -267,9 +266,9 @@ TEST(SimulateTest, TheCooldownRuleCatchesAnAttemptInsideTheWindow) {
 }
 
 TEST(SimulateTest, EveryShippedScenarioAssertsAndHolds) {
-  for (const char* name : {"seed.json", "seed_dead_token.json", "all_rate_limited.json",
-                           "overloaded.json", "gateway_20_keys.json", "anthropic_oauth.json",
-                           "sticky_sessions.json"}) {
+  for (const char* name :
+       {"seed.json", "seed_dead_token.json", "all_rate_limited.json", "overloaded.json",
+        "gateway_20_keys.json", "anthropic_oauth.json", "sticky_sessions.json"}) {
     std::ifstream file(std::string{KEYWARD_FIXTURE_DIR} + "/../../examples/scenarios/" + name);
     std::ostringstream text;
     text << file.rdbuf();

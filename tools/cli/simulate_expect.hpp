@@ -1,5 +1,8 @@
 // A scenario's checks for `keyward simulate` (docs/simulate.md): the reading that refuses unknown
 // keys and bad values, naming the path and line, and the `expect` block checked after the run.
+//
+// Why this file is over 300 lines: the reader and the checker share one vocabulary (the keys of
+// the expect block, the event kinds, states and error codes); none of it is library code.
 #pragma once
 
 #include <algorithm>
@@ -152,10 +155,10 @@ inline const std::set<std::string>& never_rules() {
 /// Refuses a scenario (`doc`, read from `text`) with a key it does not know or a value of the
 /// wrong type or range; the message names the JSON path and its line.
 inline void validate(const detail::json::Value& doc, std::string_view text) {
-  using expect_detail::Field;
-  using expect_detail::member;
   using detail::json::Type;
   using detail::json::Value;
+  using expect_detail::Field;
+  using expect_detail::member;
   const expect_detail::Reader r(text);
   constexpr auto N = Type::number;
   constexpr auto S = Type::string;
@@ -169,7 +172,8 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
             {"requests", Type::array},
             {"replace", Type::array},
             {"expect", Type::object}});
-  if (const Value* p = doc.find("provider")) r.one_of(*p, "provider", {"anthropic", "openai", "generic"});
+  if (const Value* p = doc.find("provider"))
+    r.one_of(*p, "provider", {"anthropic", "openai", "generic"});
   if (const Value* pool = doc.find("pool")) {
     r.object(*pool, "pool",
              {{"selection", S},
@@ -179,7 +183,8 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
               {"remaining_floor", N, 0},
               {"max_attempts", N, 1}});
     if (const Value* s = pool->find("selection")) {
-      r.one_of(*s, "pool.selection", {"priority", "round_robin", "least_recently_used", "weighted"});
+      r.one_of(*s, "pool.selection",
+               {"priority", "round_robin", "least_recently_used", "weighted"});
     }
   }
   r.array(member(doc, "profiles"), "profiles", [&](const Value& p, const std::string& at) {
@@ -205,8 +210,10 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
     if (const Value* status = v.find("status"); status != nullptr && *status->as_number() > 599) {
       r.fail(*status, at + ".status", "must be an HTTP status, 100 to 599");
     }
-    for (const auto& [name, value] : *member(v, "headers").as_object()) {
-      r.type(value, at + ".headers." + name, S);
+    if (const Value* headers = v.find("headers")) {
+      for (const auto& [name, value] : *headers->as_object()) {
+        r.type(value, at + ".headers." + name, S);
+      }
     }
   };
   r.array(member(doc, "api"), "api", rule);
@@ -259,8 +266,10 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
     for (const auto& [name, want] : *requests->as_object()) {
       const std::string at = "expect.requests." + name;
       r.object(want, at, {{"outcome", S}, {"status", N, 100}, {"code", S}, {"profile", S}});
-      if (const Value* o = want.find("outcome")) r.one_of(*o, at + ".outcome", {"response", "error"});
-      if (const Value* c = want.find("code")) r.one_of(*c, at + ".code", expect_detail::errc_names());
+      if (const Value* o = want.find("outcome"))
+        r.one_of(*o, at + ".outcome", {"response", "error"});
+      if (const Value* c = want.find("code"))
+        r.one_of(*c, at + ".code", expect_detail::errc_names());
     }
   }
   r.array(member(*expect, "never"), "expect.never", [&](const Value& v, const std::string& at) {
@@ -290,9 +299,10 @@ inline std::vector<std::string> check(const detail::json::Value& expect, std::st
   const auto count = [&](std::string_view kind, const std::string* profile) {
     std::size_t n = 0;
     for (const Value& v : lines) {
-      n += v.string_or("event") == kind && (profile == nullptr || v.string_or("profile") == *profile)
-               ? 1U
-               : 0U;
+      n +=
+          v.string_or("event") == kind && (profile == nullptr || v.string_or("profile") == *profile)
+              ? 1U
+              : 0U;
     }
     return std::to_string(n);
   };
@@ -341,7 +351,8 @@ inline std::vector<std::string> check(const detail::json::Value& expect, std::st
       for (const Value* got : matched) {
         for (const auto& [key, value] : *want.as_object()) {
           const Value& g = expect_detail::member(*got, key);
-          differ("requests." + name + "." + key, value.is_number() ? number(value) : quoted(*value.as_string()),
+          differ("requests." + name + "." + key,
+                 value.is_number() ? number(value) : quoted(*value.as_string()),
                  g.is_number()   ? number(g)
                  : g.is_string() ? quoted(*g.as_string())
                                  : std::string{"nothing"});
