@@ -3,9 +3,8 @@
 #
 #   bash tools/test.sh
 #
-# Installs what is missing (Debian/apt, needs root), including npm proper-lockfile 4.1.2 in
-# build/npm for the seed-lock seam test (tests/store/seed_lock_seam_test.cpp; skipped with a
-# visible message when npm's registry is unreachable), then runs, stopping at the first failure:
+# Installs what is missing (Debian/apt, needs root; step 1 also npm proper-lockfile 4.1.2 in
+# build/npm for the seed-lock seam test), then runs, stopping at the first failure:
 #   1. the README's quick test command, tools/dev-test.sh: the dev preset (g++, Debug, -Werror):
 #      configure, build (incl. header check), ctest (incl. the examples and the guides' programs,
 #      examples/guides/*.cpp)
@@ -115,26 +114,6 @@ preset_build_and_test() {
   "$@" cmake --build --preset "$preset" -j"$JOBS"
   "$@" ctest --preset "$preset"
 }
-
-# ---------------------------------------------------------------------------------------------
-# The real other side of the file store's seam with OpenClaw's older lock: npm proper-lockfile
-# 4.1.2 in build/npm/node_modules, run by node in tests/store/seed_lock_seam_test.cpp. Kept once
-# installed; the test skips (and says so) when it is absent.
-begin_step "npm: proper-lockfile 4.1.2 for the seed-lock seam test"
-keyward_ensure node=nodejs npm=npm
-NPM_DIR=build/npm
-if [[ $(node -p "require('./$NPM_DIR/node_modules/proper-lockfile/package.json').version" \
-  2>/dev/null) == 4.1.2 ]]; then
-  echo "proper-lockfile 4.1.2 already in $NPM_DIR/node_modules"
-elif timeout 60 npm ping >/dev/null 2>&1; then
-  mkdir -p "$NPM_DIR"
-  timeout 300 npm install --prefix "$NPM_DIR" --no-save --no-package-lock --no-audit --no-fund \
-    proper-lockfile@4.1.2
-else
-  printf '\n**** SKIPPED: npm registry unreachable: proper-lockfile not installed, so\n'
-  printf '**** SeedLockSeam.* (tests/store/seed_lock_seam_test.cpp) will be skipped ****\n\n'
-fi
-end_step
 
 # ---------------------------------------------------------------------------------------------
 begin_step "dev (g++ Debug -Werror): bash tools/dev-test.sh"

@@ -30,9 +30,8 @@ namespace keyward::detail {
 struct Obtained {
   enum class Kind : std::uint8_t { refreshed, adopted, failed, refused } kind = Kind::failed;
   Credential credential;
-  bool redeemed = false;   // this flight made a token call (or used one it made earlier)
-  bool discarded = false;  // adopted: a credential this flight redeemed lost to a newer login
-  bool kept = false;       // refreshed: redeemed by an earlier flight whose persist failed
+  bool redeemed = false;  // this flight made a token call (or used one it made earlier)
+  bool kept = false;      // refreshed: redeemed by an earlier flight whose persist failed
   std::optional<std::chrono::seconds> refresh_in;
   bool rotated = false;
   std::uint64_t stored = 0;    // the store generation written or adopted
@@ -115,10 +114,8 @@ class Redemption {
         written = stored->generation;  // stored already, by this flight's earlier attempt
       } else if (stored->generation != 0 &&
                  !(stored->credential.refresh_token == current.refresh_token)) {
-        pending_.reset();
-        Obtained got = adopted(std::move(*stored));
-        got.discarded = true;
-        return got;
+        pending_.reset();  // the redeemed credential lost to a newer login: adopt that
+        return adopted(std::move(*stored));
       } else {
         written = store_.compare_and_swap(stored->generation, outcome.credential);
       }
