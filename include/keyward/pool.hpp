@@ -164,6 +164,7 @@ class CredentialPool {
       return unexpected(m.cell.messages().replacement_not_stored(std::move(token).error()));
     }
     m.models.clear_all();
+    m.stated.clear();
     notify(m, EventKind::credential_replaced, **token, nullptr, std::nullopt);
     return {};
   }
@@ -253,6 +254,7 @@ class CredentialPool {
     Coordinator coordinator;
     detail::ModelWindows models;
     detail::Remaining remaining;
+    detail::StatedWaits stated;  // the server's waits, which the panic rule never cuts short
     std::atomic<std::uint64_t> last_used{0};  // a logical time, for least_recently_used
   };
 
@@ -441,8 +443,9 @@ class CredentialPool {
       all_transient = all_transient && transient && p.state != "failed";
       p.fix = fix_for(m, p, *s);
       if (p.until && (!out.until || *p.until < *out.until)) out.until = p.until;
+      // Only a window keyward estimated is probed early: never one the server stated.
       if (transient && p.until && s->state != CredentialState::probing && !tried.contains(i) &&
-          (!panic_until || *p.until < *panic_until)) {
+          (!panic_until || *p.until < *panic_until) && !m.stated.running(p.model, at)) {
         out.panic = i;
         panic_until = p.until;
       }
@@ -677,6 +680,11 @@ class CredentialPool {
     if (guarded.breaker) observe_breaker(m, *guarded.breaker, ticket, verdict);
     observe(m, EventKind::verdict, ticket, &verdict);
     if (sent) note_remaining(m, sent->headers, at);
+    if (verdict.retry_after &&
+        (verdict.kind == VerdictKind::quota_exhausted ||
+         (verdict.kind == VerdictKind::rate_limited && scope.model.empty()))) {
+      note_stated(m, {}, ticket.generation, *verdict.retry_after, at);
+    }
     if (verdict.kind == VerdictKind::rate_limited && !scope.model.empty()) {
       return model_rate_limited(m, scope.model, std::move(ticket), std::move(verdict), at);
     }
@@ -744,6 +752,14 @@ class CredentialPool {
     }
   }
 
+  // Remembers a wait the server stated for the profile (model "") or one model, for the panic
+  // rule; a late answer for a replaced credential states nothing about the current one.
+  void note_stated(Member& m, std::string_view model, std::uint64_t generation,
+                   std::chrono::milliseconds wait, TimePoint at) {
+    if (m.cell.snapshot()->token->generation != generation) return;
+    m.stated.record(model, detail::saturating_add(at, wait), at);
+  }
+
   // Hands an undecided model probe back, however the attempt ends (a decided one is gone).
   struct ModelProbe {
     detail::ModelWindows& windows;
@@ -781,6 +797,7 @@ class CredentialPool {
         return parts_.cooldown.on_failure(verdict, failures, m.cell.jitter())
             .value_or(std::chrono::milliseconds::zero());
       });
+      if (verdict.retry_after) note_stated(m, model, ticket.generation, *verdict.retry_after, at);
       if (until) notify(m, EventKind::cooldown_entered, *token, &verdict, until);
     }
     Error error = m.cell.messages().taken_out(verdict, token->fingerprint,
