@@ -487,6 +487,22 @@ TEST(PoolTest, WeightedSelectionFollowsTheWeights) {
   EXPECT_EQ(a, 30U);
 }
 
+TEST(PoolTest, ACoolingProfilesShareIsSpreadOverTheOthersByWeight) {
+  PoolOptions options;
+  options.selection = Selection::weighted;
+  PoolSetup s({"heavy", "light", "mid"}, options, {6, 1, 3});
+  s.provider.answer("heavy", 429, "600");
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(s.send());  // heavy is tried once, then cools
+  const std::size_t before = s.provider.count();
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(s.send());
+  std::map<std::string, int> served;
+  const auto keys = s.provider.keys();
+  for (std::size_t k = before; k < keys.size(); ++k) ++served[keys[k]];
+  EXPECT_EQ(served[key_of("heavy")], 0);
+  EXPECT_EQ(served[key_of("light")], 10);  // 1 : 3, not all of heavy's share on light
+  EXPECT_EQ(served[key_of("mid")], 30);
+}
+
 TEST(PoolTest, ASessionKeepsItsProfileUntilItFailsThenRepins) {
   PoolOptions options;
   options.selection = Selection::round_robin;

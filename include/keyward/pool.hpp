@@ -379,7 +379,18 @@ class CredentialPool {
         start = static_cast<std::size_t>(
             std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
             cumulative_.begin());
-        break;
+        if (usable(start)) return start;
+        // It cannot serve: its share goes to the others in proportion to their weights.
+        std::uint64_t open = 0;
+        for (std::size_t i = 0; i < n; ++i) open += usable(i) ? members_[i]->weight : 0U;
+        if (open == 0) return std::nullopt;
+        std::uint64_t at_share = spill_.fetch_add(1, std::memory_order_relaxed) % open;
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!usable(i)) continue;
+          if (at_share < members_[i]->weight) return i;
+          at_share -= members_[i]->weight;
+        }
+        break;  // a profile went out meanwhile: the next in order that serves
       }
       case Selection::least_recently_used: {
         std::optional<std::size_t> best;
@@ -840,6 +851,7 @@ class CredentialPool {
   std::vector<std::unique_ptr<Member>> members_;
   std::vector<std::uint64_t> cumulative_;  // running sums of the weights
   std::atomic<std::uint64_t> turn_{0};     // round robin and weighted
+  std::atomic<std::uint64_t> spill_{0};    // weighted: the shares of profiles that cannot serve
   std::atomic<TimePoint::rep> last_panic_{kNever};
   detail::SessionPins pins_;
 };
