@@ -477,6 +477,26 @@ TEST(PoolTest, LeastRecentlyUsedPicksTheProfileThatServedLongestAgo) {
   EXPECT_EQ(s.provider.last(), key_of("c"));
 }
 
+TEST(PoolTest, LeastRecentlyUsedCountsStickySessionRequests) {
+  PoolOptions options;
+  options.selection = Selection::least_recently_used;
+  PoolSetup s({"a", "b", "c"}, options);
+  ASSERT_TRUE(s.send({.session = "conversation"}));  // pinned to a
+  EXPECT_EQ(s.provider.last(), key_of("a"));
+  ASSERT_TRUE(s.send());
+  EXPECT_EQ(s.provider.last(), key_of("b"));
+  ASSERT_TRUE(s.send());
+  EXPECT_EQ(s.provider.last(), key_of("c"));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(s.send({.session = "conversation"}));
+    EXPECT_EQ(s.provider.last(), key_of("a"));
+  }
+  ASSERT_TRUE(s.send());  // a served last: b has served least recently
+  EXPECT_EQ(s.provider.last(), key_of("b"));
+  ASSERT_TRUE(s.send());
+  EXPECT_EQ(s.provider.last(), key_of("c"));
+}
+
 TEST(PoolTest, WeightedSelectionFollowsTheWeights) {
   PoolOptions options;
   options.selection = Selection::weighted;

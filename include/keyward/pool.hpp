@@ -348,6 +348,7 @@ class CredentialPool {
       if (const auto pinned = pins_.find(scope.session, at(), options_.sticky_for);
           pinned && *pinned < n && !tried.contains(*pinned) &&
           serves(*members_[*pinned], scope.model, false, at)) {
+        if (options_.selection == Selection::least_recently_used) used(*pinned);
         return pinned;
       }
     }
@@ -358,6 +359,17 @@ class CredentialPool {
     }
     if (chosen && !scope.session.empty()) pins_.pin(scope.session, *chosen, at());
     return chosen;
+  }
+
+  // Least recently used: profile `i` serves a session's request, so it is the most recent.
+  void used(std::size_t i) noexcept {
+    std::uint64_t newest = 0;
+    for (const auto& m : members_) {
+      newest = std::max(newest, m->last_used.load(std::memory_order_relaxed));
+    }
+    if (members_[i]->last_used.load(std::memory_order_relaxed) != newest) {
+      members_[i]->last_used.store(newest + 1, std::memory_order_relaxed);
+    }
   }
 
   std::optional<std::size_t> choose_by_strategy(std::string_view model, bool steer,
