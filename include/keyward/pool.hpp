@@ -361,6 +361,27 @@ class CredentialPool {
     return chosen;
   }
 
+  // Weighted, when the profile whose turn it is cannot serve: its share goes to the others that
+  // can, in proportion to their weights (a second relaxed counter); nothing when none can.
+  template <class Usable>
+  std::optional<std::size_t> spread(const Usable& usable) {
+    std::uint64_t open = 0;
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      if (usable(i)) open += members_[i]->weight;
+    }
+    if (open == 0) return std::nullopt;
+    std::uint64_t at_share = spill_.fetch_add(1, std::memory_order_relaxed) % open;
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      if (!usable(i)) continue;
+      if (at_share < members_[i]->weight) return i;
+      at_share -= members_[i]->weight;
+    }
+    for (std::size_t i = 0; i < members_.size(); ++i) {  // one went out meanwhile
+      if (usable(i)) return i;
+    }
+    return std::nullopt;
+  }
+
   // Least recently used: profile `i` serves a session's request, so it is the most recent.
   void used(std::size_t i) noexcept {
     std::uint64_t newest = 0;
@@ -392,17 +413,7 @@ class CredentialPool {
             std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
             cumulative_.begin());
         if (usable(start)) return start;
-        // It cannot serve: its share goes to the others in proportion to their weights.
-        std::uint64_t open = 0;
-        for (std::size_t i = 0; i < n; ++i) open += usable(i) ? members_[i]->weight : 0U;
-        if (open == 0) return std::nullopt;
-        std::uint64_t at_share = spill_.fetch_add(1, std::memory_order_relaxed) % open;
-        for (std::size_t i = 0; i < n; ++i) {
-          if (!usable(i)) continue;
-          if (at_share < members_[i]->weight) return i;
-          at_share -= members_[i]->weight;
-        }
-        break;  // a profile went out meanwhile: the next in order that serves
+        return spread(usable);  // it cannot serve: its share goes to the others
       }
       case Selection::least_recently_used: {
         std::optional<std::size_t> best;
@@ -703,11 +714,7 @@ class CredentialPool {
     if (guarded.breaker) observe_breaker(m, *guarded.breaker, ticket, verdict);
     observe(m, EventKind::verdict, ticket, &verdict);
     if (sent) note_remaining(m, sent->headers, at);
-    if (verdict.retry_after &&
-        (verdict.kind == VerdictKind::quota_exhausted ||
-         (verdict.kind == VerdictKind::rate_limited && scope.model.empty()))) {
-      note_stated(m, {}, ticket.generation, *verdict.retry_after, at);
-    }
+    note_stated(m, scope.model, ticket.generation, verdict, at);
     if (verdict.kind == VerdictKind::rate_limited && !scope.model.empty()) {
       return model_rate_limited(m, scope.model, std::move(ticket), std::move(verdict), at);
     }
@@ -775,12 +782,19 @@ class CredentialPool {
     }
   }
 
-  // Remembers a wait the server stated for the profile (model "") or one model, for the panic
-  // rule; a late answer for a replaced credential states nothing about the current one.
+  // Remembers a wait the server stated with a rate limit (for `model` when the request named
+  // one, else the profile) or a quota verdict (the profile), for the panic rule; a late answer
+  // for a replaced credential states nothing about the current one.
   void note_stated(Member& m, std::string_view model, std::uint64_t generation,
-                   std::chrono::milliseconds wait, TimePoint at) {
+                   const Verdict& verdict, TimePoint at) {
+    if (!verdict.retry_after) return;
+    if (verdict.kind == VerdictKind::quota_exhausted) {
+      model = {};
+    } else if (verdict.kind != VerdictKind::rate_limited) {
+      return;
+    }
     if (m.cell.snapshot()->token->generation != generation) return;
-    m.stated.record(model, detail::saturating_add(at, wait), at);
+    m.stated.record(model, detail::saturating_add(at, *verdict.retry_after), at);
   }
 
   // Hands an undecided model probe back, however the attempt ends (a decided one is gone).
@@ -820,7 +834,6 @@ class CredentialPool {
         return parts_.cooldown.on_failure(verdict, failures, m.cell.jitter())
             .value_or(std::chrono::milliseconds::zero());
       });
-      if (verdict.retry_after) note_stated(m, model, ticket.generation, *verdict.retry_after, at);
       if (until) notify(m, EventKind::cooldown_entered, *token, &verdict, until);
     }
     Error error = m.cell.messages().taken_out(verdict, token->fingerprint,
