@@ -1,7 +1,9 @@
 // CredentialPool under 8 threads (run under TSan in CI): failovers, rate limits, dead keys
 // replaced while requests run, all-out phases with panic probes. Asserts that no request was
 // admitted with a credential that was out at the time (except a probe), and that every profile
-// comes back at the end.
+// comes back at the end. The controller (fake time, replacements, the provider's phase) and the
+// senders take turns, so every build type, fast or slow, runs the same rounds and sees
+// replacements, all-out phases and panic probes.
 //
 // How "out at the time" is decided without racing the pool: a global sequence stamps, for each
 // credential, every change as an interval that surely contains its publish: an out-state from
@@ -16,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -64,6 +67,7 @@ thread_local std::uint64_t started_at = 0;  // when this thread's request starte
 thread_local std::uint64_t admitted_at = 0;
 thread_local TimePoint admitted_now{};
 thread_local std::uint64_t verdict_at = 0;  // this thread's last verdict event
+thread_local unsigned sender = 0;           // this sender's index: its answers' random seed
 // A probe success of this thread whose send() has not returned yet.
 thread_local std::optional<std::pair<std::string, std::uint64_t>> back_pending;
 
@@ -177,15 +181,16 @@ struct StressProvider {
   std::set<std::string> dead;  // keys the provider rejects
 
   TransportResult answer(const std::string& key) {
-    thread_local std::minstd_rand rng{std::hash<std::thread::id>{}(std::this_thread::get_id())};
+    thread_local std::minstd_rand rng{sender + 1U};
     {
       const std::scoped_lock lock(mutex);
       if (dead.contains(key)) return json_response(401, "{}");
     }
     if (phase == 2) return json_response(200, "{}");
-    if (phase == 1) return json_response(429, "{}", {{"retry-after", "2"}});
+    if (phase == 1) return json_response(429, "{}");  // keyward estimates: the panic rule probes
     const auto roll = rng() % 100;
-    if (roll < 15) return json_response(429, "{}", {{"retry-after", std::to_string(1 + roll % 3)}});
+    if (roll < 8) return json_response(429, "{}", {{"retry-after", std::to_string(1 + roll % 3)}});
+    if (roll < 15) return json_response(429, "{}");
     if (roll < 18) {
       const std::scoped_lock lock(mutex);
       dead.insert(key);
@@ -235,28 +240,48 @@ TEST(PoolStressTest, EightThreadsNeverSendAnOutCredentialAndEveryProfileComesBac
     }
   };
 
+  // The controller and the senders take turns: in each round the controller moves the fake
+  // time, replaces dead keys and sets the provider's phase, then the eight senders send a batch
+  // each, concurrently, while the controller waits. Every build type runs the same rounds.
   constexpr int kThreads = 8;
-  constexpr int kRequests = 150;
-  std::atomic<int> done{0};
+  constexpr int kRounds = 30;
+  constexpr int kBatch = 3;
+  std::mutex turn_mutex;
+  std::condition_variable turn;
+  int round_open = -1;  // the round whose batch the senders may send
+  int finished = 0;     // senders done with the open round's batch
   std::vector<std::thread> threads;
   threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < kRequests; ++i) {
-        started_at = m.seq.fetch_add(1);
-        static_cast<void>(
-            pool.send(Request{.method = "POST", .url = kUrl, .headers = {}, .body = "{}"}));
-        sent(m);
+    threads.emplace_back([&, t] {
+      sender = static_cast<unsigned>(t);
+      for (int round = 0; round < kRounds; ++round) {
+        {
+          std::unique_lock lock(turn_mutex);
+          turn.wait(lock, [&] { return round_open == round; });
+        }
+        for (int i = 0; i < kBatch; ++i) {
+          started_at = m.seq.fetch_add(1);
+          static_cast<void>(
+              pool.send(Request{.method = "POST", .url = kUrl, .headers = {}, .body = "{}"}));
+          sent(m);
+        }
+        const std::scoped_lock lock(turn_mutex);
+        ++finished;
+        turn.notify_all();
       }
-      ++done;
     });
   }
-  // The controller: time passes, dead keys are replaced, and for a while everything is limited.
-  for (int round = 0; done < kThreads; ++round) {
-    m.clock.advance(50ms);
-    if (round % 10 == 0) replace_dead();
-    provider.phase = (round / 40) % 3 == 1 ? 1 : 0;
-    std::this_thread::sleep_for(1ms);  // real time only paces the controller
+  // Rounds 10 to 14: everything is rate limited, with no stated wait.
+  for (int round = 0; round < kRounds; ++round) {
+    m.clock.advance(500ms);
+    replace_dead();
+    provider.phase = round >= 10 && round < 15 ? 1 : 0;
+    std::unique_lock lock(turn_mutex);
+    finished = 0;
+    round_open = round;
+    turn.notify_all();
+    turn.wait(lock, [&] { return finished == kThreads; });
   }
   for (auto& t : threads) t.join();
 

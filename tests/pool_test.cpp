@@ -325,38 +325,83 @@ TEST(PoolTest, ReplacingACredentialClearsItsCooldownAndItsModelWindows) {
   EXPECT_EQ(s.provider.last(), key_of("a-new"));
 }
 
-TEST(PoolTest, WhenEveryProfileIsRateLimitedTheOneWhoseWindowEndsFirstIsProbed) {
+// The panic rule probes only windows keyward estimated: quota windows (5 h, no jitter) here.
+TEST(PoolTest, WhenEveryProfileIsOutTheOneWhoseEstimatedWindowEndsFirstIsProbed) {
   PoolSetup s({"a", "b", "c"});
-  s.provider.answer("a", 429, "60");
-  s.provider.answer("b", 429, "30");
-  s.provider.answer("c", 429, "45");
-  auto first = s.send();  // each is tried once, then nothing is left
-  ASSERT_FALSE(first);
-  EXPECT_EQ(first.error().code, Errc::no_usable_credential);
-  EXPECT_EQ(first.error().until, testing::kFixtureNow + 30s);
-  EXPECT_EQ(s.provider.count(), 3U);
-
+  const Request health{.method = "GET", .url = kUrl};
+  s.provider.answer("b", 402);
+  ASSERT_FALSE(s.pool->probe("b", health));  // b's window ends first: 5 h from now
+  s.clock.advance(1min);
+  s.provider.answer("a", 402);
+  s.provider.answer("c", 402);
   s.provider.answer("b", 200);
-  s.clock.advance(2s);
-  auto second = s.send();  // the panic rule: b, whose window ends first, is probed
-  ASSERT_TRUE(second) << second.error().message;
-  EXPECT_EQ(s.provider.last(), key_of("b"));
+  auto sent = s.send();  // a and c fail; the panic rule probes b, whose window ends first
+  ASSERT_TRUE(sent) << sent.error().message;
+  EXPECT_EQ(s.provider.keys(),
+            (std::vector<std::string>{key_of("b"), key_of("a"), key_of("c"), key_of("b")}));
   EXPECT_EQ(s.observer.count(EventKind::panic), 1U);
   EXPECT_EQ(s.profile(s.pool->status(), "b").credential.state, CredentialState::ready);
 }
 
 TEST(PoolTest, ThePanicProbeComesAtMostOncePerInterval) {
   PoolSetup s({"a", "b"});
-  s.provider.answer("a", 429, "60");
-  s.provider.answer("b", 429, "30");
+  s.provider.answer("a", 402);
+  s.provider.answer("b", 402);
   ASSERT_FALSE(s.send());
   s.clock.advance(2s);
-  ASSERT_FALSE(s.send());  // the panic probe of b: another 429
+  ASSERT_FALSE(s.send());  // the panic probe of a: another 402
   EXPECT_EQ(s.provider.count(), 3U);
+  EXPECT_EQ(s.observer.count(EventKind::panic), 1U);
   auto refused = s.send();  // within the interval: refused without sending
   ASSERT_FALSE(refused);
   EXPECT_EQ(s.provider.count(), 3U);
   EXPECT_EQ(refused.error().code, Errc::no_usable_credential);
+}
+
+TEST(PoolTest, ThePanicRuleNeverProbesBeforeAServerStatedWaitEnds) {
+  PoolSetup s({"only"});
+  s.provider.answer("only", 429, "60");
+  ASSERT_FALSE(s.send());
+  EXPECT_EQ(s.provider.count(), 1U);
+  auto elapsed = 0s;
+  for (const auto at : {2s, 11s, 30s, 59s}) {
+    s.clock.advance(at - elapsed);
+    elapsed = at;
+    auto refused = s.send();
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::no_usable_credential);
+    EXPECT_EQ(refused.error().until, testing::kFixtureNow + 60s);
+  }
+  EXPECT_EQ(s.provider.count(), 1U);  // no request before the server's 60 s
+  EXPECT_EQ(s.observer.count(EventKind::panic), 0U);
+  s.provider.answer("only", 200);
+  s.clock.advance(60s - elapsed);
+  ASSERT_TRUE(s.send());  // the window is over: the next request probes it
+  EXPECT_EQ(s.provider.count(), 2U);
+}
+
+TEST(PoolTest, ThePanicRuleProbesAnEstimatedWindowNotAServerStatedOne) {
+  PoolSetup s({"stated", "estimated"});
+  s.provider.answer("stated", 429, "10");  // ends first, but the server said so
+  s.provider.answer("estimated", 429);     // keyward's own estimate
+  ASSERT_FALSE(s.send());
+  EXPECT_EQ(s.provider.count(), 2U);
+  s.provider.answer("estimated", 200);
+  s.clock.advance(2s);
+  auto probed = s.send();
+  ASSERT_TRUE(probed) << probed.error().message;
+  EXPECT_EQ(s.provider.last(), key_of("estimated"));
+  EXPECT_EQ(s.observer.count(EventKind::panic), 1U);
+}
+
+TEST(PoolTest, ThePanicRuleWaitsForAServerStatedModelWindow) {
+  PoolSetup s({"only"});
+  s.provider.answer("only", 429, "60");
+  ASSERT_FALSE(s.send({.model = "big"}));
+  s.clock.advance(2s);
+  ASSERT_FALSE(s.send({.model = "big"}));
+  EXPECT_EQ(s.provider.count(), 1U);
+  EXPECT_EQ(s.observer.count(EventKind::panic), 0U);
 }
 
 TEST(PoolTest, NoPanicWhenAProfileWaitsForAPerson) {
@@ -432,6 +477,26 @@ TEST(PoolTest, LeastRecentlyUsedPicksTheProfileThatServedLongestAgo) {
   EXPECT_EQ(s.provider.last(), key_of("c"));
 }
 
+TEST(PoolTest, LeastRecentlyUsedCountsStickySessionRequests) {
+  PoolOptions options;
+  options.selection = Selection::least_recently_used;
+  PoolSetup s({"a", "b", "c"}, options);
+  ASSERT_TRUE(s.send({.session = "conversation"}));  // pinned to a
+  EXPECT_EQ(s.provider.last(), key_of("a"));
+  ASSERT_TRUE(s.send());
+  EXPECT_EQ(s.provider.last(), key_of("b"));
+  ASSERT_TRUE(s.send());
+  EXPECT_EQ(s.provider.last(), key_of("c"));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(s.send({.session = "conversation"}));
+    EXPECT_EQ(s.provider.last(), key_of("a"));
+  }
+  ASSERT_TRUE(s.send());  // a served last: b has served least recently
+  EXPECT_EQ(s.provider.last(), key_of("b"));
+  ASSERT_TRUE(s.send());
+  EXPECT_EQ(s.provider.last(), key_of("c"));
+}
+
 TEST(PoolTest, WeightedSelectionFollowsTheWeights) {
   PoolOptions options;
   options.selection = Selection::weighted;
@@ -440,6 +505,22 @@ TEST(PoolTest, WeightedSelectionFollowsTheWeights) {
   std::size_t a = 0;
   for (const auto& key : s.provider.keys()) a += key == key_of("a") ? 1U : 0U;
   EXPECT_EQ(a, 30U);
+}
+
+TEST(PoolTest, ACoolingProfilesShareIsSpreadOverTheOthersByWeight) {
+  PoolOptions options;
+  options.selection = Selection::weighted;
+  PoolSetup s({"heavy", "light", "mid"}, options, {6, 1, 3});
+  s.provider.answer("heavy", 429, "600");
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(s.send());  // heavy is tried once, then cools
+  const std::size_t before = s.provider.count();
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(s.send());
+  std::map<std::string, int> served;
+  const auto keys = s.provider.keys();
+  for (std::size_t k = before; k < keys.size(); ++k) ++served[keys[k]];
+  EXPECT_EQ(served[key_of("heavy")], 0);
+  EXPECT_EQ(served[key_of("light")], 10);  // 1 : 3, not all of heavy's share on light
+  EXPECT_EQ(served[key_of("mid")], 30);
 }
 
 TEST(PoolTest, ASessionKeepsItsProfileUntilItFailsThenRepins) {
@@ -740,13 +821,13 @@ TEST(PoolTest, AModelProbeThatSucceedsClearsTheModelWindowOnThePool) {
 namespace keyward {
 namespace {
 
-TEST(PoolTest, ThePanicRuleProbesAModelWhoseWindowEndsFirst) {
+TEST(PoolTest, ThePanicRuleProbesAModelWhoseEstimatedWindowRuns) {
   PoolSetup s({"a", "b"});
-  s.provider.answer("a", 429, "60");
-  s.provider.answer("b", 429, "30");
+  s.provider.answer("a", 429, "60");  // the server's wait: not probed early
+  s.provider.answer("b", 429);        // keyward's estimate (a jittered 30 s): probed
   ASSERT_FALSE(s.send({.model = "big"}));
+  ASSERT_FALSE(s.profile(s.pool->status(), "b").models.empty());
   s.provider.answer("b", 200);
-  s.clock.advance(2s);
   auto probed = s.send({.model = "big"});
   ASSERT_TRUE(probed) << probed.error().message;
   EXPECT_EQ(s.provider.last(), key_of("b"));

@@ -86,7 +86,7 @@ TEST(SimulateTest, SeedWithADeadTokenNeedsAPersonIsNeverARateLimitAndRecovers) {
 TEST(SimulateTest, EveryProfileRateLimitedProbesTheSoonest) {
   const Simulation run("all_rate_limited.json");
   EXPECT_EQ(run.request(1).string_or("outcome"), "error");
-  EXPECT_EQ(run.request(1).string_or("until"), "2026-01-01T00:00:30Z");
+  EXPECT_EQ(run.request(1).string_or("until"), "2026-01-01T00:00:18Z");
   ASSERT_EQ(run.events("all_out").size(), 1U);
   ASSERT_EQ(run.events("panic").size(), 1U);
   EXPECT_EQ(run.events("panic")[0]->string_or("profile"), "b");

@@ -164,6 +164,7 @@ class CredentialPool {
       return unexpected(m.cell.messages().replacement_not_stored(std::move(token).error()));
     }
     m.models.clear_all();
+    m.stated.clear();
     notify(m, EventKind::credential_replaced, **token, nullptr, std::nullopt);
     return {};
   }
@@ -253,6 +254,7 @@ class CredentialPool {
     Coordinator coordinator;
     detail::ModelWindows models;
     detail::Remaining remaining;
+    detail::StatedWaits stated;  // the server's waits, which the panic rule never cuts short
     std::atomic<std::uint64_t> last_used{0};  // a logical time, for least_recently_used
   };
 
@@ -346,6 +348,7 @@ class CredentialPool {
       if (const auto pinned = pins_.find(scope.session, at(), options_.sticky_for);
           pinned && *pinned < n && !tried.contains(*pinned) &&
           serves(*members_[*pinned], scope.model, false, at)) {
+        if (options_.selection == Selection::least_recently_used) used(*pinned);
         return pinned;
       }
     }
@@ -356,6 +359,38 @@ class CredentialPool {
     }
     if (chosen && !scope.session.empty()) pins_.pin(scope.session, *chosen, at());
     return chosen;
+  }
+
+  // Weighted, when the profile whose turn it is cannot serve: its share goes to the others that
+  // can, in proportion to their weights (a second relaxed counter); nothing when none can.
+  template <class Usable>
+  std::optional<std::size_t> spread(const Usable& usable) {
+    std::uint64_t open = 0;
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      if (usable(i)) open += members_[i]->weight;
+    }
+    if (open == 0) return std::nullopt;
+    std::uint64_t at_share = spill_.fetch_add(1, std::memory_order_relaxed) % open;
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      if (!usable(i)) continue;
+      if (at_share < members_[i]->weight) return i;
+      at_share -= members_[i]->weight;
+    }
+    for (std::size_t i = 0; i < members_.size(); ++i) {  // one went out meanwhile
+      if (usable(i)) return i;
+    }
+    return std::nullopt;
+  }
+
+  // Least recently used: profile `i` serves a session's request, so it is the most recent.
+  void used(std::size_t i) noexcept {
+    std::uint64_t newest = 0;
+    for (const auto& m : members_) {
+      newest = std::max(newest, m->last_used.load(std::memory_order_relaxed));
+    }
+    if (members_[i]->last_used.load(std::memory_order_relaxed) != newest) {
+      members_[i]->last_used.store(newest + 1, std::memory_order_relaxed);
+    }
   }
 
   std::optional<std::size_t> choose_by_strategy(std::string_view model, bool steer,
@@ -377,7 +412,8 @@ class CredentialPool {
         start = static_cast<std::size_t>(
             std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
             cumulative_.begin());
-        break;
+        if (usable(start)) return start;
+        return spread(usable);  // it cannot serve: its share goes to the others
       }
       case Selection::least_recently_used: {
         std::optional<std::size_t> best;
@@ -441,8 +477,9 @@ class CredentialPool {
       all_transient = all_transient && transient && p.state != "failed";
       p.fix = fix_for(m, p, *s);
       if (p.until && (!out.until || *p.until < *out.until)) out.until = p.until;
+      // Only a window keyward estimated is probed early: never one the server stated.
       if (transient && p.until && s->state != CredentialState::probing && !tried.contains(i) &&
-          (!panic_until || *p.until < *panic_until)) {
+          (!panic_until || *p.until < *panic_until) && !m.stated.running(p.model, at)) {
         out.panic = i;
         panic_until = p.until;
       }
@@ -677,6 +714,7 @@ class CredentialPool {
     if (guarded.breaker) observe_breaker(m, *guarded.breaker, ticket, verdict);
     observe(m, EventKind::verdict, ticket, &verdict);
     if (sent) note_remaining(m, sent->headers, at);
+    note_stated(m, scope.model, ticket.generation, verdict, at);
     if (verdict.kind == VerdictKind::rate_limited && !scope.model.empty()) {
       return model_rate_limited(m, scope.model, std::move(ticket), std::move(verdict), at);
     }
@@ -742,6 +780,21 @@ class CredentialPool {
     if (const auto left = detail::remaining_fraction(headers)) {
       m.remaining.record(*left, detail::saturating_add(at, options_.remaining_valid_for));
     }
+  }
+
+  // Remembers a wait the server stated with a rate limit (for `model` when the request named
+  // one, else the profile) or a quota verdict (the profile), for the panic rule; a late answer
+  // for a replaced credential states nothing about the current one.
+  void note_stated(Member& m, std::string_view model, std::uint64_t generation,
+                   const Verdict& verdict, TimePoint at) {
+    if (!verdict.retry_after) return;
+    if (verdict.kind == VerdictKind::quota_exhausted) {
+      model = {};
+    } else if (verdict.kind != VerdictKind::rate_limited) {
+      return;
+    }
+    if (m.cell.snapshot()->token->generation != generation) return;
+    m.stated.record(model, detail::saturating_add(at, *verdict.retry_after), at);
   }
 
   // Hands an undecided model probe back, however the attempt ends (a decided one is gone).
@@ -823,6 +876,7 @@ class CredentialPool {
   std::vector<std::unique_ptr<Member>> members_;
   std::vector<std::uint64_t> cumulative_;  // running sums of the weights
   std::atomic<std::uint64_t> turn_{0};     // round robin and weighted
+  std::atomic<std::uint64_t> spill_{0};    // weighted: the shares of profiles that cannot serve
   std::atomic<TimePoint::rep> last_panic_{kNever};
   detail::SessionPins pins_;
 };

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -195,6 +196,49 @@ class SessionPins {
     return std::chrono::seconds{s.count() & 0xFFFFFFFF};
   }
   std::array<std::atomic<std::uint64_t>, kSlots> slots_{};
+};
+
+/// The ends of the waits a server stated for one profile (Retry-After, a reset header), for the
+/// whole profile (model "") or for one model: the panic rule probes only windows keyward
+/// estimated, never one before the server's wait ends. Written only on a response that states a
+/// wait, read only when no profile can serve; one relaxed load otherwise.
+class StatedWaits {
+ public:
+  /// The server said `model` (or, for "", the profile) cannot serve before `until`.
+  void record(std::string_view model, TimePoint until, TimePoint now) {
+    const std::scoped_lock lock(mutex_);
+    std::erase_if(waits_, [now](const Wait& w) { return w.until <= now; });
+    auto it = std::find_if(waits_.begin(), waits_.end(),
+                           [model](const Wait& w) { return w.model == model; });
+    if (it != waits_.end()) {
+      it->until = std::max(it->until, until);
+    } else {
+      waits_.push_back(Wait{std::string{model}, until});
+    }
+    any_.store(true, std::memory_order_release);
+  }
+  /// True when a wait the server stated for `model` (or, for "", the profile) runs at `now`.
+  [[nodiscard]] bool running(std::string_view model, TimePoint now) const {
+    if (!any_.load(std::memory_order_acquire)) return false;
+    const std::scoped_lock lock(mutex_);
+    return std::any_of(waits_.begin(), waits_.end(),
+                       [&](const Wait& w) { return w.model == model && now < w.until; });
+  }
+  /// A new credential: the old one's waits are gone.
+  void clear() {
+    const std::scoped_lock lock(mutex_);
+    waits_.clear();
+    any_.store(false, std::memory_order_release);
+  }
+
+ private:
+  struct Wait {
+    std::string model;
+    TimePoint until;
+  };
+  mutable std::mutex mutex_;
+  std::vector<Wait> waits_;
+  std::atomic<bool> any_{false};
 };
 
 /// The profiles one call has tried: inline for up to 128 profiles, on the heap beyond.
