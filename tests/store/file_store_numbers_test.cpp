@@ -9,39 +9,24 @@
 #include <string>
 
 #include "keyward/store/file.hpp"
+#include "store/credentials_file_fixture.hpp"
 
 namespace keyward {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kAccess = "sk-ant-oat01-ACCESSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1111";
-constexpr std::string_view kRefresh = "sk-ant-ort01-REFRESHrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr2222";
+constexpr std::string_view kAccess = testing::kFileAccess;
+constexpr std::string_view kRefresh = testing::kFileRefresh;
 
-class FileStoreNumbers : public ::testing::Test {
+class FileStoreNumbers : public testing::CredentialsFileTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "keyward-file-numbers-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "auth-profiles.json").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void write(std::string_view text) const { std::ofstream{path_} << text; }
-  [[nodiscard]] std::string text() const {
-    std::ifstream in{path_};
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
-  }
   // A profile for the tokens above with `generation` written as `generation_text`.
   void write_with_generation(std::string_view generation_text) const {
     write(R"({"profiles": {"anthropic:work": {"type": "oauth", "access": ")" +
           std::string{kAccess} + R"(", "refresh": ")" + std::string{kRefresh} +
           R"(", "generation": )" + std::string{generation_text} + "}}}");
   }
-  fs::path dir_;
-  std::string path_;
 };
 
 TEST_F(FileStoreNumbers, NumbersItDoesNotOwnAreWrittenBackByteForByte) {

@@ -17,6 +17,7 @@
 #include "keyward/detail/json.hpp"
 #include "keyward/resilient_credential.hpp"
 #include "keyward/store/file.hpp"
+#include "store/credentials_file_fixture.hpp"
 #include "store/fleet_server.hpp"
 #include "support/fake_transport.hpp"
 
@@ -28,27 +29,12 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-constexpr std::string_view kAccess = "sk-ant-oat01-ACCESSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1111";
-constexpr std::string_view kRefresh = "sk-ant-ort01-REFRESHrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr2222";
+constexpr std::string_view kAccess = testing::kFileAccess;
+constexpr std::string_view kRefresh = testing::kFileRefresh;
 
 // A fresh folder per test, removed afterwards.
-class FileStore : public ::testing::Test {
+class FileStore : public testing::CredentialsFileTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "keyward-file-store-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "auth-profiles.json").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  void write(std::string_view text) const { std::ofstream{path_} << text; }
-  [[nodiscard]] std::string text() const {
-    std::ifstream in{path_};
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
-  }
   [[nodiscard]] detail::json::Value document() const {
     auto parsed = detail::json::parse(text());
     EXPECT_TRUE(parsed.has_value()) << text();
@@ -59,9 +45,6 @@ class FileStore : public ::testing::Test {
     const auto* profiles = doc.find("profiles");
     return profiles != nullptr ? profiles->find(id) : nullptr;
   }
-
-  fs::path dir_;
-  std::string path_;
 };
 
 // An OpenClaw auth-profiles.json, with members keyward does not own.

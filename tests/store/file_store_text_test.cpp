@@ -11,6 +11,7 @@
 
 #include "keyward/resilient_credential.hpp"
 #include "keyward/store/file.hpp"
+#include "store/credentials_file_fixture.hpp"
 #include "support/fake_clock.hpp"
 #include "support/fake_transport.hpp"
 
@@ -19,25 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kAccess = "sk-ant-oat01-ACCESSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1111";
-constexpr std::string_view kRefresh = "sk-ant-ort01-REFRESHrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr2222";
+constexpr std::string_view kAccess = testing::kFileAccess;
+constexpr std::string_view kRefresh = testing::kFileRefresh;
 
-class FileStoreText : public ::testing::Test {
+class FileStoreText : public testing::CredentialsFileTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "keyward-file-text-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "auth-profiles.json").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void write(std::string_view text) const { std::ofstream{path_} << text; }
-  [[nodiscard]] std::string text() const {
-    std::ifstream in{path_};
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
-  }
   // Rewrites profile `id` (whose record is `record` in the file written as `before`) and checks
   // that every byte outside that record is what it was; returns the record as written.
   [[nodiscard]] std::string rewrite_and_check(const std::string& before, std::string_view id,
@@ -64,8 +51,6 @@ class FileStoreText : public ::testing::Test {
     if (after.size() < prefix.size() + suffix.size()) return {};
     return after.substr(prefix.size(), after.size() - prefix.size() - suffix.size());
   }
-  fs::path dir_;
-  std::string path_;
 };
 
 // One compact profile record (JSON.stringify without indentation) of about 200 bytes.
