@@ -248,5 +248,9 @@ TEST(FormatDeadlineTest, RoundsUpToTheNextWholeSecond) {
   EXPECT_EQ(format_deadline(now + 20s + 999ms), "2026-02-04T12:00:21Z");
 }
 
+TEST(FormatDeadlineTest, RoundsUpTheLatestTimeWithoutOverflowing) {
+  EXPECT_EQ(format_deadline(std::chrono::system_clock::time_point::max()), "2262-04-11T23:47:17Z");
+}
+
 }  // namespace
 }  // namespace keyward::detail

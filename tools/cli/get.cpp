@@ -350,9 +350,7 @@ int finish(const Options& o, Result<Response> response, const std::string& statu
     if (code == kLater && error.until) {  // the second shown is one a request is let through
       std::cerr << "keyward: run the same command again from "
                 << detail::format_deadline(*error.until) << " ("
-                << relative(std::chrono::ceil<std::chrono::seconds>(*error.until),
-                            SystemClock{}.now())
-                << ")\n";
+                << relative(*error.until, SystemClock{}.now()) << ")\n";
     }
     return code;
   }

@@ -118,10 +118,9 @@ inline std::string base64_encode(std::string_view data) {
   return out;
 }
 
-/// Formats a time as RFC 3339 UTC with second precision, e.g. "2026-02-04T12:00:20Z".
-inline std::string format_rfc3339(std::chrono::system_clock::time_point time) {
+/// Formats a time in whole seconds as RFC 3339 UTC, e.g. "2026-02-04T12:00:20Z".
+inline std::string format_rfc3339_seconds(std::chrono::sys_seconds seconds) {
   using namespace std::chrono;
-  const auto seconds = floor<std::chrono::seconds>(time);
   const auto day = floor<days>(seconds);
   const year_month_day ymd{day};
   const hh_mm_ss hms{seconds - day};
@@ -134,10 +133,16 @@ inline std::string format_rfc3339(std::chrono::system_clock::time_point time) {
   return {buffer.data(), n > 0 ? static_cast<std::size_t>(n) : 0U};
 }
 
+/// Formats a time as RFC 3339 UTC with second precision (cut), e.g. "2026-02-04T12:00:20Z".
+inline std::string format_rfc3339(std::chrono::system_clock::time_point time) {
+  return format_rfc3339_seconds(std::chrono::floor<std::chrono::seconds>(time));
+}
+
 /// Formats the end of a wait as RFC 3339 UTC, rounded UP to the next whole second, so that a
 /// request made at the second shown is allowed: "2026-02-04T12:00:21Z" for 12:00:20.4.
 inline std::string format_deadline(std::chrono::system_clock::time_point time) {
-  return format_rfc3339(std::chrono::ceil<std::chrono::seconds>(time));
+  // In seconds, so that the latest representable time rounds up without overflowing.
+  return format_rfc3339_seconds(std::chrono::ceil<std::chrono::seconds>(time));
 }
 
 /// Formats a duration for people, cut (never rounded up): "250 ms", "20 s", "5 min 20 s",
