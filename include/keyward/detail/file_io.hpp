@@ -10,6 +10,10 @@
 // dies. A lock file is opened without following a symlink and must be a regular file of this
 // user with no group or other permission bits: anyone else who could open it could hold it and
 // stop every write. Failures come back as Errors naming the path and the system's reason.
+//
+// Why this header is over 300 lines: every part is the file store's one use of POSIX files and
+// they share the descriptor and error helpers; the seed lock is next to split out (to
+// detail/seed_lock.hpp) if it grows.
 #pragma once
 
 #include <fcntl.h>
