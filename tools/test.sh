@@ -8,9 +8,10 @@
 #   1. the README's quick test command, tools/dev-test.sh: the dev preset (g++, Debug, -Werror):
 #      configure, build (incl. header check), ctest (incl. the examples and the guides' programs,
 #      examples/guides/*.cpp)
-#   2. asan preset (ASan+UBSan): build, ctest
-#   3. tsan preset (TSan): build, ctest
-#   4. clang preset (clang++, -Werror): build, ctest
+#   2. asan preset (ASan+UBSan): build, ctest (no header check: step 1 has it)
+#   3. tsan preset (TSan): build, ctest, over the test files that start threads, processes or
+#      servers (KEYWARD_TESTS_THREADED_ONLY: a file that runs one thread cannot race)
+#   4. clang preset (clang++, -Werror): build, ctest (no header check: steps 1 and 8 cover it)
 #   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
 #   6. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
 #      docs/guides/ against its program in examples/guides/ (tools/check_guides.sh: the guide
