@@ -45,6 +45,21 @@ inline std::string token_for(std::uint64_t generation) {
   return "sk-ant-oat01-" + std::string(48, 'x') + "-" + std::to_string(generation) + "-abcd";
 }
 
+/// A pool of `profiles` API keys over NullTransport, choosing by `selection`: the pool's send()
+/// measured against ResilientCredential's on the same canned answers.
+inline std::unique_ptr<CredentialPool<NullTransport>> make_send_pool(std::size_t profiles,
+                                                                     Selection selection,
+                                                                     const Canned* canned) {
+  using Pool = CredentialPool<NullTransport>;
+  std::vector<Pool::Profile> members;
+  for (std::size_t i = 0; i < profiles; ++i) {
+    members.push_back({"p" + std::to_string(i), Credential::api_key(token_for(i)), 1, {}});
+  }
+  PoolOptions options;
+  options.selection = selection;
+  return std::make_unique<Pool>(NullTransport{canned}, std::move(members), options);
+}
+
 /// What a request does with the credential it read: the state read, `Bearer <token>` written
 /// into the thread's reused buffer (cleared, so it allocates only the first time). Out of line,
 /// so that every design and every loop runs the very same instructions for it: inlined, the

@@ -72,6 +72,17 @@ void send_keyward(long n) {
   }
 }
 
+// The same send through a pool of `Profiles` API keys choosing by `S`.
+template <std::size_t Profiles, Selection S>
+void send_pool(long n) {
+  const auto pool = make_send_pool(Profiles, S, &canned_responses()[0]);
+  for (long i = 0; i < n; ++i) {
+    Request request{.method = "POST", .url = kUrl};
+    auto response = pool->send(request);
+    benchmark::DoNotOptimize(response);
+  }
+}
+
 // Anthropic's classifier on a healthy 200 stream: it scans every event for an error.
 void classify_stream(long n) {
   const Canned& stream = canned_responses()[3];
@@ -102,8 +113,8 @@ struct Case {
   void (*run)(long);
 };
 
-const std::array<Case, 14>& cases() {
-  static const std::array<Case, 14> all{{
+const std::array<Case, 22>& cases() {
+  static const std::array<Case, 22> all{{
       {"floor", 100000, 0, acquire<FloorDesign>},
       {"acquire", 100000, 0, acquire<KeywardDesign>},
       {"in_turn_1", 100000, 0, in_turn<1>},
@@ -118,6 +129,15 @@ const std::array<Case, 14>& cases() {
       {"send_keyward_stream", 5000, canned_responses()[3].body.size(), send_keyward<3>},
       {"classify_stream", 3000, canned_responses()[3].body.size(), classify_stream},
       {"memchr_stream", 20000, canned_responses()[3].body.size(), memchr_stream},
+      {"send_pool_1_priority", 5000, 0, send_pool<1, Selection::priority>},
+      {"send_pool_128_priority", 5000, 0, send_pool<128, Selection::priority>},
+      {"send_pool_1_round_robin", 5000, 0, send_pool<1, Selection::round_robin>},
+      {"send_pool_128_round_robin", 5000, 0, send_pool<128, Selection::round_robin>},
+      {"send_pool_1_least_recently_used", 5000, 0, send_pool<1, Selection::least_recently_used>},
+      {"send_pool_128_least_recently_used", 5000, 0,
+       send_pool<128, Selection::least_recently_used>},
+      {"send_pool_1_weighted", 5000, 0, send_pool<1, Selection::weighted>},
+      {"send_pool_128_weighted", 5000, 0, send_pool<128, Selection::weighted>},
   }};
   return all;
 }

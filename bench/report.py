@@ -31,6 +31,7 @@ STORM = "BM_Refresh_Storm/iterations:20/real_time"
 # It stays below what any real regression costs: one more allocation is 100+ instructions (0.1 of
 # an empty send), one more mutex round trip 60 (0.5 of a read).
 MARGIN = 0.05
+SELECTIONS = ("priority", "round_robin", "least_recently_used", "weighted")
 INSTRUCTION_TARGETS = {
     **{f"send_{body}": (f"keyward send / direct send, {body} body", f"send_keyward_{body}",
                         f"send_direct_{body}", 1.2, f"BM_Send_Keyward/{body}",
@@ -40,6 +41,12 @@ INSTRUCTION_TARGETS = {
                 "BM_Acquire_Keyward", "BM_Acquire_Floor"),
     "in_turn": ("in-turn read of 1000 credentials / of 1", "in_turn_1000", "in_turn_1", 1.5,
                 "BM_Acquire_InTurn/1000", "BM_Acquire_InTurn/1"),
+    # The pool is the same driver as the single credential: its send within 1.1x of
+    # ResilientCredential's, at 1 and 128 profiles, for every selection.
+    **{f"pool_{n}_{sel}": (f"pool of {n} send / single-credential send, {sel}",
+                           f"send_pool_{n}_{sel}", "send_keyward_empty", 1.1,
+                           f"BM_Send_Pool/{sel}/{n}", "BM_Send_Keyward/empty")
+       for sel in SELECTIONS for n in (1, 128)},
     # "At memory speed": what glibc's memchr takes to look at every byte once is the yardstick;
     # the classifier reads a healthy stream within a small multiple of it.
     "stream_scan": ("classify::Anthropic on a healthy stream / one memchr over it",
@@ -60,6 +67,8 @@ CASES = {
     "in_turn_1000": "keyward, credential i % 1000 of a pool of 1000",
     **{f"send_direct_{body}": f"direct send, {body} body" for body in BODIES},
     **{f"send_keyward_{body}": f"keyward send, {body} body" for body in BODIES},
+    **{f"send_pool_{n}_{sel}": f"pool of {n} API keys, {sel}, empty body"
+       for sel in SELECTIONS for n in (1, 128)},
     "classify_stream": "classify::Anthropic on a healthy 200 stream",
     "memchr_stream": "one memchr over the same stream, for a byte it does not hold",
 }

@@ -73,7 +73,34 @@ void send_keyward(benchmark::State& state, const Canned* canned) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(canned->body.size()));
 }
 
+// The same send through a pool of state.range(0) API keys choosing by `selection` (the empty
+// body; one thread: each run builds its own pool).
+void send_pool(benchmark::State& state, Selection selection) {
+  const auto pool =
+      make_send_pool(static_cast<std::size_t>(state.range(0)), selection, &canned_responses()[0]);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(state.range(0)); ++i) {
+    Request first{.method = "POST", .url = kUrl};  // every profile's first read fills the cache
+    benchmark::DoNotOptimize(pool->send(first));
+  }
+  const auto before = thread_allocations();
+  for (auto _ : state) {
+    Request request{.method = "POST", .url = kUrl};
+    auto response = pool->send(request);
+    benchmark::DoNotOptimize(response);
+  }
+  count_allocations(state, before);
+}
+
 const bool registered = [] {
+  for (const Selection selection : {Selection::priority, Selection::round_robin,
+                                    Selection::least_recently_used, Selection::weighted}) {
+    const std::string name = "BM_Send_Pool/" + std::string{to_string(selection)};
+    benchmark::RegisterBenchmark(name.c_str(), send_pool, selection)
+        ->Arg(1)
+        ->Arg(128)
+        ->Threads(1)
+        ->UseRealTime();
+  }
   for (const Canned& c : canned_responses()) {
     const Canned* canned = &c;
     const std::string direct = "BM_Send_Direct/" + std::string{canned->name};

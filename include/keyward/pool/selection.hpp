@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "keyward/classifier.hpp"
+#include "keyward/detail/ascii.hpp"
 #include "keyward/options.hpp"
 #include "keyward/transport.hpp"
 
@@ -120,6 +121,16 @@ namespace detail {
     if (ec != std::errc{} || end != value->data() + value->size()) return std::nullopt;
     return n;
   };
+  // One pass first: a response without any rate-limit field (the common case) costs a length
+  // test per field (the shortest name above has 24 characters), not twelve lookups.
+  const bool any = std::any_of(headers.begin(), headers.end(), [](const Headers::Field& field) {
+    const std::string_view name = field.first;
+    const auto starts = [name](std::string_view prefix) {
+      return iequals(name.substr(0, prefix.size()), prefix);
+    };
+    return name.size() >= 24 && (starts("anthropic-ratelimit-") || starts("x-ratelimit-"));
+  });
+  if (!any) return std::nullopt;
   std::optional<double> least;
   for (const Pair& pair : kPairs) {
     const auto remaining = number(pair.remaining);
