@@ -241,7 +241,23 @@ def fmt_ratio(value, digits=2):
     return "-" if value is None else f"{value:.{digits}f}x"
 
 
-def markdown(context, runs, instr, profiles, steps):
+def load_compile_times(path):
+    """[(unit, wall seconds, user seconds)] from bench/run's compile_times.txt."""
+    if not path:
+        return []
+    with open(path) as f:
+        return [(name, float(wall), float(user)) for name, wall, user in
+                (line.split() for line in f if line.strip())]
+
+
+COMPILE_UNITS = {
+    "single": "one `ResilientCredential` with `provider::Anthropic`",
+    "pool": "one `CredentialPool` with `provider::Anthropic`",
+    "curl": "one `ResilientCredential<transport::Curl, provider::Anthropic>`",
+}
+
+
+def markdown(context, runs, instr, profiles, steps, compile_times=()):
     lines = []
     add = lines.append
     add("# keyward benchmark results")
@@ -300,6 +316,19 @@ def markdown(context, runs, instr, profiles, steps):
         cells = f"{measured} | " if threads == 1 else f" | {measured}"
         add(f"| {desc} | | {target} | {'yes' if met else 'NO'} | {cells} | no (time) |")
     add("")
+
+    if compile_times:
+        add("## Compile time of a user's translation unit")
+        add("")
+        add("Each of `bench/compile_time/*.cpp` compiled alone with `g++ -std=c++20 -O2 -c`, "
+            "including only the headers it uses; target: at most 6 s for the single credential "
+            "on a quiet machine (reported, not enforced: the time moves with the load).")
+        add("")
+        add("| unit | what | wall | user |")
+        add("|---|---|---|---|")
+        for name, wall, user in compile_times:
+            add(f"| `{name}` | {COMPILE_UNITS.get(name, '')} | {wall:.1f} s | {user:.1f} s |")
+        add("")
 
     if instr:
         add("## Instructions per operation (callgrind)")
@@ -497,6 +526,7 @@ def main():
     parser.add_argument("--instr")
     parser.add_argument("--profiles", help="the callgrind profiles, CASE.N.out")
     parser.add_argument("--markdown")
+    parser.add_argument("--compile", help="bench/run's compile_times.txt")
     args = parser.parse_args()
     context, runs = load(args.results)
     instr = load_instr(args.instr)
@@ -535,7 +565,8 @@ def main():
 
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(markdown(context, runs, instr, args.profiles, steps) + "\n")
+            f.write(markdown(context, runs, instr, args.profiles, steps,
+                             load_compile_times(args.compile)) + "\n")
         print(f"wrote {args.markdown}")
 
     failures = check(runs, instr) if args.check else []
