@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -103,8 +104,7 @@ class Scheduler {
       return;
     }
     schedule(id, std::max(t, now_));
-    baton_.release();
-    slots_[id]->go.acquire();
+    pass(id);
     if (may_throw) check(id);
   }
 
@@ -123,9 +123,12 @@ class Scheduler {
   }
 
   /// Runs `body(id)` on a thread per instance, each first due at `start[id]`, until `end`; then
-  /// unwinds every instance. `at_time(t)` runs on the scheduler's thread before each step.
-  template <class Body, class AtTime>
-  void run(const std::vector<TimePoint>& start, TimePoint end, Body body, AtTime at_time) {
+  /// unwinds every instance. `at_time(t)` runs before each step, on the thread holding the baton.
+  template <class Body>
+  void run(const std::vector<TimePoint>& start, TimePoint end, Body body,
+           std::function<void(TimePoint)> at_time) {
+    end_ = end;
+    at_time_ = std::move(at_time);
     std::vector<std::thread> threads;
     threads.reserve(slots_.size());
     for (std::size_t id = 0; id < slots_.size(); ++id) {
@@ -138,20 +141,15 @@ class Scheduler {
         } catch (const Killed&) {
         }
         slots_[id]->dead = true;
-        baton_.release();
+        if (stopping_) {
+          baton_.release();
+        } else {
+          hand_on();
+        }
       });
     }
-    while (!queue_.empty()) {
-      const Entry e = queue_.top();
-      queue_.pop();
-      Slot& s = *slots_[e.id];
-      if (e.epoch != s.epoch || s.dead) continue;
-      if (e.at > end) break;
-      now_ = std::max(now_, e.at);
-      at_time(now_);
-      s.go.release();
-      baton_.acquire();
-    }
+    hand_on();
+    baton_.acquire();  // released when nothing is due before the end
     stopping_ = true;
     for (std::size_t id = 0; id < slots_.size(); ++id) {
       if (slots_[id]->dead) continue;
@@ -162,6 +160,44 @@ class Scheduler {
   }
 
  private:
+  // The next instance due (at_time applied), or nothing when the run is over.
+  std::optional<std::size_t> next_due() {
+    while (!queue_.empty()) {
+      const Entry e = queue_.top();
+      queue_.pop();
+      if (e.epoch != slots_[e.id]->epoch || slots_[e.id]->dead) continue;
+      if (e.at > end_) {
+        queue_ = {};
+        return std::nullopt;
+      }
+      now_ = std::max(now_, e.at);
+      if (at_time_) at_time_(now_);
+      return e.id;
+    }
+    return std::nullopt;
+  }
+  // Passes the baton to the next instance due, or back to run() when the run is over.
+  std::optional<std::size_t> hand_on() {
+    const auto next = next_due();
+    if (next) {
+      slots_[*next]->go.release();
+    } else {
+      baton_.release();
+    }
+    return next;
+  }
+  // Instance `self` yields: it goes on at once when it is due next, else waits for the baton.
+  void pass(std::size_t self) {
+    const auto next = next_due();
+    if (next == self) return;
+    if (next) {
+      slots_[*next]->go.release();
+    } else {
+      baton_.release();
+    }
+    slots_[self]->go.acquire();
+  }
+
   struct Entry {
     TimePoint at;
     std::uint64_t seq;
@@ -173,6 +209,8 @@ class Scheduler {
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue_;
   std::binary_semaphore baton_{0};
   TimePoint now_ = kStart;
+  TimePoint end_ = kStart;
+  std::function<void(TimePoint)> at_time_;
   std::uint64_t seq_ = 0;
   bool stopping_ = false;
 };
