@@ -36,7 +36,8 @@ struct Harness {
   }
   static Credential login(const std::string& serial) {
     return Credential::oauth("sim-access-test-0123456789-" + serial,
-                             "sim-refresh-test-0123456789-" + serial, kStart + std::chrono::hours{1});
+                             "sim-refresh-test-0123456789-" + serial,
+                             kStart + std::chrono::hours{1});
   }
   void run(const std::vector<std::pair<Ms, Script>>& scripts, Ms end = Ms{3600000}) {
     std::vector<TimePoint> start;
@@ -100,8 +101,7 @@ TEST(SimFleetStoreTest, ALiveHoldersLeaseIsRenewedAndAWaiterGivesUpAtItsDeadline
 
 TEST(SimFleetStoreTest, AHolderCutOffLosesItsLeaseAndItsWriteIsFenced) {
   Harness h(2);
-  h.store->options.partitions.push_back(
-      {kStart + Ms{1000}, kStart + Ms{40000}, {0}, true, Ms{0}});
+  h.store->options.partitions.push_back({kStart + Ms{1000}, kStart + Ms{40000}, {0}, true, Ms{0}});
   bool valid = true;
   std::optional<Errc> write;
   std::uint64_t fence1 = 0;
@@ -163,7 +163,8 @@ TEST(SimFleetStoreTest, ARestartLosesTheCredentialAndALeaseAndRefusesMarksForATt
             h.store->restart();
             generation_after = s.load()->generation;
             // The restart forgot the lease: writes under it are fenced.
-            if (auto mark = s.mark_refreshing(1, sched.now()); !mark) fenced_mark = code(mark.error());
+            if (auto mark = s.mark_refreshing(1, sched.now()); !mark)
+              fenced_mark = code(mark.error());
             if (auto cas = s.compare_and_swap(1, Harness::login("0002")); !cas) {
               fenced_write = code(cas.error());
             }
@@ -197,8 +198,8 @@ cli::sim::fleet::FleetReport run_text(const std::string& text) {
 }
 
 TEST(SimFleetTest, AFleetRefreshesOncePerExpiryThroughCrashesAndARestart) {
-  const auto report = run_text(scenario(
-      R"(, "crashes": {"per_hour": 0.05}, "store": {"restarts_s": [9000]})"));
+  const auto report =
+      run_text(scenario(R"(, "crashes": {"per_hour": 0.05}, "store": {"restarts_s": [9000]})"));
   const auto& f = report.figures;
   EXPECT_EQ(f.at("expiries"), 6);
   EXPECT_EQ(f.at("token_calls"), f.at("expiries")) << report.line;
@@ -215,9 +216,9 @@ TEST(SimFleetTest, ARunIsDeterministicForASeed) {
   const std::string text =
       scenario(R"(, "crashes": {"per_hour": 0.05, "in_refresh": 2}, "clock_skew_ms": 5000)");
   EXPECT_EQ(run_text(text).line, run_text(text).line);
-  EXPECT_NE(run_text(text).line,
-            run_text(scenario(R"(, "seed": 6, "crashes": {"per_hour": 0.05, "in_refresh": 2})"))
-                .line);
+  EXPECT_NE(
+      run_text(text).line,
+      run_text(scenario(R"(, "seed": 6, "crashes": {"per_hour": 0.05, "in_refresh": 2})")).line);
 }
 
 TEST(SimFleetTest, AHolderKilledWhileItsLeaseIsHeldDelaysOnlyUpToTheTtl) {
@@ -248,9 +249,9 @@ TEST(SimFleetTest, AKillInsideTheWindowCostsTheLoginOnceAndIsCounted) {
 TEST(SimFleetTest, ACutOffStoreNeverLetsTwoInstancesRedeemOneToken) {
   // Every instance's store calls dropped for two minutes across the first refresh, and half of
   // them delayed by 3 s for the next hour.
-  const auto report = run_text(scenario(
-      R"(, "store": {"partitions": [{"from_s": 3240, "to_s": 3360, "drop": true},)"
-      R"( {"from_s": 3360, "to_s": 7200, "share": 0.5, "delay_ms": 3000}]})"));
+  const auto report = run_text(
+      scenario(R"(, "store": {"partitions": [{"from_s": 3240, "to_s": 3360, "drop": true},)"
+               R"( {"from_s": 3360, "to_s": 7200, "share": 0.5, "delay_ms": 3000}]})"));
   const auto& f = report.figures;
   EXPECT_EQ(f.at("spent_presented"), 0) << report.line;
   EXPECT_EQ(f.at("grants_revoked"), 0) << report.line;
@@ -259,10 +260,10 @@ TEST(SimFleetTest, ACutOffStoreNeverLetsTwoInstancesRedeemOneToken) {
 
 TEST(SimFleetTest, AScenarioWithInstancesRunsThroughSimulateAndAssertsItsFigures) {
   std::ostringstream out;
-  const auto failed = cli::sim::run(
-      scenario(R"(, "expect": {"grants_revoked": 0, "extra_token_calls": 0,)"
-               R"( "longest_wait_ms_at_most": 30000, "token_calls": 99})"),
-      out);
+  const auto failed =
+      cli::sim::run(scenario(R"(, "expect": {"grants_revoked": 0, "extra_token_calls": 0,)"
+                             R"( "longest_wait_ms_at_most": 30000, "token_calls": 99})"),
+                    out);
   EXPECT_EQ(failed, std::vector<std::string>{"expect.token_calls: expected 99, got 6"});
   std::istringstream lines(out.str());
   std::string report, status;

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,16 +54,16 @@ struct Killed {};
 
 /// One instance's place in the scheduler.
 struct Slot {
-  std::binary_semaphore go{0};            ///< Released when the instance may run.
-  std::uint64_t epoch = 0;                ///< Invalidates stale wake-ups.
-  TimePoint due{};                        ///< When it is next due.
-  std::optional<TimePoint> crash_at;      ///< Killed at its first resume from then on.
-  int crash_after_resumes = -1;           ///< Killed at this resume of its refresh (>= 1).
-  bool dead = false;                      ///< Killed: never runs again.
-  bool waiting_for_lease = false;         ///< Woken early by the store's notifications.
-  bool redeemed_unstored = false;         ///< The endpoint issued it tokens not yet stored.
-  std::string issued_refresh;             ///< The refresh token last issued to it.
-  std::optional<TimePoint> died;          ///< When it was killed.
+  std::binary_semaphore go{0};        ///< Released when the instance may run.
+  std::uint64_t epoch = 0;            ///< Invalidates stale wake-ups.
+  TimePoint due{};                    ///< When it is next due.
+  std::optional<TimePoint> crash_at;  ///< Killed at its first resume from then on.
+  int crash_after_resumes = -1;       ///< Killed at this resume of its refresh (>= 1).
+  bool dead = false;                  ///< Killed: never runs again.
+  bool waiting_for_lease = false;     ///< Woken early by the store's notifications.
+  bool redeemed_unstored = false;     ///< The endpoint issued it tokens not yet stored.
+  std::string issued_refresh;         ///< The refresh token last issued to it.
+  std::optional<TimePoint> died;      ///< When it was killed.
 };
 
 /// The virtual clock and the baton: one thread runs at a time.
@@ -225,10 +226,10 @@ struct Partition {
 
 /// The simulated store's tuning.
 struct StoreOptions {
-  Ms latency{1};                ///< Each call's round trip.
-  Ms lease_ttl{15000};          ///< As RedisOptions::lease_ttl.
-  Ms poll{200};                 ///< As RedisOptions::poll.
-  Ms command_timeout{2000};     ///< What a dropped call costs its caller.
+  Ms latency{1};             ///< Each call's round trip.
+  Ms lease_ttl{15000};       ///< As RedisOptions::lease_ttl.
+  Ms poll{200};              ///< As RedisOptions::poll.
+  Ms command_timeout{2000};  ///< What a dropped call costs its caller.
   std::vector<Partition> partitions;
 };
 
@@ -375,8 +376,7 @@ class SimStore {
   };
 
   /// Instance `id`'s handle on `state`.
-  SimStore(std::shared_ptr<StoreState> state, std::size_t id)
-      : state_(std::move(state)), id_(id) {}
+  SimStore(std::shared_ptr<StoreState> state, std::size_t id) : state_(std::move(state)), id_(id) {}
 
   /// The stored credential and its generation.
   [[nodiscard]] Result<StoredCredential> load() {
@@ -401,8 +401,8 @@ class SimStore {
     if (leased) {
       if (s.lease != held_ || held_->fence < s.credential_fence) {
         ++s.fenced_writes;
-        return unexpected(make_error(Errc::store_unavailable,
-                                     "the refresh lease was lost: nothing was written"));
+        return unexpected(
+            make_error(Errc::store_unavailable, "the refresh lease was lost: nothing was written"));
       }
       fence = held_->fence;
     }
@@ -617,13 +617,12 @@ class FleetTransport {
       Slot& me = s.slot(id_);
       me.redeemed_unstored = true;
       me.issued_refresh = a.live_refresh;
-      answer = Response{200, json,
-                        R"({"access_token":")" + access +
-                            R"(","token_type":"Bearer","expires_in":)" +
-                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                               a.expires_in)
-                                               .count()) +
-                            R"(,"refresh_token":")" + a.live_refresh + R"("})"};
+      answer =
+          Response{200, json,
+                   R"({"access_token":")" + access + R"(","token_type":"Bearer","expires_in":)" +
+                       std::to_string(
+                           std::chrono::duration_cast<std::chrono::seconds>(a.expires_in).count()) +
+                       R"(,"refresh_token":")" + a.live_refresh + R"("})"};
     } else if (!a.revoked && a.spent.contains(presented)) {
       ++a.spent_presented;  // reuse: the whole grant is revoked
       ++a.revocations;
@@ -697,6 +696,14 @@ struct FleetReport {
   std::string status;                     ///< The final states, as the last line.
 };
 
+/// A figure as JSON: whole numbers without an exponent or a fraction.
+inline std::string number_text(double v) {
+  if (v == std::floor(v) && std::abs(v) < 1e15) return std::to_string(static_cast<std::int64_t>(v));
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
 /// Runs `sc` and reports its figures.
 inline FleetReport run_fleet(const FleetScenario& sc) {
   Scheduler sched(sc.instances);
@@ -715,15 +722,15 @@ inline FleetReport run_fleet(const FleetScenario& sc) {
   store->generation = 1;
 
   std::mt19937_64 random(sc.seed);
-  const auto end = kStart + std::chrono::duration_cast<Ms>(std::chrono::duration<double>(
-                                sc.hours * 3600));
+  const auto end =
+      kStart + std::chrono::duration_cast<Ms>(std::chrono::duration<double>(sc.hours * 3600));
   const auto every = std::chrono::duration_cast<Ms>(std::chrono::duration<double>(sc.every_s));
   std::vector<TimePoint> start(sc.instances);
   std::vector<Ms> skew(sc.instances);
   for (std::size_t i = 0; i < sc.instances; ++i) {
     start[i] = kStart + Ms{std::uniform_int_distribution<std::int64_t>(0, every.count())(random)};
-    skew[i] = Ms{std::uniform_int_distribution<std::int64_t>(-sc.skew.count(),
-                                                             sc.skew.count())(random)};
+    skew[i] =
+        Ms{std::uniform_int_distribution<std::int64_t>(-sc.skew.count(), sc.skew.count())(random)};
   }
   // Crashes: each hour, that share of the instances dies at a seeded moment of the hour.
   std::vector<std::size_t> order(sc.instances);
@@ -785,8 +792,8 @@ inline FleetReport run_fleet(const FleetScenario& sc) {
       },
       [&](TimePoint now) {
         while (restarts_done < sc.restarts_s.size() &&
-               now >= kStart + std::chrono::duration_cast<Ms>(std::chrono::duration<double>(
-                                   sc.restarts_s[restarts_done]))) {
+               now >= kStart + std::chrono::duration_cast<Ms>(
+                                   std::chrono::duration<double>(sc.restarts_s[restarts_done]))) {
           store->restart();
           ++restarts_done;
         }
@@ -800,7 +807,8 @@ inline FleetReport run_fleet(const FleetScenario& sc) {
   // Expiries: tokens of the login whose refresh window (the soft margin before expiry) began
   // inside the run; a fleet that refreshes once per expiry makes as many token calls.
   std::uint64_t expiries = 0;
-  for (const TimePoint e : auth->expiries) expiries += e - base.refresh.soft_margin <= end ? 1U : 0U;
+  for (const TimePoint e : auth->expiries)
+    expiries += e - base.refresh.soft_margin <= end ? 1U : 0U;
   std::uint64_t calls = 0;
   for (const auto c : store->calls) calls += c;
   std::size_t alive = 0;
@@ -815,13 +823,12 @@ inline FleetReport run_fleet(const FleetScenario& sc) {
   f["store_restarts"] = static_cast<double>(store->restarts);
   f["expiries"] = static_cast<double>(expiries);
   f["token_calls"] = static_cast<double>(auth->token_calls);
-  f["extra_token_calls"] =
-      static_cast<double>(auth->token_calls) - static_cast<double>(expiries);
-  f["token_calls_per_expiry"] =
-      expiries == 0 ? 0
-                    : std::round(1000.0 * static_cast<double>(auth->token_calls) /
-                                 static_cast<double>(expiries)) /
-                          1000.0;
+  f["extra_token_calls"] = static_cast<double>(auth->token_calls) - static_cast<double>(expiries);
+  f["token_calls_per_expiry"] = expiries == 0
+                                    ? 0
+                                    : std::round(1000.0 * static_cast<double>(auth->token_calls) /
+                                                 static_cast<double>(expiries)) /
+                                          1000.0;
   f["spent_presented"] = static_cast<double>(auth->spent_presented);
   f["grants_revoked"] = static_cast<double>(auth->revocations);
   f["requests"] = static_cast<double>(requests);
@@ -846,7 +853,7 @@ inline FleetReport run_fleet(const FleetScenario& sc) {
   line << "{\"fleet\":{";
   bool first = true;
   for (const auto& [name, value] : f) {
-    line << (first ? "" : ",") << '"' << name << "\":" << value;
+    line << (first ? "" : ",") << '"' << name << "\":" << number_text(value);
     first = false;
   }
   line << "}}";
@@ -937,39 +944,49 @@ inline FleetScenario read_fleet(const Value& doc, std::string_view text) {
                  });
     std::sort(sc.restarts_s.begin(), sc.restarts_s.end());
     std::mt19937_64 random(sc.seed * 17 + 3);
-    reader.array(member(st, "partitions"), "store.partitions",
-                 [&](const Value& v, const std::string& path) {
-                   reader.object(v, path,
-                                 {{"from_s", Type::number, 0},
-                                  {"to_s", Type::number, 0},
-                                  {"share", Type::number, 0},
-                                  {"drop", Type::boolean},
-                                  {"delay_ms", Type::number, 0}});
-                   Partition p;
-                   const auto at = [](double s) {
-                     return kStart + Ms{static_cast<std::int64_t>(s * 1000)};
-                   };
-                   p.from = at(num(v, "from_s", 0));
-                   p.to = at(num(v, "to_s", 0));
-                   if (p.to <= p.from) reader.fail(v, path + ".to_s", "must be after from_s");
-                   const double share = num(v, "share", 1);
-                   if (share > 1) reader.fail(member(v, "share"), path + ".share", "at most 1");
-                   const Value& drop = member(v, "drop");
-                   p.drop = drop.as_bool().value_or(false);
-                   p.delay = ms(v, "delay_ms", Ms{0});
-                   for (std::size_t i = 0; i < sc.instances; ++i) {
-                     if (std::uniform_real_distribution<>(0, 1)(random) < share) p.cut.insert(i);
-                   }
-                   sc.store.partitions.push_back(std::move(p));
-                 });
+    reader.array(
+        member(st, "partitions"), "store.partitions", [&](const Value& v, const std::string& path) {
+          reader.object(v, path,
+                        {{"from_s", Type::number, 0},
+                         {"to_s", Type::number, 0},
+                         {"share", Type::number, 0},
+                         {"drop", Type::boolean},
+                         {"delay_ms", Type::number, 0}});
+          Partition p;
+          const auto at = [](double s) { return kStart + Ms{static_cast<std::int64_t>(s * 1000)}; };
+          p.from = at(num(v, "from_s", 0));
+          p.to = at(num(v, "to_s", 0));
+          if (p.to <= p.from) reader.fail(v, path + ".to_s", "must be after from_s");
+          const double share = num(v, "share", 1);
+          if (share > 1) reader.fail(member(v, "share"), path + ".share", "at most 1");
+          const Value& drop = member(v, "drop");
+          p.drop = drop.as_bool().value_or(false);
+          p.delay = ms(v, "delay_ms", Ms{0});
+          for (std::size_t i = 0; i < sc.instances; ++i) {
+            if (std::uniform_real_distribution<>(0, 1)(random) < share) p.cut.insert(i);
+          }
+          sc.store.partitions.push_back(std::move(p));
+        });
   }
   if (const Value& e = member(doc, "expect"); !e.is_null()) {
-    static const std::set<std::string> kFields{
-        "instances",   "crashes",          "crashes_in_window", "alive",
-        "store_restarts", "expiries",      "token_calls",       "extra_token_calls",
-        "token_calls_per_expiry", "spent_presented", "grants_revoked", "requests",
-        "errors",      "rejected",         "longest_wait_ms",   "fenced_writes",
-        "store_calls_per_instance_hour", "needs_reauth_at_end"};
+    static const std::set<std::string> kFields{"instances",
+                                               "crashes",
+                                               "crashes_in_window",
+                                               "alive",
+                                               "store_restarts",
+                                               "expiries",
+                                               "token_calls",
+                                               "extra_token_calls",
+                                               "token_calls_per_expiry",
+                                               "spent_presented",
+                                               "grants_revoked",
+                                               "requests",
+                                               "errors",
+                                               "rejected",
+                                               "longest_wait_ms",
+                                               "fenced_writes",
+                                               "store_calls_per_instance_hour",
+                                               "needs_reauth_at_end"};
     for (const auto& [key, value] : *e.as_object()) {
       std::string field = key;
       if (field.ends_with("_at_most")) field.resize(field.size() - 8);
@@ -989,11 +1006,7 @@ inline FleetScenario read_fleet(const Value& doc, std::string_view text) {
 /// Checks `report` against the scenario's expectations: one line per failure.
 inline std::vector<std::string> check_fleet(const FleetScenario& sc, const FleetReport& report) {
   std::vector<std::string> failed;
-  const auto text = [](double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-  };
+  const auto text = [](double v) { return number_text(v); };
   for (const auto& [key, want] : sc.expect) {
     const bool at_most = key.ends_with("_at_most");
     const std::string field = at_most ? key.substr(0, key.size() - 8) : key;
@@ -1020,9 +1033,9 @@ inline std::vector<std::string> run(const Value& doc, std::string_view text, std
         << "token calls: " << f.at("token_calls") << " for " << f.at("expiries")
         << " expiries, spent tokens presented: " << f.at("spent_presented")
         << ", grants revoked: " << f.at("grants_revoked") << "\n"
-        << "longest wait: " << f.at("longest_wait_ms") << " ms (bound "
-        << f.at("wait_bound_ms") << " ms), store calls per instance per hour: "
-        << f.at("store_calls_per_instance_hour") << "\n";
+        << "longest wait: " << f.at("longest_wait_ms") << " ms (bound " << f.at("wait_bound_ms")
+        << " ms), store calls per instance per hour: " << f.at("store_calls_per_instance_hour")
+        << "\n";
   }
   return check_fleet(sc, report);
 }
