@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cli/simulate_expect.hpp"
+#include "cli/simulate_fleet.hpp"
 #include "cli/wording.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/text.hpp"
@@ -431,6 +432,7 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
 inline std::vector<std::string> run(std::string_view scenario, std::ostream& out, bool summary) {
   const auto doc = detail::json::parse(scenario);
   if (!doc || !doc->is_object()) throw MalformedScenario("the scenario is not a JSON object");
+  if (doc->find("instances") != nullptr) return fleet::run(*doc, scenario, out, summary);
   validate(*doc, scenario);
   const std::string provider = text_of(*doc, "provider", "generic");
   std::ostringstream lines;
