@@ -370,7 +370,7 @@ TEST(SimulateTest, OverlappingRequestsAtAnExpiryMakeOneTokenCallAndAreAllServed)
   // The 401s came back while the others were in flight: more were rejected than refreshed.
   std::size_t rejected = 0;
   for (const Value* v : run.events("verdict")) {
-    rejected += v->find("verdict")->string_or("kind") == "auth_failed" ? 1U : 0U;
+    rejected += v->find("verdict")->string_or("kind") == "unauthenticated" ? 1U : 0U;
   }
   EXPECT_GT(rejected, 1U);
 }

@@ -81,7 +81,7 @@ class Clock {
 /// Interleaves the requests of one batch (several in flight at one virtual instant): each runs
 /// on its own thread, one at a time; a request gives way only where it would wait (an API call,
 /// a sleep), and the next to run is the one that wakes first, ties drawn from a seeded generator.
-/// Outside a batch, waiting only moves the virtual time.
+/// Outside a batch, waiting only moves the virtual time. The same seed gives the same order.
 class Scheduler {
  public:
   /// Moves `clock`; draws with a generator seeded with `seed`.
@@ -148,6 +148,10 @@ class Scheduler {
     for (std::size_t i = 0; i < parked_.size(); ++i) {
       if (parked_[i].first == first) due.push_back(i);
     }
+    // In the order of the requests' numbers, not of their arrival (the threads of a batch
+    // arrive in whatever order the system starts them).
+    std::sort(due.begin(), due.end(),
+              [&](std::size_t x, std::size_t y) { return parked_[x].second < parked_[y].second; });
     const std::size_t chosen = due[rng_() % due.size()];
     running_ = parked_[chosen].second;
     parked_.erase(parked_.begin() + static_cast<std::ptrdiff_t>(chosen));
@@ -319,8 +323,11 @@ class Provider {
     std::string presented;
     std::string profile;
     for (const auto& [token, owner] : script_->owner) {
-      if (token.size() > presented.size() && request.body.find(token) != std::string::npos &&
-          script_->refresh_tokens.contains(token)) {
+      std::string encoded;  // in a form body (Google's "1//" is "1%2F%2F" there)
+      detail::append_form_encoded(encoded, token);
+      if (token.size() > presented.size() && script_->refresh_tokens.contains(token) &&
+          (request.body.find(token) != std::string::npos ||
+           request.body.find(encoded) != std::string::npos)) {
         presented = token;
         profile = owner;
       }
