@@ -315,12 +315,13 @@ TEST(SimulateTest, ATimedOutPostIsResentOnlyWithAnIdempotencyKey) {
 
 TEST(SimulateTest, ARuleWithTimesAnswersThatManyRequests) {
   std::ostringstream out;
-  const auto failed = cli::sim::run(R"({"profiles": [{"name": "a", "token": "sim-key-a-0123456789"}],
+  const auto failed =
+      cli::sim::run(R"({"profiles": [{"name": "a", "token": "sim-key-a-0123456789"}],
     "api": [{"status": 400, "times": 2}],
     "requests": [{"at_s": 0, "count": 4, "every_s": 1}],
     "expect": {"requests": {"1": {"status": 400}, "2": {"status": 400},
                             "3": {"status": 200}, "4": {"status": 200}}}})",
-                                    out);
+                    out);
   EXPECT_EQ(failed, std::vector<std::string>{}) << out.str();
 }
 
@@ -431,8 +432,7 @@ TEST(SimulateTest, RefusesAMisspeltOrBadFaultKeyNamingItsPathAndLine) {
   refused(R"("token_endpoint": {"answers": [{"fail": 1}]})", "token_endpoint.answers[0].fail",
           "a string");
   refused(R"("requests": [{"method": "post"}])", "requests[0].method", "must be one of");
-  refused(R"("requests": [{"header": {"Idempotency-Key": "x"}}])", "requests[0].header",
-          "headers");
+  refused(R"("requests": [{"header": {"Idempotency-Key": "x"}}])", "requests[0].header", "headers");
   refused(R"("requests": [{"headers": {"Idempotency-Key": 42}}])",
           "requests[0].headers.Idempotency-Key", "a string");
   refused(R"("requests": [{"overlap": "yes"}])", "requests[0].overlap", "true or false");

@@ -213,14 +213,14 @@ struct Script {
   double expires_in = 3600;                  // of issued access tokens
   bool rotate = true;                        // issue a new refresh token with each refresh
   std::map<std::string, std::string> owner;  // token -> profile
-  std::map<std::string, std::string> live_refresh;  // profile -> its live refresh token
-  std::map<std::string, int> issued;                // profile -> tokens issued
+  std::map<std::string, std::string> live_refresh;      // profile -> its live refresh token
+  std::map<std::string, int> issued;                    // profile -> tokens issued
   std::map<std::thread::id, std::string> last_profile;  // who sent each thread's last request
-  double token_latency = 0;                              // of the token endpoint's answers
-  std::size_t token_calls = 0;                           // calls the token endpoint saw
-  std::set<std::string> refresh_tokens;             // every refresh token ever issued
-  std::string access_prefix = "sim-access-";        // of issued tokens: the provider's own
-  std::string refresh_prefix = "sim-refresh-";      // prefixes where pre-flight wants them
+  double token_latency = 0;                             // of the token endpoint's answers
+  std::size_t token_calls = 0;                          // calls the token endpoint saw
+  std::set<std::string> refresh_tokens;                 // every refresh token ever issued
+  std::string access_prefix = "sim-access-";            // of issued tokens: the provider's own
+  std::string refresh_prefix = "sim-refresh-";          // prefixes where pre-flight wants them
   std::mutex mutex;
 };
 
@@ -374,15 +374,21 @@ inline std::string issued(std::string_view prefix, std::string_view profile, int
   return std::string{prefix} + std::string{profile} + "-0123456789-" + serial;
 }
 
+/// A bundle with its own refresh-token grant: oauth_refresh(client_id), or with a client secret.
+template <class Bundle>
+concept OwnRefresh = requires {
+  Bundle::oauth_refresh(std::string{});
+}
+|| requires { Bundle::oauth_refresh(std::string{}, Secret{}); };
+
 /// The simulator's policies over a provider bundle: virtual time, events as JSON lines.
 template <class Bundle>
 struct Policies : Bundle {
   using Clock = sim::Clock;             ///< Virtual time.
   using Sleeper = sim::Sleeper;         ///< Sleeps on virtual time.
   using Observer = observe::JsonLines;  ///< One JSON line per event.
-  using Refresh = std::conditional_t < requires { Bundle::oauth_refresh(std::string{}); } ||
-                  requires { Bundle::oauth_refresh(std::string{}, Secret{}); },
-        typename Bundle::Refresh, refresh::OAuth2RefreshToken > ;
+  using Refresh = std::conditional_t<OwnRefresh<Bundle>, typename Bundle::Refresh,
+                                     refresh::OAuth2RefreshToken>;  ///< The bundle's own grant.
 };
 
 /// The client secret of the scripted token endpoint, for bundles that send one (Google's).
@@ -587,16 +593,17 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
         const std::scoped_lock lock(script->mutex);
         script->owner[token] = name;
         if (text_of(v, "kind") == "oauth") {
-          const std::string refresh = text_of(v, "refresh_token").empty()
-                                          ? issued(script->refresh_prefix, name, 1000 + ++replacements)
-                                          : text_of(v, "refresh_token");
+          const std::string refresh =
+              text_of(v, "refresh_token").empty()
+                  ? issued(script->refresh_prefix, name, 1000 + ++replacements)
+                  : text_of(v, "refresh_token");
           script->owner[refresh] = name;
           script->live_refresh[name] = refresh;
           script->refresh_tokens.insert(refresh);
           credential = Credential::oauth(
               token, refresh,
-              clock.now() + std::chrono::seconds{static_cast<std::int64_t>(
-                                number_of(v, "expires_in_s", 3600))});
+              clock.now() + std::chrono::seconds{
+                                static_cast<std::int64_t>(number_of(v, "expires_in_s", 3600))});
         }
       }
       auto replaced = pool.set_credential(name, std::move(credential));
