@@ -170,12 +170,24 @@ class Scheduler {
   bool open_ = false;
 };
 
+/// Waits until `wake` through `scheduler`, or (without one) only moves `clock` there.
+inline void wait_until(const std::shared_ptr<Scheduler>& scheduler, const Clock& clock,
+                       TimePoint wake) {
+  if (scheduler != nullptr) {
+    scheduler->wait_until(wake);
+  } else {
+    clock.advance_to(wake);
+  }
+}
+
 /// Sleeps on virtual time.
 struct Sleeper {
-  std::shared_ptr<Scheduler> scheduler;  ///< Moves the time, or lets a batch's others run.
-  Clock clock;                           ///< The time to move.
+  Clock clock;                                     ///< The time to move.
+  std::shared_ptr<Scheduler> scheduler = nullptr;  ///< Lets a batch's others run meanwhile.
   /// Moves the virtual time forward by `d`.
-  void sleep_for(std::chrono::milliseconds d) const { scheduler->wait_until(clock.now() + d); }
+  void sleep_for(std::chrono::milliseconds d) const {
+    sim::wait_until(scheduler, clock, clock.now() + d);
+  }
 };
 
 /// Seconds of virtual time.
@@ -267,7 +279,8 @@ inline std::string issued(std::string_view prefix, std::string_view profile, int
 class Provider {
  public:
   /// Answers from `script` at the virtual time of `clock`; waits through `scheduler`.
-  Provider(std::shared_ptr<Script> script, Clock clock, std::shared_ptr<Scheduler> scheduler)
+  Provider(std::shared_ptr<Script> script, Clock clock,
+           std::shared_ptr<Scheduler> scheduler = nullptr)
       : script_(std::move(script)), clock_(std::move(clock)), scheduler_(std::move(scheduler)) {}
 
   /// Answers one request. An API call gives way to the other requests of a batch until its
@@ -298,7 +311,7 @@ class Provider {
     const Rule fallback;
     const Rule answered = matched != nullptr ? *matched : fallback;
     lock.unlock();
-    scheduler_->wait_until(clock_.now() + seconds(answered.latency.value_or(0)));
+    sim::wait_until(scheduler_, clock_, clock_.now() + seconds(answered.latency.value_or(0)));
     return answer(answered);
   }
 
@@ -489,7 +502,7 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
   Pool pool(Provider{script, clock, scheduler}, std::move(profiles), options,
             {.refresh = std::move(strategy),
              .clock = clock,
-             .sleeper = Sleeper{scheduler, clock},
+             .sleeper = Sleeper{clock, scheduler},
              .observer = observe::JsonLines{out, [clock] { return clock.now(); }}});
 
   // The schedule: requests, replacements and probes, in time order (stable for equal times).
