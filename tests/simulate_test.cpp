@@ -415,6 +415,19 @@ TEST(SimulateTest, TheSameSeedGivesTheSameReportAndSeedsInterleaveDifferently) {
   }
 }
 
+TEST(SimulateTest, AtOneInstantTheBatchComesAfterTheOtherSteps) {
+  const auto lines =
+      request_lines(simulated(R"({"profiles": [{"name": "a", "token": "sim-key-a-0123456789"}],
+    "requests": [{"at_s": 5, "count": 2, "overlap": true, "name": "together"},
+                 {"at_s": 5, "name": "alone"}],
+    "expect": {"requests": {"1": {"status": 200}, "alone": {"status": 200}}}})"));
+  ASSERT_EQ(lines.size(), 3U);
+  EXPECT_NE(lines[0].find(R"("request":1,"name":"alone")"), std::string::npos) << lines[0];
+  for (const std::string& line : {lines[1], lines[2]}) {
+    EXPECT_NE(line.find(R"("name":"together")"), std::string::npos) << line;
+  }
+}
+
 TEST(SimulateTest, RefusesAMisspeltOrBadFaultKeyNamingItsPathAndLine) {
   const std::string head = R"({"profiles": [{"name": "a", "token": "k"}],
 )";

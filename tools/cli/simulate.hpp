@@ -523,8 +523,13 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
   for (const Value& r : array_of(doc, "replace")) {
     steps.push_back({number_of(r, "at_s", 0), &r, "replace"});
   }
-  std::stable_sort(steps.begin(), steps.end(),
-                   [](const Step& a, const Step& b) { return a.at < b.at; });
+  // At one instant the overlapping requests come last, together: one batch.
+  const auto overlaps = [](const Step& s) {
+    return s.type == "request" && bool_of(*s.what, "overlap", false);
+  };
+  std::stable_sort(steps.begin(), steps.end(), [&](const Step& a, const Step& b) {
+    return a.at < b.at || (a.at == b.at && !overlaps(a) && overlaps(b));
+  });
   std::size_t number = 0;
   for (Step& step : steps) step.number = step.type == "request" ? ++number : 0;
   std::map<std::string, std::size_t> served;
@@ -586,12 +591,10 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
     const Step& step = steps[i];
     clock.advance_to(at_seconds(step.at));
     const Value& v = *step.what;
-    if (step.type == "request" && bool_of(v, "overlap", false)) {
+    if (overlaps(step)) {
       // A batch: every overlapping request of this instant, in flight together.
       std::vector<std::function<void()>> batch;
-      for (; i < steps.size() && steps[i].at == step.at && steps[i].type == "request" &&
-             bool_of(*steps[i].what, "overlap", false);
-           ++i) {
+      for (; i < steps.size() && steps[i].at == step.at && overlaps(steps[i]); ++i) {
         batch.emplace_back([&serve, &steps, i] { serve(steps[i]); });
       }
       --i;
