@@ -215,11 +215,13 @@ TEST(SimulateTest, AnExpectationThatHoldsPasses) {
 
 TEST(SimulateTest, AFailedExpectationIsADiffOfExpectedAndGot) {
   const auto got = failures(R"({"events": {"refresh_succeeded": 2, "verdict": {"work": 1}},
+                                "token_calls": 2,
                                 "final": {"work": "cooling"},
                                 "requests": {"first": {"status": 401}, "9": {"status": 200}}})");
   const std::vector<std::string> want{
       "expect.events.refresh_succeeded: expected 2, got 1",
       "expect.events.verdict.work: expected 1, got 3",
+      "expect.token_calls: expected 2, got 1",
       "expect.final.work: expected \"cooling\", got \"ready\"",
       "expect.requests.first.status: expected 401, got 200",
       "expect.requests.9: expected a request 9, got 2 requests",
@@ -450,6 +452,8 @@ TEST(SimulateTest, RefusesAMisspeltOrBadFaultKeyNamingItsPathAndLine) {
           "requests[0].headers.Idempotency-Key", "a string");
   refused(R"("requests": [{"overlap": "yes"}])", "requests[0].overlap", "true or false");
   refused(R"("seed": -3)", "seed", "at least 0");
+  refused(R"("expect": {"token_calls": -1})", "expect.token_calls", "at least 0");
+  refused(R"("expect": {"token_call": 1})", "expect.token_call", "token_calls");
   refused(R"("replace": [{"kind": "oath"}])", "replace[0].kind", "api_key, oauth");
   refused(R"("replace": [{"refresh": "x"}])", "replace[0].refresh", "refresh_token");
   refused(R"("provider": "gogle")", "provider", "google");

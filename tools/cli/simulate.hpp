@@ -414,9 +414,15 @@ inline constexpr std::string_view kClientSecret = "sim-client-secret-0123456789"
 inline std::vector<std::string> run(std::string_view scenario, std::ostream& out,
                                     bool summary = false);
 
-/// Runs the scenario `doc` under `Bundle`'s policies; returns every credential the run knew.
+/// What a run leaves for its expectations besides its output.
+struct Ran {
+  std::set<std::string> secrets;  ///< Every credential the run knew.
+  std::size_t token_calls = 0;    ///< The calls the scripted token endpoint saw.
+};
+
+/// Runs the scenario `doc` under `Bundle`'s policies.
 template <class Bundle>
-std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary) {
+Ran run_with(const Value& doc, std::ostream& out, bool summary) {
   using P = Policies<Bundle>;
   using Pool = CredentialPool<Provider, P>;
   Clock clock;
@@ -644,10 +650,10 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
     }
   }
   const std::scoped_lock lock(script->mutex);
-  std::set<std::string> secrets = script->refresh_tokens;
-  secrets.emplace(kClientSecret);
-  for (const auto& [token, owner] : script->owner) secrets.insert(token);
-  return secrets;
+  Ran ran{script->refresh_tokens, script->token_calls};
+  ran.secrets.emplace(kClientSecret);
+  for (const auto& [token, owner] : script->owner) ran.secrets.insert(token);
+  return ran;
 }
 
 inline std::vector<std::string> run(std::string_view scenario, std::ostream& out, bool summary) {
@@ -656,24 +662,25 @@ inline std::vector<std::string> run(std::string_view scenario, std::ostream& out
   validate(*doc, scenario);
   const std::string provider = text_of(*doc, "provider", "generic");
   std::ostringstream lines;
-  std::set<std::string> secrets;
+  Ran ran;
   if (provider == "anthropic") {
-    secrets = run_with<provider::Anthropic>(*doc, lines, summary);
+    ran = run_with<provider::Anthropic>(*doc, lines, summary);
   } else if (provider == "openai") {
-    secrets = run_with<provider::OpenAI>(*doc, lines, summary);
+    ran = run_with<provider::OpenAI>(*doc, lines, summary);
   } else if (provider == "google") {
-    secrets = run_with<provider::Google>(*doc, lines, summary);
+    ran = run_with<provider::Google>(*doc, lines, summary);
   } else if (provider == "rfc6750") {
-    secrets = run_with<provider::Rfc6750>(*doc, lines, summary);
+    ran = run_with<provider::Rfc6750>(*doc, lines, summary);
   } else if (provider == "generic") {
-    secrets = run_with<DefaultPolicies>(*doc, lines, summary);
+    ran = run_with<DefaultPolicies>(*doc, lines, summary);
   } else {
     throw ScenarioError("provider must be anthropic, openai, google, rfc6750 or generic, not '" +
                         provider + "'");
   }
   out << lines.str();
   const Value* expect = doc->find("expect");
-  return expect != nullptr ? check(*expect, lines.str(), secrets) : std::vector<std::string>{};
+  return expect != nullptr ? check(*expect, lines.str(), ran.secrets, ran.token_calls)
+                           : std::vector<std::string>{};
 }
 
 }  // namespace keyward::cli::sim

@@ -267,6 +267,7 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
   if (expect == nullptr) return;
   r.object(*expect, "expect",
            {{"events", Type::object},
+            {"token_calls", N, 0},
             {"final", Type::object},
             {"requests", Type::object},
             {"never", Type::array}});
@@ -307,10 +308,12 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
 }
 
 /// Checks the `expect` block against `output`, the run's JSON lines (other lines are skipped);
-/// `secrets` are every credential the run knew. Returns one line per failed expectation,
-/// "expect.PATH: expected X, got Y"; empty when every expectation holds.
+/// `secrets` are every credential the run knew, `token_calls` the calls the scripted token
+/// endpoint saw. Returns one line per failed expectation, "expect.PATH: expected X, got Y";
+/// empty when every expectation holds.
 inline std::vector<std::string> check(const detail::json::Value& expect, std::string_view output,
-                                      const std::set<std::string>& secrets) {
+                                      const std::set<std::string>& secrets,
+                                      std::size_t token_calls = 0) {
   using detail::json::Value;
   std::vector<Value> lines;
   std::istringstream in{std::string{output}};
@@ -348,6 +351,9 @@ inline std::vector<std::string> check(const detail::json::Value& expect, std::st
         differ("events." + kind + "." + profile, number(n), count(kind, &profile));
       }
     }
+  }
+  if (const Value* calls = expect.find("token_calls")) {
+    differ("token_calls", number(*calls), std::to_string(token_calls));
   }
   if (const Value* final = expect.find("final")) {
     const Value* status = lines.empty() ? nullptr : lines.back().find("status");
