@@ -3,7 +3,8 @@
 // writes one JSON line per event and per request outcome, then the final status.
 //
 // Why this file is over 300 lines: reading the scenario, the scripted provider (API and token
-// endpoint) and the run share the scenario's types; none of it is library code.
+// endpoint), the scheduler of overlapping requests and the run share the scenario's types; none
+// of it is library code.
 #pragma once
 
 #include <algorithm>
