@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -214,11 +215,13 @@ TEST(SimulateTest, AnExpectationThatHoldsPasses) {
 
 TEST(SimulateTest, AFailedExpectationIsADiffOfExpectedAndGot) {
   const auto got = failures(R"({"events": {"refresh_succeeded": 2, "verdict": {"work": 1}},
+                                "token_calls": 2,
                                 "final": {"work": "cooling"},
                                 "requests": {"first": {"status": 401}, "9": {"status": 200}}})");
   const std::vector<std::string> want{
       "expect.events.refresh_succeeded: expected 2, got 1",
       "expect.events.verdict.work: expected 1, got 3",
+      "expect.token_calls: expected 2, got 1",
       "expect.final.work: expected \"cooling\", got \"ready\"",
       "expect.requests.first.status: expected 401, got 200",
       "expect.requests.9: expected a request 9, got 2 requests",
@@ -268,7 +271,9 @@ TEST(SimulateTest, TheCooldownRuleCatchesAnAttemptInsideTheWindow) {
 TEST(SimulateTest, EveryShippedScenarioAssertsAndHolds) {
   for (const char* name :
        {"seed.json", "seed_dead_token.json", "all_rate_limited.json", "overloaded.json",
-        "gateway_20_keys.json", "anthropic_oauth.json", "sticky_sessions.json"}) {
+        "gateway_20_keys.json", "anthropic_oauth.json", "sticky_sessions.json",
+        "transport_faults.json", "google.json", "rfc6750.json", "oauth_token_endpoint.json",
+        "overlapping_expiry.json"}) {
     std::ifstream file(std::string{KEYWARD_FIXTURE_DIR} + "/../../examples/scenarios/" + name);
     std::ostringstream text;
     text << file.rdbuf();
@@ -280,6 +285,178 @@ TEST(SimulateTest, EveryShippedScenarioAssertsAndHolds) {
     std::ostringstream out;
     EXPECT_EQ(cli::sim::run(text.str(), out), std::vector<std::string>{}) << name;
   }
+}
+
+// ---- Faults, methods and headers, answer counts, every provider (docs/simulate.md) ----
+
+const Value* named(const Simulation& run, std::string_view name) {
+  for (const Value& v : run.lines) {
+    if (v.find("request") != nullptr && v.string_or("name") == name) return &v;
+  }
+  return nullptr;
+}
+
+TEST(SimulateTest, ATimedOutPostIsResentOnlyWithAnIdempotencyKey) {
+  const Simulation run("transport_faults.json");
+  const Value* post = named(run, "post");
+  ASSERT_NE(post, nullptr);
+  EXPECT_EQ(post->string_or("code"), "transport_failed");
+  // The transport's own failure, and the 30 s it took, are in the request's outcome.
+  EXPECT_NE(post->string_or("message").find("timeout"), std::string::npos)
+      << post->string_or("message");
+  EXPECT_EQ(post->string_or("at"), "2026-01-01T00:00:30Z");
+  for (const char* resent : {"post_with_key", "refused", "tls", "get"}) {
+    const Value* v = named(run, resent);
+    ASSERT_NE(v, nullptr) << resent;
+    EXPECT_EQ(v->string_or("outcome"), "response") << resent;
+    EXPECT_EQ(*v->find("status")->as_number(), 200) << resent;
+  }
+  EXPECT_EQ(run.events("retry").size(), 4U);
+  EXPECT_TRUE(run.events("cooldown_entered").empty());
+}
+
+TEST(SimulateTest, ARuleWithTimesAnswersThatManyRequests) {
+  std::ostringstream out;
+  const auto failed =
+      cli::sim::run(R"({"profiles": [{"name": "a", "token": "sim-key-a-0123456789"}],
+    "api": [{"status": 400, "times": 2}],
+    "requests": [{"at_s": 0, "count": 4, "every_s": 1}],
+    "expect": {"requests": {"1": {"status": 400}, "2": {"status": 400},
+                            "3": {"status": 200}, "4": {"status": 200}}}})",
+                    out);
+  EXPECT_EQ(failed, std::vector<std::string>{}) << out.str();
+}
+
+TEST(SimulateTest, AGoogleLoginRefreshesAndFailsOverToAnApiKey) {
+  const Simulation run("google.json");
+  EXPECT_EQ(run.events("refresh_succeeded").size(), 1U);
+  EXPECT_EQ(named(run, "refreshed")->string_or("profile"), "login");
+  EXPECT_EQ(named(run, "failed_over")->string_or("profile"), "key");
+  EXPECT_EQ(named(run, "back")->string_or("profile"), "login");
+}
+
+TEST(SimulateTest, AnRfc6750ApiRefreshesOnInvalidTokenButNotOnInsufficientScope) {
+  const Simulation run("rfc6750.json");
+  EXPECT_EQ(run.events("refresh_succeeded").size(), 1U);
+  EXPECT_EQ(*named(run, "scope")->find("status")->as_number(), 403);
+  EXPECT_EQ(*named(run, "after")->find("status")->as_number(), 200);
+}
+
+TEST(SimulateTest, ASlowFailingTokenEndpointAndAnOAuthReplacement) {
+  const Simulation run("oauth_token_endpoint.json");
+  // Each token call takes 2 s of virtual time (a timeout 10 s): the recovered request is
+  // answered 2 s after it was made.
+  EXPECT_EQ(named(run, "recovered")->string_or("at"), "2026-01-01T01:01:42Z");
+  EXPECT_EQ(named(run, "timed_out")->string_or("at"), "2026-01-01T01:00:20Z");
+  EXPECT_EQ(named(run, "endpoint_down")->string_or("outcome"), "error");
+  EXPECT_EQ(named(run, "timed_out")->string_or("outcome"), "error");
+  EXPECT_EQ(run.events("needs_reauth").size(), 1U);
+  EXPECT_EQ(named(run, "replaced")->string_or("outcome"), "response");
+  EXPECT_EQ(named(run, "refreshed_again")->string_or("outcome"), "response");
+  EXPECT_TRUE(run.events("cooldown_entered").empty());
+}
+
+std::string simulated(std::string_view scenario) {
+  std::ostringstream out;
+  EXPECT_EQ(cli::sim::run(scenario, out), std::vector<std::string>{});
+  return out.str();
+}
+
+TEST(SimulateTest, OverlappingRequestsAtAnExpiryMakeOneTokenCallAndAreAllServed) {
+  const Simulation run("overlapping_expiry.json");
+  EXPECT_EQ(run.events("refresh_started").size(), 2U);
+  std::size_t served = 0;
+  for (const Value& v : run.lines) {
+    served += v.find("request") != nullptr && v.string_or("outcome") == "response" ? 1U : 0U;
+  }
+  EXPECT_EQ(served, 14U);
+  // The 401s came back while the others were in flight: more were rejected than refreshed.
+  std::size_t rejected = 0;
+  for (const Value* v : run.events("verdict")) {
+    rejected += v->find("verdict")->string_or("kind") == "unauthenticated" ? 1U : 0U;
+  }
+  EXPECT_GT(rejected, 1U);
+}
+
+std::string with_seed(int seed) {
+  return R"({"seed": )" + std::to_string(seed) + R"(,
+    "profiles": [{"name": "a", "token": "sim-key-a-0123456789"},
+                 {"name": "b", "token": "sim-key-b-0123456789"}],
+    "pool": {"selection": "round_robin"},
+    "api": [{"profile": "a", "latency_s": 1}, {"profile": "b", "latency_s": 2}],
+    "requests": [{"at_s": 5, "count": 6, "overlap": true}]})";
+}
+
+std::vector<std::string> request_lines(const std::string& output) {
+  std::vector<std::string> out;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"request\":") != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+TEST(SimulateTest, TheSameSeedGivesTheSameReportAndSeedsInterleaveDifferently) {
+  const std::string first = simulated(with_seed(3));
+  EXPECT_EQ(simulated(with_seed(3)), first);
+  ASSERT_EQ(request_lines(first).size(), 6U);
+  std::set<std::string> orders;
+  for (int seed = 1; seed <= 8; ++seed) {
+    std::string order;
+    for (const std::string& line : request_lines(simulated(with_seed(seed)))) {
+      order += line.substr(line.find("\"request\":"), 12) + line.substr(line.find("profile"));
+    }
+    orders.insert(order);
+  }
+  EXPECT_GT(orders.size(), 1U);
+  // Overlapping requests answer when their latency says, not one after the other.
+  for (const std::string& line : request_lines(first)) {
+    EXPECT_TRUE(line.find("00:00:06Z") != std::string::npos ||
+                line.find("00:00:07Z") != std::string::npos)
+        << line;
+  }
+}
+
+TEST(SimulateTest, AtOneInstantTheBatchComesAfterTheOtherSteps) {
+  const auto lines =
+      request_lines(simulated(R"({"profiles": [{"name": "a", "token": "sim-key-a-0123456789"}],
+    "requests": [{"at_s": 5, "count": 2, "overlap": true, "name": "together"},
+                 {"at_s": 5, "name": "alone"}],
+    "expect": {"requests": {"1": {"status": 200}, "alone": {"status": 200}}}})"));
+  ASSERT_EQ(lines.size(), 3U);
+  EXPECT_NE(lines[0].find(R"("request":1,"name":"alone")"), std::string::npos) << lines[0];
+  for (const std::string& line : {lines[1], lines[2]}) {
+    EXPECT_NE(line.find(R"("name":"together")"), std::string::npos) << line;
+  }
+}
+
+TEST(SimulateTest, RefusesAMisspeltOrBadFaultKeyNamingItsPathAndLine) {
+  const std::string head = R"({"profiles": [{"name": "a", "token": "k"}],
+)";
+  const auto refused = [&](std::string_view rest, std::string_view path, std::string_view what) {
+    const std::string got = refusal(head + std::string{rest} + "}");
+    EXPECT_NE(got.find(path), std::string::npos) << got;
+    EXPECT_NE(got.find(what), std::string::npos) << got;
+    EXPECT_NE(got.find("line 2"), std::string::npos) << got;
+  };
+  refused(R"("api": [{"fail": "timout"}])", "api[0].fail", "must be one of connect, other");
+  refused(R"("api": [{"failure": "timeout"}])", "api[0].failure", "fail");
+  refused(R"("api": [{"times": 0}])", "api[0].times", "at least 1");
+  refused(R"("api": [{"latency_s": -1}])", "api[0].latency_s", "at least 0");
+  refused(R"("token_endpoint": {"latency": 2})", "token_endpoint.latency", "latency_s");
+  refused(R"("token_endpoint": {"answers": [{"fail": 1}]})", "token_endpoint.answers[0].fail",
+          "a string");
+  refused(R"("requests": [{"method": "post"}])", "requests[0].method", "must be one of");
+  refused(R"("requests": [{"header": {"Idempotency-Key": "x"}}])", "requests[0].header", "headers");
+  refused(R"("requests": [{"headers": {"Idempotency-Key": 42}}])",
+          "requests[0].headers.Idempotency-Key", "a string");
+  refused(R"("requests": [{"overlap": "yes"}])", "requests[0].overlap", "true or false");
+  refused(R"("seed": -3)", "seed", "at least 0");
+  refused(R"("expect": {"token_calls": -1})", "expect.token_calls", "at least 0");
+  refused(R"("expect": {"token_call": 1})", "expect.token_call", "token_calls");
+  refused(R"("replace": [{"kind": "oath"}])", "replace[0].kind", "api_key, oauth");
+  refused(R"("replace": [{"refresh": "x"}])", "replace[0].refresh", "refresh_token");
+  refused(R"("provider": "gogle")", "provider", "google");
 }
 
 }  // namespace

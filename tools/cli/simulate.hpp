@@ -3,23 +3,30 @@
 // writes one JSON line per event and per request outcome, then the final status.
 //
 // Why this file is over 300 lines: reading the scenario, the scripted provider (API and token
-// endpoint) and the run share the scenario's types; none of it is library code.
+// endpoint), the scheduler of overlapping requests and the run share the scenario's types; none
+// of it is library code.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -32,7 +39,9 @@
 #include "keyward/observe/json_lines.hpp"
 #include "keyward/pool.hpp"
 #include "keyward/provider/anthropic.hpp"
+#include "keyward/provider/google.hpp"
 #include "keyward/provider/openai.hpp"
+#include "keyward/provider/rfc6750.hpp"
 #include "keyward/refresh/oauth2_refresh_token.hpp"
 
 namespace keyward::cli::sim {
@@ -71,11 +80,116 @@ class Clock {
       std::make_shared<std::atomic<TimePoint::rep>>(kEpoch.time_since_epoch().count());
 };
 
+/// Interleaves the requests of one batch (several in flight at one virtual instant): each runs
+/// on its own thread, one at a time; a request gives way only where it would wait (an API call,
+/// a sleep), and the next to run is the one that wakes first, ties drawn from a seeded generator.
+/// Outside a batch, waiting only moves the virtual time. The same seed gives the same order.
+class Scheduler {
+ public:
+  /// Moves `clock`; draws with a generator seeded with `seed`.
+  Scheduler(Clock clock, std::uint64_t seed) : clock_(std::move(clock)), rng_(seed) {}
+
+  /// Runs every job, interleaved; returns when all have ended, rethrowing the first exception.
+  void run(const std::vector<std::function<void()>>& jobs) {
+    std::exception_ptr thrown;
+    std::vector<std::thread> threads;
+    {
+      const std::scoped_lock lock(mutex_);
+      live_ = jobs.size();
+      open_ = false;  // nobody runs before every request of the batch is waiting
+    }
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      threads.emplace_back([this, i, &jobs, &thrown] {
+        self_ = {this, i + 1};
+        wait_until(clock_.now());
+        try {
+          jobs[i]();
+        } catch (...) {
+          const std::scoped_lock lock(mutex_);
+          if (!thrown) thrown = std::current_exception();
+        }
+        const std::scoped_lock lock(mutex_);
+        --live_;
+        running_ = 0;
+        pick();
+        done_.notify_all();
+      });
+    }
+    {
+      std::unique_lock lock(mutex_);
+      done_.wait(lock, [&] { return parked_.size() == jobs.size(); });
+      open_ = true;
+      pick();
+      done_.wait(lock, [&] { return live_ == 0; });
+    }
+    for (std::thread& t : threads) t.join();
+    if (thrown) std::rethrow_exception(thrown);
+  }
+
+  /// Waits until virtual time `wake`: in a batch, lets the others run meanwhile.
+  void wait_until(TimePoint wake) {
+    if (self_.first != this) {
+      clock_.advance_to(wake);
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    parked_.push_back({wake, self_.second});
+    running_ = 0;
+    pick();
+    done_.notify_all();  // the batch's start waits for every request to be parked
+    done_.wait(lock, [&] { return running_ == self_.second; });
+  }
+
+ private:
+  // Wakes the parked request that wakes first (a seeded draw among ties); the lock is held.
+  void pick() {
+    if (!open_ || running_ != 0 || parked_.empty()) return;
+    TimePoint first = parked_.front().first;
+    for (const auto& p : parked_) first = std::min(first, p.first);
+    std::vector<std::size_t> due;
+    for (std::size_t i = 0; i < parked_.size(); ++i) {
+      if (parked_[i].first == first) due.push_back(i);
+    }
+    // In the order of the requests' numbers, not of their arrival (the threads of a batch
+    // arrive in whatever order the system starts them).
+    std::sort(due.begin(), due.end(),
+              [&](std::size_t x, std::size_t y) { return parked_[x].second < parked_[y].second; });
+    const std::size_t chosen = due[rng_() % due.size()];
+    running_ = parked_[chosen].second;
+    parked_.erase(parked_.begin() + static_cast<std::ptrdiff_t>(chosen));
+    clock_.advance_to(first);
+    done_.notify_all();
+  }
+
+  static inline thread_local std::pair<const Scheduler*, std::size_t> self_{nullptr, 0};
+  Clock clock_;
+  std::mt19937_64 rng_;
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::vector<std::pair<TimePoint, std::size_t>> parked_;
+  std::size_t running_ = 0;
+  std::size_t live_ = 0;
+  bool open_ = false;
+};
+
+/// Waits until `wake` through `scheduler`, or (without one) only moves `clock` there.
+inline void wait_until(const std::shared_ptr<Scheduler>& scheduler, const Clock& clock,
+                       TimePoint wake) {
+  if (scheduler != nullptr) {
+    scheduler->wait_until(wake);
+  } else {
+    clock.advance_to(wake);
+  }
+}
+
 /// Sleeps on virtual time.
 struct Sleeper {
-  Clock clock;  ///< The time to move.
+  Clock clock;                                     ///< The time to move.
+  std::shared_ptr<Scheduler> scheduler = nullptr;  ///< Lets a batch's others run meanwhile.
   /// Moves the virtual time forward by `d`.
-  void sleep_for(std::chrono::milliseconds d) const { clock.advance_to(clock.now() + d); }
+  void sleep_for(std::chrono::milliseconds d) const {
+    sim::wait_until(scheduler, clock, clock.now() + d);
+  }
 };
 
 /// Seconds of virtual time.
@@ -83,7 +197,17 @@ inline TimePoint at_seconds(double s) {
   return kEpoch + std::chrono::milliseconds{static_cast<std::int64_t>(std::llround(s * 1000))};
 }
 
+/// The transport failures a rule can script, by the names of TransportErrc.
+inline std::optional<TransportErrc> transport_errc(std::string_view name) {
+  for (const auto kind : {TransportErrc::connect, TransportErrc::timeout, TransportErrc::tls,
+                          TransportErrc::protocol, TransportErrc::other}) {
+    if (to_string(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
 /// One scripted answer: matched by time window, profile, token and model; the first match wins.
+/// A rule with `times` answers that many requests and then no more.
 struct Rule {
   double from = 0;
   double to = 1e18;
@@ -91,6 +215,9 @@ struct Rule {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::optional<TransportErrc> fail;  // no response: the transport's failure instead
+  std::optional<double> latency;      // seconds before the answer arrives
+  long long times = -1;               // answers left; -1: unlimited
 };
 
 /// The scripted provider's state: who holds which token, and the scripts.
@@ -100,12 +227,14 @@ struct Script {
   double expires_in = 3600;                  // of issued access tokens
   bool rotate = true;                        // issue a new refresh token with each refresh
   std::map<std::string, std::string> owner;  // token -> profile
-  std::map<std::string, std::string> live_refresh;  // profile -> its live refresh token
-  std::map<std::string, int> issued;                // profile -> tokens issued
-  std::string last_profile;                         // who sent the last API request
-  std::set<std::string> refresh_tokens;             // every refresh token ever issued
-  std::string access_prefix = "sim-access-";        // of issued tokens: the provider's own
-  std::string refresh_prefix = "sim-refresh-";      // prefixes where pre-flight wants them
+  std::map<std::string, std::string> live_refresh;      // profile -> its live refresh token
+  std::map<std::string, int> issued;                    // profile -> tokens issued
+  std::map<std::thread::id, std::string> last_profile;  // who sent each thread's last request
+  double token_latency = 0;                             // of the token endpoint's answers
+  std::size_t token_calls = 0;                          // calls the token endpoint saw
+  std::set<std::string> refresh_tokens;                 // every refresh token ever issued
+  std::string access_prefix = "sim-access-";            // of issued tokens: the provider's own
+  std::string refresh_prefix = "sim-refresh-";          // prefixes where pre-flight wants them
   std::mutex mutex;
 };
 
@@ -135,6 +264,9 @@ inline Rule rule_of(const Value& v) {
   r.model = text_of(v, "model");
   r.status = static_cast<int>(number_of(v, "status", 200));
   r.body = text_of(v, "body");
+  if (v.find("fail") != nullptr) r.fail = transport_errc(text_of(v, "fail"));
+  if (v.find("latency_s") != nullptr) r.latency = number_of(v, "latency_s", 0);
+  if (v.find("times") != nullptr) r.times = std::llround(number_of(v, "times", 1));
   if (const Value* h = v.find("headers"); h != nullptr && h->as_object()) {
     for (const auto& [name, value] : *h->as_object()) {
       if (value.as_string()) r.headers.emplace_back(name, *value.as_string());
@@ -148,35 +280,53 @@ inline std::string issued(std::string_view prefix, std::string_view profile, int
 /// The scripted provider as a Transport: the API at kApiUrl, the token endpoint at kTokenUrl.
 class Provider {
  public:
-  /// Answers from `script` at the virtual time of `clock`.
-  Provider(std::shared_ptr<Script> script, Clock clock)
-      : script_(std::move(script)), clock_(std::move(clock)) {}
+  /// Answers from `script` at the virtual time of `clock`; waits through `scheduler`.
+  Provider(std::shared_ptr<Script> script, Clock clock,
+           std::shared_ptr<Scheduler> scheduler = nullptr)
+      : script_(std::move(script)), clock_(std::move(clock)), scheduler_(std::move(scheduler)) {}
 
-  /// Answers one request.
+  /// Answers one request. An API call gives way to the other requests of a batch until its
+  /// answer arrives; a token call does not (a refresh holds the batch still).
   TransportResult send(const Request& request) const {
     const double now = std::chrono::duration<double>(clock_.now() - kEpoch).count();
-    const std::scoped_lock lock(script_->mutex);
+    std::unique_lock lock(script_->mutex);
     if (request.url == kTokenUrl) return token(request, now);
     std::string token{request.headers.get("x-api-key").value_or("")};
+    if (token.empty()) token = std::string{request.headers.get("x-goog-api-key").value_or("")};
     if (token.empty()) {
       const auto auth = request.headers.get("authorization").value_or("");
       token = std::string{auth.starts_with("Bearer ") ? auth.substr(7) : auth};
     }
     const std::string profile = script_->owner.count(token) ? script_->owner[token] : "";
     const std::string model{request.headers.get("x-sim-model").value_or("")};
-    script_->last_profile = profile;
-    for (const Rule& r : script_->api) {
-      if (now < r.from || now >= r.to) continue;
+    script_->last_profile[std::this_thread::get_id()] = profile;
+    const Rule* matched = nullptr;
+    for (Rule& r : script_->api) {
+      if (now < r.from || now >= r.to || r.times == 0) continue;
       if (!r.profile.empty() && r.profile != profile) continue;
       if (!r.token.empty() && r.token != token) continue;
       if (!r.model.empty() && r.model != model) continue;
-      return answer(r);
+      if (r.times > 0) --r.times;
+      matched = &r;
+      break;
     }
-    return Response{200, Headers{{"content-type", "application/json"}}, "{}"};
+    const Rule fallback;
+    const Rule answered = matched != nullptr ? *matched : fallback;
+    lock.unlock();
+    sim::wait_until(scheduler_, clock_, clock_.now() + seconds(answered.latency.value_or(0)));
+    return answer(answered);
   }
 
  private:
-  static Response answer(const Rule& r) {
+  static std::chrono::milliseconds seconds(double s) {
+    return std::chrono::milliseconds{static_cast<std::int64_t>(std::llround(s * 1000))};
+  }
+
+  static TransportResult answer(const Rule& r) {
+    if (r.fail) {
+      return unexpected(TransportFailure{
+          *r.fail, "simulated " + std::string{to_string(*r.fail)} + " failure (scenario)"});
+    }
     Headers headers{{"content-type", "application/json"}};
     for (const auto& [name, value] : r.headers) headers.set(name, value);
     return Response{r.status, std::move(headers), r.body.empty() ? "{}" : r.body};
@@ -188,17 +338,24 @@ class Provider {
     std::string presented;
     std::string profile;
     for (const auto& [token, owner] : script_->owner) {
-      if (token.size() > presented.size() && request.body.find(token) != std::string::npos &&
-          script_->refresh_tokens.contains(token)) {
+      std::string encoded;  // in a form body (Google's "1//" is "1%2F%2F" there)
+      detail::append_form_encoded(encoded, token);
+      if (token.size() > presented.size() && script_->refresh_tokens.contains(token) &&
+          (request.body.find(token) != std::string::npos ||
+           request.body.find(encoded) != std::string::npos)) {
         presented = token;
         profile = owner;
       }
     }
-    for (const Rule& r : script_->token) {
-      if (now < r.from || now >= r.to) continue;
+    ++script_->token_calls;
+    for (Rule& r : script_->token) {
+      if (now < r.from || now >= r.to || r.times == 0) continue;
       if (!r.profile.empty() && r.profile != profile) continue;
+      if (r.times > 0) --r.times;
+      clock_.advance_to(clock_.now() + seconds(r.latency.value_or(script_->token_latency)));
       return answer(r);
     }
+    clock_.advance_to(clock_.now() + seconds(script_->token_latency));
     if (profile.empty() || script_->live_refresh[profile] != presented) {
       return Response{400, Headers{{"content-type", "application/json"}},
                       R"({"error":"invalid_grant","error_description":"refresh token revoked"})"};
@@ -221,6 +378,7 @@ class Provider {
 
   std::shared_ptr<Script> script_;
   Clock clock_;
+  std::shared_ptr<Scheduler> scheduler_;
 };
 
 /// The n-th token with `prefix` issued to `profile`; its last four characters (what a
@@ -231,15 +389,25 @@ inline std::string issued(std::string_view prefix, std::string_view profile, int
   return std::string{prefix} + std::string{profile} + "-0123456789-" + serial;
 }
 
+/// A bundle with its own refresh-token grant: oauth_refresh(client_id), or with a client secret.
+template <class Bundle>
+concept OwnRefresh = requires {
+  Bundle::oauth_refresh(std::string{});
+}
+|| requires { Bundle::oauth_refresh(std::string{}, Secret{}); };
+
 /// The simulator's policies over a provider bundle: virtual time, events as JSON lines.
 template <class Bundle>
 struct Policies : Bundle {
   using Clock = sim::Clock;             ///< Virtual time.
   using Sleeper = sim::Sleeper;         ///< Sleeps on virtual time.
   using Observer = observe::JsonLines;  ///< One JSON line per event.
-  using Refresh = std::conditional_t < requires { Bundle::oauth_refresh(std::string{}); }
-  , typename Bundle::Refresh, refresh::OAuth2RefreshToken > ;
+  using Refresh = std::conditional_t<OwnRefresh<Bundle>, typename Bundle::Refresh,
+                                     refresh::OAuth2RefreshToken>;  ///< The bundle's own grant.
 };
+
+/// The client secret of the scripted token endpoint, for bundles that send one (Google's).
+inline constexpr std::string_view kClientSecret = "sim-client-secret-0123456789";
 
 /// Runs `scenario` (the text of a scenario file) and writes its lines to `out`; throws
 /// ScenarioError when the scenario cannot be run (an unknown key or a bad value included).
@@ -248,22 +416,34 @@ struct Policies : Bundle {
 inline std::vector<std::string> run(std::string_view scenario, std::ostream& out,
                                     bool summary = false);
 
-/// Runs the scenario `doc` under `Bundle`'s policies; returns every credential the run knew.
+/// What a run leaves for its expectations besides its output.
+struct Ran {
+  std::set<std::string> secrets;  ///< Every credential the run knew.
+  std::size_t token_calls = 0;    ///< The calls the scripted token endpoint saw.
+};
+
+/// Runs the scenario `doc` under `Bundle`'s policies.
 template <class Bundle>
-std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary) {
+Ran run_with(const Value& doc, std::ostream& out, bool summary) {
   using P = Policies<Bundle>;
   using Pool = CredentialPool<Provider, P>;
   Clock clock;
+  auto scheduler =
+      std::make_shared<Scheduler>(clock, static_cast<std::uint64_t>(number_of(doc, "seed", 1)));
   auto script = std::make_shared<Script>();
   for (const Value& r : array_of(doc, "api")) script->api.push_back(rule_of(r));
   if (const Value* t = doc.find("token_endpoint")) {
     for (const Value& r : array_of(*t, "answers")) script->token.push_back(rule_of(r));
     script->expires_in = number_of(*t, "expires_in_s", 3600);
     script->rotate = bool_of(*t, "rotate", true);
+    script->token_latency = number_of(*t, "latency_s", 0);
   }
   if constexpr (std::is_same_v<Bundle, provider::Anthropic>) {
     script->access_prefix = "sk-ant-oat01-sim-";
     script->refresh_prefix = "sk-ant-ort01-sim-";
+  } else if constexpr (std::is_same_v<Bundle, provider::Google>) {
+    script->access_prefix = "ya29.sim-";
+    script->refresh_prefix = "1//sim-";
   }
   std::vector<typename Pool::Profile> profiles;
   for (const Value& p : array_of(doc, "profiles")) {
@@ -314,20 +494,23 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
   options.remaining_floor = number_of(tuning, "remaining_floor", options.remaining_floor);
   options.credential.retry.max_attempts =
       static_cast<std::uint32_t>(number_of(tuning, "max_attempts", 3));
-  options.credential.jitter_seed = 1;
+  options.credential.jitter_seed = static_cast<std::uint64_t>(number_of(doc, "seed", 1));
 
   typename P::Refresh strategy = [] {
-    if constexpr (requires { Bundle::oauth_refresh(std::string{}); }) {
+    if constexpr (requires { Bundle::oauth_refresh(std::string{}, Secret{}); }) {
+      return Bundle::oauth_refresh("sim-client", Secret{std::string{kClientSecret}},
+                                   std::string{kTokenUrl});
+    } else if constexpr (requires { Bundle::oauth_refresh(std::string{}); }) {
       return Bundle::oauth_refresh("sim-client", std::string{kTokenUrl});
     } else {
       return refresh::OAuth2RefreshToken{
           {.token_url = std::string{kTokenUrl}, .client_id = "sim-client"}};
     }
   }();
-  Pool pool(Provider{script, clock}, std::move(profiles), options,
+  Pool pool(Provider{script, clock, scheduler}, std::move(profiles), options,
             {.refresh = std::move(strategy),
              .clock = clock,
-             .sleeper = Sleeper{clock},
+             .sleeper = Sleeper{clock, scheduler},
              .observer = observe::JsonLines{out, [clock] { return clock.now(); }}});
 
   // The schedule: requests, replacements and probes, in time order (stable for equal times).
@@ -335,6 +518,7 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
     double at;
     const Value* what;
     std::string type;
+    std::size_t number = 0;  // of a request, counted from 1 in time order
   };
   std::vector<Step> steps;
   for (const Value& r : array_of(doc, "requests")) {
@@ -347,39 +531,37 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
   for (const Value& r : array_of(doc, "replace")) {
     steps.push_back({number_of(r, "at_s", 0), &r, "replace"});
   }
-  std::stable_sort(steps.begin(), steps.end(),
-                   [](const Step& a, const Step& b) { return a.at < b.at; });
+  // At one instant the overlapping requests come last, together: one batch.
+  const auto overlaps = [](const Step& s) {
+    return s.type == "request" && bool_of(*s.what, "overlap", false);
+  };
+  std::stable_sort(steps.begin(), steps.end(), [&](const Step& a, const Step& b) {
+    return a.at < b.at || (a.at == b.at && !overlaps(a) && overlaps(b));
+  });
+  std::size_t number = 0;
+  for (Step& step : steps) step.number = step.type == "request" ? ++number : 0;
   std::map<std::string, std::size_t> served;
   std::size_t failed = 0;
-  std::size_t number = 0;
-  for (const Step& step : steps) {
-    clock.advance_to(at_seconds(step.at));
+  int replacements = 0;  // OAuth replacements: their refresh tokens' serials start at 1001
+  const auto serve = [&](const Step& step) {
     const Value& v = *step.what;
-    if (step.type == "replace") {
-      const std::string name = text_of(v, "profile");
-      const std::string token = text_of(v, "token");
-      {
-        const std::scoped_lock lock(script->mutex);
-        script->owner[token] = name;
-      }
-      auto replaced = pool.set_credential(name, Credential::api_key(token));
-      std::string line = "{\"at\":";
-      detail::append_json_string(line, detail::format_rfc3339(clock.now()));
-      line += ",\"replace\":";
-      detail::append_json_string(line, name);
-      line += std::string{",\"ok\":"} + (replaced ? "true" : "false") + "}\n";
-      out << line;
-      continue;
-    }
     const std::string model = text_of(v, "model");
     const std::string session = text_of(v, "session");
     const std::string name = text_of(v, "name");
-    Request request{.method = "POST", .url = std::string{kApiUrl}, .headers = {}, .body = "{}"};
+    Request request{.method = text_of(v, "method", "POST"),
+                    .url = std::string{kApiUrl},
+                    .headers = {},
+                    .body = "{}"};
+    if (const Value* h = v.find("headers"); h != nullptr && h->as_object()) {
+      for (const auto& [field, value] : *h->as_object()) {
+        if (value.as_string()) request.headers.set(field, *value.as_string());
+      }
+    }
     if (!model.empty()) request.headers.set("x-sim-model", model);
     auto result = pool.send(request, {.model = model, .session = session});
     std::string line = "{\"at\":";
     detail::append_json_string(line, detail::format_rfc3339(clock.now()));
-    line += ",\"request\":" + std::to_string(++number);
+    line += ",\"request\":" + std::to_string(step.number);
     if (!name.empty()) {
       line += ",\"name\":";
       detail::append_json_string(line, name);
@@ -393,7 +575,7 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
       std::string who;
       {
         const std::scoped_lock lock(script->mutex);
-        who = script->last_profile;
+        who = script->last_profile[std::this_thread::get_id()];
       }
       line += ",\"profile\":";
       detail::append_json_string(line, who);
@@ -412,11 +594,57 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
       detail::append_json_string(line, result.error().message);
     }
     out << line << "}\n";
+  };
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const Step& step = steps[i];
+    clock.advance_to(at_seconds(step.at));
+    const Value& v = *step.what;
+    if (overlaps(step)) {
+      // A batch: every overlapping request of this instant, in flight together.
+      std::vector<std::function<void()>> batch;
+      for (; i < steps.size() && steps[i].at == step.at && overlaps(steps[i]); ++i) {
+        batch.emplace_back([&serve, &steps, i] { serve(steps[i]); });
+      }
+      --i;
+      scheduler->run(batch);
+      continue;
+    }
+    if (step.type == "replace") {
+      const std::string name = text_of(v, "profile");
+      const std::string token = text_of(v, "token");
+      Credential credential = Credential::api_key(token);
+      {
+        const std::scoped_lock lock(script->mutex);
+        script->owner[token] = name;
+        if (text_of(v, "kind") == "oauth") {
+          const std::string refresh =
+              text_of(v, "refresh_token").empty()
+                  ? issued(script->refresh_prefix, name, 1000 + ++replacements)
+                  : text_of(v, "refresh_token");
+          script->owner[refresh] = name;
+          script->live_refresh[name] = refresh;
+          script->refresh_tokens.insert(refresh);
+          credential = Credential::oauth(
+              token, refresh,
+              clock.now() + std::chrono::seconds{
+                                static_cast<std::int64_t>(number_of(v, "expires_in_s", 3600))});
+        }
+      }
+      auto replaced = pool.set_credential(name, std::move(credential));
+      std::string line = "{\"at\":";
+      detail::append_json_string(line, detail::format_rfc3339(clock.now()));
+      line += ",\"replace\":";
+      detail::append_json_string(line, name);
+      line += std::string{",\"ok\":"} + (replaced ? "true" : "false") + "}\n";
+      out << line;
+      continue;
+    }
+    serve(step);
   }
   out << "{\"status\":" << to_json(pool.status()) << "}\n";
   if (summary) {
     out << "\nrequests: " << number << ", responses: " << served["response"]
-        << ", errors: " << failed << "\n";
+        << ", errors: " << failed << ", token calls: " << script->token_calls << "\n";
     for (const ProfileStatus& p : pool.status().profiles) {
       out << "  " << p.credential.profile << ": " << to_string(p.credential.state)
           << (p.credential.reason ? " (" + std::string{to_string(*p.credential.reason)} + ")" : "")
@@ -424,9 +652,10 @@ std::set<std::string> run_with(const Value& doc, std::ostream& out, bool summary
     }
   }
   const std::scoped_lock lock(script->mutex);
-  std::set<std::string> secrets = script->refresh_tokens;
-  for (const auto& [token, owner] : script->owner) secrets.insert(token);
-  return secrets;
+  Ran ran{script->refresh_tokens, script->token_calls};
+  ran.secrets.emplace(kClientSecret);
+  for (const auto& [token, owner] : script->owner) ran.secrets.insert(token);
+  return ran;
 }
 
 inline std::vector<std::string> run(std::string_view scenario, std::ostream& out, bool summary) {
@@ -436,19 +665,25 @@ inline std::vector<std::string> run(std::string_view scenario, std::ostream& out
   validate(*doc, scenario);
   const std::string provider = text_of(*doc, "provider", "generic");
   std::ostringstream lines;
-  std::set<std::string> secrets;
+  Ran ran;
   if (provider == "anthropic") {
-    secrets = run_with<provider::Anthropic>(*doc, lines, summary);
+    ran = run_with<provider::Anthropic>(*doc, lines, summary);
   } else if (provider == "openai") {
-    secrets = run_with<provider::OpenAI>(*doc, lines, summary);
+    ran = run_with<provider::OpenAI>(*doc, lines, summary);
+  } else if (provider == "google") {
+    ran = run_with<provider::Google>(*doc, lines, summary);
+  } else if (provider == "rfc6750") {
+    ran = run_with<provider::Rfc6750>(*doc, lines, summary);
   } else if (provider == "generic") {
-    secrets = run_with<DefaultPolicies>(*doc, lines, summary);
+    ran = run_with<DefaultPolicies>(*doc, lines, summary);
   } else {
-    throw ScenarioError("provider must be anthropic, openai or generic, not '" + provider + "'");
+    throw ScenarioError("provider must be anthropic, openai, google, rfc6750 or generic, not '" +
+                        provider + "'");
   }
   out << lines.str();
   const Value* expect = doc->find("expect");
-  return expect != nullptr ? check(*expect, lines.str(), secrets) : std::vector<std::string>{};
+  return expect != nullptr ? check(*expect, lines.str(), ran.secrets, ran.token_calls)
+                           : std::vector<std::string>{};
 }
 
 }  // namespace keyward::cli::sim

@@ -171,9 +171,10 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
             {"token_endpoint", Type::object},
             {"requests", Type::array},
             {"replace", Type::array},
+            {"seed", N, 0},
             {"expect", Type::object}});
   if (const Value* p = doc.find("provider"))
-    r.one_of(*p, "provider", {"anthropic", "openai", "generic"});
+    r.one_of(*p, "provider", {"anthropic", "openai", "google", "rfc6750", "generic"});
   if (const Value* pool = doc.find("pool")) {
     r.object(*pool, "pool",
              {{"selection", S},
@@ -206,7 +207,13 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
               {"model", S},
               {"status", N, 100},
               {"headers", Type::object},
-              {"body", S}});
+              {"body", S},
+              {"fail", S},
+              {"latency_s", N, 0},
+              {"times", N, 1}});
+    if (const Value* fail = v.find("fail")) {
+      r.one_of(*fail, at + ".fail", {"connect", "timeout", "tls", "protocol", "other"});
+    }
     if (const Value* status = v.find("status"); status != nullptr && *status->as_number() > 599) {
       r.fail(*status, at + ".status", "must be an HTTP status, 100 to 599");
     }
@@ -219,7 +226,10 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
   r.array(member(doc, "api"), "api", rule);
   if (const Value* t = doc.find("token_endpoint")) {
     r.object(*t, "token_endpoint",
-             {{"answers", Type::array}, {"expires_in_s", N, 0}, {"rotate", Type::boolean}});
+             {{"answers", Type::array},
+              {"expires_in_s", N, 0},
+              {"rotate", Type::boolean},
+              {"latency_s", N, 0}});
     r.array(member(*t, "answers"), "token_endpoint.answers", rule);
   }
   r.array(member(doc, "requests"), "requests", [&](const Value& v, const std::string& at) {
@@ -229,15 +239,35 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
               {"every_s", N, 0},
               {"session", S},
               {"model", S},
-              {"name", S}});
+              {"name", S},
+              {"method", S},
+              {"headers", Type::object},
+              {"overlap", Type::boolean}});
+    if (const Value* method = v.find("method")) {
+      r.one_of(*method, at + ".method",
+               {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", "POST", "PATCH"});
+    }
+    if (const Value* headers = v.find("headers")) {
+      for (const auto& [name, value] : *headers->as_object()) {
+        r.type(value, at + ".headers." + name, S);
+      }
+    }
   });
   r.array(member(doc, "replace"), "replace", [&](const Value& v, const std::string& at) {
-    r.object(v, at, {{"at_s", N, 0}, {"profile", S}, {"token", S}});
+    r.object(v, at,
+             {{"at_s", N, 0},
+              {"profile", S},
+              {"token", S},
+              {"kind", S},
+              {"refresh_token", S},
+              {"expires_in_s", N}});
+    if (const Value* kind = v.find("kind")) r.one_of(*kind, at + ".kind", {"api_key", "oauth"});
   });
   const Value* expect = doc.find("expect");
   if (expect == nullptr) return;
   r.object(*expect, "expect",
            {{"events", Type::object},
+            {"token_calls", N, 0},
             {"final", Type::object},
             {"requests", Type::object},
             {"never", Type::array}});
@@ -278,10 +308,12 @@ inline void validate(const detail::json::Value& doc, std::string_view text) {
 }
 
 /// Checks the `expect` block against `output`, the run's JSON lines (other lines are skipped);
-/// `secrets` are every credential the run knew. Returns one line per failed expectation,
-/// "expect.PATH: expected X, got Y"; empty when every expectation holds.
+/// `secrets` are every credential the run knew, `token_calls` the calls the scripted token
+/// endpoint saw. Returns one line per failed expectation, "expect.PATH: expected X, got Y";
+/// empty when every expectation holds.
 inline std::vector<std::string> check(const detail::json::Value& expect, std::string_view output,
-                                      const std::set<std::string>& secrets) {
+                                      const std::set<std::string>& secrets,
+                                      std::size_t token_calls = 0) {
   using detail::json::Value;
   std::vector<Value> lines;
   std::istringstream in{std::string{output}};
@@ -319,6 +351,9 @@ inline std::vector<std::string> check(const detail::json::Value& expect, std::st
         differ("events." + kind + "." + profile, number(n), count(kind, &profile));
       }
     }
+  }
+  if (const Value* calls = expect.find("token_calls")) {
+    differ("token_calls", number(*calls), std::to_string(token_calls));
   }
   if (const Value* final = expect.find("final")) {
     const Value* status = lines.empty() ? nullptr : lines.back().find("status");
