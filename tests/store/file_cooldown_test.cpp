@@ -215,6 +215,79 @@ TEST_F(FileCooldown, EndedWindowsAndAuthWindowsAreNotShared) {
   EXPECT_FALSE(*window);
 }
 
+// --- malformed usageStats: ignored when read, refused (nothing written) when written into -------
+
+TEST_F(FileCooldown, AUsageStatsThatIsNotAnObjectIsIgnoredAndNeverReplaced) {
+  const std::string original =
+      R"({"version":1,"profiles":{"anthropic:work":{"type":"api_key","key":"k"}},)"
+      R"("usageStats":["not", "an", "object"]})";
+  write(original);
+  auto store = make();
+  auto window = store.shared_cooldown();
+  ASSERT_TRUE(window) << window.error().message;
+  EXPECT_FALSE(*window);
+  auto shared = store.share_cooldown({1, VerdictKind::rate_limited, now_ + 30s});
+  ASSERT_FALSE(shared);
+  EXPECT_EQ(shared.error().code, make_error_code(Errc::store_unavailable));
+  EXPECT_NE(shared.error().message.find(R"("usageStats" is not an object)"), std::string::npos)
+      << shared.error().message;
+  EXPECT_NE(shared.error().message.find(path_), std::string::npos) << shared.error().message;
+  EXPECT_EQ(text(), original);  // nothing lost
+  // The credential is still read and written, the member kept as it was.
+  ASSERT_TRUE(store.load());
+  ASSERT_TRUE(
+      store.compare_and_swap(store.load()->generation, Credential::api_key("sk-ant-api03-NEW")));
+  EXPECT_NE(text().find(R"("usageStats":["not", "an", "object"])"), std::string::npos) << text();
+}
+
+TEST_F(FileCooldown, AnEntryThatIsNotAnObjectIsIgnoredAndNeverReplaced) {
+  write(openclaw_file("k", R"("busy")"));
+  const std::string original = text();
+  auto store = make();
+  auto window = store.shared_cooldown();
+  ASSERT_TRUE(window);
+  EXPECT_FALSE(*window);
+  auto shared = store.share_cooldown({1, VerdictKind::quota_exhausted, now_ + 30s});
+  ASSERT_FALSE(shared);
+  EXPECT_NE(shared.error().message.find(R"(of profile "anthropic:work" is not an object)"),
+            std::string::npos)
+      << shared.error().message;
+  EXPECT_EQ(text(), original);
+}
+
+TEST_F(FileCooldown, TimesThatAreNotTimesAreIgnoredAndAWindowKeywardWritesReplacesThem) {
+  for (const std::string until : {R"("soon")", "true", "null", "-5", "1e308", "[1]"}) {
+    SCOPED_TRACE(until);
+    write(openclaw_file("k", R"({ "cooldownUntil": )" + until +
+                                 R"(, "cooldownReason": "rate_limit", "errorCount": 4 })"));
+    auto store = make();
+    auto window = store.shared_cooldown();
+    ASSERT_TRUE(window) << window.error().message;
+    EXPECT_FALSE(*window);
+    ASSERT_TRUE(store.share_cooldown({1, VerdictKind::rate_limited, now_ + 30s}));
+    window = store.shared_cooldown();
+    ASSERT_TRUE(window && *window) << text();
+    EXPECT_EQ((*window)->until, now_ + 30s);
+    EXPECT_NE(usage_entry().find(R"("errorCount": 4)"), std::string::npos) << usage_entry();
+  }
+}
+
+// A window ending years ahead comes from a clock far ahead (or is no time at all): waiting it
+// out would block the profile for years, so it is not adopted; OpenClaw's longest is 24 hours.
+TEST_F(FileCooldown, AWindowFarAheadIsNotAdopted) {
+  write(openclaw_file("k", R"({ "cooldownUntil": )" + std::to_string(ms_of(now_ + 24h + 1min)) +
+                               R"(, "disabledUntil": )" + std::to_string(ms_of(now_ + 24h * 3650)) +
+                               R"(, "disabledReason": "billing" })"));
+  auto window = make().shared_cooldown();
+  ASSERT_TRUE(window);
+  EXPECT_FALSE(*window);
+  // Within 24 hours it is honoured.
+  write(openclaw_file("k", R"({ "cooldownUntil": )" + std::to_string(ms_of(now_ + 23h)) + "}"));
+  window = make().shared_cooldown();
+  ASSERT_TRUE(window && *window);
+  EXPECT_EQ((*window)->until, now_ + 23h);
+}
+
 #ifdef KEYWARD_TEST_HTTPLIB
 // --- through ResilientCredential, against a real server ----------------------------------------
 
@@ -303,6 +376,16 @@ TEST_F(FileCooldownHttp, A429RecordedByOneHolderIsHonouredByASecondOverTheSameFi
   auto after = second.send(message());
   ASSERT_TRUE(after) << after.error().message;
   EXPECT_EQ(after->status, 200);
+}
+TEST_F(FileCooldownHttp, AWindowYearsAheadDoesNotStopTheRequest) {
+  write(openclaw_file(server_.api_key(), R"({ "cooldownUntil": )" +
+                                             std::to_string(ms_of(now_ + 24h * 3650)) +
+                                             R"(, "cooldownReason": "rate_limit" })"));
+  Api api = holder();
+  auto sent = api.send(message());
+  ASSERT_TRUE(sent) << sent.error().message;
+  EXPECT_EQ(sent->status, 200);
+  EXPECT_EQ(api_requests(), 1);
 }
 #endif  // KEYWARD_TEST_HTTPLIB
 
