@@ -2,10 +2,10 @@
 //
 // The format is in docs/credentials-file.md: `{"version": 1, "profiles": {"<id>": {...}}}`, the
 // shape of older OpenClaw releases' auth-profiles.json (current ones use SQLite: see there). Every
-// member keyward does not own (other profiles, `order`, `usageStats`, a profile's `email`) is
-// written back unchanged, copied from the file's text, and a rewrite keeps the file's layout (one
-// line, or indented by two spaces, four, a tab); a rewrite the reader would refuse (too large, a
-// generation past its bound) is not written.
+// member keyward does not own (other profiles, `order`, `usageStats` but for the cooldowns below,
+// a profile's `email`) is written back unchanged, copied from the file's text, and a rewrite keeps
+// the file's layout (one line, or indented by two spaces, four, a tab); a rewrite the reader would
+// refuse (too large, a generation past its bound) is not written.
 //
 //   - Writes replace the file: a new file (mode 0600) in the same folder, fsynced, renamed over
 //     the old one, the folder fsynced (detail::replace_file). A reader sees the old credential or
@@ -20,6 +20,9 @@
 //     file (symlinks are resolved once, at construction); the seed system's `<file>.lock` is
 //     waited for and never touched, and nothing is written inside an OpenClaw state directory
 //     whose credentials moved to SQLite (docs/credentials-file.md, "OpenClaw").
+//   - Cooldown windows (rate limits, quotas) are shared through the file's `usageStats`, in
+//     OpenClaw's own members, so that keyward and OpenClaw honour each other's windows
+//     (detail/openclaw_usage.hpp; docs/credentials-file.md, "Cooldowns").
 //   - Before each token call the store writes a `refresh_pending` marker; the write of the new
 //     credential removes it. A marker found later means a refresh began and never stored its
 //     result: if the server had rotated the refresh token, the new one is gone, and the refusal
