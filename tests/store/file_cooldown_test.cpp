@@ -215,6 +215,20 @@ TEST_F(FileCooldown, EndedWindowsAndAuthWindowsAreNotShared) {
   EXPECT_FALSE(*window);
 }
 
+// A window longer than a reader adopts (a quota that resets in three days) is shared for 24
+// hours, the longest OpenClaw writes and keyward reads, rather than not at all.
+TEST_F(FileCooldown, AWindowLongerThanADayIsSharedForADay) {
+  write(openclaw_file("k", "{}"));
+  auto store = make();
+  ASSERT_TRUE(
+      store.share_cooldown({store.load()->generation, VerdictKind::quota_exhausted, now_ + 72h}));
+  auto window = make().shared_cooldown();
+  ASSERT_TRUE(window && *window) << text();
+  EXPECT_EQ((*window)->reason, VerdictKind::quota_exhausted);
+  EXPECT_GE((*window)->until, now_ + 24h);
+  EXPECT_LE((*window)->until, now_ + 24h + 10s);
+}
+
 // --- malformed usageStats: ignored when read, refused (nothing written) when written into -------
 
 TEST_F(FileCooldown, AUsageStatsThatIsNotAnObjectIsIgnoredAndNeverReplaced) {

@@ -149,9 +149,10 @@ inline void write_stats(std::string& out, const json::Style& style, std::string_
 }  // namespace usage_internal
 
 /// Writes into `out` the credentials document `text` (parsed as the object `root`) with `window`
-/// recorded in `usageStats.<profile>` in OpenClaw's members, never shortening a running window of
-/// the same kind; every other member, of the document, of usageStats and of the entry, is copied
-/// from `text` byte for byte, and the document keeps its layout.
+/// recorded in `usageStats.<profile>` in OpenClaw's members (ending at most kLongest after `now`),
+/// never shortening a running window of the same kind; every other member, of the document, of
+/// usageStats and of the entry, is copied from `text` byte for byte, and the document keeps its
+/// layout.
 [[nodiscard]] inline Recorded record(std::string& out, std::string_view text,
                                      const json::Value& root, std::string_view profile,
                                      const Window& window, TimePoint now) {
@@ -166,11 +167,14 @@ inline void write_stats(std::string& out, const json::Style& style, std::string_
           R"(" is not an object; the cooldown was not written)";
     return Recorded::malformed;
   }
+  // A longer window is shared for kLongest: the readers would take a later end for a clock far
+  // ahead. The holder that was told keeps its own window; after kLongest one probe re-learns it.
+  const Window shared{window.reason, std::min(window.until, now + kLongest)};
   if (entry != nullptr) {
-    const bool quota = window.reason == VerdictKind::quota_exhausted;
+    const bool quota = shared.reason == VerdictKind::quota_exhausted;
     const auto existing =
         running_until(entry->find(quota ? "disabledUntil" : "cooldownUntil"), now);
-    if (existing && *existing >= window.until) return Recorded::unchanged;
+    if (existing && *existing >= shared.until) return Recorded::unchanged;
   }
   const json::Style style = json::detect_style(text, root);
   const std::string_view whole = root.source(text);
@@ -181,7 +185,7 @@ inline void write_stats(std::string& out, const json::Style& style, std::string_
   for (const auto& [name, value] : *root.as_object()) {
     if (name == "usageStats" && !wrote) {
       object.member(usage_internal::name_of(value, text));
-      usage_internal::write_stats(out, style, text, &value, profile, window);
+      usage_internal::write_stats(out, style, text, &value, profile, shared);
       wrote = true;
     } else {
       object.member(value.member_source(text));
@@ -189,7 +193,7 @@ inline void write_stats(std::string& out, const json::Style& style, std::string_
   }
   if (!wrote) {
     object.name("usageStats");
-    usage_internal::write_stats(out, style, text, nullptr, profile, window);
+    usage_internal::write_stats(out, style, text, nullptr, profile, shared);
   }
   object.close();
   out.append(text.substr(begin + whole.size()));
