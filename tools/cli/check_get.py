@@ -33,6 +33,7 @@ class Server:
         self.access = None
         self.refresh = None
         self.refresh_calls = 0
+        self.limited_calls = 0  # requests that reached /v1/limited
         self.revoked = False
         self.login()
 
@@ -105,6 +106,8 @@ def handler_for(state):
                                        f'"message":"{said}"}}}}',
                                   headers=[("www-authenticate", 'Bearer error="invalid_token"')])
             if self.path == "/v1/limited":
+                with state.lock:
+                    state.limited_calls += 1
                 return self.reply(429, '{"error":{"type":"rate_limit_error","message":"slow down"}}',
                                   headers=[("retry-after", "30")])
             if self.path == "/v1/overloaded":
@@ -266,12 +269,32 @@ def main():
     check("the profile's token_url is kept when the file is written",
           json.load(open(creds))["profiles"]["gw:oauth"].get("token_url") == f"{base}/token")
 
-    r = run("get", f"{base}/v1/limited", *oauth)
+    # A rate limit, in a file of its own: the window it opens is recorded in the file
+    # (usageStats, as OpenClaw records it), and the next run waits it out without sending.
+    limited = os.path.join(work, "limited.json")
+    with open(limited, "w") as f:
+        json.dump({"version": 1, "profiles": {"anthropic:limited": {
+            "type": "api_key", "provider": "anthropic", "key": API_KEY}}}, f)
+    lim = ["--credentials", limited, "--profile", "anthropic:limited"]
+    r = run("get", f"{base}/v1/limited", *lim)
     check("a rate limit is 'try again later' (5), not a login problem", r.returncode == 5 and
           "rate limit" in r.stderr and "log in" not in r.stderr, f"exit {r.returncode}: {r.stderr}")
     check("a rate limit says when to run the command again, rounded up to the second",
           re.search(r"run the same command again from \S+Z \(in (29|30) s\)", r.stderr),
           r.stderr)
+    first_until = re.search(r"again from (\S+Z)", r.stderr)
+    usage = json.load(open(limited)).get("usageStats", {}).get("anthropic:limited", {})
+    check("the rate limit's window is in the file as OpenClaw keeps it",
+          usage.get("cooldownReason") == "rate_limit" and
+          usage.get("cooldownUntil", 0) > time.time() * 1000 + 25_000, json.dumps(usage))
+    sent = state.limited_calls
+    r = run("get", f"{base}/v1/limited", *lim)
+    again = re.search(r"again from (\S+Z) \(in (\d+) s\)", r.stderr)
+    check("a second run inside the window does not send and says until when (exit 5)",
+          r.returncode == 5 and state.limited_calls == sent and again is not None and
+          first_until is not None and again.group(1) == first_until.group(1) and
+          "log in" not in r.stderr,
+          f"exit {r.returncode}, {state.limited_calls - sent} requests: {r.stderr}")
 
     # Every failure tells a person what to run: a command or a flag, never a C++ function.
     people = os.path.join(work, "people.json")

@@ -2,10 +2,10 @@
 //
 // The format is in docs/credentials-file.md: `{"version": 1, "profiles": {"<id>": {...}}}`, the
 // shape of older OpenClaw releases' auth-profiles.json (current ones use SQLite: see there). Every
-// member keyward does not own (other profiles, `order`, `usageStats`, a profile's `email`) is
-// written back unchanged, copied from the file's text, and a rewrite keeps the file's layout (one
-// line, or indented by two spaces, four, a tab); a rewrite the reader would refuse (too large, a
-// generation past its bound) is not written.
+// member keyward does not own (other profiles, `order`, `usageStats` but for the cooldowns below,
+// a profile's `email`) is written back unchanged, copied from the file's text, and a rewrite keeps
+// the file's layout (one line, or indented by two spaces, four, a tab); a rewrite the reader would
+// refuse (too large, a generation past its bound) is not written.
 //
 //   - Writes replace the file: a new file (mode 0600) in the same folder, fsynced, renamed over
 //     the old one, the folder fsynced (detail::replace_file). A reader sees the old credential or
@@ -20,6 +20,9 @@
 //     file (symlinks are resolved once, at construction); the seed system's `<file>.lock` is
 //     waited for and never touched, and nothing is written inside an OpenClaw state directory
 //     whose credentials moved to SQLite (docs/credentials-file.md, "OpenClaw").
+//   - Cooldown windows (rate limits, quotas) are shared through the file's `usageStats`, in
+//     OpenClaw's own members, so that keyward and OpenClaw honour each other's windows
+//     (detail/openclaw_usage.hpp; docs/credentials-file.md, "Cooldowns").
 //   - Before each token call the store writes a `refresh_pending` marker; the write of the new
 //     credential removes it. A marker found later means a refresh began and never stored its
 //     result: if the server had rotated the refresh token, the new one is gone, and the refusal
@@ -50,6 +53,7 @@
 #include "keyward/detail/file_io.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/json_write.hpp"
+#include "keyward/detail/openclaw_usage.hpp"
 #include "keyward/error.hpp"
 #include "keyward/result.hpp"
 
@@ -181,6 +185,55 @@ class File {
         std::nullopt, std::nullopt, &refusal);
     if (!written) return unexpected(std::move(written).error());
     return {};
+  }
+
+  /// Shares a cooldown window with every holder of the profile, keyward's or OpenClaw's: written
+  /// into the file's `usageStats.<profile>` in OpenClaw's members (a rate limit as
+  /// `cooldownUntil` with `cooldownReason` "rate_limit", a quota as `disabledUntil` with
+  /// `disabledReason` "billing"), under the write lock and with the same last look as every
+  /// write; every other byte of the file is kept. A running window of the same kind that ends as
+  /// late or later is kept and nothing is written; so is a file without the profile. The window
+  /// is the profile's, as in OpenClaw, whatever its generation (docs/credentials-file.md,
+  /// "Cooldowns"). Errc::store_unavailable, and nothing written, when `usageStats` or the
+  /// profile's entry is not an object.
+  [[nodiscard]] Result<void> share_cooldown(const SharedCooldown& window) {
+    auto lock = write_lock();
+    if (!lock) return unexpected(std::move(lock).error());
+    auto document = read();
+    if (!document) return unexpected(std::move(document).error());
+    if (document->stored.generation == 0) return {};  // no credential of the profile to cool
+    std::string text;
+    const detail::WipeOnExit wipe_text{text};
+    namespace usage = detail::openclaw_usage;
+    const auto recorded =
+        usage::record(text, document->text, document->root, place_->profile,
+                      {window.reason, window.until}, std::chrono::system_clock::now());
+    if (recorded == usage::Recorded::malformed) return unexpected(malformed(text));
+    if (recorded == usage::Recorded::unchanged) return {};
+    if (text.size() > place_->options.max_size) {
+      return unexpected(make_error(Errc::store_unavailable,
+                                   place_->path + ": with the cooldown the file would be " +
+                                       std::to_string(text.size()) + " bytes, over its " +
+                                       std::to_string(place_->options.max_size) +
+                                       "-byte limit (FileOptions::max_size); nothing was written"));
+    }
+    return detail::replace_file(place_->path, text, [&] { return still_ours(*lock); });
+  }
+
+  /// The cooldown window running for the profile, from the file's `usageStats.<profile>`, as
+  /// keyward or OpenClaw wrote it, with the profile's current generation. Windows of
+  /// authentication failures, ended ones, and ones that are not times or end more than 24 hours
+  /// ahead are ignored (docs/credentials-file.md, "Cooldowns").
+  [[nodiscard]] Result<std::optional<SharedCooldown>> shared_cooldown() const {
+    auto document = read();
+    if (!document) return unexpected(std::move(document).error());
+    if (document->root.is_null()) return std::optional<SharedCooldown>{};
+    const auto window = detail::openclaw_usage::running(
+        detail::openclaw_usage::entry_of(document->root, place_->profile),
+        std::chrono::system_clock::now());
+    if (!window) return std::optional<SharedCooldown>{};
+    return std::optional<SharedCooldown>{
+        SharedCooldown{document->stored.generation, window->reason, window->until}};
   }
 
   /// The file's real path (symlinks resolved when the store was made).
@@ -684,6 +737,6 @@ class File {
   std::shared_ptr<const Place> place_;
 };
 
-static_assert(CredentialStore<File>);
+static_assert(SharesCooldowns<File>);
 
 }  // namespace keyward::store
