@@ -90,6 +90,10 @@ class OpenClawStateTest : public ::testing::Test {
     shared_ = (state_ / "state/openclaw.sqlite").string();
     agent_ = (state_ / "agents/main/agent/openclaw-agent.sqlite").string();
     RawDb{shared_}.exec(kConfigMachineStateSql);
+    // What OpenClaw 2026.9.6 writes in a state directory it creates: the shared profiles are here.
+    RawDb{shared_}.exec(
+        "INSERT INTO config_machine_state VALUES ('auth.sharedStore', "
+        "'{\"location\":\"state-db\"}', 1)");
     RawDb{agent_}.exec(kAgentAuthSql);
   }
   void TearDown() override { std::filesystem::remove_all(state_); }

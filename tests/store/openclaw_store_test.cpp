@@ -185,6 +185,23 @@ TEST_F(OpenClawStoreTest, RefusesToAddAProfileOrChangeItsTypeAndSaysWhy) {
       std::string::npos);
 }
 
+TEST_F(OpenClawStoreTest, ReadsTheSharedProfilesWhereOpenClawSaysTheyAre) {
+  put_shared(kStore);
+  put_agent(kStore);
+  EXPECT_EQ(store::OpenClaw::shared_database(state_.string()), shared_);
+  RawDb{shared_}.exec(
+      "UPDATE config_machine_state SET value_json = '{\"location\":\"legacy-main\"}' WHERE "
+      "state_key = 'auth.sharedStore'");
+  EXPECT_EQ(store::OpenClaw::shared_database(state_.string()), agent_);
+  auto loaded = store::OpenClaw{shared_, "anthropic:default"}.load();
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find("auth.sharedStore"), std::string::npos);
+  RawDb{shared_}.exec("DELETE FROM config_machine_state WHERE state_key = 'auth.sharedStore'");
+  EXPECT_EQ(store::OpenClaw::shared_database(state_.string()), agent_);
+  const store::OpenClaw missing_row{shared_, "anthropic:default"};
+  EXPECT_FALSE(missing_row.load());
+}
+
 TEST_F(OpenClawStoreTest, NamesAFileThatIsNotAnOpenClawDatabase) {
   auto loaded = store::OpenClaw{(state_ / "auth-profiles.json").string(), "x"}.load();
   ASSERT_FALSE(loaded);

@@ -57,6 +57,8 @@ def main():
     db = os.path.join(work, "state", "openclaw.sqlite")
     with sqlite3.connect(db) as c:
         c.executescript(SCHEMA)
+        c.execute("INSERT INTO config_machine_state VALUES ('auth.sharedStore', "
+                  "'{\"location\":\"state-db\"}', 1)")
     other = {"type": "api_key", "provider": "anthropic", "key": check_get.API_KEY,
              "label": "kept as is"}
     put(db, {"version": 1, "profiles": {

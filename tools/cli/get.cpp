@@ -371,19 +371,29 @@ int finish(const Options& o, Result<Response> response, const std::string& statu
   return kHttpError;
 }
 
+// The OpenClaw state directory --openclaw names: as given, else $OPENCLAW_STATE_DIR, else
+// ~/.openclaw; empty when a database file was given instead.
+std::string openclaw_state_dir(const std::string& given) {
+  if (given.ends_with(".sqlite")) return {};
+  if (!given.empty()) return given;
+  const char* env = std::getenv("OPENCLAW_STATE_DIR");
+  const char* home = std::getenv("HOME");
+  return env != nullptr && *env != '\0' ? std::string{env}
+                                        : std::string{home != nullptr ? home : ""} + "/.openclaw";
+}
+
 // The OpenClaw database --openclaw names: a database file as given (an agent's
-// openclaw-agent.sqlite), else a state directory's shared store, `<dir>/state/openclaw.sqlite`;
-// the directory is $OPENCLAW_STATE_DIR or ~/.openclaw when none is given (docs/openclaw.md).
+// openclaw-agent.sqlite), else the one that holds the state directory's shared profiles, as
+// OpenClaw decides it (docs/openclaw.md).
 std::string openclaw_database(const std::string& given) {
-  std::string dir = given;
-  if (dir.empty()) {
-    const char* env = std::getenv("OPENCLAW_STATE_DIR");
-    const char* home = std::getenv("HOME");
-    dir = env != nullptr && *env != '\0' ? std::string{env}
-                                         : std::string{home != nullptr ? home : ""} + "/.openclaw";
-  }
-  if (dir.ends_with(".sqlite")) return dir;
+  if (given.ends_with(".sqlite")) return given;
+  const std::string dir = openclaw_state_dir(given);
+#ifdef KEYWARD_CLI_OPENCLAW
+  const char* agent = std::getenv("OPENCLAW_AGENT_DIR");
+  return store::OpenClaw::shared_database(dir, agent != nullptr ? agent : "");
+#else
   return dir + "/state/openclaw.sqlite";
+#endif
 }
 
 // What a person does when an OpenClaw profile's credential is rejected for good.
@@ -496,7 +506,7 @@ std::vector<std::string> profiles_of(const std::string& path, const std::string&
 // keyward knows it, else generic (or --provider).
 int get_openclaw(Options o) {
   const std::string database = openclaw_database(*o.openclaw);
-  store::OpenClaw store{database, o.profile};
+  store::OpenClaw store{database, o.profile, {.state_dir = openclaw_state_dir(*o.openclaw)}};
   auto listed = store.profiles();
   if (!listed) return bad_input(listed.error().message);
   const auto found = std::find_if(listed->begin(), listed->end(),
@@ -659,7 +669,10 @@ int run_status(const std::vector<std::string>& args) {
     Result<StoredCredential> stored = unexpected(make_error(Errc::store_unavailable, ""));
     if (o.openclaw) {
 #ifdef KEYWARD_CLI_OPENCLAW
-      stored = store::OpenClaw{openclaw_database(*o.openclaw), id}.load();
+      stored =
+          store::OpenClaw{
+              openclaw_database(*o.openclaw), id, {.state_dir = openclaw_state_dir(*o.openclaw)}}
+              .load();
 #endif
     } else if (!o.credentials.empty()) {
       stored = store::File{o.credentials, id}.load();

@@ -329,6 +329,22 @@ class OpenClaw {
     return out;
   }
 
+  /// The database that holds the shared profiles of OpenClaw state directory `state_dir`, as
+  /// OpenClaw decides it (config_machine_state key `auth.sharedStore`):
+  /// `<stateDir>/state/openclaw.sqlite` when it says `{"location":"state-db"}`, else the main
+  /// agent's `<agentDir>/openclaw-agent.sqlite` (`agent_dir` empty:
+  /// `<stateDir>/agents/main/agent`).
+  [[nodiscard]] static std::string shared_database(const std::string& state_dir,
+                                                   const std::string& agent_dir = {}) {
+    const std::string state = state_dir + "/state/openclaw.sqlite";
+    if (auto db = detail::sqlite::Database::open(state, std::chrono::milliseconds{5000});
+        db && shared_location(*db) == "state-db") {
+      return state;
+    }
+    return (agent_dir.empty() ? state_dir + "/agents/main/agent" : agent_dir) +
+           "/openclaw-agent.sqlite";
+  }
+
   /// The database's path.
   [[nodiscard]] const std::string& path() const noexcept { return place_->database; }
   /// The profile's id.
@@ -479,6 +495,14 @@ class OpenClaw {
     Snapshot snap;
     snap.profile = place_->profile;
     const bool shared = place_->kind == Kind::shared;
+    if (shared && shared_location(db) != "state-db") {
+      return unexpected(make_error(
+          Errc::store_unavailable,
+          place_->database +
+              ": OpenClaw keeps this state directory's shared profiles in the main agent's "
+              "openclaw-agent.sqlite, not here (config_machine_state key auth.sharedStore is not "
+              "{\"location\":\"state-db\"}); give that database (docs/openclaw.md)"));
+    }
     auto select = detail::sqlite::Statement::prepare(
         db, shared ? "SELECT value_json FROM config_machine_state WHERE state_key = "
                      "'authProfiles.store'"
@@ -531,6 +555,18 @@ class OpenClaw {
       if (ours) snap.generation = place_->claim->generation;
     }
     return snap;
+  }
+
+  // Where OpenClaw keeps the shared profiles, as config_machine_state key auth.sharedStore says
+  // (`{"location": "state-db" | "legacy-main"}`; none: legacy-main).
+  static std::string shared_location(detail::sqlite::Database& db) {
+    auto select = detail::sqlite::Statement::prepare(
+        db, "SELECT value_json FROM config_machine_state WHERE state_key = 'auth.sharedStore'");
+    if (!select) return {};
+    auto row = select->step(db);
+    if (!row || !*row) return "legacy-main";
+    const auto value = detail::json::parse(select->text(0).value_or(std::string{}));
+    return value ? std::string{value->string_or("location")} : std::string{};
   }
 
   // pending, failed or no fence, as OpenClaw's parseOAuthRefreshFence decides (own_fence stands
