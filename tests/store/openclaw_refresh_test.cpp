@@ -245,6 +245,7 @@ TEST_F(OpenClawRefreshTest, AFailedFenceIsNeedsReauthAndIsNeverRefreshed) {
             std::string::npos);
   auto marked = store.mark_refreshing(1, TimePoint{});
   ASSERT_FALSE(marked);
+  EXPECT_EQ(marked.error().code, Errc::needs_reauth);  // no token call, and why
   EXPECT_EQ(shared_json(), openclaw_fence("fedcba9876543210fedcba9876543210", true));
 }
 
@@ -267,6 +268,24 @@ TEST_F(OpenClawRefreshTest, ARefusedRefreshLeavesOpenClawsFailedFenceWithKeyward
   ASSERT_FALSE(after);
   EXPECT_EQ(after.error().code, Errc::needs_reauth);
   EXPECT_NE(after.error().message.find("HTTP 400 invalid_grant"), std::string::npos);
+}
+
+TEST_F(OpenClawRefreshTest, AFenceWhoseTokenCallNeverStoredAnAnswerEndsAsOpenClawsFailedFence) {
+  put_shared(kStore);
+  {
+    store::OpenClaw store{shared_, "anthropic:default"};
+    auto loaded = store.load();
+    ASSERT_TRUE(loaded);
+    ASSERT_TRUE(store.mark_refreshing(loaded->generation, TimePoint{}));
+    // The token call fails without an answer, and the last handle goes (a `keyward get` exits).
+  }
+  EXPECT_TRUE(std::regex_search(shared_json(), std::regex{":failed:refresh:[0-9a-f]{64}\""}))
+      << shared_json();
+  auto after = store::OpenClaw{shared_, "anthropic:default"}.load();
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code, Errc::needs_reauth);
+  EXPECT_NE(after.error().message.find("never stored an answer"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(lock_path()));
 }
 
 }  // namespace

@@ -231,6 +231,7 @@ class OpenClaw {
     auto snap = read(*db, false);
     if (!snap) return unexpected(std::move(snap).error());
     if (snap->state == State::missing) return unexpected(no_profile());
+    if (snap->state == State::failed_fence) return unexpected(failed_fence(*snap));
     if (snap->generation != generation) return unexpected(changed(snap->generation, generation));
     if (snap->state == State::own_fence) {
       release_lease();
@@ -399,6 +400,15 @@ class OpenClaw {
         }
       }
     }
+    Place(const Place&) = delete;
+    Place& operator=(const Place&) = delete;
+    Place(Place&&) = delete;
+    Place& operator=(Place&&) = delete;
+    // The last handle is gone with its fence still in place (its token call never stored an
+    // answer): settled as OpenClaw settles a failed token call, with its failed fence.
+    ~Place() {
+      if (claim) abandon(*this);
+    }
     std::string database;
     std::string profile;
     Options options;
@@ -465,7 +475,7 @@ class OpenClaw {
         where() + ": a refresh of it failed and left OpenClaw's failed fence (claim " + snap.claim +
         ") in place of its tokens; the refresh token is spent, and neither OpenClaw "
         "nor keyward presents it again. Log in to this profile again with OpenClaw";
-    if (!snap.note.empty()) message += " (keyward's refresh was refused: " + snap.note + ")";
+    if (!snap.note.empty()) message += " (keyward: " + snap.note + ")";
     return make_error(Errc::needs_reauth, std::move(message));
   }
 
@@ -743,6 +753,23 @@ class OpenClaw {
               " ms; keyward never removes a lock whose process is alive, and wrote nothing"));
     }
     return std::make_shared<detail::openclaw::RefreshLock>(std::move(*lock));
+  }
+
+  // Turns `place`'s fence into the failed fence, best effort: the refresh token it replaced may
+  // have been spent by a token call whose answer never came back.
+  static void abandon(Place& place) noexcept {
+    try {
+      OpenClaw settle{place.database, place.profile, place.options};
+      settle.place_->claim = std::move(place.claim);
+      place.claim.reset();
+      const std::uint64_t generation = settle.place_->claim->generation;
+      static_cast<void>(settle.mark_refused(
+          generation, RefreshRefusal{std::chrono::system_clock::now(),
+                                     "keyward's token call for it never stored an answer, so "
+                                     "its refresh token may be spent"}));
+      settle.place_->claim.reset();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor's best effort
+    }
   }
 
   void release_lease() {
