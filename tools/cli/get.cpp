@@ -514,6 +514,12 @@ int get_openclaw(Options o) {
   if (found == listed->end()) return bad_input("no profile '" + o.profile + "' in " + database);
   if (o.provider.empty())
     o.provider = known_provider(found->provider) ? found->provider : "generic";
+  // The profile's own OAuth client and token endpoint (OpenClaw's clientId, tokenEndpoint),
+  // where the command line gives none.
+  if (o.client_id.empty() && o.token_url.empty() && found->type == "oauth") {
+    o.client_id = found->client_id;
+    o.token_url = found->token_endpoint;
+  }
   if (auto problem = refresh_options_problem(o)) return usage(*problem);
   if (auto problem = token_url_problem(o.token_url)) return usage("--token-url " + *problem);
   int code = kUsage;

@@ -308,9 +308,11 @@ class OpenClaw {
 
   /// One profile of the store as listed by profiles(): no secret.
   struct Listed {
-    std::string id;        ///< The profile's id.
-    std::string type;      ///< `oauth`, `api_key` or `token`.
-    std::string provider;  ///< Its `provider`.
+    std::string id;              ///< The profile's id.
+    std::string type;            ///< `oauth`, `api_key` or `token`.
+    std::string provider;        ///< Its `provider`.
+    std::string client_id;       ///< Its OAuth `clientId`, if any.
+    std::string token_endpoint;  ///< Its OAuth `tokenEndpoint`, if any.
   };
 
   /// Every profile of the database's store, in its order (the profile this store was made for
@@ -323,8 +325,10 @@ class OpenClaw {
     std::vector<Listed> out;
     if (const auto* members = snap->root.find("profiles"); members != nullptr) {
       for (const auto& [id, record] : *members->as_object()) {
-        out.push_back(
-            {id, std::string{record.string_or("type")}, std::string{record.string_or("provider")}});
+        out.push_back({id, std::string{record.string_or("type")},
+                       std::string{record.string_or("provider")},
+                       std::string{record.string_or("clientId")},
+                       std::string{record.string_or("tokenEndpoint")}});
       }
     }
     return out;
