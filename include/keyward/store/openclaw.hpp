@@ -341,7 +341,7 @@ class OpenClaw {
   /// `<stateDir>/agents/main/agent`).
   [[nodiscard]] static std::string shared_database(const std::string& state_dir,
                                                    const std::string& agent_dir = {}) {
-    const std::string state = state_dir + "/state/openclaw.sqlite";
+    std::string state = state_dir + "/state/openclaw.sqlite";
     if (auto db = detail::sqlite::Database::open(state, std::chrono::milliseconds{5000});
         db && shared_location(*db) == "state-db") {
       return state;
@@ -542,8 +542,16 @@ class OpenClaw {
     if (profiles == nullptr || !profiles->is_object()) {
       return unexpected(malformed("\"profiles\""));
     }
+    if (auto classified = classify(db, snap); !classified) {
+      return unexpected(std::move(classified).error());
+    }
+    return snap;
+  }
+
+  // The profile's fence state and keyward's generation of it, for a store read into `snap`.
+  Result<void> classify(detail::sqlite::Database& db, Snapshot& snap) const {
     const detail::json::Value* record = snap.record();
-    if (record == nullptr) return snap;
+    if (record == nullptr) return {};
     if (!record->is_object()) return unexpected(malformed(where()));
     snap.state = fence_state(*record, snap.claim);
     auto kept = kept_generation(db);
@@ -568,7 +576,7 @@ class OpenClaw {
       snap.state = ours ? State::own_fence : State::foreign_fence;
       if (ours) snap.generation = place_->claim->generation;
     }
-    return snap;
+    return {};
   }
 
   // Where OpenClaw keeps the shared profiles, as config_machine_state key auth.sharedStore says
@@ -887,7 +895,9 @@ class OpenClaw {
       if (!first) out.push_back(',');
       first = false;
     };
-    for (const auto& [name, member] : *value.as_object()) {
+    for (const auto& entry : *value.as_object()) {
+      const std::string& name = entry.first;
+      const detail::json::Value& member = entry.second;
       const auto replaced =
           std::find_if(set.begin(), set.end(), [&](const Member& m) { return m.first == name; });
       if (replaced != set.end() && at_end) continue;
