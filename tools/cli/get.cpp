@@ -41,6 +41,9 @@
 #include "keyward/status.hpp"
 #include "keyward/store/file.hpp"
 #include "keyward/transport/curl.hpp"
+#ifdef KEYWARD_CLI_OPENCLAW
+#include "keyward/store/openclaw.hpp"
+#endif
 #ifdef KEYWARD_CLI_REDIS
 #include "keyward/store/redis.hpp"
 #endif
@@ -75,6 +78,7 @@ struct Options {
   bool stream = false;
   std::string credentials;
   std::string redis;
+  std::optional<std::string> openclaw;  // --openclaw [STATE_DIR]: the state dir as given, or ""
   std::string profile;
   std::string provider;
   std::string client_id;
@@ -127,6 +131,11 @@ std::optional<std::string> parse(const std::vector<std::string>& args, Options& 
       problem = take(o.credentials);
     } else if (arg == "--redis") {
       problem = take(o.redis);
+    } else if (arg == "--openclaw") {
+      // An optional STATE_DIR (or database file): the next argument unless it is a flag or a URL.
+      const bool has_path = i + 1 < args.size() && !args[i + 1].starts_with("-") &&
+                            args[i + 1].find("://") == std::string::npos;
+      o.openclaw = has_path ? args[++i] : std::string{};
     } else if (arg == "--profile") {
       problem = take(o.profile);
     } else if (arg == "--provider") {
@@ -362,18 +371,59 @@ int finish(const Options& o, Result<Response> response, const std::string& statu
   return kHttpError;
 }
 
+// The OpenClaw state directory --openclaw names: as given, else $OPENCLAW_STATE_DIR, else
+// ~/.openclaw; empty when a database file was given instead.
+std::string openclaw_state_dir(const std::string& given) {
+  if (given.ends_with(".sqlite")) return {};
+  if (!given.empty()) return given;
+  const char* env = std::getenv("OPENCLAW_STATE_DIR");
+  const char* home = std::getenv("HOME");
+  return env != nullptr && *env != '\0' ? std::string{env}
+                                        : std::string{home != nullptr ? home : ""} + "/.openclaw";
+}
+
+// The OpenClaw database --openclaw names: a database file as given (an agent's
+// openclaw-agent.sqlite), else the one that holds the state directory's shared profiles, as
+// OpenClaw decides it (docs/openclaw.md).
+std::string openclaw_database(const std::string& given) {
+  if (given.ends_with(".sqlite")) return given;
+  const std::string dir = openclaw_state_dir(given);
+#ifdef KEYWARD_CLI_OPENCLAW
+  const char* agent = std::getenv("OPENCLAW_AGENT_DIR");
+  return store::OpenClaw::shared_database(dir, agent != nullptr ? agent : "");
+#else
+  return dir + "/state/openclaw.sqlite";
+#endif
+}
+
+// What a person does when an OpenClaw profile's credential is rejected for good.
+std::string openclaw_renew(const Options& o) {
+  return "log in to profile " + o.profile +
+         " again with OpenClaw, which stores the new tokens "
+         "in " +
+         openclaw_database(*o.openclaw) + ", then run `keyward status --openclaw " + *o.openclaw +
+         " --profile " + o.profile + "` to check them";
+}
+
 // One profile, through ResilientCredential.
 template <class Bundle, class S>
 int get_with(Options o, S store) {
   using Policies = GetPolicies<Bundle, S>;
   auto loaded = store.load();
+  if (!loaded && loaded.error().code == Errc::needs_reauth) {  // e.g. OpenClaw's failed fence
+    std::cerr << "keyward: " << loaded.error().message << "\n";
+    return kNeedsPerson;
+  }
   if (!loaded) return bad_input(loaded.error().message);
   if (loaded->generation == 0) {
     return bad_input("no profile '" + o.profile + "' in " +
-                     (o.credentials.empty() ? shown_redis(o.redis) : o.credentials));
+                     (o.openclaw              ? openclaw_database(*o.openclaw)
+                      : o.credentials.empty() ? shown_redis(o.redis)
+                                              : o.credentials));
   }
-  o.renew =
-      renew_fix(place_of(o.credentials, o.redis, o.profile), o.provider, loaded->credential.kind);
+  o.renew = o.openclaw ? openclaw_renew(o)
+                       : renew_fix(place_of(o.credentials, o.redis, o.profile), o.provider,
+                                   loaded->credential.kind);
   auto built = request_of(o);
   if (auto* code = std::get_if<int>(&built)) return *code;
   Request& request = std::get<Request>(built);
@@ -451,6 +501,34 @@ std::vector<std::string> profiles_of(const std::string& path, const std::string&
   return ids;
 }
 
+#ifdef KEYWARD_CLI_OPENCLAW
+// `keyward get --openclaw`: the profile's provider is its `provider` in OpenClaw's store when
+// keyward knows it, else generic (or --provider).
+int get_openclaw(Options o) {
+  const std::string database = openclaw_database(*o.openclaw);
+  store::OpenClaw store{database, o.profile, {.state_dir = openclaw_state_dir(*o.openclaw)}};
+  auto listed = store.profiles();
+  if (!listed) return bad_input(listed.error().message);
+  const auto found = std::find_if(listed->begin(), listed->end(),
+                                  [&](const auto& profile) { return profile.id == o.profile; });
+  if (found == listed->end()) return bad_input("no profile '" + o.profile + "' in " + database);
+  if (o.provider.empty())
+    o.provider = known_provider(found->provider) ? found->provider : "generic";
+  // The profile's own OAuth client and token endpoint (OpenClaw's clientId, tokenEndpoint),
+  // where the command line gives none.
+  if (o.client_id.empty() && o.token_url.empty() && found->type == "oauth") {
+    o.client_id = found->client_id;
+    o.token_url = found->token_endpoint;
+  }
+  if (auto problem = refresh_options_problem(o)) return usage(*problem);
+  if (auto problem = token_url_problem(o.token_url)) return usage("--token-url " + *problem);
+  int code = kUsage;
+  with_provider(o.provider,
+                [&]<class Bundle>(Bundle /*bundle*/) { code = get_with<Bundle>(o, store); });
+  return code;
+}
+#endif
+
 #ifdef KEYWARD_CLI_REDIS
 // redis://[:PASSWORD@]HOST[:PORT]
 std::optional<store::RedisOptions> redis_options(const std::string& url, std::string profile) {
@@ -483,6 +561,17 @@ int run_get(const std::vector<std::string>& args) {
   Options o;
   if (auto problem = parse(args, o)) return usage(*problem);
   if (o.url.empty()) return usage("get needs a URL");
+  if (o.openclaw) {
+    if (!o.credentials.empty() || !o.redis.empty()) {
+      return usage("get needs one of --credentials FILE, --redis URL and --openclaw [STATE_DIR]");
+    }
+    if (o.profile.empty()) return usage("get --openclaw needs --profile ID");
+#ifdef KEYWARD_CLI_OPENCLAW
+    return get_openclaw(std::move(o));
+#else
+    return bad_input("this keyward was built without OpenClaw support (SQLite)");
+#endif
+  }
   if (o.credentials.empty() == o.redis.empty()) {
     return usage("get needs one of --credentials FILE and --redis URL");
   }
@@ -546,12 +635,25 @@ int run_get(const std::vector<std::string>& args) {
 int run_status(const std::vector<std::string>& args) {
   Options o;
   if (auto problem = parse(args, o)) return usage(*problem);
-  if (o.credentials.empty() == o.redis.empty()) {
+  if (o.openclaw && (!o.credentials.empty() || !o.redis.empty())) {
+    return usage("status needs one of --credentials FILE, --redis URL and --openclaw [STATE_DIR]");
+  }
+  if (o.openclaw) {
+#ifndef KEYWARD_CLI_OPENCLAW
+    return bad_input("this keyward was built without OpenClaw support (SQLite)");
+#endif
+  } else if (o.credentials.empty() == o.redis.empty()) {
     return usage("status needs one of --credentials FILE and --redis URL");
   }
   std::vector<std::string> profiles;
   if (!o.profile.empty()) {
     profiles.push_back(o.profile);
+  } else if (o.openclaw) {
+#ifdef KEYWARD_CLI_OPENCLAW
+    auto listed = store::OpenClaw{openclaw_database(*o.openclaw), ""}.profiles();
+    if (!listed) return bad_input(listed.error().message);
+    for (const auto& profile : *listed) profiles.push_back(profile.id);
+#endif
   } else if (!o.credentials.empty()) {
     auto text = read_text(o.credentials);
     if (!text) return bad_input("cannot read " + o.credentials);
@@ -571,7 +673,14 @@ int run_status(const std::vector<std::string>& args) {
   int code = kOk;
   for (const std::string& id : profiles) {
     Result<StoredCredential> stored = unexpected(make_error(Errc::store_unavailable, ""));
-    if (!o.credentials.empty()) {
+    if (o.openclaw) {
+#ifdef KEYWARD_CLI_OPENCLAW
+      stored =
+          store::OpenClaw{
+              openclaw_database(*o.openclaw), id, {.state_dir = openclaw_state_dir(*o.openclaw)}}
+              .load();
+#endif
+    } else if (!o.credentials.empty()) {
       stored = store::File{o.credentials, id}.load();
     } else {
 #ifdef KEYWARD_CLI_REDIS
@@ -637,8 +746,9 @@ int run_status(const std::vector<std::string>& args) {
       if (provider.empty() && !o.credentials.empty()) {
         provider = settings_in_file(o.credentials, id).provider;
       }
-      std::cout << renew_fix(place_of(o.credentials, o.redis, id),
-                             provider.empty() ? "generic" : provider, c.kind);
+      std::cout << (o.openclaw ? "log in to it again with OpenClaw"
+                               : renew_fix(place_of(o.credentials, o.redis, id),
+                                           provider.empty() ? "generic" : provider, c.kind));
     }
     std::cout << "\n";
   }

@@ -82,7 +82,8 @@ usage:
       overloaded provider, a rate-limited credential and a stream; exits 1 if keyward broke a
       promise. Needs no network (built only with libcurl and cpp-httplib).
 
-  keyward get URL (--credentials FILE | --redis redis://[:PASSWORD@]HOST[:PORT]) --profile ID
+  keyward get URL (--credentials FILE | --redis redis://[:PASSWORD@]HOST[:PORT] |
+                   --openclaw [STATE_DIR]) --profile ID
               [--provider P] [--method M] [--header 'Name: value']... [--data BODY|@FILE]
               [--stream] [--client-id ID] [--token-url URL] [--timeout MS] [--verbose]
       Sends one request through keyward with libcurl, the profile's credential from a
@@ -93,10 +94,17 @@ usage:
       override the provider's endpoint; rfc6750: --token-url, and --client-id if the endpoint
       wants one); they are refused for the generic provider, which never refreshes. --verbose prints each event and the final status as JSON
       lines on standard error. No secret is ever printed.
+      --openclaw shares the login with OpenClaw (docs/openclaw.md): the profile of its SQLite
+      store, STATE_DIR/state/openclaw.sqlite (STATE_DIR: $OPENCLAW_STATE_DIR, else
+      ~/.openclaw), or of an agent's openclaw-agent.sqlite given as STATE_DIR; refreshes take
+      OpenClaw's refresh lock and fence, so keyward and OpenClaw redeem a refresh token once.
 
-  keyward status (--credentials FILE [--profile ID] | --redis URL --profile ID) [--json]
+  keyward status (--credentials FILE [--profile ID] | --redis URL --profile ID |
+                  --openclaw [STATE_DIR] [--profile ID]) [--json]
       Prints each stored profile: its credential's fingerprint, expiry, generation and an
-      unfinished refresh, never a secret.
+      unfinished refresh, never a secret. With --openclaw, the profiles of OpenClaw's store
+      (as for get); one OpenClaw is refreshing is waited for (up to 120 s), and one whose
+      refresh failed says to log in again with OpenClaw.
 
   keyward login-import (--credentials FILE | --redis URL) --profile ID --claude-code [PATH]
   keyward login-import (--credentials FILE | --redis URL) --profile ID --provider P
@@ -125,8 +133,8 @@ exit codes:
      expectation failed (one line each on standard error: expected, got)
   2  usage error, or an option that cannot apply (the message says why); simulate: a
      scenario it cannot run, such as an unknown key or a bad value (line and path named)
-  3  unreadable or malformed input (get, status, login-import: the credentials file or
-     Redis, or the login or key to import; simulate: a scenario that is not JSON)
+  3  unreadable or malformed input (get, status, login-import: the credentials file,
+     OpenClaw's database or Redis, or the login or key to import; simulate: a scenario that is not JSON)
   4  get: a person must act (the credential needs a new login or is unusable)
   5  get: try again later (cooling down, refresh failing, provider unavailable); when the
      wait's end is known, a last line on standard error says from when, to the second
