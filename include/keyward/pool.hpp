@@ -46,9 +46,11 @@
 #include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
 #include "keyward/default_policies.hpp"
+#include "keyward/detail/driver.hpp"
 #include "keyward/detail/may_view.hpp"
 #include "keyward/detail/origin_cache.hpp"
 #include "keyward/detail/policy_support.hpp"
+#include "keyward/detail/stream_attempt.hpp"
 #include "keyward/detail/time.hpp"
 #include "keyward/detail/url.hpp"
 #include "keyward/error.hpp"
@@ -63,6 +65,7 @@
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
 #include "keyward/status.hpp"
+#include "keyward/streaming.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward {
@@ -88,46 +91,58 @@ class CredentialPool {
     Store store{};             ///< Where its credential lives.
   };
 
+  /// One profile whose credential was loaded from its store (`store.load()`): when another
+  /// process stored a newer generation meanwhile, that one is used rather than overwritten.
+  struct StoredProfile {
+    std::string name;          ///< Its name, in messages, events and status.
+    StoredCredential loaded;   ///< Its credential as loaded from `store`.
+    std::uint32_t weight = 1;  ///< Its share, for Selection::weighted (>= 1).
+    Store store{};             ///< Where its credential lives.
+  };
+
   /// Takes the transport, the profiles (in priority order), the options and the policies shared
   /// by every profile (Components::store is unused: each profile has its own). Throws
   /// std::invalid_argument naming the problem (never a secret) when a profile or option is
   /// unusable, and std::runtime_error when a store fails.
   CredentialPool(T transport, std::vector<Profile> profiles, PoolOptions options = {},
                  Components components = {})
-      : transport_(std::move(transport)),
-        options_(validated(std::move(options))),
-        parts_(guarded(std::move(components))),
-        origins_(options_.credential.allow_insecure_http) {
-    if (profiles.empty()) throw std::invalid_argument(prefix() + "a pool needs a profile");
-    std::uint64_t total = 0;
+      : CredentialPool(std::move(transport), std::move(options), std::move(components),
+                       profiles.size()) {
     for (Profile& p : profiles) {
-      for (const auto& m : members_) {
-        if (m->options.profile == p.name) {
-          throw std::invalid_argument(prefix() + "two profiles are named '" + p.name + "'");
-        }
-      }
-      if (p.weight == 0) {
-        throw std::invalid_argument(prefix() + "profile '" + p.name +
-                                    "': weight must be at least 1");
-      }
-      CredentialOptions each = options_.credential;
-      each.profile = p.name;
-      if (each.jitter_seed) *each.jitter_seed += members_.size();
-      validate(each);
-      members_.push_back(std::make_unique<Member>(*this, std::move(each), std::move(p)));
-      total += members_.back()->weight;
-      cumulative_.push_back(total);
+      add(std::move(p.name), p.credential, p.weight, std::move(p.store), nullptr);
     }
   }  // neither copyable nor movable: the members refer to the pool
+
+  /// Takes each profile as loaded from its store, like ResilientCredential's stored constructor.
+  /// (A template only so that `{}` still means no Profile.)
+  template <std::same_as<StoredProfile> P>
+  CredentialPool(T transport, std::vector<P> profiles, PoolOptions options = {},
+                 Components components = {})
+      : CredentialPool(std::move(transport), std::move(options), std::move(components),
+                       profiles.size()) {
+    for (P& p : profiles) {
+      add(std::move(p.name), p.loaded.credential, p.weight, std::move(p.store), &p.loaded);
+    }
+  }
 
   /// Sends `request` with a profile chosen for `scope`, failing over to the next profile on a
   /// credential-scoped failure; the response, or an Error (Errc::no_usable_credential when no
   /// profile could serve, with Error::profiles saying why each is out).
   Result<Response> send(Request& request, RequestScope scope = {}) {
-    return run(request, scope, std::nullopt);
+    return run(request, scope, std::nullopt, nullptr);
   }
   /// send() for a request built in the call.
   Result<Response> send(Request&& request, RequestScope scope = {}) { return send(request, scope); }
+
+  /// send() for a response that streams, with the rules of ResilientCredential::send_stream: a
+  /// failover, refresh, retry or refusal happens before `sink` sees a byte; once it has one,
+  /// nothing is sent again, to this profile or another.
+  template <class Sink>
+  requires StreamingTransport<T> && std::is_invocable_r_v<bool, Sink&, std::string_view>
+      Result<Response> send_stream(Request& request, Sink&& sink, RequestScope scope = {}) {
+    detail::StreamAttempt stream{sink};
+    return run(request, scope, std::nullopt, &stream);
+  }
 
   /// Sends the provider's health request through profile `profile`, probing it at once even if
   /// it is out, and records the verdict like any request's.
@@ -138,7 +153,7 @@ class CredentialPool {
   Result<Response> probe(std::string_view profile, Request health_request) {
     const auto index = find(profile);
     if (!index) return unexpected(unknown_profile(profile));
-    return run(health_request, {}, *index);
+    return run(health_request, {}, *index, nullptr);
   }
 
   /// Probes every profile with the provider's health request; returns the status after.
@@ -154,19 +169,10 @@ class CredentialPool {
     const auto index = find(profile);
     if (!index) return unexpected(unknown_profile(profile));
     Member& m = *members_[*index];
-    if (auto problems = detail::preflight_problems(parts_.preflight, credential, now())) {
-      return unexpected(m.cell.messages().replacement_refused(*problems));
-    }
-    Hooks hooks{*this, m};
-    auto token = m.coordinator.replace(std::move(credential), now(), hooks);
-    if (!token) {
-      m.cell.scrub(token.error());
-      return unexpected(m.cell.messages().replacement_not_stored(std::move(token).error()));
-    }
-    m.models.clear_all();
-    m.stated.clear();
-    notify(m, EventKind::credential_replaced, **token, nullptr, std::nullopt);
-    return {};
+    return driver_.replace(*m.seat, std::move(credential), [&m] {
+      m.models.clear_all();
+      m.stated.clear();
+    });
   }
 
   /// Chooses a profile for `scope` as send() would (without panic or side effects beyond the
@@ -203,7 +209,7 @@ class CredentialPool {
       ProfileStatus p;
       const auto snapshot = m->cell.snapshot();
       p.credential = detail::describe(*snapshot, m->options.profile);
-      m->coordinator.describe(p.credential);
+      m->seat->coordinator.describe(p.credential);
       p.weight = m->weight;
       p.usable = serves_at(*m, *snapshot, {}, at);
       p.remaining_permille = m->remaining.permille(at);
@@ -218,7 +224,7 @@ class CredentialPool {
   }
 
   /// The transport.
-  [[nodiscard]] T& transport() noexcept { return transport_; }
+  [[nodiscard]] T& transport() noexcept { return driver_.transport(); }
   /// The observer.
   [[nodiscard]] typename Policies::Observer& observer() noexcept { return parts_.observer; }
   /// The provider's retry budget and circuit breaker (Components::provider, or the pool's own).
@@ -229,54 +235,62 @@ class CredentialPool {
   [[nodiscard]] std::size_t size() const noexcept { return members_.size(); }
 
  private:
-  using Cell = CredentialCell<typename Policies::Cooldown>;
-  using Ticket = typename Cell::Ticket;
-  using Coordinator = RefreshCoordinator<Cell, Store, typename Policies::Clock>;
-  using LazyNow = detail::LazyNow<typename Policies::Clock>;
-  static constexpr bool kObserving = !std::is_same_v<typename Policies::Observer, NoObserver>;
+  using Driver = detail::Driver<T, Policies>;
+  using Cell = typename Driver::Cell;
+  using Ticket = typename Driver::Ticket;
+  using LazyNow = typename Driver::Now;
+  using Next = detail::Next;
 
-  // One profile: its options (named after it), store, cell, coordinator and pool-side state.
+  // One profile: its options (named after it), store, seat and pool-side state.
   struct Member {
-    Member(CredentialPool& pool, CredentialOptions o, Profile p)
+    Member(Driver& driver, CredentialOptions o, std::uint32_t w, Store s, const Credential& c)
         : options(std::move(o)),
-          store(std::move(p.store)),
-          weight(p.weight),
-          cell(options, pool.parts_.cooldown, pool.checked(p.credential, options),
-               pool.traits(p.credential), pool.now(),
-               detail::strategy_secrets(pool.parts_.refresh)),
-          coordinator(options, cell, store, pool.parts_.clock) {
-      coordinator.seed(cell.snapshot()->token->credential);
-    }
+          store(std::move(s)),
+          weight(w),
+          seat(driver.make_seat(options, store, c)),
+          cell(seat->cell) {}
     CredentialOptions options;
     Store store;
     std::uint32_t weight;
-    Cell cell;
-    Coordinator coordinator;
+    std::unique_ptr<typename Driver::Seat> seat;
+    Cell& cell;
     detail::ModelWindows models;
     detail::Remaining remaining;
     detail::StatedWaits stated;  // the server's waits, which the panic rule never cuts short
     std::atomic<std::uint64_t> last_used{0};  // a logical time, for least_recently_used
   };
 
-  // What the coordinator needs from the driver, for one member.
-  struct Hooks {
-    CredentialPool& self;
-    Member& member;
-    Result<RefreshOutcome> redeem(const Credential& credential, TimePoint at) {
-      return self.parts_.refresh.refresh(credential, self.transport_, at);
-    }
-    std::optional<std::string> problems(const Credential& credential, TimePoint at) const {
-      return detail::preflight_problems(self.parts_.preflight, credential, at);
-    }
-    TokenTraits traits(const Credential& credential) const { return self.traits(credential); }
-    void notify(EventKind kind, const detail::Token& token, const Verdict* verdict,
-                std::optional<TimePoint> until) {
-      self.notify(member, kind, token, verdict, until);
-    }
-  };
+  // Every part built; the constructors then add the profiles.
+  CredentialPool(T transport, PoolOptions options, Components components, std::size_t count)
+      : driver_(std::move(transport), std::move(components)),
+        options_(validated(std::move(options))),
+        origins_(options_.credential.allow_insecure_http) {
+    if (count == 0) throw std::invalid_argument(prefix() + "a pool needs a profile");
+  }
 
-  // How one attempt ended for the loop.
-  enum class Next : std::uint8_t { done, same_profile, next_profile };
+  void add(std::string name, const Credential& credential, std::uint32_t weight, Store store,
+           const StoredCredential* loaded) {
+    for (const auto& m : members_) {
+      if (m->options.profile == name) {
+        throw std::invalid_argument(prefix() + "two profiles are named '" + name + "'");
+      }
+    }
+    if (weight == 0) {
+      throw std::invalid_argument(prefix() + "profile '" + name + "': weight must be at least 1");
+    }
+    CredentialOptions each = options_.credential;
+    each.profile = std::move(name);
+    if (each.jitter_seed) *each.jitter_seed += members_.size();
+    validate(each);
+    members_.push_back(
+        std::make_unique<Member>(driver_, std::move(each), weight, std::move(store), credential));
+    if (loaded != nullptr) {
+      driver_.seed(*members_.back()->seat, *loaded);
+    } else {
+      driver_.seed(*members_.back()->seat);
+    }
+    cumulative_.push_back((cumulative_.empty() ? 0 : cumulative_.back()) + weight);
+  }
 
   static PoolOptions validated(PoolOptions options) {
     validate(options);
@@ -286,20 +300,6 @@ class CredentialPool {
     return "keyward: provider '" + options_.provider + "': ";
   }
   [[nodiscard]] TimePoint now() const { return parts_.clock.now(); }
-
-  Credential checked(const Credential& credential, const CredentialOptions& each) const {
-    if (auto problems = detail::preflight_problems(parts_.preflight, credential, now())) {
-      throw std::invalid_argument(detail::Messages{each}.unusable(*problems));
-    }
-    return credential;
-  }
-  TokenTraits traits(const Credential& credential) const {
-    TokenTraits traits = detail::token_traits(parts_.refresh, credential);
-    if constexpr (PreparingAttacher<typename Policies::Attach>) {
-      traits.placement = parts_.attach.prepare(credential);
-    }
-    return traits;
-  }
 
   [[nodiscard]] std::optional<std::size_t> find(std::string_view profile) const noexcept {
     for (std::size_t i = 0; i < members_.size(); ++i) {
@@ -540,7 +540,7 @@ class CredentialPool {
     error.verdict = std::move(verdict);
     error.profiles = std::move(out.profiles);
     for (const auto& m : members_) m->cell.scrub(error);
-    if constexpr (kObserving) {
+    if constexpr (Driver::kObserving) {
       parts_.observer.on_event(Event{.kind = EventKind::all_out,
                                      .profile = options_.provider,
                                      .fingerprint = {},
@@ -577,10 +577,14 @@ class CredentialPool {
                                                std::memory_order_relaxed);
   }
 
-  Result<Response> run(Request& request, RequestScope scope, std::optional<std::size_t> only) {
+  Result<Response> run(Request& request, RequestScope scope, std::optional<std::size_t> only,
+                       detail::StreamAttempt* stream) {
+    // The call's one Result, returned by name (so without a move), as for a single credential.
+    Result<Response> answer{Response{}};
     if (!origins_.allows(request.url)) {
-      return unexpected(
+      answer = unexpected(
           members_.front()->cell.messages().insecure_url(detail::url_scheme(request.url)));
+      return answer;
     }
     const typename Cell::Pin pin;  // keeps the token whose fields are lent alive until return
     const detail::Loan loan{request.headers};
@@ -596,7 +600,8 @@ class CredentialPool {
       if (!chosen && !only) {
         Outage out = outage(scope.model, tried, at());
         if (!out.panic || !claim_panic(at())) {
-          return unexpected(all_out(std::move(out), at(), failures, std::move(last_verdict)));
+          answer = unexpected(all_out(std::move(out), at(), failures, std::move(last_verdict)));
+          return answer;
         }
         chosen = out.panic;
         panic = true;
@@ -605,10 +610,12 @@ class CredentialPool {
       if (from) announce_failover(*members_[*from], m, failures.back().second);
       from.reset();
       if (panic) notify_current(m, EventKind::panic);
-      auto [next, result] = serve(m, request, scope, panic || only.has_value(), at);
-      if (next == Next::done || only) return std::move(*result);
+      Call call{*this, m, scope.model};
+      const Next next =
+          driver_.serve(*m.seat, request, call, panic || only.has_value(), stream, at, answer);
+      if (next == Next::done || only) return answer;
       // The profile failed this request: the next one takes it.
-      Error error = std::move(*result).error();
+      Error error = std::move(answer).error();
       if (error.verdict) last_verdict = error.verdict;
       tried.insert(*chosen);
       from = *chosen;
@@ -617,7 +624,7 @@ class CredentialPool {
   }
 
   void announce_failover(Member& from, Member& to, const Error& why) {
-    if constexpr (kObserving) {
+    if constexpr (Driver::kObserving) {
       const auto token = from.cell.snapshot()->token;
       const std::string detail =
           "to '" + to.options.profile + "'" +
@@ -638,147 +645,62 @@ class CredentialPool {
 
   void notify_current(Member& m, EventKind kind) {
     const auto s = m.cell.snapshot();
-    notify(m, kind, *s->token, nullptr, s->until);
+    driver_.notify(*m.seat, kind, *s->token, nullptr, s->until);
   }
 
-  // Serves the request on member `m` until it is delivered (done with a response), fails
-  // for this profile (done with an error that is not the caller's: next_profile), or fails for
-  // the caller (done with an error). `force` probes the profile even while it is out.
-  std::pair<Next, std::optional<Result<Response>>> serve(Member& m, Request& request,
-                                                         RequestScope scope, bool force,
-                                                         LazyNow& first) {
-    detail::Progress progress;
-    bool fresh = true;
-    for (;;) {
-      LazyNow local{parts_.clock};
-      LazyNow& at = fresh ? first : local;
-      fresh = false;
-      auto admission = m.cell.admit(
-          at,
-          {.force_probe = force, .refresh_tried = progress.refresh_tried, .keep_token = kObserving},
-          [&](const detail::Token& token) { detail::place(parts_.attach, request, token); });
-      using Kind = typename Cell::Admission::Kind;
-      if (admission.kind == Kind::refuse) {
-        return {Next::next_profile, Result<Response>{unexpected(std::move(*admission.error))}};
-      }
-      if (admission.kind == Kind::refresh) {
-        progress.refresh_tried = true;
-        if (admission.need == RefreshNeed::soft && m.coordinator.quiet(now())) continue;
-        Hooks hooks{*this, m};
-        if (auto r = m.coordinator.renew(admission.generation, admission.need, now(), hooks); !r) {
-          return {Next::next_profile, Result<Response>{unexpected(std::move(r).error())}};
-        }
-        continue;
-      }
-      auto step =
-          attempt(m, request, scope, std::move(admission.ticket), at.read(), progress, force);
-      if (step.first != Next::same_profile) return step;
-    }
-  }
+  // What the pool adds to an attempt on member `m` for `model` (detail::Driver's Call): the
+  // model's window, the remaining quota, the server's stated waits.
+  struct Call {
+    CredentialPool& pool;
+    Member& m;
+    std::string_view model;
 
-  // Sends once and acts on the verdict.
-  std::pair<Next, std::optional<Result<Response>>> attempt(Member& m, const Request& request,
-                                                           RequestScope scope, Ticket ticket,
-                                                           std::optional<TimePoint> admitted,
-                                                           detail::Progress& progress, bool force) {
-    using Out = std::pair<Next, std::optional<Result<Response>>>;
-    // The provider's breaker first: while it is open nothing is sent, no profile is blamed and
-    // none rotates (the ticket hands back a claimed probe).
-    CircuitBreaker& breaker = parts_.provider->breaker();
-    auto pass = breaker.admit([&] { return admitted ? *admitted : now(); });
-    if (pass.changed()) observe(m, EventKind::breaker_half_open, ticket, nullptr);
-    if (!pass) {
-      return Out{Next::done, Result<Response>{unexpected(
-                                 provider_unavailable(m.options.profile, *pass.until(), now()))}};
-    }
-    // A model whose window is over is probed by one request; the others go elsewhere meanwhile.
-    const auto claim =
-        m.models.claim(scope.model, ticket.generation, admitted.value_or(now()), force);
-    if (claim.out) {
-      return Out{Next::next_profile,
-                 Result<Response>{unexpected(model_out(m, scope.model, ticket.generation))}};
-    }
-    const ModelProbe model_probe{m.models, scope.model, claim.probe};
-    if (ticket.probe != 0 || claim.probe != 0) observe(m, EventKind::probe, ticket, nullptr);
-    observe(m, EventKind::attempt, ticket, nullptr);
-    auto sent = transport_.send(request);
-    const bool success = sent && sent->status >= 200 && sent->status < 300;
-    const TimePoint at = success && admitted ? *admitted : now();
-    Verdict verdict =
-        sent ? parts_.classifier.classify(
-                   *sent, {.endpoint = Endpoint::api, .now = at, .credential = ticket.kind})
-             : parts_.classifier.classify(sent.error());
-    // Recorded before any event, so that an observer that throws leaves them consistent.
-    const auto guarded = parts_.provider->record(pass, verdict, at);
-    m.cell.scrub(verdict);
-    if (guarded.breaker) observe_breaker(m, *guarded.breaker, ticket, verdict);
-    observe(m, EventKind::verdict, ticket, &verdict);
-    if (sent) note_remaining(m, sent->headers, at);
-    note_stated(m, scope.model, ticket.generation, verdict, at);
-    if (verdict.kind == VerdictKind::rate_limited && !scope.model.empty()) {
-      return model_rate_limited(m, scope.model, std::move(ticket), std::move(verdict), at);
-    }
-    Action action = m.cell.record(
-        ticket, verdict, [at] { return at; }, progress.replays);
-    if (action.change) {
-      notify(m, action.change->kind, *action.change->token, &verdict, action.change->until);
-    }
-    switch (action.kind) {
-      case ActionKind::deliver:
-        if (!scope.model.empty() && m.models.clear(scope.model)) {
-          notify(m, EventKind::cooldown_left, *m.cell.snapshot()->token, &verdict, std::nullopt);
-        }
-        return Out{Next::done, Result<Response>{std::move(*sent)}};
-      case ActionKind::fail:
-        return Out{Next::next_profile, Result<Response>{unexpected(std::move(*action.error))}};
-      case ActionKind::refresh_then_replay: {
-        Hooks hooks{*this, m};
-        if (auto r = m.coordinator.renew(ticket.generation, RefreshNeed::rejected, at, hooks); !r) {
-          return Out{Next::next_profile, Result<Response>{unexpected(std::move(r).error())}};
-        }
-        [[fallthrough]];
+    // A model probe, handed back however the attempt ends (a decided one is gone).
+    struct Claim {
+      detail::ModelWindows& windows;
+      std::string_view model;
+      std::uint64_t probe;
+      bool is_out;
+      Claim(detail::ModelWindows& w, std::string_view m, std::uint64_t p, bool o) noexcept
+          : windows(w), model(m), probe(p), is_out(o) {}
+      Claim(const Claim&) = delete;
+      Claim& operator=(const Claim&) = delete;
+      Claim(Claim&&) = delete;
+      Claim& operator=(Claim&&) = delete;
+      ~Claim() {
+        if (probe != 0) windows.release(model, probe);
       }
-      case ActionKind::replay:
-        ++progress.replays;
-        return Out{Next::same_profile, std::nullopt};
-      case ActionKind::retry:
-        break;
+      [[nodiscard]] bool out() const noexcept { return is_out; }
+      [[nodiscard]] bool probing() const noexcept { return probe != 0; }
+    };
+    Claim claim(std::uint64_t generation, std::optional<TimePoint> admitted, bool force) {
+      const auto c = m.models.claim(model, generation, admitted.value_or(pool.now()), force);
+      return Claim{m.models, model, c.out ? 0 : c.probe, c.out};
     }
-    return retry(m, request, std::move(sent), std::move(verdict), guarded, ticket, at, progress);
-  }
-
-  // A provider-scoped failure: no rotation, no cooldown; retried on this profile when the
-  // retries, the resend rule, the breaker and the budget allow, else the last answer.
-  std::pair<Next, std::optional<Result<Response>>> retry(Member& m, const Request& request,
-                                                         TransportResult sent, Verdict verdict,
-                                                         const ProviderGuard::Recorded& guarded,
-                                                         const Ticket& ticket, TimePoint at,
-                                                         detail::Progress& progress) {
-    using Out = std::pair<Next, std::optional<Result<Response>>>;
-    ++progress.attempts;
-    auto wait =
-        detail::retry_wait(verdict, progress.attempts, options_.credential.retry, m.cell.jitter());
-    // Not twice what was meant once; not into an open breaker; not beyond the provider's budget.
-    using Hold = ProviderGuard::Hold;
-    const Hold hold = wait ? parts_.provider->hold(request, sent, verdict, guarded) : Hold::none;
-    if (hold == Hold::budget) observe(m, EventKind::retry_budget_exhausted, ticket, &verdict);
-    if (hold != Hold::none) wait.reset();
-    if (!wait) {
-      if (sent) return Out{Next::done, Result<Response>{std::move(*sent)}};
-      Error error = m.cell.messages().no_response(progress.attempts, std::move(verdict));
-      error.message += ProviderGuard::explain(hold);
-      return Out{Next::done, Result<Response>{unexpected(std::move(error))}};
+    Error model_out(std::uint64_t generation) { return pool.model_out(m, model, generation); }
+    void note(const TransportResult& sent, std::uint64_t generation, const Verdict& verdict,
+              LazyNow& at) {
+      if (sent) pool.note_remaining(m, sent->headers, at);
+      pool.note_stated(m, model, generation, verdict, at);
     }
-    observe(m, EventKind::retry, ticket, &verdict, detail::saturating_add(at, *wait));
-    parts_.sleeper.sleep_for(*wait);
-    return Out{Next::same_profile, std::nullopt};
-  }
+    // A rate limit for a request that named a model: only (profile, model) cools.
+    bool divert(Ticket& ticket, const Verdict& verdict, LazyNow& at, Result<Response>& answer) {
+      if (verdict.kind != VerdictKind::rate_limited || model.empty()) return false;
+      answer = unexpected(pool.model_rate_limited(m, model, ticket, verdict, at()));
+      return true;
+    }
+    void delivered(const Verdict& verdict) {
+      if (!model.empty() && m.models.clear(model)) {
+        pool.driver_.notify(*m.seat, EventKind::cooldown_left, *m.cell.snapshot()->token, &verdict);
+      }
+    }
+  };
 
   // Remembers how much of its rate limit a profile's response says is left.
-  void note_remaining(Member& m, const Headers& headers, TimePoint at) {
+  void note_remaining(Member& m, const Headers& headers, LazyNow& at) {
     if (!options_.steer_by_remaining) return;
     if (const auto left = detail::remaining_fraction(headers)) {
-      m.remaining.record(*left, detail::saturating_add(at, options_.remaining_valid_for));
+      m.remaining.record(*left, detail::saturating_add(at(), options_.remaining_valid_for));
     }
   }
 
@@ -786,7 +708,7 @@ class CredentialPool {
   // one, else the profile) or a quota verdict (the profile), for the panic rule; a late answer
   // for a replaced credential states nothing about the current one.
   void note_stated(Member& m, std::string_view model, std::uint64_t generation,
-                   const Verdict& verdict, TimePoint at) {
+                   const Verdict& verdict, LazyNow& at) {
     if (!verdict.retry_after) return;
     if (verdict.kind == VerdictKind::quota_exhausted) {
       model = {};
@@ -794,24 +716,8 @@ class CredentialPool {
       return;
     }
     if (m.cell.snapshot()->token->generation != generation) return;
-    m.stated.record(model, detail::saturating_add(at, *verdict.retry_after), at);
+    m.stated.record(model, detail::saturating_add(at(), *verdict.retry_after), at());
   }
-
-  // Hands an undecided model probe back, however the attempt ends (a decided one is gone).
-  struct ModelProbe {
-    detail::ModelWindows& windows;
-    std::string_view model;
-    std::uint64_t probe;
-    ModelProbe(detail::ModelWindows& w, std::string_view m, std::uint64_t p) noexcept
-        : windows(w), model(m), probe(p) {}
-    ModelProbe(const ModelProbe&) = delete;
-    ModelProbe& operator=(const ModelProbe&) = delete;
-    ModelProbe(ModelProbe&&) = delete;
-    ModelProbe& operator=(ModelProbe&&) = delete;
-    ~ModelProbe() {
-      if (probe != 0) windows.release(model, probe);
-    }
-  };
 
   // The error of a request whose model another request is probing on this profile.
   Error model_out(Member& m, std::string_view model, std::uint64_t generation) {
@@ -823,9 +729,9 @@ class CredentialPool {
     return error;
   }
 
-  // A rate limit for a request that named a model: only (profile, model) cools.
-  std::pair<Next, std::optional<Result<Response>>> model_rate_limited(
-      Member& m, std::string_view model, Ticket ticket, Verdict verdict, TimePoint at) {
+  // A model-named rate limit: only (profile, model) cools; the error for the next profile.
+  Error model_rate_limited(Member& m, std::string_view model, Ticket& ticket,
+                           const Verdict& verdict, TimePoint at) {
     const auto token = m.cell.snapshot()->token;
     ticket.hand_back();
     std::optional<TimePoint> until;
@@ -834,44 +740,18 @@ class CredentialPool {
         return parts_.cooldown.on_failure(verdict, failures, m.cell.jitter())
             .value_or(std::chrono::milliseconds::zero());
       });
-      if (until) notify(m, EventKind::cooldown_entered, *token, &verdict, until);
+      if (until) driver_.notify(*m.seat, EventKind::cooldown_entered, *token, &verdict, until);
     }
     Error error = m.cell.messages().taken_out(verdict, token->fingerprint,
                                               "for model '" + std::string{model} + "'", until, at);
-    return {Next::next_profile, Result<Response>{unexpected(std::move(error))}};
-  }
-
-  void observe_breaker(Member& m, BreakerState state, const Ticket& ticket,
-                       const Verdict& verdict) {
-    if (state == BreakerState::open) {
-      observe(m, EventKind::breaker_opened, ticket, &verdict,
-              parts_.provider->breaker().snapshot().until);
-    } else if (state == BreakerState::closed) {
-      observe(m, EventKind::breaker_closed, ticket, &verdict);
-    }
-  }
-
-  // The components, with a provider guard of the pool's own when none is shared.
-  static Components guarded(Components components) {
-    if (!components.provider) components.provider = std::make_shared<ProviderGuard>();
-    return components;
-  }
-
-  void observe(Member& m, EventKind kind, const Ticket& ticket, const Verdict* verdict,
-               std::optional<TimePoint> until = {}) {
-    if constexpr (kObserving) notify(m, kind, *ticket.token, verdict, until);
-  }
-
-  void notify(Member& m, EventKind kind, const detail::Token& token, const Verdict* verdict,
-              std::optional<TimePoint> until) {
-    detail::emit(parts_.observer, kind, m.options.profile, token, verdict, until);
+    return error;
   }
 
   static constexpr TimePoint::rep kNever = TimePoint::min().time_since_epoch().count();
 
-  T transport_;
+  Driver driver_;
   PoolOptions options_;
-  Components parts_;
+  Components& parts_ = driver_.parts();
   detail::OriginCache origins_;
   std::vector<std::unique_ptr<Member>> members_;
   std::vector<std::uint64_t> cumulative_;  // running sums of the weights
