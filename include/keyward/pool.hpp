@@ -56,6 +56,8 @@
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
 #include "keyward/options.hpp"
+#include "keyward/pool/chooser.hpp"
+#include "keyward/pool/member.hpp"
 #include "keyward/pool/model_windows.hpp"
 #include "keyward/pool/selection.hpp"
 #include "keyward/pool/status.hpp"
@@ -190,7 +192,7 @@ class CredentialPool {
         "anything holding one: the credential is valid only during the call; return a copy");
     detail::LazyNow<typename Policies::Clock> now{parts_.clock};
     const detail::TriedSet tried{members_.size()};
-    const auto chosen = choose(scope, tried, now);
+    const auto chosen = chooser_.choose(scope, tried, now);
     if (!chosen) return std::nullopt;
     const Member& m = *members_[*chosen];
     return m.cell.read([&](const detail::Snapshot& s) {
@@ -211,7 +213,7 @@ class CredentialPool {
       p.credential = detail::describe(*snapshot, m->options.profile);
       m->seat->coordinator.describe(p.credential);
       p.weight = m->weight;
-      p.usable = serves_at(*m, *snapshot, {}, at);
+      p.usable = Chooser::serves_at(*m, *snapshot, {}, at);
       p.remaining_permille = m->remaining.permille(at);
       for (const auto& w : m->models.running(snapshot->token->generation, at)) {
         p.models.push_back({w.model, w.since, w.until, w.failures});
@@ -219,7 +221,8 @@ class CredentialPool {
       out.usable += p.usable ? 1U : 0U;
       out.profiles.push_back(std::move(p));
     }
-    if (out.usable == 0) out.soonest = outage({}, detail::TriedSet{members_.size()}, at).until;
+    if (out.usable == 0)
+      out.soonest = chooser_.outage({}, detail::TriedSet{members_.size()}, at).until;
     return out;
   }
 
@@ -241,24 +244,8 @@ class CredentialPool {
   using LazyNow = typename Driver::Now;
   using Next = detail::Next;
 
-  // One profile: its options (named after it), store, seat and pool-side state.
-  struct Member {
-    Member(Driver& driver, CredentialOptions o, std::uint32_t w, Store s, const Credential& c)
-        : options(std::move(o)),
-          store(std::move(s)),
-          weight(w),
-          seat(driver.make_seat(options, store, c)),
-          cell(seat->cell) {}
-    CredentialOptions options;
-    Store store;
-    std::uint32_t weight;
-    std::unique_ptr<typename Driver::Seat> seat;
-    Cell& cell;
-    detail::ModelWindows models;
-    detail::Remaining remaining;
-    detail::StatedWaits stated;  // the server's waits, which the panic rule never cuts short
-    std::atomic<std::uint64_t> last_used{0};  // a logical time, for least_recently_used
-  };
+  using Member = detail::PoolMember<Driver>;
+  using Chooser = detail::Chooser<Member, typename Policies::Clock>;
 
   // Every part built; the constructors then add the profiles.
   CredentialPool(T transport, PoolOptions options, Components components, std::size_t count)
@@ -289,7 +276,7 @@ class CredentialPool {
     } else {
       driver_.seed(*members_.back()->seat);
     }
-    cumulative_.push_back((cumulative_.empty() ? 0 : cumulative_.back()) + weight);
+    chooser_.add(weight);
   }
 
   static PoolOptions validated(PoolOptions options) {
@@ -312,215 +299,14 @@ class CredentialPool {
                       prefix() + "has no profile named '" + std::string{profile} + "'");
   }
 
-  // True when member `m`, in state `s`, can take a request for `model` at `at`: ready, or out
-  // with its window over (the request probes it), and the model not cooling on it.
-  static bool serves_at(const Member& m, const detail::Snapshot& s, std::string_view model,
-                        TimePoint at) {
-    if (s.state != CredentialState::ready &&
-        (s.state == CredentialState::probing || !s.until || at < *s.until)) {
-      return false;
-    }
-    return !m.models.out_until(model, s.token->generation, at);
-  }
-
-  // serves_at() with the clock read only when the answer needs it, and, when `steer`, not a
-  // profile whose last response said its quota is nearly spent.
-  bool serves(const Member& m, std::string_view model, bool steer, LazyNow& at) const {
-    return m.cell.read([&](const detail::Snapshot& s) {
-      if (s.state != CredentialState::ready &&
-          (s.state == CredentialState::probing || !s.until || at() < *s.until)) {
-        return false;
-      }
-      if (!model.empty() && m.models.out_until(model, s.token->generation, at())) return false;
-      return !(steer && m.remaining.low(at, floor_permille()));
-    });
-  }
-  [[nodiscard]] std::uint32_t floor_permille() const noexcept {
-    return static_cast<std::uint32_t>(options_.remaining_floor * 1000.0);
-  }
-
-  // The profile to try next, or nothing when none can serve. Reads lock-free; writes at most
-  // one relaxed word (the strategy's counter, a least-recently-used stamp, a session pin).
-  std::optional<std::size_t> choose(RequestScope scope, const detail::TriedSet& tried,
-                                    LazyNow& at) {
-    const std::size_t n = members_.size();
-    if (!scope.session.empty()) {
-      if (const auto pinned = pins_.find(scope.session, at(), options_.sticky_for);
-          pinned && *pinned < n && !tried.contains(*pinned) &&
-          serves(*members_[*pinned], scope.model, false, at)) {
-        if (options_.selection == Selection::least_recently_used) used(*pinned);
-        return pinned;
-      }
-    }
-    std::optional<std::size_t> chosen;
-    for (const bool steer : {options_.steer_by_remaining, false}) {
-      chosen = choose_by_strategy(scope.model, steer, tried, at);
-      if (chosen || !steer) break;
-    }
-    if (chosen && !scope.session.empty()) pins_.pin(scope.session, *chosen, at());
-    return chosen;
-  }
-
-  // Weighted, when the profile whose turn it is cannot serve: its share goes to the others that
-  // can, in proportion to their weights (a second relaxed counter); nothing when none can.
-  template <class Usable>
-  std::optional<std::size_t> spread(const Usable& usable) {
-    std::uint64_t open = 0;
-    for (std::size_t i = 0; i < members_.size(); ++i) {
-      if (usable(i)) open += members_[i]->weight;
-    }
-    if (open == 0) return std::nullopt;
-    std::uint64_t at_share = spill_.fetch_add(1, std::memory_order_relaxed) % open;
-    for (std::size_t i = 0; i < members_.size(); ++i) {
-      if (!usable(i)) continue;
-      if (at_share < members_[i]->weight) return i;
-      at_share -= members_[i]->weight;
-    }
-    for (std::size_t i = 0; i < members_.size(); ++i) {  // one went out meanwhile
-      if (usable(i)) return i;
-    }
-    return std::nullopt;
-  }
-
-  // Least recently used: profile `i` serves a session's request, so it is the most recent.
-  void used(std::size_t i) noexcept {
-    std::uint64_t newest = 0;
-    for (const auto& m : members_) {
-      newest = std::max(newest, m->last_used.load(std::memory_order_relaxed));
-    }
-    if (members_[i]->last_used.load(std::memory_order_relaxed) != newest) {
-      members_[i]->last_used.store(newest + 1, std::memory_order_relaxed);
-    }
-  }
-
-  std::optional<std::size_t> choose_by_strategy(std::string_view model, bool steer,
-                                                const detail::TriedSet& tried, LazyNow& at) {
-    const std::size_t n = members_.size();
-    const auto usable = [&](std::size_t i) {
-      return !tried.contains(i) && serves(*members_[i], model, steer, at);
-    };
-    std::size_t start = 0;
-    switch (options_.selection) {
-      case Selection::priority:
-        break;
-      case Selection::round_robin:
-        start = static_cast<std::size_t>(turn_.fetch_add(1, std::memory_order_relaxed) % n);
-        break;
-      case Selection::weighted: {
-        const std::uint64_t at_weight =
-            turn_.fetch_add(1, std::memory_order_relaxed) % cumulative_.back();
-        start = static_cast<std::size_t>(
-            std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
-            cumulative_.begin());
-        if (usable(start)) return start;
-        return spread(usable);  // it cannot serve: its share goes to the others
-      }
-      case Selection::least_recently_used: {
-        std::optional<std::size_t> best;
-        std::uint64_t best_stamp = 0;
-        std::uint64_t newest = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::uint64_t stamp = members_[i]->last_used.load(std::memory_order_relaxed);
-          newest = std::max(newest, stamp);
-          if ((!best || stamp < best_stamp) && usable(i)) {
-            best = i;
-            best_stamp = stamp;
-          }
-        }
-        if (best) members_[*best]->last_used.store(newest + 1, std::memory_order_relaxed);
-        return best;
-      }
-    }
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t i = (start + k) % n;
-      if (usable(i)) return i;
-    }
-    return std::nullopt;
-  }
-
-  // Why nothing can serve: every profile's outage, the soonest time one could serve, and the
-  // profile the panic rule would probe (every profile out for a rate limit or quota).
-  struct Outage {
-    std::vector<ProfileOutage> profiles;
-    std::optional<TimePoint> until;
-    std::optional<std::size_t> panic;
-    bool any_auth = false;
-  };
-
-  Outage outage(std::string_view model, const detail::TriedSet& tried, TimePoint at) const {
-    Outage out;
-    bool all_transient = true;
-    std::optional<TimePoint> panic_until;
-    for (std::size_t i = 0; i < members_.size(); ++i) {
-      const Member& m = *members_[i];
-      const auto s = m.cell.snapshot();
-      ProfileOutage p;
-      p.profile = m.options.profile;
-      p.state = std::string{to_string(s->state)};
-      p.reason = s->reason;
-      p.until = s->until;
-      if (s->state == CredentialState::ready) {
-        if (const auto model_until = m.models.out_until(model, s->token->generation, at)) {
-          p.state = "cooling";
-          p.reason = VerdictKind::rate_limited;
-          p.model = std::string{model};
-          p.until = model_until;
-        } else if (tried.contains(i)) {
-          p.state = "failed";  // this call tried it (e.g. its refresh failed); see the message
-        }
-      }
-      const bool transient =
-          p.reason == VerdictKind::rate_limited || p.reason == VerdictKind::quota_exhausted;
-      const bool auth =
-          p.reason == VerdictKind::unauthenticated || p.reason == VerdictKind::misconfigured;
-      out.any_auth = out.any_auth || auth;
-      all_transient = all_transient && transient && p.state != "failed";
-      p.fix = fix_for(m, p, *s);
-      if (p.until && (!out.until || *p.until < *out.until)) out.until = p.until;
-      // Only a window keyward estimated is probed early: never one the server stated.
-      if (transient && p.until && s->state != CredentialState::probing && !tried.contains(i) &&
-          (!panic_until || *p.until < *panic_until) && !m.stated.running(p.model, at)) {
-        out.panic = i;
-        panic_until = p.until;
-      }
-      out.profiles.push_back(std::move(p));
-    }
-    if (!all_transient) out.panic.reset();
-    return out;
-  }
-
-  static std::string fix_for(const Member& m, const ProfileOutage& p, const detail::Snapshot& s) {
-    const Verdict* verdict = s.error && s.error->verdict ? &*s.error->verdict : nullptr;
-    const auto configured = [&](const std::string& text, std::string_view generic) {
-      if (!text.empty()) return text;
-      if (verdict != nullptr && !verdict->fix.empty()) return verdict->fix;
-      return std::string{generic};
-    };
-    if (p.state == "probing") return "wait: one probe request is testing it now";
-    if (p.reason == VerdictKind::unauthenticated) {
-      return configured(m.options.fix.unauthenticated, "log in again to get a new credential") +
-             ", then set_credential(\"" + m.options.profile + "\", ...)";
-    }
-    if (p.reason == VerdictKind::misconfigured) {
-      return configured(m.options.fix.misconfigured,
-                        "check the credential's kind and how it is sent") +
-             ", then set_credential(\"" + m.options.profile + "\", ...)";
-    }
-    if (p.reason == VerdictKind::quota_exhausted) {
-      return configured(m.options.fix.quota_exhausted,
-                        "add credits or raise the quota with the provider");
-    }
-    if (p.reason == VerdictKind::rate_limited) return "wait: a rate limit ends by itself";
-    return "see the profile's last error";
-  }
-
   // The one error of a call that no profile could serve.
-  Error all_out(Outage out, TimePoint at, const std::vector<std::pair<std::size_t, Error>>& seen,
+  Error all_out(typename Chooser::Outage out, TimePoint at,
+                const std::vector<std::pair<std::size_t, Error>>& seen,
                 std::optional<Verdict> verdict) {
     std::string text = prefix() + "no profile can serve this request.";
     for (std::size_t i = 0; i < out.profiles.size(); ++i) {
       const ProfileOutage& p = out.profiles[i];
-      text += " '" + p.profile + "' " + describe(p) + "; fix: " + p.fix + ".";
+      text += " '" + p.profile + "' " + Chooser::describe(p) + "; fix: " + p.fix + ".";
       const auto own =
           std::find_if(seen.begin(), seen.end(), [i](const auto& e) { return e.first == i; });
       if (own != seen.end()) {
@@ -552,31 +338,6 @@ class CredentialPool {
     return error;
   }
 
-  // "is cooling down (rate_limited) until ...", "needs a person (unauthenticated: ...)", ...
-  static std::string describe(const ProfileOutage& p) {
-    const std::string reason = p.reason ? std::string{to_string(*p.reason)} : std::string{};
-    const std::string until = p.until ? detail::format_deadline(*p.until) : std::string{};
-    if (p.state == "needs_reauth") {
-      return "needs a person (" + reason + ": an authentication failure, not a rate limit)" +
-             (p.until ? "; one probe request at " + until : std::string{});
-    }
-    if (p.state == "probing") return "is being probed (" + reason + ")";
-    if (p.state == "failed") return "failed this request";
-    return "is cooling down" + (p.model.empty() ? std::string{} : " for model '" + p.model + "'") +
-           " (" + reason + ")" + (p.until ? " until " + until : std::string{});
-  }
-
-  // Claims the panic rule's probe: at most one per panic_interval for the whole pool.
-  bool claim_panic(TimePoint at) {
-    if (options_.panic_interval <= std::chrono::milliseconds::zero()) return false;
-    auto last = last_panic_.load(std::memory_order_relaxed);
-    const TimePoint next =
-        detail::saturating_add(TimePoint{TimePoint::duration{last}}, options_.panic_interval);
-    if (last != kNever && at < next) return false;
-    return last_panic_.compare_exchange_strong(last, at.time_since_epoch().count(),
-                                               std::memory_order_relaxed);
-  }
-
   Result<Response> run(Request& request, RequestScope scope, std::optional<std::size_t> only,
                        detail::StreamAttempt* stream) {
     // The call's one Result, returned by name (so without a move), as for a single credential.
@@ -596,10 +357,10 @@ class CredentialPool {
       LazyNow at{parts_.clock};
       bool panic = false;
       std::optional<std::size_t> chosen = only;
-      if (!only) chosen = choose(scope, tried, at);
+      if (!only) chosen = chooser_.choose(scope, tried, at);
       if (!chosen && !only) {
-        Outage out = outage(scope.model, tried, at());
-        if (!out.panic || !claim_panic(at())) {
+        auto out = chooser_.outage(scope.model, tried, at());
+        if (!out.panic || !chooser_.claim_panic(at())) {
           answer = unexpected(all_out(std::move(out), at(), failures, std::move(last_verdict)));
           return answer;
         }
@@ -610,7 +371,7 @@ class CredentialPool {
       if (from) announce_failover(*members_[*from], m, failures.back().second);
       from.reset();
       if (panic) notify_current(m, EventKind::panic);
-      Call call{*this, m, scope.model};
+      detail::PoolCall<Driver> call{driver_, options_, m, scope.model};
       const Next next =
           driver_.serve(*m.seat, request, call, panic || only.has_value(), stream, at, answer);
       if (next == Next::done || only) return answer;
@@ -648,117 +409,12 @@ class CredentialPool {
     driver_.notify(*m.seat, kind, *s->token, nullptr, s->until);
   }
 
-  // What the pool adds to an attempt on member `m` for `model` (detail::Driver's Call): the
-  // model's window, the remaining quota, the server's stated waits.
-  struct Call {
-    CredentialPool& pool;
-    Member& m;
-    std::string_view model;
-
-    // A model probe, handed back however the attempt ends (a decided one is gone).
-    struct Claim {
-      detail::ModelWindows& windows;
-      std::string_view model;
-      std::uint64_t probe;
-      bool is_out;
-      Claim(detail::ModelWindows& w, std::string_view m, std::uint64_t p, bool o) noexcept
-          : windows(w), model(m), probe(p), is_out(o) {}
-      Claim(const Claim&) = delete;
-      Claim& operator=(const Claim&) = delete;
-      Claim(Claim&&) = delete;
-      Claim& operator=(Claim&&) = delete;
-      ~Claim() {
-        if (probe != 0) windows.release(model, probe);
-      }
-      [[nodiscard]] bool out() const noexcept { return is_out; }
-      [[nodiscard]] bool probing() const noexcept { return probe != 0; }
-    };
-    Claim claim(std::uint64_t generation, std::optional<TimePoint> admitted, bool force) {
-      const auto c = m.models.claim(model, generation, admitted.value_or(pool.now()), force);
-      return Claim{m.models, model, c.out ? 0 : c.probe, c.out};
-    }
-    Error model_out(std::uint64_t generation) { return pool.model_out(m, model, generation); }
-    void note(const TransportResult& sent, std::uint64_t generation, const Verdict& verdict,
-              LazyNow& at) {
-      if (sent) pool.note_remaining(m, sent->headers, at);
-      pool.note_stated(m, model, generation, verdict, at);
-    }
-    // A rate limit for a request that named a model: only (profile, model) cools.
-    bool divert(Ticket& ticket, const Verdict& verdict, LazyNow& at, Result<Response>& answer) {
-      if (verdict.kind != VerdictKind::rate_limited || model.empty()) return false;
-      answer = unexpected(pool.model_rate_limited(m, model, ticket, verdict, at()));
-      return true;
-    }
-    void delivered(const Verdict& verdict) {
-      if (!model.empty() && m.models.clear(model)) {
-        pool.driver_.notify(*m.seat, EventKind::cooldown_left, *m.cell.snapshot()->token, &verdict);
-      }
-    }
-  };
-
-  // Remembers how much of its rate limit a profile's response says is left.
-  void note_remaining(Member& m, const Headers& headers, LazyNow& at) {
-    if (!options_.steer_by_remaining) return;
-    if (const auto left = detail::remaining_fraction(headers)) {
-      m.remaining.record(*left, detail::saturating_add(at(), options_.remaining_valid_for));
-    }
-  }
-
-  // Remembers a wait the server stated with a rate limit (for `model` when the request named
-  // one, else the profile) or a quota verdict (the profile), for the panic rule; a late answer
-  // for a replaced credential states nothing about the current one.
-  void note_stated(Member& m, std::string_view model, std::uint64_t generation,
-                   const Verdict& verdict, LazyNow& at) {
-    if (!verdict.retry_after) return;
-    if (verdict.kind == VerdictKind::quota_exhausted) {
-      model = {};
-    } else if (verdict.kind != VerdictKind::rate_limited) {
-      return;
-    }
-    if (m.cell.snapshot()->token->generation != generation) return;
-    m.stated.record(model, detail::saturating_add(at(), *verdict.retry_after), at());
-  }
-
-  // The error of a request whose model another request is probing on this profile.
-  Error model_out(Member& m, std::string_view model, std::uint64_t generation) {
-    const TimePoint at = now();
-    Verdict verdict{.kind = VerdictKind::rate_limited};
-    Error error = m.cell.messages().taken_out(verdict, m.cell.snapshot()->token->fingerprint,
-                                              "for model '" + std::string{model} + "'",
-                                              m.models.out_until(model, generation, at), at);
-    return error;
-  }
-
-  // A model-named rate limit: only (profile, model) cools; the error for the next profile.
-  Error model_rate_limited(Member& m, std::string_view model, Ticket& ticket,
-                           const Verdict& verdict, TimePoint at) {
-    const auto token = m.cell.snapshot()->token;
-    ticket.hand_back();
-    std::optional<TimePoint> until;
-    if (token->generation == ticket.generation) {  // a replaced credential's 429 changes nothing
-      until = m.models.record(model, ticket.generation, verdict, at, [&](std::uint32_t failures) {
-        return parts_.cooldown.on_failure(verdict, failures, m.cell.jitter())
-            .value_or(std::chrono::milliseconds::zero());
-      });
-      if (until) driver_.notify(*m.seat, EventKind::cooldown_entered, *token, &verdict, until);
-    }
-    Error error = m.cell.messages().taken_out(verdict, token->fingerprint,
-                                              "for model '" + std::string{model} + "'", until, at);
-    return error;
-  }
-
-  static constexpr TimePoint::rep kNever = TimePoint::min().time_since_epoch().count();
-
   Driver driver_;
   PoolOptions options_;
   Components& parts_ = driver_.parts();
   detail::OriginCache origins_;
   std::vector<std::unique_ptr<Member>> members_;
-  std::vector<std::uint64_t> cumulative_;  // running sums of the weights
-  std::atomic<std::uint64_t> turn_{0};     // round robin and weighted
-  std::atomic<std::uint64_t> spill_{0};    // weighted: the shares of profiles that cannot serve
-  std::atomic<TimePoint::rep> last_panic_{kNever};
-  detail::SessionPins pins_;
+  Chooser chooser_{members_, options_};
 };
 
 }  // namespace keyward
