@@ -1,29 +1,14 @@
 // CredentialPool<Transport, Policies>: several profiles of one provider behind one transport.
 //
-// A pool is N CredentialCells (each with its RefreshCoordinator and store) and one driver whose
-// failover picks the next cell (docs/architecture.md, docs/pool.md). send() chooses a profile
-// (pool/selection.hpp), admits the request on its cell, sends, classifies and records the verdict
-// like ResilientCredential does; a credential-scoped verdict takes that profile out and the same
-// call goes on with the next one, each profile tried at most once; a provider-scoped verdict
-// (overloaded, transient) never rotates and never cools a credential. A rate limit of a request
-// that names a model cools only (profile, model) (pool/model_windows.hpp). When nothing can
-// serve, the panic rule probes the profile whose window ends first, or the call fails with one
-// Errc::no_usable_credential error that says, for each profile, why it is out, until when, and
-// the fix.
-//
-// Overload and server failures belong to the provider: every attempt passes the provider's
-// circuit breaker first and is recorded in it and in the retry budget after
-// (provider_guard.hpp, docs/retries.md), shared with the provider's other credentials and pools
-// through Components::provider.
-//
-// Why this header is over 300 lines: choosing, the per-attempt loop, failover, panic and the
-// all-out error read the same members and belong to one driver; the selection parts, the model
-// windows and the status types are in pool/*.hpp.
+// A face over detail::Driver (detail/driver.hpp), the loop it shares with ResilientCredential,
+// with a seat per profile (docs/architecture.md, docs/pool.md). send() chooses a profile
+// (pool/chooser.hpp) and the driver serves the request on it; a credential-scoped failure moves
+// the call on to the next profile, each tried once; a provider-scoped one never rotates. When
+// nothing can serve, the panic rule probes the profile whose estimated window ends first, or the
+// call fails with one Errc::no_usable_credential error saying why each profile is out.
 #pragma once
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -36,37 +21,20 @@
 #include <utility>
 #include <vector>
 
-#include "keyward/action.hpp"
-#include "keyward/attacher.hpp"
-#include "keyward/breaker.hpp"
-#include "keyward/classifier.hpp"
-#include "keyward/clock.hpp"
-#include "keyward/cooldown_policy.hpp"
 #include "keyward/credential.hpp"
-#include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
 #include "keyward/default_policies.hpp"
 #include "keyward/detail/driver.hpp"
 #include "keyward/detail/may_view.hpp"
 #include "keyward/detail/origin_cache.hpp"
-#include "keyward/detail/policy_support.hpp"
 #include "keyward/detail/stream_attempt.hpp"
-#include "keyward/detail/time.hpp"
 #include "keyward/detail/url.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
-#include "keyward/options.hpp"
 #include "keyward/pool/chooser.hpp"
 #include "keyward/pool/member.hpp"
-#include "keyward/pool/model_windows.hpp"
-#include "keyward/pool/selection.hpp"
 #include "keyward/pool/status.hpp"
-#include "keyward/preflight.hpp"
-#include "keyward/provider_guard.hpp"
-#include "keyward/refresh_coordinator.hpp"
-#include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
-#include "keyward/status.hpp"
 #include "keyward/streaming.hpp"
 #include "keyward/transport.hpp"
 
@@ -75,11 +43,7 @@ namespace keyward {
 /// Keeps a pool of profiles (credentials) of one provider working for requests sent through a
 /// Transport, failing over between them.
 template <Transport T, class Policies = DefaultPolicies>
-requires Classifier<typename Policies::Classifier> &&
-    RefreshStrategy<typename Policies::Refresh, T> && CooldownPolicy<typename Policies::Cooldown> &&
-    Attacher<typename Policies::Attach> && Preflight<typename Policies::Preflight> &&
-    CredentialStore<typename Policies::Store> && Clock<typename Policies::Clock> &&
-    Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer>
+requires detail::DriverPolicies<Policies, T>
 class CredentialPool {
  public:
   using Store = typename Policies::Store;            ///< Each profile's store.
@@ -115,8 +79,8 @@ class CredentialPool {
     }
   }  // neither copyable nor movable: the members refer to the pool
 
-  /// Takes each profile as loaded from its store, like ResilientCredential's stored constructor.
-  /// (A template only so that `{}` still means no Profile.)
+  /// Each profile as loaded from its store, like ResilientCredential's stored constructor (a
+  /// template only so that `{}` still means no Profile).
   template <std::same_as<StoredProfile> P>
   CredentialPool(T transport, std::vector<P> profiles, PoolOptions options = {},
                  Components components = {})
@@ -177,12 +141,10 @@ class CredentialPool {
     });
   }
 
-  /// Chooses a profile for `scope` as send() would (without panic or side effects beyond the
-  /// strategy's one relaxed write) and calls `f(std::string_view profile, const
-  /// CurrentCredential&)` with its credential, read lock-free with no allocation; nothing when
-  /// no profile can serve. `f` may not return anything that can view the credential (a
-  /// reference, a pointer, a string_view, a span, or a type holding one: detail/may_view.hpp),
-  /// which is refused at compile time: copy what must outlive the call.
+  /// Chooses a profile for `scope` as send() would (no panic; one relaxed write at most) and
+  /// calls `f(std::string_view profile, const CurrentCredential&)` with its credential, read
+  /// lock-free; nothing when none can serve. `f` may not return anything that can view the
+  /// credential (detail/may_view.hpp; refused at compile time): copy what must outlive the call.
   template <class F>
   auto with_chosen(RequestScope scope, F&& f)
       -> std::optional<std::invoke_result_t<F, std::string_view, const CurrentCredential&>> {
@@ -190,42 +152,19 @@ class CredentialPool {
         !detail::may_view<std::invoke_result_t<F, std::string_view, const CurrentCredential&>>,
         "with_chosen(scope, f): f must not return a reference, pointer, string_view, span or "
         "anything holding one: the credential is valid only during the call; return a copy");
-    detail::LazyNow<typename Policies::Clock> now{parts_.clock};
+    LazyNow now{parts_.clock};
     const detail::TriedSet tried{members_.size()};
     const auto chosen = chooser_.choose(scope, tried, now);
     if (!chosen) return std::nullopt;
     const Member& m = *members_[*chosen];
     return m.cell.read([&](const detail::Snapshot& s) {
-      const CurrentCredential current{s};
-      return std::invoke(std::forward<F>(f), std::string_view{m.options.profile}, current);
+      return std::invoke(std::forward<F>(f), std::string_view{m.options.profile},
+                         CurrentCredential{s});
     });
   }
 
   /// A snapshot of every profile, free of secrets.
-  [[nodiscard]] PoolStatus status() const {
-    const TimePoint at = now();
-    PoolStatus out;
-    out.provider = options_.provider;
-    out.selection = options_.selection;
-    for (const auto& m : members_) {
-      ProfileStatus p;
-      const auto snapshot = m->cell.snapshot();
-      p.credential = detail::describe(*snapshot, m->options.profile);
-      m->seat->coordinator.describe(p.credential);
-      p.weight = m->weight;
-      p.usable = Chooser::serves_at(*m, *snapshot, {}, at);
-      p.remaining_permille = m->remaining.permille(at);
-      for (const auto& w : m->models.running(snapshot->token->generation, at)) {
-        p.models.push_back({w.model, w.since, w.until, w.failures});
-      }
-      out.usable += p.usable ? 1U : 0U;
-      out.profiles.push_back(std::move(p));
-    }
-    if (out.usable == 0)
-      out.soonest = chooser_.outage({}, detail::TriedSet{members_.size()}, at).until;
-    return out;
-  }
-
+  [[nodiscard]] PoolStatus status() const { return chooser_.status(now()); }
   /// The transport.
   [[nodiscard]] T& transport() noexcept { return driver_.transport(); }
   /// The observer.
@@ -240,10 +179,8 @@ class CredentialPool {
  private:
   using Driver = detail::Driver<T, Policies>;
   using Cell = typename Driver::Cell;
-  using Ticket = typename Driver::Ticket;
   using LazyNow = typename Driver::Now;
   using Next = detail::Next;
-
   using Member = detail::PoolMember<Driver>;
   using Chooser = detail::Chooser<Member, typename Policies::Clock>;
 
@@ -257,25 +194,8 @@ class CredentialPool {
 
   void add(std::string name, const Credential& credential, std::uint32_t weight, Store store,
            const StoredCredential* loaded) {
-    for (const auto& m : members_) {
-      if (m->options.profile == name) {
-        throw std::invalid_argument(prefix() + "two profiles are named '" + name + "'");
-      }
-    }
-    if (weight == 0) {
-      throw std::invalid_argument(prefix() + "profile '" + name + "': weight must be at least 1");
-    }
-    CredentialOptions each = options_.credential;
-    each.profile = std::move(name);
-    if (each.jitter_seed) *each.jitter_seed += members_.size();
-    validate(each);
-    members_.push_back(
-        std::make_unique<Member>(driver_, std::move(each), weight, std::move(store), credential));
-    if (loaded != nullptr) {
-      driver_.seed(*members_.back()->seat, *loaded);
-    } else {
-      driver_.seed(*members_.back()->seat);
-    }
+    detail::add_member(driver_, members_, prefix(), options_.credential, std::move(name),
+                       credential, weight, std::move(store), loaded);
     chooser_.add(weight);
   }
 
@@ -289,43 +209,21 @@ class CredentialPool {
   [[nodiscard]] TimePoint now() const { return parts_.clock.now(); }
 
   [[nodiscard]] std::optional<std::size_t> find(std::string_view profile) const noexcept {
-    for (std::size_t i = 0; i < members_.size(); ++i) {
-      if (members_[i]->options.profile == profile) return i;
-    }
-    return std::nullopt;
+    const auto named = [&](const auto& m) { return m->options.profile == profile; };
+    const auto it = std::find_if(members_.begin(), members_.end(), named);
+    return it == members_.end() ? std::nullopt : std::optional{std::size_t(it - members_.begin())};
   }
   [[nodiscard]] Error unknown_profile(std::string_view profile) const {
     return make_error(Errc::invalid_credential,
                       prefix() + "has no profile named '" + std::string{profile} + "'");
   }
 
-  // The one error of a call that no profile could serve.
+  // The one error of a call that no profile could serve, and its event.
   Error all_out(typename Chooser::Outage out, TimePoint at,
                 const std::vector<std::pair<std::size_t, Error>>& seen,
                 std::optional<Verdict> verdict) {
-    std::string text = prefix() + "no profile can serve this request.";
-    for (std::size_t i = 0; i < out.profiles.size(); ++i) {
-      const ProfileOutage& p = out.profiles[i];
-      text += " '" + p.profile + "' " + Chooser::describe(p) + "; fix: " + p.fix + ".";
-      const auto own =
-          std::find_if(seen.begin(), seen.end(), [i](const auto& e) { return e.first == i; });
-      if (own != seen.end()) {
-        text += " [" + own->second.message + "]";
-      } else if (const auto s = members_[i]->cell.snapshot(); s->error && p.model.empty()) {
-        text += " [" + s->error->message + "]";
-      }
-    }
-    if (out.until) {
-      text +=
-          " The soonest a profile can serve again: " + detail::describe_until(*out.until, at) + ".";
-    } else {
-      text += " No profile comes back by itself: a person must act.";
-    }
-    Error error = make_error(Errc::no_usable_credential, std::move(text));
-    error.until = out.until;
-    error.verdict = std::move(verdict);
-    error.profiles = std::move(out.profiles);
-    for (const auto& m : members_) m->cell.scrub(error);
+    Error error =
+        detail::all_out<Chooser>(prefix(), members_, std::move(out), at, seen, std::move(verdict));
     if constexpr (Driver::kObserving) {
       parts_.observer.on_event(Event{.kind = EventKind::all_out,
                                      .profile = options_.provider,
@@ -368,7 +266,9 @@ class CredentialPool {
         panic = true;
       }
       Member& m = *members_[*chosen];
-      if (from) announce_failover(*members_[*from], m, failures.back().second);
+      if (from) {
+        detail::announce_failover(parts_.observer, *members_[*from], m, failures.back().second);
+      }
       from.reset();
       if (panic) notify_current(m, EventKind::panic);
       detail::PoolCall<Driver> call{driver_, options_, m, scope.model};
@@ -381,26 +281,6 @@ class CredentialPool {
       tried.insert(*chosen);
       from = *chosen;
       failures.emplace_back(*chosen, std::move(error));
-    }
-  }
-
-  void announce_failover(Member& from, Member& to, const Error& why) {
-    if constexpr (Driver::kObserving) {
-      const auto token = from.cell.snapshot()->token;
-      const std::string detail =
-          "to '" + to.options.profile + "'" +
-          (why.verdict ? " after " + std::string{to_string(why.verdict->kind)} : std::string{});
-      parts_.observer.on_event(Event{.kind = EventKind::failover,
-                                     .profile = from.options.profile,
-                                     .fingerprint = token->fingerprint,
-                                     .generation = token->generation,
-                                     .verdict = why.verdict ? &*why.verdict : nullptr,
-                                     .until = why.until,
-                                     .detail = detail});
-    } else {
-      static_cast<void>(from);
-      static_cast<void>(to);
-      static_cast<void>(why);
     }
   }
 

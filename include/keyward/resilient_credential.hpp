@@ -44,11 +44,7 @@ namespace keyward {
 
 /// Keeps one credential working for requests sent through a Transport.
 template <Transport T, class Policies = DefaultPolicies>
-requires Classifier<typename Policies::Classifier> &&
-    RefreshStrategy<typename Policies::Refresh, T> && CooldownPolicy<typename Policies::Cooldown> &&
-    Attacher<typename Policies::Attach> && Preflight<typename Policies::Preflight> &&
-    CredentialStore<typename Policies::Store> && Clock<typename Policies::Clock> &&
-    Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer>
+requires detail::DriverPolicies<Policies, T>
 class ResilientCredential {
  public:
   using Options = CredentialOptions;                 ///< Tuning; see options.hpp.

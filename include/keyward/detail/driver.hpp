@@ -24,9 +24,11 @@
 #include <vector>
 
 #include "keyward/action.hpp"
+#include "keyward/attacher.hpp"
 #include "keyward/breaker.hpp"
 #include "keyward/classifier.hpp"
 #include "keyward/clock.hpp"
+#include "keyward/cooldown_policy.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
@@ -45,6 +47,14 @@
 #include "keyward/transport.hpp"
 
 namespace keyward::detail {
+
+/// The policies a face of the driver takes, for transport T (each policy's concept).
+template <class Policies, class T>
+concept DriverPolicies = Classifier<typename Policies::Classifier> &&
+    RefreshStrategy<typename Policies::Refresh, T> && CooldownPolicy<typename Policies::Cooldown> &&
+    Attacher<typename Policies::Attach> && Preflight<typename Policies::Preflight> &&
+    CredentialStore<typename Policies::Store> && Clock<typename Policies::Clock> &&
+    Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer>;
 
 /// How a seat's turn at a request ended: `answer` holds what the caller gets (done), or an
 /// error of this credential's that a pool answers by trying another profile (rotate).

@@ -242,18 +242,27 @@ class Chooser {
     return "see the profile's last error";
   }
 
-  /// "is cooling down (rate_limited) until ...", "needs a person (unauthenticated: ...)", ...
-  static std::string describe(const ProfileOutage& p) {
-    const std::string reason = p.reason ? std::string{to_string(*p.reason)} : std::string{};
-    const std::string until = p.until ? format_deadline(*p.until) : std::string{};
-    if (p.state == "needs_reauth") {
-      return "needs a person (" + reason + ": an authentication failure, not a rate limit)" +
-             (p.until ? "; one probe request at " + until : std::string{});
+  /// A snapshot of every profile, free of secrets, at `at`.
+  [[nodiscard]] PoolStatus status(TimePoint at) const {
+    PoolStatus out;
+    out.provider = options_.provider;
+    out.selection = options_.selection;
+    for (const auto& m : members_) {
+      ProfileStatus p;
+      const auto snapshot = m->cell.snapshot();
+      p.credential = detail::describe(*snapshot, m->options.profile);
+      m->seat->coordinator.describe(p.credential);
+      p.weight = m->weight;
+      p.usable = serves_at(*m, *snapshot, {}, at);
+      p.remaining_permille = m->remaining.permille(at);
+      for (const auto& w : m->models.running(snapshot->token->generation, at)) {
+        p.models.push_back({w.model, w.since, w.until, w.failures});
+      }
+      out.usable += p.usable ? 1U : 0U;
+      out.profiles.push_back(std::move(p));
     }
-    if (p.state == "probing") return "is being probed (" + reason + ")";
-    if (p.state == "failed") return "failed this request";
-    return "is cooling down" + (p.model.empty() ? std::string{} : " for model '" + p.model + "'") +
-           " (" + reason + ")" + (p.until ? " until " + until : std::string{});
+    if (out.usable == 0) out.soonest = outage({}, TriedSet{members_.size()}, at).until;
+    return out;
   }
 
   /// Claims the panic rule's probe: at most one per panic_interval for the whole pool.

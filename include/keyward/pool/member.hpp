@@ -4,17 +4,22 @@
 // stated, which the panic rule never cuts short (docs/pool.md).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "keyward/classifier.hpp"
 #include "keyward/credential.hpp"
+#include "keyward/credential_store.hpp"
 #include "keyward/detail/driver.hpp"
 #include "keyward/detail/time.hpp"
 #include "keyward/error.hpp"
@@ -22,6 +27,7 @@
 #include "keyward/options.hpp"
 #include "keyward/pool/model_windows.hpp"
 #include "keyward/pool/selection.hpp"
+#include "keyward/pool/status.hpp"
 #include "keyward/result.hpp"
 #include "keyward/transport.hpp"
 
@@ -50,6 +56,35 @@ struct PoolMember {
   StatedWaits stated;                           ///< The server's waits (never cut short).
   std::atomic<std::uint64_t> last_used{0};      ///< A logical time, for least_recently_used.
 };
+
+/// Adds profile `name` to `members`, with the pool's `shared` options named after it, and seeds
+/// its store (from `loaded` when the credential was loaded from it). Throws
+/// std::invalid_argument naming the problem (never a secret).
+template <class Driver>
+void add_member(Driver& driver, std::vector<std::unique_ptr<PoolMember<Driver>>>& members,
+                const std::string& prefix, const CredentialOptions& shared, std::string name,
+                const Credential& credential, std::uint32_t weight, typename Driver::Store store,
+                const StoredCredential* loaded) {
+  for (const auto& m : members) {
+    if (m->options.profile == name) {
+      throw std::invalid_argument(prefix + "two profiles are named '" + name + "'");
+    }
+  }
+  if (weight == 0) {
+    throw std::invalid_argument(prefix + "profile '" + name + "': weight must be at least 1");
+  }
+  CredentialOptions each = shared;
+  each.profile = std::move(name);
+  if (each.jitter_seed) *each.jitter_seed += members.size();
+  validate(each);
+  members.push_back(std::make_unique<PoolMember<Driver>>(driver, std::move(each), weight,
+                                                         std::move(store), credential));
+  if (loaded != nullptr) {
+    driver.seed(*members.back()->seat, *loaded);
+  } else {
+    driver.seed(*members.back()->seat);
+  }
+}
 
 /// What the pool adds to one attempt on member `m` for `model` (detail::Driver's Call).
 template <class Driver>
@@ -149,5 +184,74 @@ struct PoolCall {
     }
   }
 };
+
+/// "is cooling down (rate_limited) until ...", "needs a person (unauthenticated: ...)", ...
+inline std::string describe_outage(const ProfileOutage& p) {
+  const std::string reason = p.reason ? std::string{to_string(*p.reason)} : std::string{};
+  const std::string until = p.until ? format_deadline(*p.until) : std::string{};
+  if (p.state == "needs_reauth") {
+    return "needs a person (" + reason + ": an authentication failure, not a rate limit)" +
+           (p.until ? "; one probe request at " + until : std::string{});
+  }
+  if (p.state == "probing") return "is being probed (" + reason + ")";
+  if (p.state == "failed") return "failed this request";
+  return "is cooling down" + (p.model.empty() ? std::string{} : " for model '" + p.model + "'") +
+         " (" + reason + ")" + (p.until ? " until " + until : std::string{});
+}
+
+/// The one error of a call that no profile of `members` could serve: each profile's outage
+/// (with the error this call saw from it, or its last), and when the soonest comes back.
+template <class Chooser, class Member>
+Error all_out(const std::string& prefix, const std::vector<std::unique_ptr<Member>>& members,
+              typename Chooser::Outage out, TimePoint at,
+              const std::vector<std::pair<std::size_t, Error>>& seen,
+              std::optional<Verdict> verdict) {
+  std::string text = prefix + "no profile can serve this request.";
+  for (std::size_t i = 0; i < out.profiles.size(); ++i) {
+    const ProfileOutage& p = out.profiles[i];
+    text += " '" + p.profile + "' " + describe_outage(p) + "; fix: " + p.fix + ".";
+    const auto own =
+        std::find_if(seen.begin(), seen.end(), [i](const auto& e) { return e.first == i; });
+    if (own != seen.end()) {
+      text += " [" + own->second.message + "]";
+    } else if (const auto s = members[i]->cell.snapshot(); s->error && p.model.empty()) {
+      text += " [" + s->error->message + "]";
+    }
+  }
+  if (out.until) {
+    text += " The soonest a profile can serve again: " + describe_until(*out.until, at) + ".";
+  } else {
+    text += " No profile comes back by itself: a person must act.";
+  }
+  Error error = make_error(Errc::no_usable_credential, std::move(text));
+  error.until = out.until;
+  error.verdict = std::move(verdict);
+  error.profiles = std::move(out.profiles);
+  for (const auto& m : members) m->cell.scrub(error);
+  return error;
+}
+
+/// Tells `observer` that a call fails over from profile `from` to `to` because of `why`.
+template <class Observer, class Member>
+void announce_failover(Observer& observer, const Member& from, const Member& to, const Error& why) {
+  if constexpr (!std::is_same_v<Observer, NoObserver>) {
+    const auto token = from.cell.snapshot()->token;
+    const std::string detail =
+        "to '" + to.options.profile + "'" +
+        (why.verdict ? " after " + std::string{to_string(why.verdict->kind)} : std::string{});
+    observer.on_event(Event{.kind = EventKind::failover,
+                            .profile = from.options.profile,
+                            .fingerprint = token->fingerprint,
+                            .generation = token->generation,
+                            .verdict = why.verdict ? &*why.verdict : nullptr,
+                            .until = why.until,
+                            .detail = detail});
+  } else {
+    static_cast<void>(observer);
+    static_cast<void>(from);
+    static_cast<void>(to);
+    static_cast<void>(why);
+  }
+}
 
 }  // namespace keyward::detail
