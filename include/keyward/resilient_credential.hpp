@@ -13,6 +13,7 @@
 #include <concepts>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -60,8 +61,8 @@ class ResilientCredential {
   ResilientCredential(T transport, const Credential& credential, Options options = {},
                       Components components = {})
       : driver_(std::move(transport), std::move(components)),
-        options_(validated(std::move(options))),
-        seat_(driver_.make_seat(options_, driver_.parts().store, credential)) {
+        options_(validated(std::move(options))) {
+    driver_.emplace_seat(seat_, options_, driver_.parts().store, credential);
     driver_.seed(*seat_);
   }  // neither copyable nor movable: the parts refer to one another
 
@@ -70,8 +71,8 @@ class ResilientCredential {
   ResilientCredential(T transport, const StoredCredential& loaded, Options options = {},
                       Components components = {})
       : driver_(std::move(transport), std::move(components)),
-        options_(validated(std::move(options))),
-        seat_(driver_.make_seat(options_, driver_.parts().store, loaded.credential)) {
+        options_(validated(std::move(options))) {
+    driver_.emplace_seat(seat_, options_, driver_.parts().store, loaded.credential);
     driver_.seed(*seat_, loaded);
   }
 
@@ -182,7 +183,7 @@ class ResilientCredential {
 
   Driver driver_;
   Options options_;
-  std::unique_ptr<typename Driver::Seat> seat_;
+  std::optional<typename Driver::Seat> seat_;                  // always built (in place)
   detail::OriginCache origins_{options_.allow_insecure_http};  // the URL check, per origin
 };
 
