@@ -32,6 +32,7 @@
 #include "keyward/credential.hpp"
 #include "keyward/credential_cell.hpp"
 #include "keyward/credential_store.hpp"
+#include "keyward/default_policies.hpp"
 #include "keyward/detail/policy_support.hpp"
 #include "keyward/detail/redirect.hpp"
 #include "keyward/detail/stream_attempt.hpp"
