@@ -177,6 +177,28 @@ TYPED_TEST(DriverFacesTest, ForbiddenAndRequestErrorsAreReturnedAsData) {
   EXPECT_EQ(TypeParam::status(*subject).state, CredentialState::ready);
 }
 
+TYPED_TEST(DriverFacesTest, ErrorsAndStatusNeverContainTheSecret) {
+  this->transport.on(kApi, [](const Request&) { return response(401); });
+  auto subject = this->make();
+  auto result = TypeParam::send(*subject, this->post());
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message.find(kKey), std::string::npos);
+  EXPECT_EQ(to_json(TypeParam::status(*subject)).find(kKey), std::string::npos);
+  EXPECT_EQ(TypeParam::status(*subject).fingerprint, "api_key sk-…WXYZ");
+}
+
+TYPED_TEST(DriverFacesTest, RefusesPlainHttpToRemoteHostsButAllowsLoopback) {
+  this->transport.on("http://", [](const Request&) { return response(200); });
+  auto subject = this->make();
+  auto remote =
+      TypeParam::send(*subject, Request{.method = "GET", .url = "http://api.example.test/v1"});
+  ASSERT_FALSE(remote);
+  EXPECT_EQ(remote.error().code, Errc::insecure_transport);
+  EXPECT_EQ(this->transport.count("http://"), 0U);
+  ASSERT_TRUE(
+      TypeParam::send(*subject, Request{.method = "GET", .url = "http://127.0.0.1:8080/v1"}));
+}
+
 // A redirect on the request's origin is followed with the credential; its answer is the one
 // recorded and returned.
 TYPED_TEST(DriverFacesTest, ARedirectOnTheSameOriginIsFollowedWithTheCredential) {
