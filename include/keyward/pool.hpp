@@ -276,7 +276,7 @@ class CredentialPool {
           driver_.serve(*m.seat, request, call, panic || only.has_value(), stream, at, answer);
       if (next == Next::done || only) return answer;
       // The profile failed this request: the next one takes it.
-      Error error = std::move(answer).error();
+      Error error = std::move(answer.error());
       if (error.verdict) last_verdict = error.verdict;
       tried.insert(*chosen);
       from = *chosen;

@@ -236,6 +236,13 @@ class Driver {
   }
 
  private:
+  // Where a redirect chain went once it reached another origin: what it ended with there, or
+  // why the hop was refused (leave_origin()).
+  struct Elsewhere {
+    std::optional<TransportResult> result;
+    std::optional<std::string> refused;
+  };
+
   // What the coordinator needs from the driver: redeem through the transport, check, notify.
   struct Hooks {
     Driver& self;
@@ -293,7 +300,7 @@ class Driver {
     // The verdict is on the credential's last answer; a chain that left the origin, or was
     // refused at its edge, ends with the caller's `foreign` answer (allocated only then).
     std::unique_ptr<Elsewhere> foreign;
-    if (sent && is_redirect(sent->status)) follow(seat, request, sent, foreign, stream);
+    if (redirected(sent)) follow(seat, request, sent, foreign, stream);
     // The time of the answer, read when something needs it: a settled success needs none, and
     // for any 2xx the admission's time will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
@@ -314,11 +321,7 @@ class Driver {
       if constexpr (kSharing) share_cooldown(seat, *action.change, verdict);
     }
     if (streamed) {  // recorded; never sent again once the caller has bytes
-      if (foreign) return deliver_foreign(seat, std::move(*foreign), answer);
-      if (sent) return deliver(sent, answer);
-      answer =
-          unexpected(seat.cell.messages().no_response(progress.attempts + 1, std::move(verdict)));
-      return Next::done;
+      return deliver_streamed(seat, sent, foreign, std::move(verdict), progress, answer);
     }
     switch (action.kind) {
       case ActionKind::deliver:
@@ -341,6 +344,16 @@ class Driver {
         break;
     }
     return retry(seat, request, ticket, sent, std::move(verdict), guarded, at(), progress, answer);
+  }
+
+  // What a streamed attempt ended with, once the caller has bytes: never sent again.
+  Next deliver_streamed(Seat& seat, TransportResult& sent, std::unique_ptr<Elsewhere>& foreign,
+                        Verdict verdict, const Progress& progress, Result<Response>& answer) {
+    if (foreign) return deliver_foreign(seat, std::move(*foreign), answer);
+    if (sent) return deliver(sent, answer);
+    answer =
+        unexpected(seat.cell.messages().no_response(progress.attempts + 1, std::move(verdict)));
+    return Next::done;
   }
 
   // The response, moved into `answer` (a Response, assigned in place, until an answer is put in).
@@ -446,16 +459,11 @@ class Driver {
     return transport_.send(request);
   }
 
-  // Where a redirect chain went once it reached another origin: what it ended with there, or
-  // why the hop was refused (leave_origin()).
-  struct Elsewhere {
-    std::optional<TransportResult> result;
-    std::optional<std::string> refused;
-  };
+  static bool redirected(const TransportResult& sent) { return sent && is_redirect(sent->status); }
 
-  // Follows the redirect `sent` is (detail/redirect.hpp): the credential's fields never leave the
-  // request's origin. `sent` becomes the credential's last answer, and `foreign` where a chain
-  // that reached another origin ended.
+  // Follows the redirect `sent` is (detail/redirect.hpp): the credential's fields
+  // never leave the request's origin. `sent` becomes the credential's last answer, and `foreign`
+  // where a chain that reached another origin ended.
   void follow(Seat& seat, const Request& request, TransportResult& sent,
               std::unique_ptr<Elsewhere>& foreign, StreamAttempt* stream) {
     const auto placed = placed_names(parts_.attach, seat.cell.snapshot()->token->credential,

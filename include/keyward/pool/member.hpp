@@ -68,7 +68,7 @@ void add_member(Driver& driver, std::vector<std::unique_ptr<PoolMember<Driver>>>
                 const StoredCredential* loaded) {
   for (const auto& m : members) {
     if (m->options.profile == name) {
-      throw std::invalid_argument(prefix + "two profiles are named '" + name + "'");
+      throw std::invalid_argument(std::string{prefix} + "two profiles are named '" + name + "'");
     }
   }
   if (weight == 0) {
@@ -160,14 +160,11 @@ struct PoolCall {
   /// True when a field of `headers` may state a remaining quota (`anthropic-ratelimit-*`,
   /// `x-ratelimit-*`): one pass over the fields, so that a response without them costs little.
   static bool may_state_remaining(const Headers& headers) noexcept {
-    for (const auto& [name, value] : headers) {
-      const std::string_view n{name};
-      if ((n.size() > 12 && iequals(n.substr(0, 12), "x-ratelimit-")) ||
-          (n.size() > 20 && iequals(n.substr(0, 20), "anthropic-ratelimit-"))) {
-        return true;
-      }
-    }
-    return false;
+    return std::ranges::any_of(headers, [](const auto& field) {
+      const std::string_view n{field.first};
+      return (n.size() > 12 && iequals(n.substr(0, 12), "x-ratelimit-")) ||
+             (n.size() > 20 && iequals(n.substr(0, 20), "anthropic-ratelimit-"));
+    });
   }
 
   /// A rate limit for a request that named a model: only (profile, model) cools, and `answer`
