@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -136,10 +137,22 @@ void drop_cells(const benchmark::State& /*state*/) {
   Cells<Cell>::cells.clear();
 }
 
+// A Pin for keyward's cell (its load() is called under one); nothing for the baselines.
+template <class Cell>
+auto pin_for() {
+  if constexpr (requires { typename Cell::Pin; }) {
+    return std::optional<typename Cell::Pin>(std::in_place);
+  } else {
+    return 0;
+  }
+}
+
 template <class Cell>
 void read_in_turn(benchmark::State& state) {
   const auto& cells = Cells<Cell>::cells;
   const std::size_t n = cells.size();
+  // load() is called under a Pin; one for the whole loop, as a send() holds one for its attempts.
+  [[maybe_unused]] const auto pin = pin_for<Cell>();
   for (const auto& cell : cells) benchmark::DoNotOptimize(cell->load());  // warms this thread up
   const auto before = thread_allocations();
   unsigned sum = 0;

@@ -29,6 +29,7 @@ std::shared_ptr<const int> boxed(int value) { return std::make_shared<const int>
 // --- load and publish -----------------------------------------------------------------------
 
 TEST(SnapshotCellTest, LoadReturnsTheInitialValue) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   const SnapshotCell<int> cell{boxed(7)};
   EXPECT_EQ(cell.load(), 7);
   EXPECT_EQ(cell.load(), 7);
@@ -36,6 +37,7 @@ TEST(SnapshotCellTest, LoadReturnsTheInitialValue) {
 }
 
 TEST(SnapshotCellTest, NextLoadInTheSameThreadSeesAPublish) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   SnapshotCell<int> cell{boxed(1)};
   ASSERT_EQ(cell.load(), 1);
   cell.publish(boxed(2));
@@ -52,6 +54,7 @@ TEST(SnapshotCellTest, NextLoadInAnotherThreadSeesAPublish) {
   std::promise<void> published;
   std::promise<int> second_seen;
   std::thread reader([&] {
+    const SnapshotCell<int>::Pin pin;
     first_seen.set_value(cell.load());  // fills the reader's cache with the first snapshot
     published.get_future().wait();
     second_seen.set_value(cell.load());
@@ -64,6 +67,7 @@ TEST(SnapshotCellTest, NextLoadInAnotherThreadSeesAPublish) {
 }
 
 TEST(SnapshotCellTest, APublishFromAnotherThreadIsSeenHere) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   SnapshotCell<int> cell{boxed(1)};
   ASSERT_EQ(cell.load(), 1);
   std::thread writer([&] { cell.publish(boxed(5)); });
@@ -71,14 +75,15 @@ TEST(SnapshotCellTest, APublishFromAnotherThreadIsSeenHere) {
   EXPECT_EQ(cell.load(), 5);
 }
 
-TEST(SnapshotCellTest, ABorrowedSnapshotOutlivesAPublishUntilTheNextLoad) {
+TEST(SnapshotCellTest, ABorrowedSnapshotOutlivesAPublishWhilePinned) {
+  const SnapshotCell<std::string>::Pin pin;
   SnapshotCell<std::string> cell{
       std::make_shared<const std::string>("the first snapshot, long enough to live on the heap")};
   const std::string& borrowed = cell.load();
   std::thread writer(
       [&] { cell.publish(std::make_shared<const std::string>("the second snapshot")); });
   writer.join();
-  // This thread has not loaded again, so its cache still holds the first snapshot.
+  // This thread is still pinned, so the first snapshot is still alive.
   EXPECT_EQ(borrowed, "the first snapshot, long enough to live on the heap");
   EXPECT_EQ(cell.load(), "the second snapshot");
 }
@@ -86,6 +91,7 @@ TEST(SnapshotCellTest, ABorrowedSnapshotOutlivesAPublishUntilTheNextLoad) {
 // --- many cells -----------------------------------------------------------------------------
 
 TEST(SnapshotCellTest, TwoCellsOfTheSameTypeKeepTheirOwnValues) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   SnapshotCell<int> a{boxed(10)};
   SnapshotCell<int> b{boxed(20)};
   EXPECT_EQ(a.load(), 10);
@@ -100,6 +106,7 @@ TEST(SnapshotCellTest, TwoCellsOfTheSameTypeKeepTheirOwnValues) {
 }
 
 TEST(SnapshotCellTest, AThousandCellsReadInTurnEachReturnTheirOwnSnapshot) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   constexpr int kCells = 1000;
   std::vector<std::unique_ptr<SnapshotCell<int>>> cells;
   for (int i = 0; i < kCells; ++i) cells.push_back(std::make_unique<SnapshotCell<int>>(boxed(i)));
@@ -119,6 +126,7 @@ TEST(SnapshotCellTest, AThousandCellsReadInTurnEachReturnTheirOwnSnapshot) {
 }
 
 TEST(SnapshotCellTest, CellsWhoseIdsAreSixteenApartKeepTheirOwnValues) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   // The ids the first cache design collided on (id % 16): each cell draws one id, so drawing 15
   // in between puts the second cell 16 ids after the first.
   SnapshotCell<int> a{boxed(1)};
@@ -134,6 +142,7 @@ TEST(SnapshotCellTest, CellsWhoseIdsAreSixteenApartKeepTheirOwnValues) {
 }
 
 TEST(SnapshotCellTest, CellsSharingACacheSlotNeverReturnEachOthersValues) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   // More cells than the first cache design had slots, read forwards and backwards.
   constexpr int kCells = 40;
   std::vector<std::unique_ptr<SnapshotCell<int>>> cells;
@@ -153,6 +162,7 @@ TEST(SnapshotCellTest, CellsSharingACacheSlotNeverReturnEachOthersValues) {
 }
 
 TEST(SnapshotCellTest, ANewCellNeverSeesADestroyedCellsValue) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   // The same storage every time, so every cell has the address of the one before it.
   std::optional<SnapshotCell<int>> cell;
   const void* address = nullptr;
@@ -166,6 +176,7 @@ TEST(SnapshotCellTest, ANewCellNeverSeesADestroyedCellsValue) {
 }
 
 TEST(SnapshotCellTest, NewHeapCellsStartWithTheirOwnValue) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   for (int i = 0; i < 100; ++i) {
     auto cell = std::make_unique<SnapshotCell<int>>(boxed(i * 7));
     EXPECT_EQ(cell->load(), i * 7);
@@ -182,6 +193,7 @@ TEST(SnapshotCellTest, IdsAreNeverReused) {
 // --- load_shared ----------------------------------------------------------------------------
 
 TEST(SnapshotCellTest, LoadSharedKeepsASnapshotAliveAfterLaterPublishes) {
+  const SnapshotCell<int>::Pin pin;  // load() is called under a Pin
   SnapshotCell<int> cell{boxed(1)};
   std::shared_ptr<const int> held = cell.load_shared();
   const std::weak_ptr<const int> watch = held;
@@ -226,6 +238,7 @@ TEST(SnapshotCellTest, APinKeepsTheFirstReferenceValidAcrossReadsOfAThousandOthe
     EXPECT_FALSE(watch.expired());
   }
   EXPECT_TRUE(watch.expired());  // the last Pin released what was parked
+  const Cell::Pin pin;
   EXPECT_EQ(first.load(), "the second snapshot");
 }
 
@@ -273,6 +286,7 @@ TEST(SnapshotCellTest, CreatingAndDestroyingCellsWhileReadingThemKeepsMemoryBoun
   std::deque<std::pair<std::unique_ptr<Cell>, int>> cells;  // with the value each should hold
   int most_alive = 0;
   for (int i = 0; i < kCells; ++i) {
+    const Cell::Pin pin;
     cells.emplace_back(std::make_unique<Cell>(counted<1>(i)), i);
     ASSERT_EQ(cells.back().first->load().value, i);
     if (i % 3 == 0) {
@@ -288,26 +302,139 @@ TEST(SnapshotCellTest, CreatingAndDestroyingCellsWhileReadingThemKeepsMemoryBoun
   EXPECT_LE(most_alive, static_cast<int>(2 * kLive));
   EXPECT_LE(Cell::thread_table_size(), std::size_t{16});
   cells.clear();
-  // A miss after cells were destroyed sweeps the table: only the new cell's snapshot is left.
+  // Destroyed cells take their snapshots out of the table: only the new cell's is left.
   const Cell last{counted<1>(7)};
+  const Cell::Pin pin;
   EXPECT_EQ(last.load().value, 7);
   EXPECT_EQ(Snapshot::live.load(), 1);
 }
 
-TEST(SnapshotCellTest, ADestroyedCellsSnapshotsAreReleasedAtTheNextMiss) {
+TEST(SnapshotCellTest, ADestroyedCellsSnapshotsAreReleasedWithIt) {
   using Snapshot = Counted<2>;
   using Cell = SnapshotCell<Snapshot>;
   {
     std::vector<std::unique_ptr<Cell>> cells;
     for (int i = 0; i < 200; ++i) cells.push_back(std::make_unique<Cell>(counted<2>(i)));
-    for (const auto& cell : cells) static_cast<void>(cell->load());
+    for (const auto& cell : cells) {
+      const Cell::Pin pin;
+      static_cast<void>(cell->load());
+    }
     for (const auto& cell : cells) cell->publish(counted<2>(1));
+    EXPECT_EQ(Snapshot::live.load(), 200);  // the replaced ones left this thread's table
     cells.clear();
   }
-  EXPECT_EQ(Snapshot::live.load(), 200);  // this thread's table still holds the first snapshots
+  EXPECT_EQ(Snapshot::live.load(), 0);  // and the destroyed cells' with them, before any read
   const Cell fresh{counted<2>(5)};
+  const Cell::Pin pin;
   EXPECT_EQ(fresh.load().value, 5);
   EXPECT_EQ(Snapshot::live.load(), 1);
+}
+
+// --- memory that follows use ----------------------------------------------------------------
+
+TEST(SnapshotCellTest, AThreadReadingOneOfTenThousandCellsKeepsASmallTable) {
+  using Cell = SnapshotCell<Counted<10>>;
+  std::vector<std::unique_ptr<Cell>> cells;
+  for (int i = 0; i < 10'000; ++i) cells.push_back(std::make_unique<Cell>(counted<10>(i)));
+  std::promise<std::size_t> size;
+  std::thread reader([&] {
+    const Cell::Pin pin;
+    EXPECT_EQ(cells.back()->load().value, 9'999);
+    size.set_value(Cell::thread_table_size());
+  });
+  reader.join();
+  // A table follows what the thread reads, not the highest index ever made.
+  EXPECT_LE(size.get_future().get(), std::size_t{16});
+}
+
+TEST(SnapshotCellTest, AThreadsTableShrinksAndLetsGoWhenCellsAreDestroyed) {
+  using Snapshot = Counted<11>;
+  using Cell = SnapshotCell<Snapshot>;
+  std::vector<std::unique_ptr<Cell>> cells;
+  for (int i = 0; i < 10'000; ++i) cells.push_back(std::make_unique<Cell>(counted<11>(i)));
+  for (const auto& cell : cells) {
+    const Cell::Pin pin;
+    static_cast<void>(cell->load());
+  }
+  EXPECT_GE(Cell::thread_table_size(), std::size_t{10'000});
+  cells.erase(cells.begin() + 10, cells.end());
+  // The destroyed cells' snapshots are released at once, not at this thread's next read.
+  EXPECT_EQ(Snapshot::live.load(), 10);
+  cells.front()->publish(counted<11>(-1));
+  {
+    const Cell::Pin pin;
+    EXPECT_EQ(cells.front()->load().value, -1);  // a miss: the table is rebuilt for what is left
+  }
+  EXPECT_LE(Cell::thread_table_size(), std::size_t{64});
+  for (std::size_t i = 1; i < cells.size(); ++i) {
+    const Cell::Pin pin;
+    EXPECT_EQ(cells[i]->load().value, static_cast<int>(i));
+  }
+  EXPECT_EQ(Snapshot::live.load(), 10);
+}
+
+TEST(SnapshotCellTest, ReplacedSnapshotsAreFreedWhileEightReadersSitIdle) {
+  using Snapshot = Counted<12>;
+  using Cell = SnapshotCell<Snapshot>;
+  constexpr int kCells = 10'000;
+  constexpr int kReaders = 8;
+  std::vector<std::unique_ptr<Cell>> cells;
+  for (int i = 0; i < kCells; ++i) cells.push_back(std::make_unique<Cell>(counted<12>(i)));
+  std::latch have_read{kReaders + 1};
+  std::promise<void> go;
+  const std::shared_future<void> gone = go.get_future().share();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < kCells; ++i) {
+        const Cell::Pin pin;
+        if (cells[static_cast<std::size_t>(i)]->load().value != i) wrong.fetch_add(1);
+      }
+      have_read.arrive_and_wait();
+      gone.wait();  // idle: reads nothing until every cell was replaced and counted
+      const Cell::Pin pin;
+      if (cells.back()->load().value != -1) wrong.fetch_add(1);
+    });
+  }
+  have_read.arrive_and_wait();
+  for (const auto& cell : cells) cell->publish(counted<12>(-1));
+  // Only the current snapshots are left: none waits in an idle reader's table.
+  EXPECT_EQ(Snapshot::live.load(), kCells);
+  go.set_value();
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(SnapshotCellTest, APinnedReadersReplacedSnapshotLivesUntilItsPinEnds) {
+  using Snapshot = Counted<13>;
+  using Cell = SnapshotCell<Snapshot>;
+  Cell cell{counted<13>(1)};
+  std::promise<void> loaded;
+  std::promise<void> published;
+  std::promise<bool> still_valid;
+  std::promise<void> unpinned;
+  std::promise<void> done;
+  std::thread reader([&] {
+    {
+      const Cell::Pin pin;
+      const Snapshot& borrowed = cell.load();
+      loaded.set_value();
+      published.get_future().wait();
+      still_valid.set_value(borrowed.value == 1);
+    }
+    unpinned.set_value();
+    done.get_future().wait();  // idle from here, without reading again
+  });
+  loaded.get_future().wait();
+  cell.publish(counted<13>(2));
+  EXPECT_EQ(Snapshot::live.load(), 2);  // the reader still borrows the first
+  published.set_value();
+  EXPECT_TRUE(still_valid.get_future().get());
+  unpinned.get_future().wait();
+  EXPECT_EQ(Snapshot::live.load(), 1);  // released when the Pin ended, with no further read
+  done.set_value();
+  reader.join();
 }
 
 // --- thread exit ----------------------------------------------------------------------------
@@ -316,7 +443,10 @@ TEST(SnapshotCellTest, AThreadsTableIsReleasedWhenItExits) {
   using Snapshot = Counted<3>;
   SnapshotCell<Snapshot> cell{counted<3>(1)};
   std::weak_ptr<const Snapshot> watch = cell.load_shared();
-  std::thread reader([&] { EXPECT_EQ(cell.load().value, 1); });
+  std::thread reader([&] {
+    const SnapshotCell<Snapshot>::Pin pin;
+    EXPECT_EQ(cell.load().value, 1);
+  });
   reader.join();
   cell.publish(counted<3>(2));
   EXPECT_TRUE(watch.expired());
@@ -369,6 +499,7 @@ TEST(SnapshotCellTest, LoadsFromThreadLocalDestructorsAfterTheTableIsGoneAreSafe
   });
   reader.join();
   EXPECT_TRUE(ok.get_future().get());
+  const Cell::Pin pin;
   EXPECT_EQ(first.load(), "published before the thread exited");
 }
 
@@ -392,6 +523,7 @@ TEST(SnapshotCellTest, ReadersNeverSeeValuesGoBackwards) {
       int last = 0;
       long n = 0;
       while (!done.load(std::memory_order_acquire)) {
+        const SnapshotCell<int>::Pin pin;
         const int value = cell.load();
         if (value < last) backwards.fetch_add(1);
         if (value < 0 || value > kPublishes) out_of_range.fetch_add(1);
@@ -399,6 +531,7 @@ TEST(SnapshotCellTest, ReadersNeverSeeValuesGoBackwards) {
         ++n;
       }
       // The writer finished before `done`, so this load must see its last publish.
+      const SnapshotCell<int>::Pin pin;
       if (cell.load() != kPublishes) final_wrong.fetch_add(1);
       reads.fetch_add(n);
     });
@@ -414,6 +547,7 @@ TEST(SnapshotCellTest, ReadersNeverSeeValuesGoBackwards) {
   EXPECT_EQ(backwards.load(), 0);
   EXPECT_EQ(out_of_range.load(), 0);
   EXPECT_EQ(final_wrong.load(), 0);
+  const SnapshotCell<int>::Pin pin;
   EXPECT_EQ(cell.load(), kPublishes);
 }
 
@@ -437,18 +571,24 @@ TEST(SnapshotCellTest, ManyCellsUnderPublishersReadersAndChurnStayConsistent) {
       start.arrive_and_wait();
       std::vector<int> last(kCells, 0);
       for (int round = 0; !done.load(std::memory_order_acquire); ++round) {
+        // Every other round under one Pin, the others a Pin per read.
         std::optional<SnapshotCell<int>::Pin> pin;
         if ((round + r) % 2 == 0) pin.emplace();
-        const int& held = cells[static_cast<std::size_t>(r)]->load();
-        const int held_value = held;
+        const int* held = nullptr;
+        {
+          const SnapshotCell<int>::Pin inner;
+          held = &cells[static_cast<std::size_t>(r)]->load();
+        }
+        const int held_value = pin ? *held : 0;
         for (int i = 0; i < kCells; ++i) {
+          const SnapshotCell<int>::Pin inner;
           const int value = cells[static_cast<std::size_t>(i)]->load();
           if (value / kStride != i || value % kStride < last[static_cast<std::size_t>(i)]) {
             wrong.fetch_add(1);
           }
           last[static_cast<std::size_t>(i)] = value % kStride;
         }
-        if (pin && held != held_value) wrong.fetch_add(1);
+        if (pin && *held != held_value) wrong.fetch_add(1);
       }
     });
   }
@@ -464,6 +604,7 @@ TEST(SnapshotCellTest, ManyCellsUnderPublishersReadersAndChurnStayConsistent) {
     start.arrive_and_wait();
     for (int n = 0; !done.load(std::memory_order_acquire); ++n) {
       const SnapshotCell<int> own{boxed(n)};
+      const SnapshotCell<int>::Pin pin;
       if (own.load() != n) wrong.fetch_add(1);
     }
   });

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -173,30 +174,43 @@ class Remaining {
 
 /// Pins sessions to profiles: a fixed table of slots, each one relaxed 64-bit word holding a tag
 /// of the session key's hash, the profile and the pin's time. Two sessions that share a slot
-/// take turns in it (a pin is a hint for the provider's prompt cache, not a promise). Lock-free,
-/// no allocation.
+/// take turns in it (a pin is a hint for the provider's prompt cache, not a promise). Lock-free;
+/// the table (32 KB) is allocated by the first pin, so a pool that never pins carries a pointer.
 class SessionPins {
  public:
+  SessionPins() = default;
+  SessionPins(const SessionPins&) = delete;
+  SessionPins& operator=(const SessionPins&) = delete;
+  SessionPins(SessionPins&&) = delete;
+  SessionPins& operator=(SessionPins&&) = delete;
+  ~SessionPins() { delete[] slots_.load(std::memory_order_relaxed); }
+
   /// The profile `session` is pinned to, if its pin was made less than `ttl` before `now`.
   [[nodiscard]] std::optional<std::size_t> find(std::string_view session, TimePoint now,
                                                 std::chrono::milliseconds ttl) const noexcept {
+    const Slot* const slots = slots_.load(std::memory_order_acquire);
+    if (slots == nullptr) return std::nullopt;  // nothing was ever pinned
     const std::size_t h = std::hash<std::string_view>{}(session);
-    const std::uint64_t word = slots_[h % kSlots].load(std::memory_order_relaxed);
+    const std::uint64_t word = slots[h % kSlots].load(std::memory_order_relaxed);
     if (word == 0 || (word >> 48) != tag(h)) return std::nullopt;
     const auto at = std::chrono::seconds{static_cast<std::int64_t>(word & 0xFFFFFFFFU)};
     if (seconds_of(now) - at >= ttl) return std::nullopt;
     return static_cast<std::size_t>((word >> 32) & 0xFFFFU);
   }
-  /// Pins `session` to `profile` from `now` (profiles past 65535 are not pinned).
+  /// Pins `session` to `profile` from `now` (profiles past 65535 are not pinned, nor is any
+  /// session when the first pin cannot allocate the table).
   void pin(std::string_view session, std::size_t profile, TimePoint now) noexcept {
     if (profile > 0xFFFFU) return;
+    Slot* const slots = table();
+    if (slots == nullptr) return;
     const std::size_t h = std::hash<std::string_view>{}(session);
     const auto seconds = static_cast<std::uint64_t>(seconds_of(now).count()) & 0xFFFFFFFFU;
-    slots_[h % kSlots].store((tag(h) << 48) | (static_cast<std::uint64_t>(profile) << 32) | seconds,
-                             std::memory_order_relaxed);
+    slots[h % kSlots].store((tag(h) << 48) | (static_cast<std::uint64_t>(profile) << 32) | seconds,
+                            std::memory_order_relaxed);
   }
 
  private:
+  using Slot = std::atomic<std::uint64_t>;
   static constexpr std::size_t kSlots = 4096;
   static std::uint64_t tag(std::size_t h) noexcept {
     return ((static_cast<std::uint64_t>(h) >> 12) & 0xFFFFU) | 1U;  // never 0: 0 is an empty slot
@@ -206,7 +220,18 @@ class SessionPins {
     const auto s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
     return std::chrono::seconds{s.count() & 0xFFFFFFFF};
   }
-  std::array<std::atomic<std::uint64_t>, kSlots> slots_{};
+  // The table, made by the first pin; threads that pin at once agree on one.
+  Slot* table() noexcept {
+    Slot* slots = slots_.load(std::memory_order_acquire);
+    if (slots != nullptr) [[likely]]
+      return slots;
+    Slot* const made = new (std::nothrow) Slot[kSlots]{};
+    if (made == nullptr) return nullptr;
+    if (slots_.compare_exchange_strong(slots, made, std::memory_order_acq_rel)) return made;
+    delete[] made;  // another thread's table won
+    return slots;
+  }
+  std::atomic<Slot*> slots_{nullptr};
 };
 
 /// The ends of the waits a server stated for one profile (Retry-After, a reset header), for the
