@@ -1,0 +1,253 @@
+// The interleaving proof against the real OpenClaw (docs/openclaw.md, "The proof"):
+//
+//   node proof.mjs --modules DIR [--rounds N] [--participant SPEC]... [--delay-ms MS]
+//                  [--jitter-ms MS] [--expect-failure]
+//
+// DIR is the node_modules that tools/openclaw/install.sh filled (openclaw and Node 24). Starts the
+// loopback token endpoint (token_server.mjs: rotates refresh tokens, revokes the grant when a
+// spent one comes back), lets OpenClaw write a new store in a private state directory, then runs N
+// rounds (default 100). Each round OpenClaw forces the OAuth profile `anthropic:work` expired,
+// and every participant refreshes it at once (each after a random 0..jitter ms). A round passes
+// when every participant succeeded, the token endpoint saw exactly one token call, no spent
+// refresh token came back and no grant was revoked. At the end a new OpenClaw process must read
+// every profile it wrote: no fence left, the refresh token the endpoint holds.
+//
+// Participants (--participant, repeatable; default three `openclaw`):
+//   openclaw          a long-lived OpenClaw process running its own refresh (openclaw.mjs serve)
+//   naive             a long-lived process that refreshes the wrong way (no lock, no fence): the
+//                     negative control, which must make the proof fail
+//   exec:COMMAND      COMMAND run by `sh -c` each round; it passes when it exits 0. It gets
+//                     OPENCLAW_STATE_DIR, KEYWARD_PROOF_PROFILE (anthropic:work),
+//                     KEYWARD_PROOF_ORIGIN (the endpoint's http://127.0.0.1:PORT; any GET there
+//                     answers 200 to the current access token) and KEYWARD_PROOF_TOKEN_URL
+//                     (KEYWARD_PROOF_ORIGIN/v1/oauth/token)
+//
+// --expect-failure inverts the verdict (for the negative control). Prints one line per failed
+// round and a summary; exit status 0 when the verdict is as expected. Prints no secret.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const options = { rounds: 100, participants: [], delayMs: 40, jitterMs: 30, expectFailure: false };
+const args = process.argv.slice(2);
+for (let i = 0; i < args.length; ++i) {
+  const value = () => {
+    if (i + 1 >= args.length) usage(`${args[i]} needs a value`);
+    return args[++i];
+  };
+  switch (args[i]) {
+    case "--modules": options.modules = path.resolve(value()); break;
+    case "--rounds": options.rounds = Number(value()); break;
+    case "--participant": options.participants.push(value()); break;
+    case "--delay-ms": options.delayMs = Number(value()); break;
+    case "--jitter-ms": options.jitterMs = Number(value()); break;
+    case "--expect-failure": options.expectFailure = true; break;
+    default: usage(`unknown argument ${args[i]}`);
+  }
+}
+function usage(problem) {
+  console.error(`proof.mjs: ${problem}`);
+  console.error("usage: node proof.mjs --modules DIR [--rounds N] [--participant openclaw|naive|exec:COMMAND]...");
+  process.exit(2);
+}
+if (!options.modules || !existsSync(path.join(options.modules, "openclaw", "package.json"))) {
+  usage("--modules must name a node_modules holding openclaw (tools/openclaw/install.sh)");
+}
+if (!Number.isInteger(options.rounds) || options.rounds < 1) usage("--rounds must be a positive integer");
+if (options.participants.length === 0) options.participants = ["openclaw", "openclaw", "openclaw"];
+for (const spec of options.participants) {
+  if (spec !== "openclaw" && spec !== "naive" && !spec.startsWith("exec:")) usage(`unknown participant ${spec}`);
+}
+
+const PROFILE = "anthropic:work";
+const stateDir = mkdtempSync(path.join(tmpdir(), "keyward-openclaw-proof-"));
+const env = { ...process.env, OPENCLAW_STATE_DIR: stateDir, HOME: stateDir, NO_COLOR: "1" };
+const children = [];
+const started = Date.now();
+
+function cleanup() {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  rmSync(stateDir, { recursive: true, force: true });
+}
+
+// The token endpoint.
+async function startServer() {
+  const portFile = path.join(stateDir, "token-server.port");
+  const child = spawn(process.execPath, [path.join(here, "token_server.mjs"), portFile, String(options.delayMs)], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  children.push(child);
+  for (let waited = 0; !existsSync(portFile); waited += 20) {
+    if (waited > 10000 || child.exitCode !== null) throw new Error("the token endpoint did not start");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return `http://127.0.0.1:${readFileSync(portFile, "utf8").trim()}`;
+}
+
+// A long-lived OpenClaw process (openclaw.mjs serve): send(command) resolves with its answer.
+function startWorker(origin, name) {
+  const child = spawn(process.execPath, [path.join(here, "openclaw.mjs"), options.modules, origin, "serve"], {
+    env,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  children.push(child);
+  const waiting = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    let answer;
+    try {
+      answer = JSON.parse(line);
+    } catch {
+      answer = undefined;
+    }
+    if (answer && typeof answer.ok === "boolean") waiting.shift()?.(answer);
+    else process.stderr.write(`[${name}] ${line}\n`);
+  });
+  child.on("exit", (code) => {
+    while (waiting.length) waiting.shift()({ ok: false, error: `${name} exited (${code})` });
+  });
+  const send = (command) =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      child.stdin.write(`${command}\n`);
+    });
+  const ready = new Promise((resolve) => waiting.push(resolve));
+  return { name, send, ready, close: () => child.stdin.end("quit\n") };
+}
+
+function runExec(command, origin) {
+  return new Promise((resolve) => {
+    const child = spawn("sh", ["-c", command], {
+      env: { ...env, KEYWARD_PROOF_PROFILE: PROFILE, KEYWARD_PROOF_ORIGIN: origin,
+             KEYWARD_PROOF_TOKEN_URL: `${origin}/v1/oauth/token` },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    children.push(child);
+    child.on("exit", (code, signal) =>
+      resolve(code === 0 ? { ok: true } : { ok: false, error: `exec participant exited ${code ?? signal}` }));
+  });
+}
+
+async function stats(origin) {
+  return await (await fetch(`${origin}/stats`)).json();
+}
+
+async function main() {
+  const origin = await startServer();
+  const controller = startWorker(origin, "controller");
+  const participants = options.participants.map((spec, index) => {
+    const name = `${spec.startsWith("exec:") ? "exec" : spec}#${index + 1}`;
+    if (spec.startsWith("exec:")) {
+      const command = spec.slice("exec:".length);
+      return { name, refresh: () => runExec(command, origin), close() {} };
+    }
+    const worker = startWorker(origin, name);
+    const verb = spec === "naive" ? "naive-refresh" : "refresh";
+    return { name, ready: worker.ready, refresh: () => worker.send(`${verb} ${PROFILE}`), close: worker.close };
+  });
+  for (const worker of [controller, ...participants]) {
+    if (!worker.ready) continue;
+    const ready = await worker.ready;
+    if (!ready.ok) throw new Error(`${worker.name} did not start: ${ready.error}`);
+  }
+  const seeded = await controller.send("seed");
+  if (!seeded.ok) throw new Error(seeded.error);
+  const before = await controller.send("read");
+  if (!before.ok) throw new Error(before.error);
+
+  const roundsStarted = Date.now();
+  const failures = [];
+  let expiries = 0;
+  let previous = await stats(origin);
+  for (let round = 1; round <= options.rounds; ++round) {
+    const expired = await controller.send(`expire ${PROFILE}`);
+    if (!expired.ok || !expired.expired) {
+      failures.push(`round ${round}: OpenClaw could not force the expiry (${expired.error ?? "profile is a fence"})`);
+      break;
+    }
+    ++expiries;
+    const results = await Promise.all(
+      participants.map(async (participant) => {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * options.jitterMs));
+        return { name: participant.name, ...(await participant.refresh()) };
+      }),
+    );
+    const now = await stats(origin);
+    const calls = now.token_calls - previous.token_calls;
+    const problems = [];
+    for (const result of results) if (!result.ok) problems.push(`${result.name} failed: ${result.error}`);
+    if (calls !== 1) problems.push(`${calls} token calls for one expiry`);
+    if (now.spent_presented !== previous.spent_presented) problems.push("a spent refresh token was presented");
+    if (now.revocations !== previous.revocations) problems.push("the grant was revoked");
+    previous = now;
+    if (problems.length) {
+      failures.push(`round ${round}: ${problems.join("; ")}`);
+      if (now.revocations > 0) break; // every later round would fail the same way
+    }
+  }
+
+  const roundsSeconds = ((Date.now() - roundsStarted) / 1000).toFixed(1);
+  // A new OpenClaw process reads every profile back.
+  const reader = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(here, "openclaw.mjs"), options.modules, origin, "read"], {
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.push(child);
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.on("exit", () => {
+      const line = out.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        resolve({ ok: false, error: "the reader printed no answer" });
+      }
+    });
+  });
+  const final = await stats(origin);
+  if (!reader.ok) {
+    failures.push(`OpenClaw could not read the store afterwards: ${reader.error}`);
+  } else {
+    for (const [id, was] of Object.entries(before.profiles)) {
+      const now = reader.profiles[id];
+      if (!now) failures.push(`OpenClaw no longer reads profile ${id}`);
+      else if (now.type !== was.type || now.provider !== was.provider) failures.push(`profile ${id} changed type or provider`);
+      else if (now.fence) failures.push(`profile ${id} is left a ${now.fence} fence`);
+      else if (id === PROFILE && now.secret_sha256 !== final.refresh_sha256) failures.push(`profile ${id} does not hold the endpoint's current refresh token`);
+      else if (id !== PROFILE && now.secret_sha256 !== was.secret_sha256) failures.push(`profile ${id} lost its secret`);
+    }
+  }
+
+  for (const worker of [controller, ...participants]) worker.close();
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const profiles = reader.ok ? Object.keys(reader.profiles).length : 0;
+  for (const failure of failures.slice(0, 20)) console.log(`  FAIL ${failure}`);
+  if (failures.length > 20) console.log(`  ... and ${failures.length - 20} more`);
+  console.log(
+    `openclaw proof: ${expiries} forced expiries, participants ${options.participants.map((p) => (p.startsWith("exec:") ? "exec" : p)).join(", ")}: ` +
+      `${final.token_calls} token calls, ${final.spent_presented} spent refresh tokens presented, ` +
+      `${final.revocations} grants revoked; OpenClaw reads ${profiles} of ${Object.keys(before.profiles).length} profiles; ` +
+      `${failures.length} failures; ${seconds} s (rounds ${roundsSeconds} s)`,
+  );
+  const passed = failures.length === 0 && expiries === options.rounds;
+  if (options.expectFailure) {
+    console.log(passed ? "openclaw proof: the negative control PASSED, so the proof cannot tell (FAIL)" : "openclaw proof: the negative control failed, as it must (ok)");
+    return passed ? 1 : 0;
+  }
+  console.log(passed ? "openclaw proof: ok" : "openclaw proof: FAILED");
+  return passed ? 0 : 1;
+}
+
+let status = 1;
+try {
+  status = await main();
+} catch (error) {
+  console.error(`openclaw proof: ${error?.message ?? error}`);
+} finally {
+  cleanup();
+}
+process.exit(status);
