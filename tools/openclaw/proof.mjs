@@ -9,7 +9,8 @@
 // rounds (default 100). Each round OpenClaw forces the OAuth profile `anthropic:work` expired,
 // and every participant refreshes it at once (each after a random 0..jitter ms). A round passes
 // when every participant succeeded, the token endpoint saw exactly one token call, no spent
-// refresh token came back and no grant was revoked. At the end a new OpenClaw process must read
+// refresh token came back, no grant was revoked and the OpenClaw processes all came back with the
+// same access token. At the end a new OpenClaw process must read
 // every profile it wrote: no fence left, the refresh token the endpoint holds.
 //
 // Participants (--participant, repeatable; default three `openclaw`):
@@ -180,6 +181,8 @@ async function main() {
     const problems = [];
     for (const result of results) if (!result.ok) problems.push(`${result.name} failed: ${result.error}`);
     if (calls !== 1) problems.push(`${calls} token calls for one expiry`);
+    const accessTokens = new Set(results.filter((r) => r.ok && r.access_sha256).map((r) => r.access_sha256));
+    if (accessTokens.size > 1) problems.push(`OpenClaw processes came back with ${accessTokens.size} different access tokens`);
     if (now.spent_presented !== previous.spent_presented) problems.push("a spent refresh token was presented");
     if (now.revocations !== previous.revocations) problems.push("the grant was revoked");
     previous = now;
