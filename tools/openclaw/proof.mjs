@@ -1,17 +1,21 @@
 // The interleaving proof against the real OpenClaw (docs/openclaw.md, "The proof"):
 //
-//   node proof.mjs --modules DIR [--rounds N] [--participant SPEC]... [--delay-ms MS]
+//   node proof.mjs --modules DIR [--interleavings N] [--participant SPEC]... [--delay-ms MS]
 //                  [--jitter-ms MS] [--expect-failure]
 //
 // DIR is the node_modules that tools/openclaw/install.sh filled (openclaw and Node 24). Starts the
 // loopback token endpoint (token_server.mjs: rotates refresh tokens, revokes the grant when a
 // spent one comes back), lets OpenClaw write a new store in a private state directory, then runs N
-// rounds (default 100). Each round OpenClaw forces the OAuth profile `anthropic:work` expired,
+// rounds. Each round OpenClaw forces the OAuth profile `anthropic:work` expired,
 // and every participant refreshes it at once (each after a random 0..jitter ms). A round passes
 // when every participant succeeded, the token endpoint saw exactly one token call, no spent
 // refresh token came back, no grant was revoked and the OpenClaw processes all came back with the
 // same access token. At the end a new OpenClaw process must read
 // every profile it wrote: no fence left, the refresh token the endpoint holds.
+//
+// A round counts as an interleaving when every participant's refresh was in flight at one
+// moment. Rounds go on until N rounds (default 100) were interleavings; more than 3N rounds for
+// that is a failure too. --delay-ms (default 40) delays each token answer by a random 0..MS.
 //
 // Participants (--participant, repeatable; default three `openclaw`):
 //   openclaw          a long-lived OpenClaw process running its own refresh (openclaw.mjs serve)
@@ -33,7 +37,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const options = { rounds: 100, participants: [], delayMs: 40, jitterMs: 30, expectFailure: false };
+const options = { interleavings: 100, participants: [], delayMs: 40, jitterMs: 30, expectFailure: false };
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; ++i) {
   const value = () => {
@@ -42,7 +46,7 @@ for (let i = 0; i < args.length; ++i) {
   };
   switch (args[i]) {
     case "--modules": options.modules = path.resolve(value()); break;
-    case "--rounds": options.rounds = Number(value()); break;
+    case "--interleavings": options.interleavings = Number(value()); break;
     case "--participant": options.participants.push(value()); break;
     case "--delay-ms": options.delayMs = Number(value()); break;
     case "--jitter-ms": options.jitterMs = Number(value()); break;
@@ -52,13 +56,15 @@ for (let i = 0; i < args.length; ++i) {
 }
 function usage(problem) {
   console.error(`proof.mjs: ${problem}`);
-  console.error("usage: node proof.mjs --modules DIR [--rounds N] [--participant openclaw|naive|exec:COMMAND]...");
+  console.error("usage: node proof.mjs --modules DIR [--interleavings N] [--participant openclaw|naive|exec:COMMAND]...");
   process.exit(2);
 }
 if (!options.modules || !existsSync(path.join(options.modules, "openclaw", "package.json"))) {
   usage("--modules must name a node_modules holding openclaw (tools/openclaw/install.sh)");
 }
-if (!Number.isInteger(options.rounds) || options.rounds < 1) usage("--rounds must be a positive integer");
+if (!Number.isInteger(options.interleavings) || options.interleavings < 1) {
+  usage("--interleavings must be a positive integer");
+}
 if (options.participants.length === 0) options.participants = ["openclaw", "openclaw", "openclaw"];
 for (const spec of options.participants) {
   if (spec !== "openclaw" && spec !== "naive" && !spec.startsWith("exec:")) usage(`unknown participant ${spec}`);
@@ -162,8 +168,13 @@ async function main() {
   const roundsStarted = Date.now();
   const failures = [];
   let expiries = 0;
+  let interleaved = 0;
   let previous = await stats(origin);
-  for (let round = 1; round <= options.rounds; ++round) {
+  for (let round = 1; interleaved < options.interleavings; ++round) {
+    if (round > 3 * options.interleavings) {
+      failures.push(`only ${interleaved} interleavings in ${round - 1} rounds`);
+      break;
+    }
     const expired = await controller.send(`expire ${PROFILE}`);
     if (!expired.ok || !expired.expired) {
       failures.push(`round ${round}: OpenClaw could not force the expiry (${expired.error ?? "profile is a fence"})`);
@@ -173,9 +184,13 @@ async function main() {
     const results = await Promise.all(
       participants.map(async (participant) => {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * options.jitterMs));
-        return { name: participant.name, ...(await participant.refresh()) };
+        const start = performance.now();
+        const answer = await participant.refresh();
+        return { name: participant.name, start, end: performance.now(), ...answer };
       }),
     );
+    // An interleaving: every participant's refresh was in flight at one moment.
+    if (Math.max(...results.map((r) => r.start)) < Math.min(...results.map((r) => r.end))) ++interleaved;
     const now = await stats(origin);
     const calls = now.token_calls - previous.token_calls;
     const problems = [];
@@ -232,11 +247,12 @@ async function main() {
   if (failures.length > 20) console.log(`  ... and ${failures.length - 20} more`);
   console.log(
     `openclaw proof: ${expiries} forced expiries, participants ${options.participants.map((p) => (p.startsWith("exec:") ? "exec" : p)).join(", ")}: ` +
+      `${interleaved} with all participants' refreshes in flight together; ` +
       `${final.token_calls} token calls, ${final.spent_presented} spent refresh tokens presented, ` +
       `${final.revocations} grants revoked; OpenClaw reads ${profiles} of ${Object.keys(before.profiles).length} profiles; ` +
       `${failures.length} failures; ${seconds} s (rounds ${roundsSeconds} s)`,
   );
-  const passed = failures.length === 0 && expiries === options.rounds;
+  const passed = failures.length === 0 && interleaved >= options.interleavings;
   if (options.expectFailure) {
     console.log(passed ? "openclaw proof: the negative control PASSED, so the proof cannot tell (FAIL)" : "openclaw proof: the negative control failed, as it must (ok)");
     return passed ? 1 : 0;

@@ -7,7 +7,7 @@
 # runs with that Node:
 #   1. the negative control: a participant that refreshes without OpenClaw's lock and fence
 #      beside OpenClaw's own refresh must make the proof fail (so the proof can fail);
-#   2. the proof: 100 rounds of forced expiry, participants refreshing at once (default: three
+#   2. the proof: forced expiries until 100 rounds had every participant refreshing at once (default: three
 #      OpenClaw processes; options given here go to proof.mjs, e.g.
 #      --participant openclaw --participant 'exec:COMMAND' ...).
 # Skipped with a visible banner only when npm is unreachable and OpenClaw is not installed.
@@ -30,8 +30,8 @@ if [[ -z $NODE || ! -f $DIR/node_modules/openclaw/package.json ]]; then
 fi
 
 keyward_banner "OpenClaw proof: negative control (must fail)"
-"$NODE" tools/openclaw/proof.mjs --modules "$DIR/node_modules" --rounds 10 \
+"$NODE" tools/openclaw/proof.mjs --modules "$DIR/node_modules" --interleavings 10 \
   --participant naive --participant openclaw --participant naive --expect-failure
 
 keyward_banner "OpenClaw proof: 100 forced expiries"
-"$NODE" tools/openclaw/proof.mjs --modules "$DIR/node_modules" --rounds 100 "$@"
+"$NODE" tools/openclaw/proof.mjs --modules "$DIR/node_modules" --interleavings 100 "$@"
