@@ -30,7 +30,7 @@
 #  11b. the OpenClaw interleaving proof (tools/openclaw/proof.sh): npm openclaw 2026.9.6 and
 #      Node 24 into build/openclaw (tools/openclaw/install.sh), then OpenClaw's own refresh in
 #      several processes on one profile, 100 interleavings with expiries forced, against a
-#      loopback token endpoint that revokes on reuse; and its negative control. About 2.5 min
+#      loopback token endpoint that revokes on reuse; and its negative control. About 3 min
 #      (plus about 2 min for the first install); skipped with a banner when npm is unreachable
 #  12. install (tools/check_install.sh): the README's install blocks (everything; headers only),
 #      run as written in a fresh copy of the tree, then tests/cmake_import built against each

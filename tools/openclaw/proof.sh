@@ -33,5 +33,5 @@ keyward_banner "OpenClaw proof: negative control (must fail)"
 "$NODE" tools/openclaw/proof.mjs --modules "$DIR/node_modules" --interleavings 10 \
   --participant naive --participant openclaw --participant naive --expect-failure
 
-keyward_banner "OpenClaw proof: 100 forced expiries"
+keyward_banner "OpenClaw proof: 100 interleavings with expiries forced"
 "$NODE" tools/openclaw/proof.mjs --modules "$DIR/node_modules" --interleavings 100 "$@"
