@@ -13,6 +13,12 @@
 // same access token. At the end a new OpenClaw process must read
 // every profile it wrote: no fence left, the refresh token the endpoint holds.
 //
+// Before the rounds, the protocol checks: this script writes OpenClaw's lock file and its fences
+// itself, from docs/openclaw.md (the way another program sharing the login would), and OpenClaw
+// must honour them: a lock file with a live pid and a createdAt an hour old holds its refresh off
+// and is not removed; a pending fence makes it wait without a token call and take the credential
+// that replaces the fence; a failed fence makes it give up without a token call.
+//
 // A round counts as an interleaving when every participant's refresh was in flight at one
 // moment. Rounds go on until N rounds (default 100) were interleavings; more than 3N rounds for
 // that is a failure too. --delay-ms (default 40) delays each token answer by a random 0..MS.
@@ -30,6 +36,9 @@
 // --expect-failure inverts the verdict (for the negative control). Prints one line per failed
 // round and a summary; exit status 0 when the verdict is as expected. Prints no secret.
 import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -142,6 +151,126 @@ async function stats(origin) {
   return await (await fetch(`${origin}/stats`)).json();
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sha256 = (text) => createHash("sha256").update(text, "utf8").digest("hex");
+
+// The lock path's digest as docs/openclaw.md states it, written from that page.
+function lockDigest(provider, profileId) {
+  const mask = (1n << 64n) - 1n;
+  const prime = 0x100000001b3n;
+  let left = 0xcbf29ce484222325n;
+  let right = 0x9ae16a3b2f90404fn;
+  for (const byte of Buffer.from(JSON.stringify([provider, profileId]), "utf8")) {
+    left = ((left ^ BigInt(byte)) * prime) & mask;
+    right = ((right ^ (BigInt(byte) + 0x9e3779b97f4a7c15n)) * prime) & mask;
+  }
+  return left.toString(16).padStart(16, "0") + right.toString(16).padStart(16, "0");
+}
+
+// The fence as docs/openclaw.md states it, written from that page.
+function fenceOf(profileId, credential, failed) {
+  const claim = randomBytes(16).toString("hex");
+  const digest = (kind, secret) =>
+    sha256(JSON.stringify(["openclaw.oauth-refresh-generation", 1, profileId, credential.provider, kind, secret]));
+  const state = failed ? "failed:" : "";
+  const { access, refresh, expires, idToken, oauthRef, copyToAgents, ...rest } = credential;
+  return {
+    ...rest,
+    access: `openclaw-oauth-refresh-fence:v1:${claim}:${state}access:${digest("access", access)}`,
+    refresh: `openclaw-oauth-refresh-fence:v1:${claim}:${state}refresh:${digest("refresh", refresh)}`,
+    expires: 1,
+  };
+}
+
+// Reads or replaces one profile in the shared store the way docs/openclaw.md states it:
+// <stateDir>/state/openclaw.sqlite, config_machine_state, key authProfiles.store, in BEGIN IMMEDIATE.
+function withStoredProfile(profileId, change) {
+  const db = new DatabaseSync(path.join(stateDir, "state", "openclaw.sqlite"));
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec("BEGIN IMMEDIATE");
+    const row = db.prepare("SELECT value_json FROM config_machine_state WHERE state_key = ?").get("authProfiles.store");
+    const store = JSON.parse(row.value_json);
+    const before = store.profiles[profileId];
+    const after = change ? change(before) : undefined;
+    if (after) {
+      store.profiles[profileId] = after;
+      db.prepare("UPDATE config_machine_state SET value_json = ?, updated_at_ms = ? WHERE state_key = ?")
+        .run(JSON.stringify(store), Date.now(), "authProfiles.store");
+    }
+    db.exec("COMMIT");
+    return before;
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
+// Checks that OpenClaw honours the lock and the fences written exactly as docs/openclaw.md says
+// (what another program sharing the login writes): a lock file with a live pid and an old
+// createdAt holds OpenClaw off; a pending fence makes it wait without a token call and take what
+// replaces the fence; a failed fence makes it give up without a token call.
+async function protocolChecks(origin, controller, worker) {
+  const problems = [];
+  const calls = async () => (await stats(origin)).token_calls;
+  const pending = (promise) => {
+    let settled = false;
+    promise.then(() => (settled = true));
+    return () => settled;
+  };
+
+  // The lock: at the documented path, in the documented format, held by this (live) process.
+  const expired = await controller.send(`expire ${PROFILE}`);
+  if (!expired.ok || !expired.expired) return [`lock check: OpenClaw could not force the expiry`];
+  const lockDir = path.join(stateDir, "locks", "oauth-refresh");
+  const lockPath = path.join(lockDir, `lock-${lockDigest("anthropic", PROFILE)}.lock`);
+  mkdirSync(lockDir, { recursive: true });
+  const fd = openSync(lockPath, "wx", 0o600);
+  writeSync(fd, JSON.stringify({ pid: process.pid, createdAt: new Date(Date.now() - 3600e3).toISOString() }, null, 2));
+  closeSync(fd);
+  let callsBefore = await calls();
+  let answer = worker.send(`refresh ${PROFILE}`);
+  let done = pending(answer);
+  await sleep(3000);
+  if (done()) problems.push("lock check: OpenClaw refreshed while the documented lock file was held");
+  if ((await calls()) !== callsBefore) problems.push("lock check: a token call while the documented lock file was held");
+  try {
+    statSync(lockPath);
+  } catch {
+    problems.push("lock check: OpenClaw removed a lock file whose owner is alive (because of its age)");
+  }
+  try {
+    unlinkSync(lockPath);
+  } catch {}
+  let result = await answer;
+  if (!result.ok) problems.push(`lock check: OpenClaw's refresh failed after the lock was released: ${result.error}`);
+  if ((await calls()) !== callsBefore + 1) problems.push("lock check: not one token call after the lock was released");
+
+  // A pending fence: OpenClaw waits, makes no token call, and takes the credential that replaces it.
+  const current = withStoredProfile(PROFILE);
+  withStoredProfile(PROFILE, (credential) => fenceOf(PROFILE, credential, false));
+  callsBefore = await calls();
+  answer = worker.send(`refresh ${PROFILE}`);
+  done = pending(answer);
+  await sleep(1500);
+  if (done()) problems.push("fence check: OpenClaw did not wait for the documented pending fence");
+  withStoredProfile(PROFILE, () => current);
+  result = await answer;
+  if (!result.ok) problems.push(`fence check: OpenClaw did not take the credential that replaced the fence: ${result.error}`);
+  else if (result.access_sha256 !== sha256(current.access)) problems.push("fence check: OpenClaw came back with another access token");
+  if ((await calls()) !== callsBefore) problems.push("fence check: a token call while a pending fence was in the store");
+
+  // A failed fence: OpenClaw gives up, without a token call.
+  withStoredProfile(PROFILE, (credential) => fenceOf(PROFILE, credential, true));
+  result = await worker.send(`refresh ${PROFILE}`);
+  if (result.ok) problems.push("failed-fence check: OpenClaw used a profile holding the documented failed fence");
+  if ((await calls()) !== callsBefore) problems.push("failed-fence check: a token call for a failed fence");
+  withStoredProfile(PROFILE, () => current);
+  return problems;
+}
+
 async function main() {
   const origin = await startServer();
   const controller = startWorker(origin, "controller");
@@ -153,7 +282,7 @@ async function main() {
     }
     const worker = startWorker(origin, name);
     const verb = spec === "naive" ? "naive-refresh" : "refresh";
-    return { name, ready: worker.ready, refresh: () => worker.send(`${verb} ${PROFILE}`), close: worker.close };
+    return { name, spec, ready: worker.ready, send: worker.send, refresh: () => worker.send(`${verb} ${PROFILE}`), close: worker.close };
   });
   for (const worker of [controller, ...participants]) {
     if (!worker.ready) continue;
@@ -165,8 +294,9 @@ async function main() {
   const before = await controller.send("read");
   if (!before.ok) throw new Error(before.error);
 
+  const failures = options.expectFailure ? [] : await protocolChecks(origin, controller, participants.find((p) => p.spec === "openclaw") ?? controller);
+  if (!options.expectFailure) console.log(`openclaw proof: lock, fence and failed-fence checks: ${failures.length ? "FAILED" : "ok"}`);
   const roundsStarted = Date.now();
-  const failures = [];
   let expiries = 0;
   let interleaved = 0;
   let previous = await stats(origin);

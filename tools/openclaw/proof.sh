@@ -7,7 +7,8 @@
 # runs with that Node:
 #   1. the negative control: a participant that refreshes without OpenClaw's lock and fence
 #      beside OpenClaw's own refresh must make the proof fail (so the proof can fail);
-#   2. the proof: forced expiries until 100 rounds had every participant refreshing at once (default: three
+#   2. the proof: the protocol checks (OpenClaw honours its lock file and fences written as
+#      docs/openclaw.md states them), then forced expiries until 100 rounds had every participant refreshing at once (default: three
 #      OpenClaw processes; options given here go to proof.mjs, e.g.
 #      --participant openclaw --participant 'exec:COMMAND' ...).
 # Skipped with a visible banner only when npm is unreachable and OpenClaw is not installed.
