@@ -11,7 +11,8 @@
 // when every participant succeeded, the token endpoint saw exactly one token call, no spent
 // refresh token came back, no grant was revoked and the OpenClaw processes all came back with the
 // same access token. At the end a new OpenClaw process must read
-// every profile it wrote: no fence left, the refresh token the endpoint holds.
+// every profile it wrote: no fence left, the refresh token the endpoint holds; and no lock file
+// may be left in <stateDir>/locks/oauth-refresh.
 //
 // Before the rounds, the protocol checks: this script writes OpenClaw's lock file and its fences
 // itself, from docs/openclaw.md (the way another program sharing the login would), and OpenClaw
@@ -37,7 +38,7 @@
 // round and a summary; exit status 0 when the verdict is as expected. Prints no secret.
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
@@ -221,19 +222,38 @@ async function protocolChecks(origin, controller, worker) {
     return () => settled;
   };
 
+  // Two refreshes first: the first loads OpenClaw's refresh code in the worker; the lock is then
+  // held for ten times as long as the second took (at least 2 s), so an OpenClaw that ignored
+  // the lock would have made its token call before the lock goes.
+  const expire = async () => {
+    const expired = await controller.send(`expire ${PROFILE}`);
+    if (!expired.ok || !expired.expired) throw new Error(`OpenClaw could not force the expiry: ${expired.error ?? "a fence"}`);
+  };
+  let warmMs = 0;
+  let callsBefore = 0;
+  for (let warmUp = 0; warmUp < 2; ++warmUp) {
+    await expire();
+    callsBefore = await calls();
+    const warmStart = performance.now();
+    const warm = await worker.send(`refresh ${PROFILE}`);
+    warmMs = performance.now() - warmStart;
+    if (!warm.ok || (await calls()) !== callsBefore + 1) return [`protocol checks: OpenClaw's refresh failed: ${warm.error ?? "token calls"}`];
+  }
+  const holdMs = Math.max(2000, 10 * warmMs);
+  console.log(`openclaw proof: OpenClaw's refresh took ${warmMs.toFixed(0)} ms; the lock and the fence are held ${holdMs.toFixed(0)} ms`);
+
   // The lock: at the documented path, in the documented format, held by this (live) process.
-  const expired = await controller.send(`expire ${PROFILE}`);
-  if (!expired.ok || !expired.expired) return [`lock check: OpenClaw could not force the expiry`];
+  await expire();
   const lockDir = path.join(stateDir, "locks", "oauth-refresh");
   const lockPath = path.join(lockDir, `lock-${lockDigest("anthropic", PROFILE)}.lock`);
   mkdirSync(lockDir, { recursive: true });
   const fd = openSync(lockPath, "wx", 0o600);
   writeSync(fd, JSON.stringify({ pid: process.pid, createdAt: new Date(Date.now() - 3600e3).toISOString() }, null, 2));
   closeSync(fd);
-  let callsBefore = await calls();
+  callsBefore = await calls();
   let answer = worker.send(`refresh ${PROFILE}`);
   let done = pending(answer);
-  await sleep(3000);
+  await sleep(holdMs);
   if (done()) problems.push("lock check: OpenClaw refreshed while the documented lock file was held");
   if ((await calls()) !== callsBefore) problems.push("lock check: a token call while the documented lock file was held");
   try {
@@ -254,7 +274,7 @@ async function protocolChecks(origin, controller, worker) {
   callsBefore = await calls();
   answer = worker.send(`refresh ${PROFILE}`);
   done = pending(answer);
-  await sleep(1500);
+  await sleep(holdMs);
   if (done()) problems.push("fence check: OpenClaw did not wait for the documented pending fence");
   withStoredProfile(PROFILE, () => current);
   result = await answer;
@@ -369,6 +389,12 @@ async function main() {
       else if (id !== PROFILE && now.secret_sha256 !== was.secret_sha256) failures.push(`profile ${id} lost its secret`);
     }
   }
+
+  let leftLocks = [];
+  try {
+    leftLocks = readdirSync(path.join(stateDir, "locks", "oauth-refresh"));
+  } catch {}
+  if (leftLocks.length) failures.push(`lock files left behind: ${leftLocks.join(", ")}`);
 
   for (const worker of [controller, ...participants]) worker.close();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
