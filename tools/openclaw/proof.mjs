@@ -5,14 +5,14 @@
 //
 // DIR is the node_modules that tools/openclaw/install.sh filled (openclaw and Node 24). Starts the
 // loopback token endpoint (token_server.mjs: rotates refresh tokens, revokes the grant when a
-// spent one comes back), lets OpenClaw write a new store in a private state directory, then runs N
-// rounds. Each round OpenClaw forces the OAuth profile `anthropic:work` expired,
-// and every participant refreshes it at once (each after a random 0..jitter ms). A round passes
+// spent one comes back), lets OpenClaw write a new store in a private state directory, then runs
+// rounds. Each round OpenClaw forces the OAuth profile `anthropic:work` expired, and every
+// participant refreshes it at once (each after a random 0..jitter ms, default 30). A round passes
 // when every participant succeeded, the token endpoint saw exactly one token call, no spent
 // refresh token came back, no grant was revoked and the OpenClaw processes all came back with the
-// same access token. At the end a new OpenClaw process must read
-// every profile it wrote: no fence left, the refresh token the endpoint holds; and no lock file
-// may be left in <stateDir>/locks/oauth-refresh.
+// same access token. At the end a new OpenClaw process must read every profile it wrote: no fence
+// left, the refresh token the endpoint holds; and no lock file may be left in
+// <stateDir>/locks/oauth-refresh.
 //
 // Before the rounds, the protocol checks: this script writes OpenClaw's lock file and its fences
 // itself, from docs/openclaw.md (the way another program sharing the login would), and OpenClaw
@@ -38,10 +38,12 @@
 // round and a summary; exit status 0 when the verdict is as expected. Prints no secret.
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { DatabaseSync } from "node:sqlite";
+import {
+  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync,
+  unlinkSync, writeSync,
+} from "node:fs";
 import { createInterface } from "node:readline";
-import { mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -320,6 +322,7 @@ async function main() {
   let expiries = 0;
   let interleaved = 0;
   let previous = await stats(origin);
+  const callsBeforeRounds = previous.token_calls;
   for (let round = 1; interleaved < options.interleavings; ++round) {
     if (round > 3 * options.interleavings) {
       failures.push(`only ${interleaved} interleavings in ${round - 1} rounds`);
@@ -404,7 +407,7 @@ async function main() {
   console.log(
     `openclaw proof: ${expiries} forced expiries, participants ${options.participants.map((p) => (p.startsWith("exec:") ? "exec" : p)).join(", ")}: ` +
       `${interleaved} with all participants' refreshes in flight together; ` +
-      `${final.token_calls} token calls, ${final.spent_presented} spent refresh tokens presented, ` +
+      `${final.token_calls - callsBeforeRounds} token calls in the rounds (${final.token_calls} in all), ${final.spent_presented} spent refresh tokens presented, ` +
       `${final.revocations} grants revoked; OpenClaw reads ${profiles} of ${Object.keys(before.profiles).length} profiles; ` +
       `${failures.length} failures; ${seconds} s (rounds ${roundsSeconds} s)`,
   );
