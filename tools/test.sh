@@ -28,6 +28,11 @@
 #  10. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
 #  11. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
 #      than 1; prints the timing ratios without failing on them
+#  11b. the OpenClaw interleaving proof (tools/openclaw/proof.sh): npm openclaw 2026.9.6 and
+#      Node 24 into build/openclaw (tools/openclaw/install.sh), then OpenClaw's own refresh in
+#      several processes on one profile, 100 interleavings with expiries forced, against a
+#      loopback token endpoint that revokes on reuse; and its negative control. About 3 min
+#      (plus about 2 min for the first install); skipped with a banner when npm is unreachable
 #  12. install (tools/check_install.sh): the README's install blocks (everything; headers only),
 #      run as written in a fresh copy of the tree, then tests/cmake_import built against each
 #      install with CMake (find_package) and Make (pkg-config)
@@ -227,6 +232,11 @@ end_step
 # ---------------------------------------------------------------------------------------------
 begin_step "bench (short pass)"
 bash bench/run --short
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "OpenClaw interleaving proof"
+bash tools/openclaw/proof.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------
