@@ -20,7 +20,6 @@
 #include "keyward/classifier.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/credential_store.hpp"
-#include "keyward/detail/ascii.hpp"
 #include "keyward/detail/driver.hpp"
 #include "keyward/detail/time.hpp"
 #include "keyward/error.hpp"
@@ -141,7 +140,7 @@ struct PoolCall {
   /// (the profile); a late answer for a replaced credential states nothing about the current one.
   void note(const TransportResult& sent, std::uint64_t generation, const Verdict& verdict,
             Now& at) {
-    if (sent && options.steer_by_remaining && may_state_remaining(sent->headers)) {
+    if (sent && options.steer_by_remaining) {
       if (const auto left = remaining_fraction(sent->headers)) {
         m.remaining.record(*left, saturating_add(at(), options.remaining_valid_for));
       }
@@ -155,16 +154,6 @@ struct PoolCall {
     }
     if (m.cell.snapshot()->token->generation != generation) return;
     m.stated.record(scope, saturating_add(at(), *verdict.retry_after), at());
-  }
-
-  /// True when a field of `headers` may state a remaining quota (`anthropic-ratelimit-*`,
-  /// `x-ratelimit-*`): one pass over the fields, so that a response without them costs little.
-  static bool may_state_remaining(const Headers& headers) noexcept {
-    return std::ranges::any_of(headers, [](const auto& field) {
-      const std::string_view n{field.first};
-      return (n.size() > 12 && iequals(n.substr(0, 12), "x-ratelimit-")) ||
-             (n.size() > 20 && iequals(n.substr(0, 20), "anthropic-ratelimit-"));
-    });
   }
 
   /// A rate limit for a request that named a model: only (profile, model) cools, and `answer`
