@@ -30,8 +30,9 @@
 #      than 1; prints the timing ratios without failing on them
 #  11b. the OpenClaw interleaving proof (tools/openclaw/proof.sh): npm openclaw 2026.9.6 and
 #      Node 24 into build/openclaw (tools/openclaw/install.sh), then OpenClaw's own refresh in
-#      several processes on one profile, 100 interleavings with expiries forced, against a
-#      loopback token endpoint that revokes on reuse; and its negative control. About 3 min
+#      two processes and `keyward get --openclaw` (store::OpenClaw) in two more, on one profile,
+#      100 interleavings with expiries forced, against a loopback token endpoint that revokes on
+#      reuse; and its negative control. About 3 min
 #      (plus about 2 min for the first install); skipped with a banner when npm is unreachable
 #  12. install (tools/check_install.sh): the README's install blocks (everything; headers only),
 #      run as written in a fresh copy of the tree, then tests/cmake_import built against each
@@ -236,7 +237,13 @@ end_step
 
 # ---------------------------------------------------------------------------------------------
 begin_step "OpenClaw interleaving proof"
-bash tools/openclaw/proof.sh
+# Each keyward participant is the dev build's tool, once per round: one `keyward get` through
+# store::OpenClaw, OpenClaw's lock and fence, beside OpenClaw's own refresh.
+# shellcheck disable=SC2016 # expanded by the participant's shell, not here
+keyward_get='exec:"$KEYWARD_TOOL" get "$KEYWARD_PROOF_ORIGIN/v1/models" --openclaw "$OPENCLAW_STATE_DIR" --profile "$KEYWARD_PROOF_PROFILE" --client-id keyward-proof --token-url "$KEYWARD_PROOF_TOKEN_URL" >/dev/null'
+KEYWARD_TOOL=$PWD/build/dev/tools/cli/keyward bash tools/openclaw/proof.sh \
+  --participant openclaw --participant openclaw \
+  --participant "$keyward_get" --participant "$keyward_get"
 end_step
 
 # ---------------------------------------------------------------------------------------------

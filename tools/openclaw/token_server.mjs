@@ -30,7 +30,10 @@ const stats = { token_calls: 0, rotations: 0, spent_presented: 0, revocations: 0
 let current = null; // { access, refresh } of the live grant, or null when revoked / none
 const spent = new Set();
 
-const token = (kind) => `${kind}-${randomBytes(12).toString("hex")}`;
+// Shaped like Anthropic's OAuth tokens (the proof's profile is an Anthropic login): keyward's
+// pre-flight refuses an Anthropic access token without sk-ant-oat01- as OpenClaw's would not.
+const token = (kind) =>
+  `sk-ant-${kind === "access" ? "oat01" : "ort01"}-${kind}-${randomBytes(24).toString("hex")}`;
 
 function send(res, status, body, delayMs = 0) {
   if (delayMs > 0) return void setTimeout(() => send(res, status, body), delayMs);
