@@ -1,6 +1,6 @@
 # The optional adapters' targets: the transports (include/keyward/transport/) keyward::curl and
-# keyward::httplib, and the Redis store (store/redis.hpp) keyward::redis, each defined only when
-# its library is found. Included by keyward's own
+# keyward::httplib, the Redis store (store/redis.hpp) keyward::redis and the OpenClaw store
+# (store/openclaw.hpp, over SQLite) keyward::openclaw, each defined only when its library is found. Included by keyward's own
 # build and by the installed keywardConfig.cmake, so that a consumer gets the same targets from
 # the libraries on its own machine (they are not exported: the libraries are not keyward's
 # dependencies). `keyward_core` names the core target to link.
@@ -33,6 +33,13 @@ function(keyward_add_transports keyward_core)
     if(TARGET PkgConfig::keyward_hiredis)
       add_library(keyward::redis INTERFACE IMPORTED GLOBAL)
       target_link_libraries(keyward::redis INTERFACE ${keyward_core} PkgConfig::keyward_hiredis)
+    endif()
+  endif()
+  if(NOT TARGET keyward::openclaw)
+    find_package(SQLite3 QUIET)
+    if(TARGET SQLite::SQLite3)
+      add_library(keyward::openclaw INTERFACE IMPORTED GLOBAL)
+      target_link_libraries(keyward::openclaw INTERFACE ${keyward_core} SQLite::SQLite3)
     endif()
   endif()
 endfunction()
