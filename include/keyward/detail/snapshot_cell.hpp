@@ -157,11 +157,11 @@ class alignas(64) SnapshotCell {  // a read's fields on one cache line (see the 
   struct Owners {
     std::mutex mutex;
     std::atomic<unsigned> state{0};  // kPinned | kStale
-    std::unique_ptr<Entry[]> entries;
-    std::vector<Held> held;  // owns *entries[i]; as many, a power of two
-    std::size_t keys = 0;    // slots with a key
-    std::size_t owned = 0;   // slots with a snapshot
-    Doomed parked;           // evicted while pinned; touched by the thread only
+    std::vector<Entry> entries;      // never resized: rebuild() makes a new one
+    std::vector<Held> held;          // owns *entries[i]; as many, a power of two
+    std::size_t keys = 0;            // slots with a key
+    std::size_t owned = 0;           // slots with a snapshot
+    Doomed parked;                   // evicted while pinned; touched by the thread only
   };
 
   // Hands out dense indexes, one per live cell of T, and knows every thread's table. Never
@@ -246,7 +246,7 @@ class alignas(64) SnapshotCell {  // a read's fields on one cache line (see the 
   // stays valid.
   static void rebuild(Owners& owners) {
     const std::size_t size = std::max(kSmallest, 2 * std::bit_ceil(owners.owned + 1));
-    auto entries = std::make_unique<Entry[]>(size);
+    std::vector<Entry> entries(size);
     std::vector<Held> held(size);
     const std::size_t mask = size - 1;
     for (std::size_t i = 0; i < owners.held.size(); ++i) {
@@ -261,7 +261,7 @@ class alignas(64) SnapshotCell {  // a read's fields on one cache line (see the 
     owners.entries = std::move(entries);
     owners.held = std::move(held);
     owners.keys = owners.owned;
-    cache_ = Cache{owners.entries.get(), mask};
+    cache_ = Cache{owners.entries.data(), mask};
   }
 
   // Frees the thread's table when it exits, or leaves it to the last Pin.

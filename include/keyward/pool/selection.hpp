@@ -223,8 +223,9 @@ class SessionPins {
   // The table, made by the first pin; threads that pin at once agree on one.
   Slot* table() noexcept {
     Slot* slots = slots_.load(std::memory_order_acquire);
-    if (slots != nullptr) [[likely]]
+    if (slots != nullptr) [[likely]] {
       return slots;
+    }
     Slot* const made = new (std::nothrow) Slot[kSlots]{};
     if (made == nullptr) return nullptr;
     if (slots_.compare_exchange_strong(slots, made, std::memory_order_acq_rel)) return made;
