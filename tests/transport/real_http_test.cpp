@@ -63,6 +63,16 @@ class RealHttpTest : public ::testing::Test {
     return n;
   }
 
+  // cpp-httplib parses every response with function-local static regexes; TSan cannot see the
+  // guard of their initialisation inside the uninstrumented libcpp-httplib, so threads that make
+  // a process's first request together are reported as racing on them. One request before the
+  // threads start makes that initialisation happen before them (it changes nothing otherwise).
+  void warm_up() {
+    Request request{.method = "GET", .url = server.api_url()};
+    request.headers.set("x-api-key", server.api_key());
+    static_cast<void>(make_transport<T>().send(request));
+  }
+
   static std::string stored_refresh(Api& api) {
     return std::string{api.store().load()->credential.refresh_token.reveal()};
   }
@@ -225,6 +235,7 @@ TYPED_TEST(RealHttpTest, ManyThreadsOnARejectedTokenCauseOneRefresh) {
                                 {.profile = "test"},
                                 this->components()};
   this->server.expire_access_tokens();
+  this->warm_up();
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) {
@@ -240,6 +251,7 @@ TYPED_TEST(RealHttpTest, ManyThreadsOnARejectedTokenCauseOneRefresh) {
 }
 
 TYPED_TEST(RealHttpTest, ManyThreadsShareOneTransport) {
+  this->warm_up();
   auto transport = make_transport<TypeParam>();
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
