@@ -9,6 +9,10 @@
 //     if it is unchanged since it was read, and the lock taken;
 //   - releasing removes the file only while it is still the one this holder created.
 // Linux only (/proc for process start times).
+//
+// Why this header is over 300 lines: it is one protocol (path and digest, the JS-exact JSON of
+// the payload, liveness and staleness, take and release) that must match OpenClaw byte for byte;
+// split, the byte-level rules would sit apart from the one piece that depends on them.
 #pragma once
 
 #include <fcntl.h>

@@ -31,6 +31,10 @@
 // replaced since. Its slots are rebuilt at a miss when three quarters have a key or fewer than an
 // eighth hold a snapshot, to twice the power of two above the snapshots held (16 at least), so
 // the table follows what the thread reads, not the highest index ever made.
+//
+// Why this header is over 300 lines: the fast read, the per-thread table and the writers'
+// reclaiming share one memory-ordering argument (Pin, kStale, parked); kept in one file so that
+// argument can be read, and checked, in one place.
 #pragma once
 
 #include <algorithm>
