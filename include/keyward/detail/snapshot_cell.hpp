@@ -319,19 +319,18 @@ class alignas(64) SnapshotCell {  // a read's fields on one cache line (see the 
       return;
     }
     Owners& owners = *owners_;
-    Doomed doomed;
     {
       const std::scoped_lock lock(owners.mutex);
       for (std::size_t i = 0; i < owners.held.size(); ++i) {
         Held& held = owners.held[i];
         if (held.snapshot &&
             (held.dead || owners.entries[i].load(std::memory_order_relaxed) == nullptr)) {
-          doom(doomed, held.snapshot);
-          --owners.owned;
+          doom(owners.parked, held.snapshot);  // parked keeps its capacity: no allocation
+          --owners.owned;                      // once it has held as many
         }
       }
     }
-    owners.parked.clear();
+    owners.parked.clear();  // outside the lock: see doom()
   }
 
   [[gnu::noinline, gnu::cold]] const T& refill(const T* seen) const {
