@@ -182,12 +182,30 @@ def check(name, condition, detail=""):
         print(f"ok   {name}")
 
 
-def main():
-    binary = sys.argv[1]
+def serve():
+    """Starts the provider API and token endpoint on 127.0.0.1 (a daemon thread, gone with the
+    process): (its state, its base URL)."""
     state = Server()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    return state, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def runner(binary, state):
+    """run(*args, stdin=None, env=None): the tool's result; a printed secret is a failure."""
+    def run(*args, stdin=None, env=None):
+        result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=60,
+                                input=stdin, env=env)
+        for secret in state.secrets():
+            if secret in result.stdout or secret in result.stderr:
+                FAILURES.append(f"{args[0]}: a secret was printed")
+        return result
+    return run
+
+
+def main():
+    binary = sys.argv[1]
+    state, base = serve()
     work = tempfile.mkdtemp(prefix="keyward-get-")
     creds = os.path.join(work, "auth-profiles.json")
     access, refresh = state.access, state.refresh
@@ -198,14 +216,7 @@ def main():
             "anthropic:key": {"type": "api_key", "provider": "anthropic", "key": API_KEY},
         }, "order": {"gw": ["gw:oauth"]}}, f)
 
-    def run(*args, stdin=None):
-        result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=60,
-                                input=stdin)
-        for secret in state.secrets():
-            if secret in result.stdout or secret in result.stderr:
-                FAILURES.append(f"{args[0]}: a secret was printed")
-        return result
-
+    run = runner(binary, state)
     oauth = ["--credentials", creds, "--profile", "gw:oauth", "--token-url", f"{base}/token"]
 
     r = run("get", f"{base}/v1/models", *oauth, "--verbose")
@@ -537,7 +548,6 @@ def main():
           r.returncode == 1 and "pre-flight" in r.stderr and open(creds).read() == before,
           r.stderr)
 
-    server.shutdown()
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
         sys.exit(1)

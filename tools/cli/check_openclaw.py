@@ -10,18 +10,15 @@ refreshed once and written back into OpenClaw's row (everything else kept), Open
 lock is gone afterwards, a failed OpenClaw refresh (its failed fence) is a person's job (exit 4)
 with no token call, an unknown store version is refused, and no secret is ever printed.
 """
-import http.server
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_get  # noqa: E402  (the same provider API and token endpoint)
-from check_get import FAILURES, Server, check, handler_for  # noqa: E402
+from check_get import FAILURES, check, serve  # noqa: E402
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS config_machine_state (
   state_key TEXT NOT NULL PRIMARY KEY,
@@ -48,10 +45,7 @@ def get_row(db):
 
 def main():
     binary = sys.argv[1]
-    state = Server()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    state, base = serve()
     work = tempfile.mkdtemp(prefix="keyward-openclaw-")
     os.makedirs(os.path.join(work, "state"))
     db = os.path.join(work, "state", "openclaw.sqlite")
@@ -66,14 +60,7 @@ def main():
                      "refresh": state.refresh, "expires": 1000, "email": "dev@example.com"},
         "anthropic:key": other}, "order": {"rfc6750": ["gw:oauth"]}})
 
-    def run(*args, env=None):
-        result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=60,
-                                env=env)
-        for secret in state.secrets():
-            if secret in result.stdout or secret in result.stderr:
-                FAILURES.append(f"{args[0]}: a secret was printed")
-        return result
-
+    run = check_get.runner(binary, state)
     oauth = ["--openclaw", work, "--profile", "gw:oauth", "--token-url", f"{base}/token"]
     r = run("get", f"{base}/v1/models", *oauth)
     check("get --openclaw refreshes the expired profile once and prints the body",
@@ -130,7 +117,6 @@ def main():
     r = run("--help")
     check("--help documents --openclaw", "--openclaw [STATE_DIR]" in r.stdout, r.stdout[:200])
 
-    server.shutdown()
     if FAILURES:
         print(f"{len(FAILURES)} failed")
         return 1
