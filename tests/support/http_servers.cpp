@@ -168,6 +168,15 @@ struct ProviderServer::State {
         response.set_content(R"({"pad":")" + std::string(fault.size, 'x') + R"("})",
                              std::string{kJson});
         return;
+      case Fault::Kind::announced_only:
+        response.status = 200;
+        response.set_content_provider(fault.size, std::string{kJson},
+                                      [this](std::size_t, std::size_t, httplib::DataSink&) {
+                                        std::unique_lock lock(mutex);
+                                        stopping_cv.wait(lock, [&] { return stopping; });
+                                        return false;
+                                      });
+        return;
       case Fault::Kind::trickle: {
         response.status = 200;
         const auto interval = fault.interval;

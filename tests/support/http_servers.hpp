@@ -31,6 +31,7 @@ struct Fault {
     hang,            ///< Accepts the request and never answers (until the server stops).
     reset_mid_body,  ///< Announces a body, sends part of it, and closes the connection.
     huge_body,       ///< A 200 whose body is `size` bytes of JSON-ish text.
+    announced_only,  ///< A 200 announcing `size` bytes of body, none sent (until the server stops).
     trickle,         ///< A 200 whose body comes one byte every `interval`.
     stream_cut,      ///< An event stream cut in the middle of an event.
     stream_error,    ///< An event stream that carries an `event: error` of `body`'s type.
@@ -41,7 +42,7 @@ struct Fault {
   std::map<std::string, std::string> headers{};  ///< For status.
   std::string body{};                            ///< For status; the error type for stream_error.
   std::string location{};                        ///< For redirect.
-  std::size_t size = 0;                          ///< For huge_body.
+  std::size_t size = 0;                          ///< For huge_body and announced_only.
   std::chrono::milliseconds interval{100};       ///< For trickle.
   int times = 1;                                 ///< How many requests it affects.
 };

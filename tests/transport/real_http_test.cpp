@@ -220,6 +220,23 @@ TYPED_TEST(RealHttpTest, ARequestsOwnDeadlineWinsOverTheTransportsTimeout) {
   EXPECT_LT(took, std::chrono::seconds{2});
 }
 
+TYPED_TEST(RealHttpTest, ABodyAnnouncedOverTheBoundIsRefusedBeforeAnyOfItArrives) {
+  // The head declares 10 MB and the server then sends nothing: a transport that waited for the
+  // body to outgrow its bound would wait until its timeout instead.
+  auto options = test_http_options();
+  options.max_body_bytes = std::size_t{1} << 20U;
+  options.timeout = std::chrono::seconds{30};
+  auto transport = make_transport<TypeParam>(options);
+  this->server.fault(Route::api,
+                     {.kind = Fault::Kind::announced_only, .size = std::size_t{10} << 20U});
+  const auto start = std::chrono::steady_clock::now();
+  auto response = transport.send(this->message());
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().kind, TransportErrc::protocol) << response.error().message;
+  EXPECT_LT(took, std::chrono::seconds{5});
+}
+
 TYPED_TEST(RealHttpTest, AFailedTlsHandshakeIsATlsFailure) {
   // The server speaks plain HTTP: no TLS handshake can succeed, and nothing is sent in clear.
   auto transport = make_transport<TypeParam>();

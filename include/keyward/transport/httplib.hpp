@@ -151,6 +151,7 @@ class Httplib {
     out.body = request.body;
     for (const auto& [name, value] : request.headers) out.headers.emplace(name, value);
     out.response_handler = [&exchange](const httplib::Response& head) {
+      if (!exchange.declared_fits(head.get_header_value("Content-Length"))) return false;
       Response& response = exchange.response();
       response.status = head.status;
       for (const auto& [name, value] : head.headers) response.headers.add(name, value);

@@ -3,13 +3,16 @@
 // why a transfer was stopped), so that both report the same failure for the same fault.
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "keyward/detail/url.hpp"
@@ -131,6 +134,18 @@ class Exchange {
     if (head_delivered_) return;
     head_delivered_ = true;
     streaming_ = handler_ != nullptr && handler_->on_head(response_);
+  }
+
+  /// Checks the body length a head declares (its Content-Length) against the bound before any
+  /// of it is read, as libcurl's CURLOPT_MAXFILESIZE does: false, and stopped as too large, when
+  /// it is over; true when it fits or declares nothing readable (the bound still holds as the
+  /// body arrives).
+  bool declared_fits(std::string_view content_length) {
+    std::uint64_t length = 0;
+    const char* const end = content_length.data() + content_length.size();
+    const auto [last, error] = std::from_chars(content_length.data(), end, length);
+    if (error != std::errc{} || last != end || length <= max_body_) return true;
+    return stop(Stop::too_large);
   }
 
   /// Takes a piece of the body: to the handler when streaming, else into the response (within
