@@ -6,10 +6,14 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "keyward/classifier.hpp"
 
 namespace keyward::testing {
 
@@ -32,6 +36,9 @@ inline constexpr const char* kAgentAuthSql =
     "  state_json TEXT NOT NULL,\n"
     "  updated_at INTEGER NOT NULL\n"
     ") STRICT;";
+
+/// The time `ms` milliseconds after 1970, as OpenClaw's `expires` and windows count it.
+inline TimePoint at_ms(std::int64_t ms) { return TimePoint{std::chrono::milliseconds{ms}}; }
 
 /// A raw connection for the test's own reads and writes (OpenClaw's side).
 class RawDb {
@@ -111,6 +118,20 @@ class OpenClawStateTest : public ::testing::Test {
     return RawDb{shared_}
         .text("SELECT value_json FROM config_machine_state WHERE state_key = 'authProfiles.store'")
         .value_or("");
+  }
+  /// Writes the shared database's runtime state (`authProfiles.state`) as OpenClaw does.
+  void put_state(std::string_view json) {
+    RawDb{shared_}.run(
+        "INSERT INTO config_machine_state (state_key, value_json, updated_at_ms) VALUES "
+        "('authProfiles.state', ?1, 1) ON CONFLICT(state_key) DO UPDATE SET value_json = "
+        "excluded.value_json, updated_at_ms = 2",
+        json);
+  }
+  /// The shared database's runtime state as stored, or `<no row>`.
+  std::string state_json() {
+    return RawDb{shared_}
+        .text("SELECT value_json FROM config_machine_state WHERE state_key = 'authProfiles.state'")
+        .value_or("<no row>");
   }
   /// Writes the agent store's primary row as OpenClaw does.
   void put_agent(std::string_view json) {

@@ -194,9 +194,9 @@ TEST_F(OpenClawRefreshTest, TheFenceReplacesTheTokensBeforeTheTokenCallAndTheLoc
   ASSERT_TRUE(own);
   EXPECT_EQ(own->generation, loaded->generation);
   EXPECT_EQ(own->credential.refresh_token.reveal(), "sk-ant-ort01-REFRESH");
-  auto written = store.compare_and_swap(loaded->generation,
-                                        Credential::oauth("sk-ant-oat01-NEW", "sk-ant-ort01-NEW",
-                                                          TimePoint{milliseconds{1767229200000}}));
+  auto written = store.compare_and_swap(
+      loaded->generation,
+      Credential::oauth("sk-ant-oat01-NEW", "sk-ant-ort01-NEW", at_ms(1767229200000)));
   ASSERT_TRUE(written) << written.error().message;
   EXPECT_EQ(
       shared_json(),

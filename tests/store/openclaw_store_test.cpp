@@ -26,8 +26,6 @@ constexpr std::string_view kStore =
     R"("gateway:static":{"type":"token","provider":"gateway","token":"gw-TOKEN","expires":1767225600000}},)"
     R"("order":{"anthropic":["anthropic:default"]},"futureMember":[1,2,{"x":null}]})";
 
-TimePoint at_ms(std::int64_t ms) { return TimePoint{milliseconds{ms}}; }
-
 class OpenClawStoreTest : public OpenClawStateTest {};
 
 TEST_F(OpenClawStoreTest, ReadsEveryProfileTypeFromTheSharedStore) {
@@ -69,8 +67,7 @@ TEST_F(OpenClawStoreTest, ReadsAndWritesTheAgentStoreChosenByItsPath) {
 
 TEST_F(OpenClawStoreTest, WritesOnlyTheCredentialMembersAndKeepsEverythingElseByteForByte) {
   put_shared(kStore);
-  RawDb{shared_}.run("INSERT INTO config_machine_state VALUES ('authProfiles.state', ?1, 7)",
-                     R"({"usageStats":{"anthropic:default":{"errorCount":2}}})");
+  put_state(R"({"usageStats":{"anthropic:default":{"errorCount":2}}})");
   store::OpenClaw store{shared_, "anthropic:default"};
   auto loaded = store.load();
   ASSERT_TRUE(loaded);
@@ -97,9 +94,7 @@ TEST_F(OpenClawStoreTest, WritesOnlyTheCredentialMembersAndKeepsEverythingElseBy
       std::string::npos)
       << json;
   EXPECT_EQ(json.find("generation"), std::string::npos);
-  EXPECT_EQ(RawDb{shared_}.text("SELECT value_json FROM config_machine_state WHERE state_key = "
-                                "'authProfiles.state'"),
-            R"({"usageStats":{"anthropic:default":{"errorCount":2}}})");
+  EXPECT_EQ(state_json(), R"({"usageStats":{"anthropic:default":{"errorCount":2}}})");
   // keyward's generation is in its own table.
   EXPECT_EQ(RawDb{shared_}.text(
                 "SELECT generation FROM keyward_generation WHERE profile_id = 'anthropic:default'"),

@@ -5,6 +5,8 @@
 #
 # Installs openclaw 2026.9.6 and Node 24 from npm when missing (tools/openclaw/install.sh), then
 # runs with that Node:
+#   0. with KEYWARD_TOOL set (a keyward binary), the shared cooldowns both ways against
+#      OpenClaw's own code (cooldown.mjs, a few seconds);
 #   1. the negative control: a participant that refreshes without OpenClaw's lock and fence
 #      beside OpenClaw's own refresh must make the proof fail (so the proof can fail);
 #   2. the proof: the protocol checks (OpenClaw honours its lock file and fences written as
@@ -28,6 +30,13 @@ if [[ -z $NODE || ! -f $DIR/node_modules/openclaw/package.json ]]; then
   printf '\n**** SKIPPED: the OpenClaw interleaving proof: openclaw is not installed in %s\n' "$DIR"
   printf '**** (npm registry unreachable, see above) ****\n\n'
   exit 0
+fi
+
+if [[ -n ${KEYWARD_TOOL:-} ]]; then
+  keyward_banner "OpenClaw shared cooldowns, both ways, with $KEYWARD_TOOL"
+  "$NODE" tools/openclaw/cooldown.mjs --modules "$DIR/node_modules" --keyward "$KEYWARD_TOOL"
+else
+  echo "OpenClaw shared cooldowns not checked: KEYWARD_TOOL names no keyward binary"
 fi
 
 keyward_banner "OpenClaw proof: negative control (must fail)"

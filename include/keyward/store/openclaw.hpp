@@ -19,6 +19,9 @@
 //     there. A fence another process wrote is never sent as a token and never refreshed over:
 //     keyward waits for it (up to OpenClaw's 120 s), and a failed fence (`…:failed:…`) is
 //     Errc::needs_reauth.
+//   - Cooldown windows are shared both ways in OpenClaw's runtime state (`usageStats.<profile>`
+//     of `authProfiles.state`, or an agent's auth_profile_state), in OpenClaw's members and
+//     reasons (detail/openclaw_usage.hpp; docs/openclaw.md, "Shared cooldowns").
 //
 // Linux only. Needs SQLite (CMake target keyward::openclaw). Why this header is over 300 lines:
 // it is one format, read and written, with its protocol; splitting it would scatter the format.
@@ -41,6 +44,7 @@
 #include "keyward/credential_store.hpp"
 #include "keyward/detail/json.hpp"
 #include "keyward/detail/openclaw_lock.hpp"
+#include "keyward/detail/openclaw_usage.hpp"
 #include "keyward/detail/sha256.hpp"
 #include "keyward/detail/sqlite.hpp"
 #include "keyward/detail/wipe.hpp"
@@ -129,25 +133,19 @@ class OpenClaw {
   /// exist or has another type (keyward changes a profile's credential, never its shape).
   [[nodiscard]] Result<std::uint64_t> compare_and_swap(std::uint64_t expected,
                                                        const Credential& next) {
-    auto db = open();
-    if (!db) return unexpected(std::move(db).error());
-    auto provider = provider_of(*db);
-    if (!provider) return unexpected(std::move(provider).error());
-    auto lock = refresh_lock(*provider);
-    if (!lock) return unexpected(std::move(lock).error());
-    auto txn = detail::sqlite::Transaction::begin(*db);
-    if (!txn) return unexpected(std::move(txn).error());
-    auto snap = read(*db, false);
-    if (!snap) return unexpected(std::move(snap).error());
-    if (snap->state == State::missing) return unexpected(no_profile());
-    if (snap->state == State::foreign_fence) {
+    auto begun = begin_write(true);
+    if (!begun) return unexpected(std::move(begun).error());
+    Write& w = **begun;
+    const Snapshot& snap = w.snap;
+    if (snap.state == State::missing) return unexpected(no_profile());
+    if (snap.state == State::foreign_fence) {
       return unexpected(make_error(Errc::store_conflict, where() + " is being refreshed by "
                                                                    "another process (its fence "
                                                                    "is in place); nothing was "
                                                                    "written"));
     }
-    if (snap->generation != expected) return unexpected(changed(snap->generation, expected));
-    const std::string_view type = snap->record()->string_or("type");
+    if (snap.generation != expected) return unexpected(changed(snap.generation, expected));
+    const std::string_view type = snap.record()->string_or("type");
     if (type != type_name(next.kind)) {
       return unexpected(make_error(
           Errc::persist_failed, where() + " is of type \"" + std::string{type} +
@@ -158,25 +156,25 @@ class OpenClaw {
     }
     std::string base;
     const detail::WipeOnExit wipe_base{base};
-    if (snap->state == State::own_fence) {
+    if (snap.state == State::own_fence) {
       const std::scoped_lock guard(place_->mutex);
       base = place_->claim->original;
     } else {
-      base = std::string{snap->record()->source(snap->text)};
+      base = std::string{snap.record()->source(snap.text)};
     }
     auto base_value = detail::json::parse(base, {.max_depth = 64});
     if (!base_value || !base_value->is_object()) return unexpected(malformed("the profile"));
     std::vector<Member> members;
     std::vector<std::string_view> drop;
     members_of(next, members, drop);
-    const bool new_access = snap->record()->string_or("access") != next.token.reveal();
+    const bool new_access = snap.record()->string_or("access") != next.token.reveal();
     if (next.kind == CredentialKind::oauth && new_access) drop.emplace_back("idToken");
     std::string record = rewrite(base, *base_value, members, drop);
     const detail::WipeOnExit wipe_record{record};
     base_value->wipe();
-    auto written = write(*db, *snap, record, expected + 1, {});
+    auto written = write(w.db, snap, record, expected + 1, {});
     if (!written) return unexpected(std::move(written).error());
-    if (auto done = txn->commit(); !done) return unexpected(std::move(done).error());
+    if (auto done = w.txn->commit(); !done) return unexpected(std::move(done).error());
     forget_claim();
     return expected + 1;
   }
@@ -224,26 +222,24 @@ class OpenClaw {
   /// Errc::store_conflict when the profile changed meanwhile. Nothing is written for a profile
   /// without a refresh token.
   [[nodiscard]] Result<void> mark_refreshing(std::uint64_t generation, TimePoint /*now*/) {
-    auto db = open();
-    if (!db) return unexpected(std::move(db).error());
-    auto txn = detail::sqlite::Transaction::begin(*db);
-    if (!txn) return unexpected(std::move(txn).error());
-    auto snap = read(*db, false);
-    if (!snap) return unexpected(std::move(snap).error());
-    if (snap->state == State::missing) return unexpected(no_profile());
-    if (snap->state == State::failed_fence) return unexpected(failed_fence(*snap));
-    if (snap->generation != generation) return unexpected(changed(snap->generation, generation));
-    if (snap->state == State::own_fence) {
+    auto begun = begin_write(false);
+    if (!begun) return unexpected(std::move(begun).error());
+    Write& w = **begun;
+    const Snapshot& snap = w.snap;
+    if (snap.state == State::missing) return unexpected(no_profile());
+    if (snap.state == State::failed_fence) return unexpected(failed_fence(snap));
+    if (snap.generation != generation) return unexpected(changed(snap.generation, generation));
+    if (snap.state == State::own_fence) {
       release_lease();
       return {};  // fenced already, by an earlier flight of this store
     }
-    if (snap->state != State::plain) {
+    if (snap.state != State::plain) {
       return unexpected(make_error(Errc::store_conflict, where() + " is fenced; nothing written"));
     }
-    const detail::json::Value& record = *snap->record();
+    const detail::json::Value& record = *snap.record();
     const std::string_view refresh = record.string_or("refresh");
     if (record.string_or("type") != "oauth" || refresh.empty()) return {};
-    auto credential = credential_of(*snap);
+    auto credential = credential_of(snap);
     if (!credential) return unexpected(std::move(credential).error());
     const std::string provider{record.string_or("provider")};
     const std::string claim = random_hex(16);
@@ -251,17 +247,17 @@ class OpenClaw {
     made.access =
         fence_text(claim, "access", digest(provider, "access", record.string_or("access")));
     made.refresh = fence_text(claim, "refresh", digest(provider, "refresh", refresh));
-    made.original = std::string{record.source(snap->text)};
+    made.original = std::string{record.source(snap.text)};
     made.credential = std::move(*credential);
     made.generation = generation;
     std::string fenced = rewrite(
-        snap->text, record,
+        snap.text, record,
         {{"access", quoted(made.access)}, {"refresh", quoted(made.refresh)}, {"expires", "1"}},
         {"access", "refresh", "expires", "idToken", "oauthRef", "copyToAgents"}, true);
-    auto written = write(*db, *snap, fenced, generation, {});
+    auto written = write(w.db, snap, fenced, generation, {});
     detail::wipe(fenced);
     if (!written) return unexpected(std::move(written).error());
-    if (auto done = txn->commit(); !done) return unexpected(std::move(done).error());
+    if (auto done = w.txn->commit(); !done) return unexpected(std::move(done).error());
     {
       const std::scoped_lock guard(place_->mutex);
       place_->claim = std::move(made);
@@ -275,35 +271,86 @@ class OpenClaw {
   /// again, and keeps the reason for keyward's readers. Errc::store_conflict when the profile
   /// changed meanwhile.
   [[nodiscard]] Result<void> mark_refused(std::uint64_t generation, const RefreshRefusal& refusal) {
-    auto db = open();
-    if (!db) return unexpected(std::move(db).error());
-    auto provider = provider_of(*db);
-    if (!provider) return unexpected(std::move(provider).error());
-    auto lock = refresh_lock(*provider);
-    if (!lock) return unexpected(std::move(lock).error());
-    auto txn = detail::sqlite::Transaction::begin(*db);
-    if (!txn) return unexpected(std::move(txn).error());
-    auto snap = read(*db, false);
-    if (!snap) return unexpected(std::move(snap).error());
-    if (snap->state != State::own_fence || snap->generation != generation) {
+    auto begun = begin_write(true);
+    if (!begun) return unexpected(std::move(begun).error());
+    Write& w = **begun;
+    const Snapshot& snap = w.snap;
+    if (snap.state != State::own_fence || snap.generation != generation) {
       return unexpected(make_error(Errc::store_conflict, where() + " changed meanwhile"));
     }
-    const detail::json::Value& record = *snap->record();
+    const detail::json::Value& record = *snap.record();
     const auto failed = [](std::string_view fence) {
       std::string out{fence};
       const auto kind = out.rfind(':', out.rfind(':') - 1);  // before "access:" / "refresh:"
       out.insert(kind + 1, "failed:");
       return out;
     };
-    std::string text = rewrite(snap->text, record,
+    std::string text = rewrite(snap.text, record,
                                {{"access", quoted(failed(record.string_or("access")))},
                                 {"refresh", quoted(failed(record.string_or("refresh")))}},
                                {"access", "refresh"});
-    auto written = write(*db, *snap, text, generation, refusal.reason);
+    auto written = write(w.db, snap, text, generation, refusal.reason);
     if (!written) return unexpected(std::move(written).error());
-    if (auto done = txn->commit(); !done) return unexpected(std::move(done).error());
+    if (auto done = w.txn->commit(); !done) return unexpected(std::move(done).error());
     forget_claim();
     return {};
+  }
+
+  /// Shares a cooldown window with every holder of the profile, keyward's or OpenClaw's: written
+  /// into OpenClaw's runtime state (`authProfiles.state` beside the shared store, an agent's
+  /// auth_profile_state row) as `usageStats.<profile>` in OpenClaw's members: a rate limit as
+  /// `cooldownUntil` with `cooldownReason` "rate_limit", a quota as `disabledUntil` with
+  /// `disabledReason` "billing" (detail/openclaw_usage.hpp), in one BEGIN IMMEDIATE transaction.
+  /// Every other member of the state is kept byte for byte; a running window of the same kind that
+  /// ends as late or later is kept and nothing is written; a window is shared for 24 hours at
+  /// most; nothing is written for a profile the store does not hold (docs/openclaw.md, "Shared
+  /// cooldowns"). Errc::store_unavailable, and nothing written, when the state, its
+  /// `usageStats` or the profile's entry is not a JSON object.
+  [[nodiscard]] Result<void> share_cooldown(const SharedCooldown& window) {
+    auto begun = begin_write(false);
+    if (!begun) return unexpected(std::move(begun).error());
+    Write& w = **begun;
+    if (w.snap.state == State::missing) return {};  // no credential of the profile to cool
+    auto state = read_state(w.db);
+    if (!state) return unexpected(std::move(state).error());
+    const std::string text = state->value_or(R"({"version":1})");
+    const auto root = detail::json::parse(text, {.max_depth = 64, .max_size = kMaxJson});
+    if (!root || !root->is_object()) {
+      return unexpected(bad_state("is not a JSON object; the cooldown was not written"));
+    }
+    namespace usage = detail::openclaw_usage;
+    std::string out;
+    const auto recorded =
+        usage::record(out, text, *root, place_->profile, {window.reason, window.until},
+                      std::chrono::system_clock::now());
+    if (recorded == usage::Recorded::malformed) return unexpected(bad_state(out));
+    if (recorded == usage::Recorded::unchanged) return {};
+    if (auto written = write_state(w.db, out); !written) return written;
+    return w.txn->commit();
+  }
+
+  /// The cooldown window running for the profile, from OpenClaw's runtime state
+  /// (`usageStats.<profile>`) as keyward or OpenClaw wrote it, with the profile's current
+  /// generation. Windows of authentication failures, ended ones, ones that are not times or end
+  /// more than 24 hours ahead, and a state that is not a JSON object are ignored
+  /// (docs/openclaw.md, "Shared cooldowns").
+  [[nodiscard]] Result<std::optional<SharedCooldown>> shared_cooldown() const {
+    auto db = open();
+    if (!db) return unexpected(std::move(db).error());
+    auto snap = read(*db, true);
+    if (!snap) return unexpected(std::move(snap).error());
+    if (snap->state == State::missing) return std::optional<SharedCooldown>{};
+    auto state = read_state(*db);
+    if (!state) return unexpected(std::move(state).error());
+    if (!*state) return std::optional<SharedCooldown>{};
+    const auto root = detail::json::parse(**state, {.max_depth = 64, .max_size = kMaxJson});
+    if (!root || !root->is_object()) return std::optional<SharedCooldown>{};
+    namespace usage = detail::openclaw_usage;
+    const auto window =
+        usage::running(usage::entry_of(*root, place_->profile), std::chrono::system_clock::now());
+    if (!window) return std::optional<SharedCooldown>{};
+    return std::optional<SharedCooldown>{
+        SharedCooldown{snap->generation, window->reason, window->until}};
   }
 
   /// One profile of the store as listed by profiles(): no secret.
@@ -526,7 +573,7 @@ class OpenClaw {
     if (!row) return unexpected(std::move(row).error());
     if (!*row) return snap;  // no store yet
     snap.text = select->text(0).value_or(std::string{});
-    auto root = detail::json::parse(snap.text, {.max_depth = 64, .max_size = std::size_t{1} << 26});
+    auto root = detail::json::parse(snap.text, {.max_depth = 64, .max_size = kMaxJson});
     if (!root || !root->is_object()) return unexpected(malformed("the stored JSON"));
     snap.root = std::move(*root);
     const auto* version = snap.root.find("version");
@@ -691,6 +738,47 @@ class OpenClaw {
     return {};
   }
 
+  static constexpr std::size_t kMaxJson = std::size_t{1} << 26;  // the largest cell read
+
+  // OpenClaw's runtime state (order, lastGood, usageStats) as stored; none when it has no row.
+  Result<std::optional<std::string>> read_state(detail::sqlite::Database& db) const {
+    auto select = detail::sqlite::Statement::prepare(
+        db, place_->kind == Kind::shared
+                ? "SELECT value_json FROM config_machine_state WHERE state_key = "
+                  "'authProfiles.state'"
+                : "SELECT state_json FROM auth_profile_state WHERE state_key = 'primary'");
+    if (!select) return unexpected(std::move(select).error());
+    auto row = select->step(db);
+    if (!row) return unexpected(std::move(row).error());
+    if (!*row) return std::optional<std::string>{};
+    return std::optional<std::string>{select->text(0).value_or(std::string{})};
+  }
+
+  // Upserts the runtime state as OpenClaw does (writeAuthProfileJsonCell), in the caller's
+  // transaction.
+  Result<void> write_state(detail::sqlite::Database& db, std::string_view state) const {
+    auto upsert = detail::sqlite::Statement::prepare(
+        db, place_->kind == Kind::shared
+                ? "INSERT INTO config_machine_state (state_key, value_json, updated_at_ms) VALUES "
+                  "('authProfiles.state', ?1, ?2) ON CONFLICT(state_key) DO UPDATE SET "
+                  "value_json = ?1, updated_at_ms = ?2"
+                : "INSERT INTO auth_profile_state (state_key, state_json, updated_at) VALUES "
+                  "('primary', ?1, ?2) ON CONFLICT(state_key) DO UPDATE SET state_json = ?1, "
+                  "updated_at = ?2");
+    if (!upsert) return unexpected(std::move(upsert).error());
+    upsert->bind(1, state);
+    upsert->bind(2, detail::openclaw_usage::to_ms(std::chrono::system_clock::now()));
+    auto done = upsert->step(db);
+    if (!done) return unexpected(std::move(done).error());
+    return {};
+  }
+
+  [[nodiscard]] Error bad_state(std::string_view why) const {
+    return make_error(Errc::store_unavailable,
+                      place_->database + ": OpenClaw's auth profile state (usageStats): " +
+                          std::string{why} + " (docs/openclaw.md)");
+  }
+
   static constexpr const char* kCreateTable =
       "CREATE TABLE IF NOT EXISTS keyward_generation (profile_id TEXT NOT NULL PRIMARY KEY, "
       "generation INTEGER NOT NULL, login TEXT NOT NULL, note TEXT NOT NULL) STRICT";
@@ -711,10 +799,7 @@ class OpenClaw {
                      "store_key = 'primary'");
     if (!update) return unexpected(std::move(update).error());
     update->bind(1, text);
-    update->bind(2,
-                 static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count()));
+    update->bind(2, detail::openclaw_usage::to_ms(std::chrono::system_clock::now()));
     auto done = update->step(db);
     if (!done) return unexpected(std::move(done).error());
     auto parsed = detail::json::parse(record, {.max_depth = 64});
@@ -730,6 +815,40 @@ class OpenClaw {
     if (!snap) return unexpected(std::move(snap).error());
     if (snap->state == State::missing) return unexpected(no_profile());
     return std::string{snap->record()->string_or("provider")};
+  }
+
+  // One write's footing: the database, OpenClaw's refresh lock on the profile (when the write
+  // takes it), the BEGIN IMMEDIATE transaction and the store as read inside it. Members are
+  // destroyed in reverse: the transaction ends before the lock is released, the lock before the
+  // database is closed.
+  struct Write {
+    explicit Write(detail::sqlite::Database opened) : db(std::move(opened)) {}
+    detail::sqlite::Database db;
+    std::shared_ptr<detail::openclaw::RefreshLock> lock;
+    std::optional<detail::sqlite::Transaction> txn;
+    Snapshot snap;
+  };
+
+  // Opens the database, takes OpenClaw's refresh lock on the profile (`locked`), begins the
+  // transaction and reads the store in it. On the heap: the transaction points at `db`.
+  Result<std::unique_ptr<Write>> begin_write(bool locked) {
+    auto db = open();
+    if (!db) return unexpected(std::move(db).error());
+    auto w = std::make_unique<Write>(std::move(*db));
+    if (locked) {
+      auto provider = provider_of(w->db);
+      if (!provider) return unexpected(std::move(provider).error());
+      auto lock = refresh_lock(*provider);
+      if (!lock) return unexpected(std::move(lock).error());
+      w->lock = std::move(*lock);
+    }
+    auto txn = detail::sqlite::Transaction::begin(w->db);
+    if (!txn) return unexpected(std::move(txn).error());
+    w->txn.emplace(std::move(*txn));
+    auto snap = read(w->db, false);
+    if (!snap) return unexpected(std::move(snap).error());
+    w->snap = std::move(*snap);
+    return w;
   }
 
   Result<std::string> lock_path(std::string_view provider) const {
@@ -981,5 +1100,6 @@ class OpenClaw {
 static_assert(CredentialStore<OpenClaw>);
 static_assert(MarksRefreshes<OpenClaw>);
 static_assert(RecordsRefusals<OpenClaw>);
+static_assert(SharesCooldowns<OpenClaw>);
 
 }  // namespace keyward::store
