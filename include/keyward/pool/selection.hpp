@@ -3,8 +3,8 @@
 // quota as its last response stated it, and the table that pins a caller's session to a profile.
 //
 // Priority selection writes no shared memory; round robin and weighted write one relaxed counter
-// per request, least recently used one relaxed store, and a session pin one relaxed store when it
-// is (re)made.
+// per request, least recently used moves one profile in its order of use (under a mutex), and a
+// session pin writes one relaxed store when it is (re)made.
 #pragma once
 
 #include <algorithm>
@@ -276,6 +276,60 @@ class StatedWaits {
   mutable std::mutex mutex_;
   std::vector<Wait> waits_;
   std::atomic<bool> any_{false};
+};
+
+/// The profiles in the order they last served, least recent first, for least_recently_used: a
+/// list linked through their indices, under a mutex, so that choosing and recording a use cost
+/// O(1) (plus the profiles passed over because they cannot serve), not a scan of every profile.
+/// Profiles that never served come first, in the order they were added.
+class UseOrder {
+ public:
+  /// Adds the next profile (index size()) as the most recent so far.
+  void add() {
+    const std::scoped_lock lock(mutex_);
+    const std::size_t i = links_.size();
+    links_.push_back({tail_, kNone});
+    (tail_ == kNone ? head_ : links_[tail_].newer) = i;
+    tail_ = i;
+  }
+  /// The least recent profile for which `usable(i)` holds, made the most recent; nothing when
+  /// none is usable. `usable` runs under the lock.
+  template <class Usable>
+  std::optional<std::size_t> take(const Usable& usable) {
+    const std::scoped_lock lock(mutex_);
+    for (std::size_t i = head_; i != kNone; i = links_[i].newer) {
+      if (usable(i)) {
+        to_tail(i);
+        return i;
+      }
+    }
+    return std::nullopt;
+  }
+  /// Profile `i` served a request: it is the most recent.
+  void used(std::size_t i) {
+    const std::scoped_lock lock(mutex_);
+    to_tail(i);
+  }
+
+ private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  struct Link {
+    std::size_t older;
+    std::size_t newer;
+  };
+  void to_tail(std::size_t i) noexcept {
+    if (i == tail_) return;
+    Link& link = links_[i];
+    (link.older == kNone ? head_ : links_[link.older].newer) = link.newer;
+    links_[link.newer].older = link.older;  // i is not the tail: a newer one exists
+    link = {tail_, kNone};
+    links_[tail_].newer = i;
+    tail_ = i;
+  }
+  std::mutex mutex_;
+  std::vector<Link> links_;
+  std::size_t head_ = kNone;
+  std::size_t tail_ = kNone;
 };
 
 /// The profiles one call has tried: inline for up to 128 profiles, on the heap beyond.
