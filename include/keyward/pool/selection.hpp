@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <memory>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -336,25 +337,26 @@ class UseOrder {
 class TriedSet {
  public:
   /// Room for `n` profiles.
-  explicit TriedSet(std::size_t n) {
-    if (n > kInline * 64) heap_.resize((n + 63) / 64);
-  }
+  explicit TriedSet(std::size_t n)
+      : heap_(n > kInline * 64 ? std::make_unique<std::uint64_t[]>((n + 63) / 64) : nullptr),
+        words_(heap_ ? heap_.get() : inline_.data()) {}
+  TriedSet(const TriedSet&) = delete;
+  TriedSet& operator=(const TriedSet&) = delete;
+  TriedSet(TriedSet&&) = delete;
+  TriedSet& operator=(TriedSet&&) = delete;
+  ~TriedSet() = default;
   /// True when profile `i` was tried.
   [[nodiscard]] bool contains(std::size_t i) const noexcept {
-    return ((word(i) >> (i % 64)) & 1U) != 0;
+    return ((words_[i / 64] >> (i % 64)) & 1U) != 0;
   }
   /// Marks profile `i` tried.
-  void insert(std::size_t i) noexcept {
-    (heap_.empty() ? inline_[i / 64] : heap_[i / 64]) |= std::uint64_t{1} << (i % 64);
-  }
+  void insert(std::size_t i) noexcept { words_[i / 64] |= std::uint64_t{1} << (i % 64); }
 
  private:
   static constexpr std::size_t kInline = 2;
-  [[nodiscard]] std::uint64_t word(std::size_t i) const noexcept {
-    return heap_.empty() ? inline_[i / 64] : heap_[i / 64];
-  }
   std::array<std::uint64_t, kInline> inline_{};
-  std::vector<std::uint64_t> heap_;
+  std::unique_ptr<std::uint64_t[]> heap_;  // beyond 128 profiles
+  std::uint64_t* words_;                   // inline_ or heap_
 };
 
 }  // namespace detail
