@@ -250,7 +250,7 @@ class CredentialPool {
     const detail::Loan loan{request.headers};
     detail::TriedSet tried{members_.size()};
     std::vector<std::pair<std::size_t, Error>> failures;  // allocates only on a failover
-    std::optional<std::size_t> from;  // the profile the call fails over from
+    std::optional<std::size_t> from;                      // the profile the call fails over from
     for (;;) {
       LazyNow at{parts_.clock};
       bool panic = false;

@@ -43,6 +43,12 @@ class Chooser {
   void add(std::uint32_t weight) {
     cumulative_.push_back((cumulative_.empty() ? 0 : cumulative_.back()) + weight);
     order_.add();
+    if (options_.selection != Selection::weighted) return;
+    if (cumulative_.back() <= kShares) {
+      shares_.insert(shares_.end(), weight, static_cast<std::uint32_t>(cumulative_.size() - 1));
+    } else {
+      shares_.clear();  // too many: found by binary search
+    }
   }
 
   /// Why nothing can serve: every profile's outage, the soonest time one could serve, and the
@@ -136,9 +142,11 @@ class Chooser {
       case Selection::weighted: {
         const std::uint64_t at_weight =
             turn_.fetch_add(1, std::memory_order_relaxed) % cumulative_.back();
-        start = static_cast<std::size_t>(
-            std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
-            cumulative_.begin());
+        start = !shares_.empty()
+                    ? shares_[at_weight]
+                    : static_cast<std::size_t>(
+                          std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
+                          cumulative_.begin());
         if (usable(start)) return start;
         return spread(usable);  // it cannot serve: its share goes to the others
       }
@@ -261,8 +269,12 @@ class Chooser {
 
   const std::vector<std::unique_ptr<Member>>& members_;
   const PoolOptions& options_;
-  std::uint32_t floor_permille_;           // options_.remaining_floor in thousandths
+  std::uint32_t floor_permille_;  // options_.remaining_floor in thousandths
+  // Weighted: a table of whose each unit of weight is, while the weights add up to kShares at
+  // most (one load per choice, not a binary search of the running sums).
+  static constexpr std::uint64_t kShares = 1024;
   std::vector<std::uint64_t> cumulative_;  // running sums of the weights
+  std::vector<std::uint32_t> shares_;      // share -> profile, while the sum is <= kShares
   std::atomic<std::uint64_t> turn_{0};     // round robin and weighted
   std::atomic<std::uint64_t> spill_{0};    // weighted: the shares of profiles that cannot serve
   std::atomic<TimePoint::rep> last_panic_{kNever};

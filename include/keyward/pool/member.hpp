@@ -184,7 +184,6 @@ struct PoolCall {
     return true;
   }
 
-
  public:
   /// A delivered answer ends the model's window on this profile.
   void delivered(const Verdict& verdict) {

@@ -3,8 +3,8 @@
 // quota as its last response stated it, and the table that pins a caller's session to a profile.
 //
 // Priority selection writes no shared memory; round robin and weighted write one relaxed counter
-// per request, least recently used moves one profile in its order of use (under a mutex), and a
-// session pin writes one relaxed store when it is (re)made.
+// per request, least recently used moves one profile in its order of use (under a short lock), and
+// a session pin writes one relaxed store when it is (re)made.
 #pragma once
 
 #include <algorithm>
@@ -15,13 +15,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "keyward/classifier.hpp"
@@ -280,14 +281,14 @@ class StatedWaits {
 };
 
 /// The profiles in the order they last served, least recent first, for least_recently_used: a
-/// list linked through their indices, under a mutex, so that choosing and recording a use cost
+/// list linked through their indices, under a lock, so that choosing and recording a use cost
 /// O(1) (plus the profiles passed over because they cannot serve), not a scan of every profile.
 /// Profiles that never served come first, in the order they were added.
 class UseOrder {
  public:
   /// Adds the next profile (index size()) as the most recent so far.
   void add() {
-    const std::scoped_lock lock(mutex_);
+    const Hold hold{busy_};
     const std::size_t i = links_.size();
     links_.push_back({tail_, kNone});
     (tail_ == kNone ? head_ : links_[tail_].newer) = i;
@@ -297,7 +298,7 @@ class UseOrder {
   /// none is usable. `usable` runs under the lock.
   template <class Usable>
   std::optional<std::size_t> take(const Usable& usable) {
-    const std::scoped_lock lock(mutex_);
+    const Hold hold{busy_};
     for (std::size_t i = head_; i != kNone; i = links_[i].newer) {
       if (usable(i)) {
         to_tail(i);
@@ -307,8 +308,8 @@ class UseOrder {
     return std::nullopt;
   }
   /// Profile `i` served a request: it is the most recent.
-  void used(std::size_t i) {
-    const std::scoped_lock lock(mutex_);
+  void used(std::size_t i) noexcept {
+    const Hold hold{busy_};
     to_tail(i);
   }
 
@@ -317,6 +318,25 @@ class UseOrder {
   struct Link {
     std::size_t older;
     std::size_t newer;
+  };
+  // The lock: held for a few loads and stores (and the checks of the profiles passed over), so
+  // a flag that yields the CPU while another thread holds it, not a mutex (two calls, some 50
+  // instructions, on every choice).
+  class Hold {
+   public:
+    explicit Hold(std::atomic_flag& busy) noexcept : busy_(busy) {
+      while (busy_.test_and_set(std::memory_order_acquire)) {
+        while (busy_.test(std::memory_order_relaxed)) std::this_thread::yield();
+      }
+    }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    Hold(Hold&&) = delete;
+    Hold& operator=(Hold&&) = delete;
+    ~Hold() { busy_.clear(std::memory_order_release); }
+
+   private:
+    std::atomic_flag& busy_;
   };
   void to_tail(std::size_t i) noexcept {
     if (i == tail_) return;
@@ -327,7 +347,7 @@ class UseOrder {
     links_[tail_].newer = i;
     tail_ = i;
   }
-  std::mutex mutex_;
+  std::atomic_flag busy_;  // clear: held by no one
   std::vector<Link> links_;
   std::size_t head_ = kNone;
   std::size_t tail_ = kNone;
