@@ -131,7 +131,6 @@ class Chooser {
   std::optional<std::size_t> choose_by_strategy(std::string_view model, bool steer,
                                                 const TriedSet& tried, LazyNow& at) {
     const std::size_t n = members_.size();
-    const auto usable = [&](std::size_t i) { return can_take(i, model, steer, tried, at); };
     std::size_t start = 0;
     switch (options_.selection) {
       case Selection::priority:
@@ -147,11 +146,12 @@ class Chooser {
                     : static_cast<std::size_t>(
                           std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
                           cumulative_.begin());
-        if (usable(start)) return start;
-        return spread(usable);  // it cannot serve: its share goes to the others
+        if (can_take(start, model, steer, tried, at)) return start;
+        // It cannot serve: its share goes to the others.
+        return spread([&](std::size_t i) { return can_take(i, model, steer, tried, at); });
       }
       case Selection::least_recently_used:
-        return order_.take(usable);
+        return order_.take([&](std::size_t i) { return can_take(i, model, steer, tried, at); });
     }
     for (std::size_t i = start; i < n; ++i) {
       if (can_take(i, model, steer, tried, at)) return i;
