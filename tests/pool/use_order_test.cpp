@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "keyward/pool/selection.hpp"
@@ -69,6 +70,34 @@ TEST(UseOrderTest, AChoiceAsksOnlyUntilTheFirstProfileThatCanServe) {
       ASSERT_EQ(chosen, std::optional<std::size_t>{expected});
       EXPECT_EQ(asked, std::vector<std::size_t>{expected});
     }
+  }
+}
+
+TEST(UseOrderTest, ThreadsThatChooseAndUseAtOnceKeepEveryProfileInTheOrder) {
+  // Four threads choose and record uses at once; afterwards every profile is still in the order
+  // once: choosing each in turn yields all of them.
+  constexpr std::size_t kProfiles = 16;
+  UseOrder order;
+  add(order, kProfiles);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&order, t] {
+      for (std::size_t k = 0; k < 5000; ++k) {
+        if (k % 3 == 0) {
+          order.used((t + k) % kProfiles);
+        } else {
+          static_cast<void>(order.take([t, k](std::size_t i) { return (i + t + k) % 4 != 0; }));
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::vector<bool> seen(kProfiles, false);
+  for (std::size_t k = 0; k < kProfiles; ++k) {
+    const auto chosen = order.take(kAny);
+    ASSERT_TRUE(chosen);
+    EXPECT_FALSE(seen[*chosen]) << "profile " << *chosen << " twice";
+    seen[*chosen] = true;
   }
 }
 
