@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -71,6 +72,18 @@ TEST(UseOrderTest, AChoiceAsksOnlyUntilTheFirstProfileThatCanServe) {
       EXPECT_EQ(asked, std::vector<std::size_t>{expected});
     }
   }
+}
+
+TEST(UseOrderTest, AChoiceWhoseCheckThrowsLeavesTheOrderAsItWas) {
+  // The check reads the injected clock, which may throw: the lock is released, nothing moved.
+  UseOrder order;
+  add(order, 2);
+  EXPECT_THROW(
+      static_cast<void>(order.take([](std::size_t) -> bool { throw std::runtime_error("clock"); })),
+      std::runtime_error);
+  EXPECT_EQ(order.take(kAny), std::optional<std::size_t>{0});
+  order.used(1);
+  EXPECT_EQ(order.take(kAny), std::optional<std::size_t>{0});
 }
 
 TEST(UseOrderTest, ThreadsThatChooseAndUseAtOnceKeepEveryProfileInTheOrder) {
