@@ -220,8 +220,9 @@ class CredentialPool {
 
   // The one error of a call that no profile could serve, and its event.
   Error all_out(typename Chooser::Outage out, TimePoint at,
-                const std::vector<std::pair<std::size_t, Error>>& seen,
-                std::optional<Verdict> verdict) {
+                const std::vector<std::pair<std::size_t, Error>>& seen) {
+    std::optional<Verdict> verdict;  // the last verdict this call saw
+    for (auto it = seen.rbegin(); it != seen.rend() && !verdict; ++it) verdict = it->second.verdict;
     Error error =
         detail::all_out<Chooser>(prefix(), members_, std::move(out), at, seen, std::move(verdict));
     if constexpr (Driver::kObserving) {
@@ -249,8 +250,7 @@ class CredentialPool {
     const detail::Loan loan{request.headers};
     detail::TriedSet tried{members_.size()};
     std::vector<std::pair<std::size_t, Error>> failures;  // allocates only on a failover
-    std::optional<Verdict> last_verdict;
-    std::optional<std::size_t> from;  // the profile the call fails over from
+    std::optional<std::size_t> from;                      // the profile the call fails over from
     for (;;) {
       LazyNow at{parts_.clock};
       bool panic = false;
@@ -259,7 +259,7 @@ class CredentialPool {
       if (!chosen && !only) {
         auto out = chooser_.outage(scope.model, tried, at());
         if (!out.panic || !chooser_.claim_panic(at())) {
-          answer = unexpected(all_out(std::move(out), at(), failures, std::move(last_verdict)));
+          answer = unexpected(all_out(std::move(out), at(), failures));
           return answer;
         }
         chosen = out.panic;
@@ -276,11 +276,9 @@ class CredentialPool {
           driver_.serve(*m.seat, request, call, panic || only.has_value(), stream, at, answer);
       if (next == Next::done || only) return answer;
       // The profile failed this request: the next one takes it.
-      Error error = std::move(answer.error());
-      if (error.verdict) last_verdict = error.verdict;
       tried.insert(*chosen);
       from = *chosen;
-      failures.emplace_back(*chosen, std::move(error));
+      failures.emplace_back(*chosen, std::move(answer.error()));
     }
   }
 

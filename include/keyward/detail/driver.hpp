@@ -215,8 +215,8 @@ class Driver {
         return Next::rotate;
       }
       if (admission.kind == Kind::send) {
-        const Next next = attempt(seat, request, call, std::move(admission.ticket), at.read(),
-                                  progress, force, stream, answer);
+        const Next next = attempt(seat, request, call, admission.ticket, at.read(), progress, force,
+                                  stream, answer);
         if (next != Next::again) return next;
         continue;
       }
@@ -274,9 +274,10 @@ class Driver {
     return traits;
   }
 
-  // Sends once with `ticket` and acts on the verdict.
+  // Sends once with `ticket` (the admission's, which hands a claimed probe back when it goes)
+  // and acts on the verdict.
   template <class Call>
-  Next attempt(Seat& seat, const Request& request, Call& call, Ticket ticket,
+  Next attempt(Seat& seat, const Request& request, Call& call, Ticket& ticket,
                std::optional<TimePoint> admitted, Progress& progress, bool force,
                StreamAttempt* stream, Result<Response>& answer) {
     // The provider's breaker first: while it is open nothing is sent, and the credential, which

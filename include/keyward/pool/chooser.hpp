@@ -3,8 +3,8 @@
 // sticky sessions and steering by remaining quota; and, when none can serve, why each is out and
 // which one the panic rule may probe (never one whose window the server stated).
 //
-// Reads lock-free; a choice writes at most one relaxed word (the strategy's counter, a
-// least-recently-used stamp, a session pin).
+// Reads lock-free; a choice writes at most one relaxed word (the strategy's counter, a session
+// pin), or, for least recently used, moves the chosen profile in the order of use.
 #pragma once
 
 #include <algorithm>
@@ -35,11 +35,20 @@ class Chooser {
 
   /// Chooses among `members` (filled later, in priority order) by `options`.
   Chooser(const std::vector<std::unique_ptr<Member>>& members, const PoolOptions& options)
-      : members_(members), options_(options) {}
+      : members_(members),
+        options_(options),
+        floor_permille_(static_cast<std::uint32_t>(options.remaining_floor * 1000.0)) {}
 
   /// Counts the weight of the member added last.
   void add(std::uint32_t weight) {
     cumulative_.push_back((cumulative_.empty() ? 0 : cumulative_.back()) + weight);
+    order_.add();
+    if (options_.selection != Selection::weighted) return;
+    if (cumulative_.back() <= kShares) {
+      shares_.insert(shares_.end(), weight, static_cast<std::uint32_t>(cumulative_.size() - 1));
+    } else {
+      shares_.clear();  // too many: found by binary search
+    }
   }
 
   /// Why nothing can serve: every profile's outage, the soonest time one could serve, and the
@@ -70,11 +79,8 @@ class Chooser {
         return false;
       }
       if (!model.empty() && m.models.out_until(model, s.token->generation, at())) return false;
-      return !(steer && m.remaining.low(at, floor_permille()));
+      return !(steer && m.remaining.low(at, floor_permille_));
     });
-  }
-  [[nodiscard]] std::uint32_t floor_permille() const noexcept {
-    return static_cast<std::uint32_t>(options_.remaining_floor * 1000.0);
   }
 
   /// The profile to try next, or nothing when none can serve.
@@ -84,15 +90,13 @@ class Chooser {
       if (const auto pinned = pins_.find(scope.session, at(), options_.sticky_for);
           pinned && *pinned < n && !tried.contains(*pinned) &&
           serves(*members_[*pinned], scope.model, false, at)) {
-        if (options_.selection == Selection::least_recently_used) used(*pinned);
+        if (options_.selection == Selection::least_recently_used) order_.used(*pinned);
         return pinned;
       }
     }
-    std::optional<std::size_t> chosen;
-    for (const bool steer : {options_.steer_by_remaining, false}) {
-      chosen = choose_by_strategy(scope.model, steer, tried, at);
-      if (chosen || !steer) break;
-    }
+    const bool steer = options_.steer_by_remaining;
+    std::optional<std::size_t> chosen = choose_by_strategy(scope.model, steer, tried, at);
+    if (!chosen && steer) chosen = choose_by_strategy(scope.model, false, tried, at);
     if (chosen && !scope.session.empty()) pins_.pin(scope.session, *chosen, at());
     return chosen;
   }
@@ -118,23 +122,15 @@ class Chooser {
     return std::nullopt;
   }
 
-  // Least recently used: profile `i` serves a session's request, so it is the most recent.
-  void used(std::size_t i) noexcept {
-    std::uint64_t newest = 0;
-    for (const auto& m : members_) {
-      newest = std::max(newest, m->last_used.load(std::memory_order_relaxed));
-    }
-    if (members_[i]->last_used.load(std::memory_order_relaxed) != newest) {
-      members_[i]->last_used.store(newest + 1, std::memory_order_relaxed);
-    }
+  // True when profile `i`, untried by this call, serves (see serves()).
+  [[gnu::always_inline]] bool can_take(std::size_t i, std::string_view model, bool steer,
+                                       const TriedSet& tried, LazyNow& at) const {
+    return !tried.contains(i) && serves(*members_[i], model, steer, at);
   }
 
   std::optional<std::size_t> choose_by_strategy(std::string_view model, bool steer,
                                                 const TriedSet& tried, LazyNow& at) {
     const std::size_t n = members_.size();
-    const auto usable = [&](std::size_t i) {
-      return !tried.contains(i) && serves(*members_[i], model, steer, at);
-    };
     std::size_t start = 0;
     switch (options_.selection) {
       case Selection::priority:
@@ -145,31 +141,23 @@ class Chooser {
       case Selection::weighted: {
         const std::uint64_t at_weight =
             turn_.fetch_add(1, std::memory_order_relaxed) % cumulative_.back();
-        start = static_cast<std::size_t>(
-            std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
-            cumulative_.begin());
-        if (usable(start)) return start;
-        return spread(usable);  // it cannot serve: its share goes to the others
+        start = !shares_.empty()
+                    ? shares_[at_weight]
+                    : static_cast<std::size_t>(
+                          std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
+                          cumulative_.begin());
+        if (can_take(start, model, steer, tried, at)) return start;
+        // It cannot serve: its share goes to the others.
+        return spread([&](std::size_t i) { return can_take(i, model, steer, tried, at); });
       }
-      case Selection::least_recently_used: {
-        std::optional<std::size_t> best;
-        std::uint64_t best_stamp = 0;
-        std::uint64_t newest = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::uint64_t stamp = members_[i]->last_used.load(std::memory_order_relaxed);
-          newest = std::max(newest, stamp);
-          if ((!best || stamp < best_stamp) && usable(i)) {
-            best = i;
-            best_stamp = stamp;
-          }
-        }
-        if (best) members_[*best]->last_used.store(newest + 1, std::memory_order_relaxed);
-        return best;
-      }
+      case Selection::least_recently_used:
+        return order_.take([&](std::size_t i) { return can_take(i, model, steer, tried, at); });
     }
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t i = (start + k) % n;
-      if (usable(i)) return i;
+    for (std::size_t i = start; i < n; ++i) {
+      if (can_take(i, model, steer, tried, at)) return i;
+    }
+    for (std::size_t i = 0; i < start; ++i) {
+      if (can_take(i, model, steer, tried, at)) return i;
     }
     return std::nullopt;
   }
@@ -281,11 +269,17 @@ class Chooser {
 
   const std::vector<std::unique_ptr<Member>>& members_;
   const PoolOptions& options_;
+  std::uint32_t floor_permille_;  // options_.remaining_floor in thousandths
+  // Weighted: a table of whose each unit of weight is, while the weights add up to kShares at
+  // most (one load per choice, not a binary search of the running sums).
+  static constexpr std::uint64_t kShares = 1024;
   std::vector<std::uint64_t> cumulative_;  // running sums of the weights
+  std::vector<std::uint32_t> shares_;      // share -> profile, while the sum is <= kShares
   std::atomic<std::uint64_t> turn_{0};     // round robin and weighted
   std::atomic<std::uint64_t> spill_{0};    // weighted: the shares of profiles that cannot serve
   std::atomic<TimePoint::rep> last_panic_{kNever};
   SessionPins pins_;
+  UseOrder order_;  // least recently used
 };
 
 }  // namespace keyward::detail

@@ -54,7 +54,6 @@ struct PoolMember {
   ModelWindows models;                          ///< Its models' rate-limit windows.
   Remaining remaining;                          ///< What its last response said is left.
   StatedWaits stated;                           ///< The server's waits (never cut short).
-  std::atomic<std::uint64_t> last_used{0};      ///< A logical time, for least_recently_used.
 };
 
 /// Adds profile `name` to `members`, with the pool's `shared` options named after it, and seeds
@@ -122,6 +121,7 @@ struct PoolCall {
 
   /// Claims the model: out while its window runs, a probe when it has ended.
   Claim claim(std::uint64_t generation, std::optional<TimePoint> admitted, bool force) {
+    if (model.empty()) return Claim{m.models, model, 0, false};  // no window: no clock read
     const auto c = m.models.claim(model, generation, admitted.value_or(driver.now()), force);
     return Claim{m.models, model, c.out ? 0 : c.probe, c.out};
   }
@@ -160,6 +160,13 @@ struct PoolCall {
   /// is the error for the next profile (true); false for any other verdict.
   bool divert(Ticket& ticket, const Verdict& verdict, Now& now, Result<Response>& answer) {
     if (verdict.kind != VerdictKind::rate_limited || model.empty()) return false;
+    return cool_model(ticket, verdict, now, answer);
+  }
+
+ private:
+  // divert()'s work, out of the common path (a request without a model never gets here).
+  [[gnu::noinline]] bool cool_model(Ticket& ticket, const Verdict& verdict, Now& now,
+                                    Result<Response>& answer) {
     const TimePoint at = now();
     const auto token = m.cell.snapshot()->token;
     ticket.hand_back();
@@ -177,6 +184,7 @@ struct PoolCall {
     return true;
   }
 
+ public:
   /// A delivered answer ends the model's window on this profile.
   void delivered(const Verdict& verdict) {
     if (!model.empty() && m.models.clear(model)) {

@@ -3,8 +3,8 @@
 // quota as its last response stated it, and the table that pins a caller's session to a profile.
 //
 // Priority selection writes no shared memory; round robin and weighted write one relaxed counter
-// per request, least recently used one relaxed store, and a session pin one relaxed store when it
-// is (re)made.
+// per request, least recently used moves one profile in its order of use (under a short lock), and
+// a session pin writes one relaxed store when it is (re)made.
 #pragma once
 
 #include <algorithm>
@@ -15,12 +15,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "keyward/classifier.hpp"
@@ -278,29 +280,103 @@ class StatedWaits {
   std::atomic<bool> any_{false};
 };
 
+/// The profiles in the order they last served, least recent first, for least_recently_used: a
+/// list linked through their indices, under a lock, so that choosing and recording a use cost
+/// O(1) (plus the profiles passed over because they cannot serve), not a scan of every profile.
+/// Profiles that never served come first, in the order they were added.
+class UseOrder {
+ public:
+  /// Adds the next profile (index size()) as the most recent so far.
+  void add() {
+    const Hold hold{busy_};
+    const std::size_t i = links_.size();
+    links_.push_back({tail_, kNone});
+    (tail_ == kNone ? head_ : links_[tail_].newer) = i;
+    tail_ = i;
+  }
+  /// The least recent profile for which `usable(i)` holds, made the most recent; nothing when
+  /// none is usable. `usable` runs under the lock.
+  template <class Usable>
+  std::optional<std::size_t> take(const Usable& usable) {
+    const Hold hold{busy_};
+    for (std::size_t i = head_; i != kNone; i = links_[i].newer) {
+      if (usable(i)) {
+        to_tail(i);
+        return i;
+      }
+    }
+    return std::nullopt;
+  }
+  /// Profile `i` served a request: it is the most recent.
+  void used(std::size_t i) noexcept {
+    const Hold hold{busy_};
+    to_tail(i);
+  }
+
+ private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  struct Link {
+    std::size_t older;
+    std::size_t newer;
+  };
+  // The lock: held for a few loads and stores (and the checks of the profiles passed over), so
+  // a flag that yields the CPU while another thread holds it, not a mutex (two calls, some 50
+  // instructions, on every choice).
+  class Hold {
+   public:
+    explicit Hold(std::atomic_flag& busy) noexcept : busy_(busy) {
+      while (busy_.test_and_set(std::memory_order_acquire)) {
+        while (busy_.test(std::memory_order_relaxed)) std::this_thread::yield();
+      }
+    }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    Hold(Hold&&) = delete;
+    Hold& operator=(Hold&&) = delete;
+    ~Hold() { busy_.clear(std::memory_order_release); }
+
+   private:
+    std::atomic_flag& busy_;
+  };
+  void to_tail(std::size_t i) noexcept {
+    if (i == tail_) return;
+    Link& link = links_[i];
+    (link.older == kNone ? head_ : links_[link.older].newer) = link.newer;
+    links_[link.newer].older = link.older;  // i is not the tail: a newer one exists
+    link = {tail_, kNone};
+    links_[tail_].newer = i;
+    tail_ = i;
+  }
+  std::atomic_flag busy_;  // clear: held by no one
+  std::vector<Link> links_;
+  std::size_t head_ = kNone;
+  std::size_t tail_ = kNone;
+};
+
 /// The profiles one call has tried: inline for up to 128 profiles, on the heap beyond.
 class TriedSet {
  public:
   /// Room for `n` profiles.
-  explicit TriedSet(std::size_t n) {
-    if (n > kInline * 64) heap_.resize((n + 63) / 64);
-  }
+  explicit TriedSet(std::size_t n)
+      : heap_(n > kInline * 64 ? std::make_unique<std::uint64_t[]>((n + 63) / 64) : nullptr),
+        words_(heap_ ? heap_.get() : inline_.data()) {}
+  TriedSet(const TriedSet&) = delete;
+  TriedSet& operator=(const TriedSet&) = delete;
+  TriedSet(TriedSet&&) = delete;
+  TriedSet& operator=(TriedSet&&) = delete;
+  ~TriedSet() = default;
   /// True when profile `i` was tried.
   [[nodiscard]] bool contains(std::size_t i) const noexcept {
-    return ((word(i) >> (i % 64)) & 1U) != 0;
+    return ((words_[i / 64] >> (i % 64)) & 1U) != 0;
   }
   /// Marks profile `i` tried.
-  void insert(std::size_t i) noexcept {
-    (heap_.empty() ? inline_[i / 64] : heap_[i / 64]) |= std::uint64_t{1} << (i % 64);
-  }
+  void insert(std::size_t i) noexcept { words_[i / 64] |= std::uint64_t{1} << (i % 64); }
 
  private:
   static constexpr std::size_t kInline = 2;
-  [[nodiscard]] std::uint64_t word(std::size_t i) const noexcept {
-    return heap_.empty() ? inline_[i / 64] : heap_[i / 64];
-  }
   std::array<std::uint64_t, kInline> inline_{};
-  std::vector<std::uint64_t> heap_;
+  std::unique_ptr<std::uint64_t[]> heap_;  // beyond 128 profiles
+  std::uint64_t* words_;                   // inline_ or heap_
 };
 
 }  // namespace detail
