@@ -15,11 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kApi{kApiUrl};
-const std::string kApiKey = "sk-test-key-0123456789abcdefWXYZ";
-
-TYPED_TEST_SUITE(DriverFacesTest, Faces, FaceNames);
-
 // 402 is quota, with a fix.
 struct QuotaClassifier : classify::HttpStatus {
   [[nodiscard]] Verdict classify(const Response& r, const ClassifyContext& c) const {

@@ -139,7 +139,11 @@ struct PoolOfOne {
   static constexpr Errc out(Errc /*own*/) noexcept { return Errc::no_usable_credential; }
 };
 
-inline const std::string kFaceApi = "https://api.example.test/v1/messages";
+/// FakeOAuthServer's API, where most driver tests send.
+inline const std::string kApi{kApiUrl};
+/// The static key of make_static().
+inline const std::string kApiKey = "sk-test-key-0123456789abcdefWXYZ";
+/// The static key of DriverFacesTest::make().
 inline const std::string kFaceKey = "sk-face-key-0123456789abcdefWXYZ";
 
 /// The fixture: a transport, a clock and a sleeper, and a subject with a static key.
@@ -162,12 +166,12 @@ class DriverFacesTest : public ::testing::Test {
   std::unique_ptr<Subject> make(const Credential& credential = Credential::api_key(kFaceKey)) {
     return make(transport, clock, sleeper, credential);
   }
-  static Request post() { return Request{.method = "POST", .url = kFaceApi, .body = "{}"}; }
+  static Request post() { return Request{.method = "POST", .url = kApi, .body = "{}"}; }
 };
 
 /// A POST to FakeOAuthServer's API.
 inline Request api_request() {
-  return Request{.method = "POST", .url = std::string{kApiUrl}, .headers = {}, .body = "{}"};
+  return Request{.method = "POST", .url = kApi, .headers = {}, .body = "{}"};
 }
 
 /// The request's authorization header ("" when none).
@@ -178,7 +182,7 @@ inline std::string bearer_of(const Request& request) {
 /// A static key, profile "static", on `transport` and `clock`.
 template <class Face>
 auto make_static(const FakeTransport& transport, FakeClock clock,
-                 Credential credential = Credential::api_key("sk-test-key-0123456789abcdefWXYZ")) {
+                 Credential credential = Credential::api_key(kApiKey)) {
   return Face::template build<FacePolicies>(
       transport, std::move(credential), CredentialOptions{.profile = "static", .jitter_seed = 7},
       {.clock = clock, .sleeper = RecordingSleeper{clock}});
@@ -249,5 +253,6 @@ class FaceNames {
     return std::is_same_v<Face, Single> ? "Single" : "PoolOfOne";
   }
 };
+TYPED_TEST_SUITE(DriverFacesTest, Faces, FaceNames);
 
 }  // namespace keyward::testing

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "driver/faces.hpp"
@@ -16,10 +17,21 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kApi{kApiUrl};
-const std::string kApiKey = "sk-test-key-0123456789abcdefWXYZ";
-
-TYPED_TEST_SUITE(DriverFacesTest, Faces, FaceNames);
+// A sends and refreshes at the blocked token endpoint; B, sent once A's refresh is under way,
+// waits for it. Both are in flight when this returns.
+template <class Face, class Subject>
+std::pair<std::future<Result<Response>>, std::future<Result<Response>>> behind_a_hanging_refresh(
+    OAuthSetup<Face>& setup, Subject& rc) {
+  Subject* subject = &rc;
+  setup.server.block_token_endpoint();
+  auto a =
+      std::async(std::launch::async, [subject] { return Face::send(*subject, api_request()); });
+  while (setup.server.token_calls() == 0) std::this_thread::yield();
+  auto b =
+      std::async(std::launch::async, [subject] { return Face::send(*subject, api_request()); });
+  while (setup.transport.count(kApi) < 2) std::this_thread::yield();
+  return {std::move(a), std::move(b)};
+}
 
 // --- refresh and replay -------------------------------------------------------------------
 
@@ -106,11 +118,7 @@ TYPED_TEST(DriverFacesTest, ReplacementDuringARefreshIsRefreshedWhenRejected) {
   OAuthSetup<TypeParam> setup;
   auto rc = setup.make();
   setup.server.expire_access_tokens();
-  setup.server.block_token_endpoint();
-  auto a = std::async(std::launch::async, [&] { return TypeParam::send(*rc, api_request()); });
-  while (setup.server.token_calls() == 0) std::this_thread::yield();
-  auto b = std::async(std::launch::async, [&] { return TypeParam::send(*rc, api_request()); });
-  while (setup.transport.count(kApi) < 2) std::this_thread::yield();
+  auto [a, b] = behind_a_hanging_refresh(setup, *rc);
 
   const auto login = setup.server.login();
   setup.server.expire_access_tokens();
@@ -130,11 +138,7 @@ TYPED_TEST(DriverFacesTest, AReplacementEndsTheWaitForAHangingRefresh) {
   OAuthSetup<TypeParam> setup;
   auto rc = setup.make();
   setup.server.expire_access_tokens();
-  setup.server.block_token_endpoint();
-  auto a = std::async(std::launch::async, [&] { return TypeParam::send(*rc, api_request()); });
-  while (setup.server.token_calls() == 0) std::this_thread::yield();
-  auto b = std::async(std::launch::async, [&] { return TypeParam::send(*rc, api_request()); });
-  while (setup.transport.count(kApi) < 2) std::this_thread::yield();
+  auto [a, b] = behind_a_hanging_refresh(setup, *rc);
 
   const auto login = setup.server.login();  // a valid replacement
   ASSERT_TRUE(

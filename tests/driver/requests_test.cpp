@@ -12,10 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string& kApi = kFaceApi;
 const std::string& kKey = kFaceKey;
-
-TYPED_TEST_SUITE(DriverFacesTest, Faces, FaceNames);
 
 TYPED_TEST(DriverFacesTest, OverloadAndServerErrorsAreRetriedWithoutCoolingTheCredential) {
   // A GET: a POST is sent again only when the server cannot have processed it (docs/retries.md).
