@@ -274,26 +274,7 @@ TEST(PoolTest, ALaterServerStatedWaitExtendsTheWindowToTheServersTime) {
   late_answer_during_window("60", 60s);
 }
 
-TEST(PoolTest, ALateFailureForAReplacedCredentialChangesNothing) {
-  PoolSetup s({"a", "b"});
-  // a's request is answered with a 429 only after a person has replaced a's credential.
-  s.provider.transport.on(kUrl, [&](const Request& request) {
-    const std::string key{request.headers.get("authorization").value_or("")};
-    if (key == "Bearer " + key_of("a")) {
-      EXPECT_TRUE(s.pool->set_credential("a", Credential::api_key(key_of("a2"))));
-      return json_response(429, "{}", {{"retry-after", "60"}});
-    }
-    return json_response(200, "{}");
-  });
-  ASSERT_TRUE(s.send());
-  const PoolStatus status = s.pool->status();
-  EXPECT_EQ(s.profile(status, "a").credential.state, CredentialState::ready);
-  EXPECT_EQ(s.profile(status, "a").credential.generation, 2U);
-  ASSERT_TRUE(s.send());  // a serves again, with its new credential
-  EXPECT_EQ(s.provider.transport.requests().back().headers.get("authorization"),
-            "Bearer " + key_of("a2"));
-}
-
+// A late failure for a replaced credential, without a model: DriverFacesTest (tests/driver/).
 TEST(PoolTest, ALateModelRateLimitForAReplacedCredentialChangesNothing) {
   PoolSetup s({"a", "b"});
   s.provider.transport.on(kUrl, [&](const Request& request) {
@@ -833,23 +814,6 @@ TEST(PoolTest, ThePanicRuleProbesAModelWhoseEstimatedWindowRuns) {
   EXPECT_EQ(s.provider.last(), key_of("b"));
   EXPECT_EQ(s.observer.count(EventKind::panic), 1U);
   EXPECT_TRUE(s.profile(s.pool->status(), "b").models.empty());
-}
-
-}  // namespace
-}  // namespace keyward
-
-namespace keyward {
-namespace {
-
-TEST(PoolTest, AForcedProbeThatFailsNeverShortensTheRunningWindow) {
-  PoolSetup s({"a", "b"});
-  s.provider.answer("a", 429, "60");
-  ASSERT_TRUE(s.send());
-  s.provider.answer("a", 429, "5");  // the probe's answer names a shorter wait
-  ASSERT_FALSE(s.pool->probe("a", Request{.method = "GET", .url = kUrl}));
-  const Status a = s.profile(s.pool->status(), "a").credential;
-  EXPECT_EQ(a.until, testing::kFixtureNow + 60s);
-  EXPECT_EQ(a.consecutive_failures, 2U);
 }
 
 }  // namespace

@@ -1,119 +1,18 @@
-// The one request loop (detail/driver.hpp) through both of its faces: every test here runs
-// against a ResilientCredential and against a CredentialPool of one profile, on the fake clock
-// and a recording sleeper (no test sleeps or reads the real clock). What is about choosing among
-// profiles stays in pool_test.cpp.
-#include <gtest/gtest.h>
-
+// The driver's request loop through both faces (tests/driver/faces.hpp): provider-scoped
+// failures and retries, transport failures, answers returned as data, secrets, plain HTTP,
+// redirects and a credential built from its store.
 #include <atomic>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "keyward/pool.hpp"
-#include "keyward/resilient_credential.hpp"
-#include "keyward/store/memory.hpp"
-#include "support/fake_clock.hpp"
-#include "support/fake_transport.hpp"
-#include "support/recording_observer.hpp"
+#include "driver/faces.hpp"
 
-namespace keyward {
+namespace keyward::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeClock;
-using testing::FakeTransport;
-using testing::RecordingObserver;
-using testing::RecordingSleeper;
-using testing::response;
 
-struct FacePolicies : DefaultPolicies {
-  using Clock = FakeClock;
-  using Sleeper = RecordingSleeper;
-  using Observer = RecordingObserver;
-};
-
-const std::string kApi = "https://api.example.test/v1/messages";
-const std::string kKey = "sk-face-key-0123456789abcdefWXYZ";
-
-// The single credential.
-struct Single {
-  using Subject = ResilientCredential<FakeTransport, FacePolicies>;
-  static std::unique_ptr<Subject> make(const FakeTransport& transport, const FakeClock& clock,
-                                       const RecordingSleeper& sleeper,
-                                       const Credential& credential, store::Memory store = {}) {
-    return std::make_unique<Subject>(
-        transport, credential, CredentialOptions{.profile = "main", .jitter_seed = 7},
-        Subject::Components{.store = std::move(store), .clock = clock, .sleeper = sleeper});
-  }
-  static std::unique_ptr<Subject> make_stored(const FakeTransport& transport,
-                                              const FakeClock& clock, store::Memory store,
-                                              const StoredCredential& loaded) {
-    return std::make_unique<Subject>(
-        transport, loaded, CredentialOptions{.profile = "main", .jitter_seed = 7},
-        Subject::Components{.store = std::move(store), .clock = clock});
-  }
-  static Result<Response> send(Subject& subject, const Request& request) {
-    return subject.send(request);
-  }
-  static Status status(const Subject& subject) { return subject.status(); }
-};
-
-// A pool of one profile, "main".
-struct PoolOfOne {
-  using Subject = CredentialPool<FakeTransport, FacePolicies>;
-  static PoolOptions options() {
-    PoolOptions options;
-    options.provider = "example";
-    options.credential.jitter_seed = 7;
-    return options;
-  }
-  static std::unique_ptr<Subject> make(const FakeTransport& transport, const FakeClock& clock,
-                                       const RecordingSleeper& sleeper,
-                                       const Credential& credential, store::Memory store = {}) {
-    std::vector<Subject::Profile> profiles;
-    profiles.push_back({"main", credential, 1, std::move(store)});
-    return std::make_unique<Subject>(transport, std::move(profiles), options(),
-                                     Subject::Components{.clock = clock, .sleeper = sleeper});
-  }
-  static std::unique_ptr<Subject> make_stored(const FakeTransport& transport,
-                                              const FakeClock& clock, store::Memory store,
-                                              const StoredCredential& loaded) {
-    std::vector<Subject::StoredProfile> profiles;
-    profiles.push_back({"main", loaded, 1, std::move(store)});
-    return std::make_unique<Subject>(transport, std::move(profiles), options(),
-                                     Subject::Components{.clock = clock});
-  }
-  static Result<Response> send(Subject& subject, const Request& request) {
-    Request copy = request;
-    return subject.send(copy);
-  }
-  static Status status(const Subject& subject) {
-    return subject.status().profiles.front().credential;
-  }
-};
-
-template <class Face>
-class DriverFacesTest : public ::testing::Test {
- protected:
-  FakeTransport transport;
-  FakeClock clock;
-  RecordingSleeper sleeper{clock};
-
-  std::unique_ptr<typename Face::Subject> make() {
-    return Face::make(transport, clock, sleeper, Credential::api_key(kKey));
-  }
-  static Request post() { return Request{.method = "POST", .url = kApi, .body = "{}"}; }
-};
-
-using Faces = ::testing::Types<Single, PoolOfOne>;
-class FaceNames {
- public:
-  template <class Face>
-  static std::string GetName(int /*index*/) {
-    return std::is_same_v<Face, Single> ? "Single" : "PoolOfOne";
-  }
-};
-TYPED_TEST_SUITE(DriverFacesTest, Faces, FaceNames);
+const std::string& kKey = kFaceKey;
 
 TYPED_TEST(DriverFacesTest, OverloadAndServerErrorsAreRetriedWithoutCoolingTheCredential) {
   // A GET: a POST is sent again only when the server cannot have processed it (docs/retries.md).
@@ -123,7 +22,7 @@ TYPED_TEST(DriverFacesTest, OverloadAndServerErrorsAreRetriedWithoutCoolingTheCr
     FakeClock at;
     RecordingSleeper waits{at};
     fresh.on(kApi, [&](const Request&) { return response(status); });
-    auto subject = TypeParam::make(fresh, at, waits, Credential::api_key(kKey));
+    auto subject = TestFixture::make(fresh, at, waits, Credential::api_key(kKey));
 
     auto result = TypeParam::send(*subject, get);
 
@@ -250,11 +149,13 @@ TYPED_TEST(DriverFacesTest, BuiltFromAStoreItUsesTheNewerStoredGeneration) {
   });
   const StoredCredential loaded = *store.load();
   ASSERT_TRUE(store.compare_and_swap(loaded.generation, Credential::api_key(newer)));  // since
-  auto subject = TypeParam::make_stored(this->transport, this->clock, store, loaded);
+  auto subject = TypeParam::template build_stored<FacePolicies>(
+      this->transport, loaded, {.profile = "main", .jitter_seed = 7}, {.clock = this->clock},
+      store);
   ASSERT_TRUE(TypeParam::send(*subject, this->post()));
   EXPECT_EQ(newer_seen.load(), 1);
   EXPECT_EQ(store.load()->generation, 2U);  // nothing written over it
 }
 
 }  // namespace
-}  // namespace keyward
+}  // namespace keyward::testing
