@@ -67,8 +67,9 @@ struct SharedCooldown {
   TimePoint until{};                               ///< When it ends.
 };
 
-/// A CredentialStore that shares cooldown windows between its holders (store::Redis, and
-/// store::File in OpenClaw's `usageStats`, docs/credentials-file.md "Cooldowns"): a holder
+/// A CredentialStore that shares cooldown windows between its holders (store::Redis;
+/// store::File in OpenClaw's `usageStats`, docs/credentials-file.md "Cooldowns"; store::OpenClaw
+/// in OpenClaw's SQLite state, docs/openclaw.md "Shared cooldowns"): a holder
 /// that is told to wait shares the window, and the others apply it before their next request
 /// instead of each hitting the limit themselves. A window never shrinks.
 template <class S>
