@@ -8,38 +8,38 @@
 #   1. the README's quick test command, tools/dev-test.sh: the dev preset (g++, Debug, -Werror):
 #      configure, build (incl. header check), ctest (incl. the examples and the guides' programs,
 #      examples/guides/*.cpp)
-#   2. asan preset (ASan+UBSan, clang++ -Werror: also the clang build of every test, example
-#      and the tool): build, ctest (no header check: steps 1 and 7 cover it; keyward_tests as 4
-#      gtest shards rather than one process per case; the compile-fail cases only in step 1)
+#   2. asan preset (ASan+UBSan): build, ctest (no header check: step 1 has it)
 #   3. tsan preset (TSan): build, ctest, over the test files that start threads, processes or
-#      servers (KEYWARD_TESTS_THREADED_ONLY: a file that runs one thread cannot race), as 4
-#      gtest shards
-#   4. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
-#   5. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
+#      servers (KEYWARD_TESTS_THREADED_ONLY: a file that runs one thread cannot race)
+#   4. clang preset (clang++, -Werror): build, ctest (no header check: steps 1 and 8 cover it)
+#   Steps 2 to 4 run keyward_tests as 4 gtest shards rather than one process per case
+#   (KEYWARD_TEST_SHARDS) and leave the compile-fail cases to step 1.
+#   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
+#   6. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
 #      docs/guides/ against its program in examples/guides/ (tools/check_guides.sh: the guide
 #      shows the whole program, in order)
-#   5b. every shell block of docs/*.md and docs/guides/*.md marked `<!-- runnable -->` runs as
+#   6b. every shell block of docs/*.md and docs/guides/*.md marked `<!-- runnable -->` runs as
 #      written from the dev build tree (tools/check_doc_commands.sh)
-#   6. the API reference (tools/check_api_docs.sh): Doxygen over the public headers with
+#   7. the API reference (tools/check_api_docs.sh): Doxygen over the public headers with
 #      docs/Doxyfile into build/api-docs; any warning, an undocumented public declaration above
 #      all, fails
-#   7. every public header, the README's example and the guides' programs compile under a user's
+#   8. every public header, the README's example and the guides' programs compile under a user's
 #      -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror on g++ and clang++
 #      (tools/check_user_flags.sh)
-#   8. clang-tidy over the header-check TUs, examples/*.cpp and examples/guides/*.cpp
-#   9. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
-#  10. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
+#   9. clang-tidy over the header-check TUs, examples/*.cpp and examples/guides/*.cpp
+#  10. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
+#  11. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
 #      than 1; prints the timing ratios without failing on them
-#  10b. the OpenClaw interleaving proof (tools/openclaw/proof.sh): npm openclaw 2026.9.6 and
+#  11b. the OpenClaw interleaving proof (tools/openclaw/proof.sh): npm openclaw 2026.9.6 and
 #      Node 24 into build/openclaw (tools/openclaw/install.sh), then OpenClaw's own refresh in
 #      two processes and `keyward get --openclaw` (store::OpenClaw) in two more, on one profile,
 #      100 interleavings with expiries forced, against a loopback token endpoint that revokes on
 #      reuse; and its negative control. About 3 min
 #      (plus about 2 min for the first install); skipped with a banner when npm is unreachable
-#  11. install (tools/check_install.sh): the README's install blocks (everything; headers only),
+#  12. install (tools/check_install.sh): the README's install blocks (everything; headers only),
 #      run as written in a fresh copy of the tree, then tests/cmake_import built against each
 #      install with CMake (find_package) and Make (pkg-config)
-#  12. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
+#  13. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
 #      install), the same consumers against the installed package; keyward-tools (the tool's
 #      .deb, `cpack --preset debs`) checked, installed with dpkg -i and its `keyward` run; the
 #      source tarball; both packages are removed again
@@ -130,7 +130,7 @@ KEYWARD_JOBS=$JOBS bash tools/dev-test.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------
-begin_step "asan (ASan+UBSan, clang++ -Werror)"
+begin_step "asan (ASan+UBSan)"
 echo "vm.mmap_rnd_bits=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo '?');" \
   "sanitizer wrapper: ${SAN_WRAP[*]:-none (setarch -R not permitted here)}"
 preset_build_and_test asan "${SAN_WRAP[@]}"
@@ -142,6 +142,11 @@ end_step
 # atomics it cannot see) say nothing about keyward; races in keyward's code are still reported.
 begin_step "tsan (TSan)"
 preset_build_and_test tsan "${SAN_WRAP[@]}"
+end_step
+
+# ---------------------------------------------------------------------------------------------
+begin_step "clang (clang++ Debug -Werror)"
+preset_build_and_test clang
 end_step
 
 # ---------------------------------------------------------------------------------------------
