@@ -12,8 +12,6 @@
 #   3. tsan preset (TSan): build, ctest, over the test files that start threads, processes or
 #      servers (KEYWARD_TESTS_THREADED_ONLY: a file that runs one thread cannot race)
 #   4. clang preset (clang++, -Werror): build, ctest (no header check: steps 1 and 8 cover it)
-#   Steps 2 to 4 run keyward_tests as 4 gtest shards rather than one process per case
-#   (KEYWARD_TEST_SHARDS) and leave the compile-fail cases to step 1.
 #   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
 #   6. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
 #      docs/guides/ against its program in examples/guides/ (tools/check_guides.sh: the guide
