@@ -358,8 +358,8 @@ class TriedSet {
  public:
   /// Room for `n` profiles.
   explicit TriedSet(std::size_t n)
-      : heap_(n > kInline * 64 ? std::make_unique<std::uint64_t[]>((n + 63) / 64) : nullptr),
-        words_(heap_ ? heap_.get() : inline_.data()) {}
+      : heap_(n > kInline * 64 ? (n + 63) / 64 : 0),
+        words_(heap_.empty() ? inline_.data() : heap_.data()) {}
   TriedSet(const TriedSet&) = delete;
   TriedSet& operator=(const TriedSet&) = delete;
   TriedSet(TriedSet&&) = delete;
@@ -375,8 +375,8 @@ class TriedSet {
  private:
   static constexpr std::size_t kInline = 2;
   std::array<std::uint64_t, kInline> inline_{};
-  std::unique_ptr<std::uint64_t[]> heap_;  // beyond 128 profiles
-  std::uint64_t* words_;                   // inline_ or heap_
+  std::vector<std::uint64_t> heap_;  // beyond 128 profiles
+  std::uint64_t* words_;             // inline_ or heap_
 };
 
 }  // namespace detail
