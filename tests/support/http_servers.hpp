@@ -30,7 +30,7 @@ struct Fault {
     status,          ///< Answers `status` with `headers` and `body`.
     hang,            ///< Accepts the request and never answers (until the server stops).
     reset_mid_body,  ///< Announces a body, sends part of it, and closes the connection.
-    huge_body,       ///< A 200 whose body is `size` bytes of JSON-ish text.
+    huge_body,       ///< A 200 whose body is `size` bytes of `x`, its length in the head.
     announced_only,  ///< A 200 announcing `size` bytes of body, none sent (until the server stops).
     trickle,         ///< A 200 whose body comes one byte every `interval`.
     stream_cut,      ///< An event stream cut in the middle of an event.
