@@ -8,36 +8,37 @@
 #   1. the README's quick test command, tools/dev-test.sh: the dev preset (g++, Debug, -Werror):
 #      configure, build (incl. header check), ctest (incl. the examples and the guides' programs,
 #      examples/guides/*.cpp)
-#   2. asan preset (ASan+UBSan): build, ctest (no header check: step 1 has it)
-#   3. tsan preset (TSan): build, ctest, over the test files that start threads, processes or
+#   2. asan preset (clang++, -Werror, ASan+UBSan): build, ctest (no header check: steps 1 and 7
+#      cover it); so the tests run under both compilers, one of them sanitized
+#   3. tsan preset (g++, TSan): build, ctest, over the test files that start threads, processes or
 #      servers (KEYWARD_TESTS_THREADED_ONLY: a file that runs one thread cannot race)
-#   4. clang preset (clang++, -Werror): build, ctest (no header check: steps 1 and 8 cover it)
-#   5. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
-#   6. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
+#   4. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
+#   5. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
 #      docs/guides/ against its program in examples/guides/ (tools/check_guides.sh: the guide
 #      shows the whole program, in order)
-#   6b. every shell block of docs/*.md and docs/guides/*.md marked `<!-- runnable -->` runs as
+#   5b. every shell block of docs/*.md and docs/guides/*.md marked `<!-- runnable -->` runs as
 #      written from the dev build tree (tools/check_doc_commands.sh)
-#   7. the API reference (tools/check_api_docs.sh): Doxygen over the public headers with
+#   6. the API reference (tools/check_api_docs.sh): Doxygen over the public headers with
 #      docs/Doxyfile into build/api-docs; any warning, an undocumented public declaration above
 #      all, fails
-#   8. every public header, the README's example and the guides' programs compile under a user's
+#   7. every public header, the README's example and the guides' programs compile under a user's
 #      -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror on g++ and clang++
 #      (tools/check_user_flags.sh)
-#   9. clang-tidy over the header-check TUs, examples/*.cpp and examples/guides/*.cpp
-#  10. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
-#  11. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
+#   8. clang-tidy over the header-check TUs of the headers no other header includes (which reach
+#      every public header: tools/header_roots.py), examples/*.cpp and examples/guides/*.cpp
+#   9. tools/fuzz.sh 3: every libFuzzer target for 3 seconds
+#  10. bench/run --short: fails on an allocation on the hot path or a storm refresh count other
 #      than 1; prints the timing ratios without failing on them
-#  11b. the OpenClaw interleaving proof (tools/openclaw/proof.sh): npm openclaw 2026.9.6 and
+#  10b. the OpenClaw interleaving proof (tools/openclaw/proof.sh): npm openclaw 2026.9.6 and
 #      Node 24 into build/openclaw (tools/openclaw/install.sh), then OpenClaw's own refresh in
 #      two processes and `keyward get --openclaw` (store::OpenClaw) in two more, on one profile,
 #      100 interleavings with expiries forced, against a loopback token endpoint that revokes on
 #      reuse; and its negative control. About 3 min
 #      (plus about 2 min for the first install); skipped with a banner when npm is unreachable
-#  12. install (tools/check_install.sh): the README's install blocks (everything; headers only),
+#  11. install (tools/check_install.sh): the README's install blocks (everything; headers only),
 #      run as written in a fresh copy of the tree, then tests/cmake_import built against each
 #      install with CMake (find_package) and Make (pkg-config)
-#  13. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
+#  12. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
 #      install), the same consumers against the installed package; keyward-tools (the tool's
 #      .deb, `cpack --preset debs`) checked, installed with dpkg -i and its `keyward` run; the
 #      source tarball; both packages are removed again
@@ -128,7 +129,7 @@ KEYWARD_JOBS=$JOBS bash tools/dev-test.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------
-begin_step "asan (ASan+UBSan)"
+begin_step "asan (clang++ -Werror, ASan+UBSan)"
 echo "vm.mmap_rnd_bits=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo '?');" \
   "sanitizer wrapper: ${SAN_WRAP[*]:-none (setarch -R not permitted here)}"
 preset_build_and_test asan "${SAN_WRAP[@]}"
@@ -140,11 +141,6 @@ end_step
 # atomics it cannot see) say nothing about keyward; races in keyward's code are still reported.
 begin_step "tsan (TSan)"
 preset_build_and_test tsan "${SAN_WRAP[@]}"
-end_step
-
-# ---------------------------------------------------------------------------------------------
-begin_step "clang (clang++ Debug -Werror)"
-preset_build_and_test clang
 end_step
 
 # ---------------------------------------------------------------------------------------------
@@ -199,12 +195,14 @@ end_step
 
 # ---------------------------------------------------------------------------------------------
 begin_step "clang-tidy"
+# The header-check TUs of the headers no other header includes (tools/header_roots.py): together
+# they include every public header, so each header's code is checked once, not once per includer.
 declare -a tidy_files=()
-if [[ -f build/dev/header_check/sources.txt ]]; then
-  while IFS= read -r f; do
-    [[ -n $f ]] && tidy_files+=("$f")
-  done <build/dev/header_check/sources.txt
-fi
+while IFS= read -r h; do
+  f=$PWD/build/dev/header_check/$h.cpp
+  [[ -f $f ]] || keyward_die "no header-check TU $f: step 1 builds them (KEYWARD_HEADER_CHECK=ON)"
+  tidy_files+=("$f")
+done < <(python3 tools/header_roots.py include)
 for f in examples/*.cpp examples/guides/*.cpp; do
   [[ -f $f ]] && tidy_files+=("$PWD/$f")
 done
