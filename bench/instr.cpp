@@ -23,16 +23,6 @@
 namespace keyward::bench {
 namespace {
 
-constexpr std::string_view kUrl = "https://api.anthropic.com/v1/messages";
-
-// The request of every send case, built out of line so that each case pays the very same
-// instructions for it (inlined, the compiler built the URL through an out-of-line strlen
-// constructor in one loop and with its length known in another, some 100 instructions apart),
-// and with the URL's length known, as a careful client builds it.
-[[gnu::noinline]] Request post_request() {
-  return Request{.method = "POST", .url = std::string{kUrl}};
-}
-
 template <class Design>
 void acquire(long n) {
   const Design design;
