@@ -45,6 +45,15 @@ inline std::string token_for(std::uint64_t generation) {
   return "sk-ant-oat01-" + std::string(48, 'x') + "-" + std::to_string(generation) + "-abcd";
 }
 
+/// The request of every send benchmark: `POST https://api.anthropic.com/v1/messages`, built out
+/// of line so that each case pays the very same instructions for it (inlined, g++ built the URL
+/// through an out-of-line strlen constructor in one loop and with its length known in another,
+/// some 100 instructions apart), with the URL's length known, as a careful client builds it.
+[[gnu::noinline]] inline Request post_request() {
+  constexpr std::string_view kUrl = "https://api.anthropic.com/v1/messages";
+  return Request{.method = "POST", .url = std::string{kUrl}};
+}
+
 /// A pool of `profiles` API keys over NullTransport, choosing by `selection`: the pool's send()
 /// measured against ResilientCredential's on the same canned answers.
 inline std::unique_ptr<CredentialPool<NullTransport>> make_send_pool(std::size_t profiles,

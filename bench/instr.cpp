@@ -23,8 +23,6 @@
 namespace keyward::bench {
 namespace {
 
-constexpr const char* kUrl = "https://api.anthropic.com/v1/messages";
-
 template <class Design>
 void acquire(long n) {
   const Design design;
@@ -53,7 +51,7 @@ void send_direct(long n) {
   const NullTransport transport{&canned_responses()[Body]};
   const std::string cached = "Bearer " + token_for(0);
   for (long i = 0; i < n; ++i) {
-    Request request{.method = "POST", .url = kUrl};
+    Request request = post_request();
     request.headers.set("authorization", cached);
     auto response = transport.send(request);
     benchmark::DoNotOptimize(response);
@@ -66,7 +64,7 @@ void send_keyward(long n) {
   ResilientCredential<NullTransport> credential{NullTransport{&canned_responses()[Body]},
                                                 Credential::api_key(token_for(0))};
   for (long i = 0; i < n; ++i) {
-    Request request{.method = "POST", .url = kUrl};
+    Request request = post_request();
     auto response = credential.send(request);
     benchmark::DoNotOptimize(response);
   }
@@ -77,7 +75,7 @@ template <std::size_t Profiles, Selection S>
 void send_pool(long n) {
   const auto pool = make_send_pool(Profiles, S, &canned_responses()[0]);
   for (long i = 0; i < n; ++i) {
-    Request request{.method = "POST", .url = kUrl};
+    Request request = post_request();
     auto response = pool->send(request);
     benchmark::DoNotOptimize(response);
   }

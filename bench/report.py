@@ -2,8 +2,9 @@
 """Turns keyward_bench's JSON output and keyward_instr's instruction counts into ratios.
 
 Fails (exit 1) on what is deterministic: an allocation on the hot path, more allocations in
-keyward's send() than in the direct baseline's, a refresh storm with other than one refresh, and an
-instruction ratio over its target plus margin (for the targets listed in ENFORCED). Times are
+keyward's send() than in the direct baseline's, more in a pool's send() than in the single
+credential's, a refresh storm with other than one refresh, and an instruction ratio over its target
+plus margin (for the targets listed in ENFORCED). Times are
 printed beside, never enforced: shared machines are noisy. With --markdown, writes bench/RESULTS.md.
 
     python3 bench/report.py --check RESULTS.json [--instr INSTR.txt] [--profiles DIR]
@@ -143,6 +144,16 @@ def check(runs, instr):
             elif k["allocs"] > d["allocs"] + 1e-6:
                 failures.append(f"BM_Send_Keyward/{body}, {t} thread(s): {k['allocs']:g} "
                                 f"allocations per send, direct {d['allocs']:g}")
+    # The pool's send allocates no more than the single credential's (issue 20, "same cost").
+    single = timed(runs, "BM_Send_Keyward/empty", 1)
+    for sel in SELECTIONS:
+        for n in (1, 128):
+            pool = timed(runs, f"BM_Send_Pool/{sel}/{n}", 1)
+            if pool is None or single is None:
+                failures.append(f"BM_Send_Pool/{sel}/{n} or BM_Send_Keyward/empty did not run")
+            elif pool["allocs"] > single["allocs"] + 1e-6:
+                failures.append(f"BM_Send_Pool/{sel}/{n}: {pool['allocs']:g} allocations per "
+                                f"send, single credential {single['allocs']:g}")
     storm = runs.get(STORM)
     if storm is None:
         failures.append("BM_Refresh_Storm did not run")
@@ -308,6 +319,15 @@ def markdown(context, runs, instr, profiles, steps, compile_times=()):
             add(f"| allocations per send, {body} body: keyward / direct | "
                 f"{k['allocs']:g} / {d['allocs']:g} | keyward <= direct | {'yes' if ok else 'NO'} "
                 f"| | | yes |")
+    single = timed(runs, "BM_Send_Keyward/empty", 1)
+    for sel in SELECTIONS:
+        for n in (1, 128):
+            pool = timed(runs, f"BM_Send_Pool/{sel}/{n}", 1)
+            if pool and single:
+                ok = pool["allocs"] <= single["allocs"] + 1e-6
+                add(f"| allocations per send, pool of {n}, {sel}: pool / single credential | "
+                    f"{pool['allocs']:g} / {single['allocs']:g} | pool <= single | "
+                    f"{'yes' if ok else 'NO'} | | | yes |")
     storm = runs.get(STORM)
     if storm:
         add(f"| refreshes per storm of 64 threads | {storm['refresh_calls']:g} | 1 | "

@@ -33,7 +33,7 @@ void send_direct(benchmark::State& state, const Canned* canned) {
   const std::string cached = "Bearer " + token_for(0);
   const auto before = thread_allocations();
   for (auto _ : state) {
-    Request request{.method = "POST", .url = kUrl};
+    Request request = post_request();
     request.headers.set("authorization", cached);
     auto response = transport.send(request);
     benchmark::DoNotOptimize(response);
@@ -60,12 +60,12 @@ ResilientCredential<NullTransport>& credential_for(const Canned* canned) {
 void send_keyward(benchmark::State& state, const Canned* canned) {
   auto& credential = credential_for(canned);
   {
-    Request first{.method = "POST", .url = kUrl};  // the first read of a thread fills its cache
+    Request first = post_request();  // the first read of a thread fills its cache
     benchmark::DoNotOptimize(credential.send(first));
   }
   const auto before = thread_allocations();
   for (auto _ : state) {
-    Request request{.method = "POST", .url = kUrl};
+    Request request = post_request();
     auto response = credential.send(request);
     benchmark::DoNotOptimize(response);
   }
@@ -79,12 +79,12 @@ void send_pool(benchmark::State& state, Selection selection) {
   const auto pool =
       make_send_pool(static_cast<std::size_t>(state.range(0)), selection, &canned_responses()[0]);
   for (std::size_t i = 0; i < static_cast<std::size_t>(state.range(0)); ++i) {
-    Request first{.method = "POST", .url = kUrl};  // every profile's first read fills the cache
+    Request first = post_request();  // every profile's first read fills the cache
     benchmark::DoNotOptimize(pool->send(first));
   }
   const auto before = thread_allocations();
   for (auto _ : state) {
-    Request request{.method = "POST", .url = kUrl};
+    Request request = post_request();
     auto response = pool->send(request);
     benchmark::DoNotOptimize(response);
   }

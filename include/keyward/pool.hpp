@@ -237,10 +237,10 @@ class CredentialPool {
     return error;
   }
 
-  Result<Response> run(Request& request, RequestScope scope, std::optional<std::size_t> only,
+  Result<Response> run(Request& request, const RequestScope& scope, std::optional<std::size_t> only,
                        detail::StreamAttempt* stream) {
     // The call's one Result, returned by name (so without a move), as for a single credential.
-    Result<Response> answer{Response{}};
+    Result<Response> answer{detail::NoResponseYet{}};
     if (!origins_.allows(request.url)) {
       answer = unexpected(
           members_.front()->cell.messages().insecure_url(detail::url_scheme(request.url)));
@@ -272,8 +272,8 @@ class CredentialPool {
       from.reset();
       if (panic) notify_current(m, EventKind::panic);
       detail::PoolCall<Driver> call{driver_, options_, m, scope.model};
-      const Next next =
-          driver_.serve(*m.seat, request, call, panic || only.has_value(), stream, at, answer);
+      const Next next = driver_.serve_inline(*m.seat, request, call, panic || only.has_value(),
+                                             stream, at, answer);
       if (next == Next::done || only) return answer;
       // The profile failed this request: the next one takes it.
       tried.insert(*chosen);

@@ -168,7 +168,7 @@ class ResilientCredential {
   Result<Response> run(Request& request, bool probe, detail::StreamAttempt* stream = nullptr) {
     // The call's one Result, returned by name (so without a move): the response is moved once,
     // from the transport's answer into it.
-    Result<Response> answer{Response{}};
+    Result<Response> answer{detail::NoResponseYet{}};
     if (!origins_.allows(request.url)) {
       answer = unexpected(seat_->cell.messages().insecure_url(detail::url_scheme(request.url)));
       return answer;

@@ -117,6 +117,14 @@ struct Plain {
   static constexpr void delivered(A&&... /*unused*/) noexcept {}
 };
 
+/// Converts to an empty Response: a face's `Result<Response> answer{NoResponseYet{}}` builds its
+/// Response in place, where `answer{Response{}}` moved a temporary in and destroyed it (some 60
+/// instructions a send).
+struct NoResponseYet {
+  /// The empty Response.
+  operator Response() const { return {}; }  // NOLINT(google-explicit-constructor): converts
+};
+
 /// The request loop over seats: the transport and the shared policy instances.
 template <Transport T, class Policies>
 class Driver {
@@ -198,6 +206,15 @@ class Driver {
   template <class Call>
   Next serve(Seat& seat, Request& request, Call& call, bool force, StreamAttempt* stream,
              Now& first, Result<Response>& answer) {
+    return serve_inline(seat, request, call, force, stream, first, answer);
+  }
+  /// serve(), inlined where it is called: the pool's loop, whose own work around it left g++
+  /// calling serve() and attempt() out of line (some 120 instructions a send). The single
+  /// credential calls serve(), which g++ inlines as a whole, as it did before.
+  template <class Call>
+  [[gnu::always_inline]] Next serve_inline(Seat& seat, Request& request, Call& call, bool force,
+                                           StreamAttempt* stream, Now& first,
+                                           Result<Response>& answer) {
     if constexpr (kSharing) adopt_shared_cooldown(seat);
     Progress progress;
     bool fresh = true;
@@ -275,11 +292,12 @@ class Driver {
   }
 
   // Sends once with `ticket` (the admission's, which hands a claimed probe back when it goes)
-  // and acts on the verdict.
+  // and acts on the verdict. Always inlined, into serve_inline() (see there).
   template <class Call>
-  Next attempt(Seat& seat, const Request& request, Call& call, Ticket& ticket,
-               std::optional<TimePoint> admitted, Progress& progress, bool force,
-               StreamAttempt* stream, Result<Response>& answer) {
+  [[gnu::always_inline]] Next attempt(Seat& seat, const Request& request, Call& call,
+                                      Ticket& ticket, std::optional<TimePoint> admitted,
+                                      Progress& progress, bool force, StreamAttempt* stream,
+                                      Result<Response>& answer) {
     // The provider's breaker first: while it is open nothing is sent, and the credential, which
     // is not at fault, is left as it was (the ticket hands back a claimed probe).
     CircuitBreaker& breaker = parts_.provider->breaker();

@@ -84,7 +84,7 @@ class Chooser {
   }
 
   /// The profile to try next, or nothing when none can serve.
-  std::optional<std::size_t> choose(RequestScope scope, const TriedSet& tried, LazyNow& at) {
+  std::optional<std::size_t> choose(const RequestScope& scope, const TriedSet& tried, LazyNow& at) {
     const std::size_t n = members_.size();
     if (!scope.session.empty()) {
       if (const auto pinned = pins_.find(scope.session, at(), options_.sticky_for);
