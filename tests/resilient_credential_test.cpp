@@ -11,6 +11,7 @@
 
 #include "support/fake_clock.hpp"
 #include "support/fake_transport.hpp"
+#include "support/policies.hpp"
 #include "support/recording_observer.hpp"
 
 namespace keyward {
@@ -23,12 +24,8 @@ using testing::RecordingObserver;
 using testing::RecordingSleeper;
 using testing::response;
 
-struct TestPolicies : DefaultPolicies {
-  using Clock = FakeClock;
-  using Sleeper = RecordingSleeper;
-  using Observer = RecordingObserver;
-};
-using StaticCredentialRC = ResilientCredential<FakeTransport, TestPolicies>;
+using testing::ObservedPolicies;
+using StaticCredentialRC = ResilientCredential<FakeTransport, ObservedPolicies>;
 
 const std::string kApi{"https://api.example.test/v1/messages"};
 const std::string kApiKey = "sk-test-key-0123456789abcdefWXYZ";

@@ -11,6 +11,7 @@
 #include "support/fake_clock.hpp"
 #include "support/fake_oauth_server.hpp"
 #include "support/fake_transport.hpp"
+#include "support/policies.hpp"
 #include "support/recording_observer.hpp"
 
 namespace keyward {
@@ -32,14 +33,8 @@ Request api_request() {
   return Request{.method = "POST", .url = kApi, .headers = {}, .body = "{}"};
 }
 
-struct Observed : DefaultPolicies {
-  using Clock = FakeClock;
-  using Sleeper = RecordingSleeper;
-  using Observer = RecordingObserver;
-};
-struct ObservedOAuth : Observed {
-  using Refresh = refresh::OAuth2RefreshToken;
-};
+using testing::ObservedOAuthPolicies;
+using testing::ObservedPolicies;
 
 // --- item: no secret ever leaves, including secrets others echo ------------------------------
 
@@ -55,7 +50,7 @@ struct TextObserver {
     }
   }
 };
-struct Echoing : Observed {
+struct Echoing : ObservedPolicies {
   using Observer = TextObserver;
   using Refresh = refresh::OAuth2RefreshToken;
 };
@@ -104,7 +99,7 @@ TEST(SecretEchoTest, ATransportFailureQuotingTheTokenIsScrubbed) {
         TransportErrc::connect,
         "proxy refused " + std::string{r.headers.get("authorization").value_or("")}});
   });
-  ResilientCredential<FakeTransport, Observed> rc{
+  ResilientCredential<FakeTransport, ObservedPolicies> rc{
       transport,
       Credential::api_key(key),
       {},
@@ -122,7 +117,7 @@ TEST(SecretEchoTest, StatusJsonIsValidUtf8WhateverTheProviderSent) {
     return json_response(
         401, "{\"error\":{\"type\":\"authentication_error\",\"message\":\"bad \xff\xfe token\"}}");
   });
-  ResilientCredential<FakeTransport, Observed> rc{
+  ResilientCredential<FakeTransport, ObservedPolicies> rc{
       transport,
       Credential::api_key("sk-test-key-0123456789abcdefWXYZ"),
       {},
@@ -144,7 +139,7 @@ TEST_P(LifetimeTest, SteadyTrafficRefreshesATokenOncePerLifetime) {
   FakeClock clock;
   server.expires_in(static_cast<int>(lifetime.count()));
   const auto [access, refresh_token] = server.login();
-  ResilientCredential<FakeTransport, ObservedOAuth> rc{
+  ResilientCredential<FakeTransport, ObservedOAuthPolicies> rc{
       transport,
       Credential::oauth(access, refresh_token, clock.now() + lifetime),
       {.profile = "short", .jitter_seed = 1},
@@ -178,7 +173,7 @@ TEST(RefusedRefreshTokenTest, TheAccessTokenServesUntilExpiryThenNeedsReauthNami
   RecordingObserver observer;
   const auto [access, refresh_token] = server.login();
   const TimePoint expiry = clock.now() + 3h;
-  ResilientCredential<FakeTransport, ObservedOAuth> rc{
+  ResilientCredential<FakeTransport, ObservedOAuthPolicies> rc{
       transport,
       Credential::oauth(access, refresh_token, expiry),
       {.profile = "work"},
@@ -215,7 +210,7 @@ TEST(TruthfulErrorTest, AnOAuthCredentialUnderAPolicyThatDoesNotRefreshSaysSo) {
   FakeTransport transport;
   FakeClock clock;
   transport.on(kApi, [](const Request&) { return response(401); });
-  ResilientCredential<FakeTransport, Observed> rc{
+  ResilientCredential<FakeTransport, ObservedPolicies> rc{
       transport,
       Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", std::nullopt),
       {},
@@ -231,7 +226,7 @@ TEST(TruthfulErrorTest, AnUnconfiguredRefreshStrategySaysWhatIsMissing) {
   FakeTransport transport;
   FakeClock clock;
   transport.on(kApi, [](const Request&) { return response(401); });
-  ResilientCredential<FakeTransport, ObservedOAuth> rc{
+  ResilientCredential<FakeTransport, ObservedOAuthPolicies> rc{
       transport,
       Credential::oauth("sk-test-access-0123456789ab", "sk-test-refresh-0123456789", std::nullopt),
       {},
@@ -252,7 +247,7 @@ TEST(TruthfulErrorTest, InvalidClientNamesTheClientConfiguration) {
         401, R"({"error":"invalid_client","error_description":"Client authentication failed"})");
   });
   server.expire_access_tokens();
-  ResilientCredential<FakeTransport, ObservedOAuth> rc{
+  ResilientCredential<FakeTransport, ObservedOAuthPolicies> rc{
       transport,
       Credential::oauth(access, refresh_token, std::nullopt),
       {},
@@ -336,7 +331,7 @@ TEST(ProviderRefreshTest, OpenAIAndGoogleBundlesRefreshAndApiKeysStayStatic) {
 TEST(WithCurrentTest, AReadStaysValidWhileSeventeenOtherCredentialsAreReadAndRepublished) {
   FakeTransport transport;
   transport.on(kApi, [](const Request&) { return response(200); });
-  using Credentialed = ResilientCredential<FakeTransport, Observed>;
+  using Credentialed = ResilientCredential<FakeTransport, ObservedPolicies>;
   std::vector<std::unique_ptr<Credentialed>> pool;
   for (int i = 0; i < 40; ++i) {
     pool.push_back(std::make_unique<Credentialed>(
@@ -360,7 +355,7 @@ TEST(WithCurrentTest, LendsTheTokenBytesAndGenerationOfTheCredentialInEveryState
   FakeOAuthServer server{transport};
   FakeClock clock;
   const auto [access, refresh_token] = server.login();
-  ResilientCredential<FakeTransport, ObservedOAuth> rc{
+  ResilientCredential<FakeTransport, ObservedOAuthPolicies> rc{
       transport,
       Credential::oauth(access, refresh_token, clock.now() + 1h),
       {.profile = "lent"},
@@ -458,7 +453,7 @@ TEST(SaturationTest, AHugeServerWaitUnderAMaximalCapNeitherOverflowsNorSleeps) {
     return response(429, "", {{"retry-after", "99999999999999999"}});
   });
   RecordingSleeper sleeper{clock};
-  ResilientCredential<FakeTransport, Observed> rc{
+  ResilientCredential<FakeTransport, ObservedPolicies> rc{
       transport,
       Credential::api_key("sk-test-key-0123456789abcdefWXYZ"),
       {.retry = {.max_server_wait = std::chrono::milliseconds::max()}},

@@ -7,7 +7,8 @@
 # `<!-- checked: install-full -->` and `<!-- checked: install-headers -->` is run as written, with
 # one change: its prefix, /usr/local, becomes a scratch directory. Then:
 #   install-full     the installed `keyward --version` is the project's version, and
-#                    `cmake --build --preset release --target keyward` builds the tool;
+#                    `cmake --build --preset tools --target keyward` (tools/demo.sh's build) builds
+#                    the tool;
 #   install-headers  nothing was compiled or looked for beyond the compiler: no tool installed,
 #                    no GTest or Google Benchmark searched;
 # and for both, tests/cmake_import is built and run against the prefix with CMake
@@ -53,10 +54,10 @@ for f in include/keyward/keyward.hpp share/cmake/keyward/keywardConfig.cmake \
   [[ -f $full/$f ]] || keyward_die "install-full did not install $f"
 done
 # The tool's CMake target is named as its binary: a user's `--target keyward` builds it.
-(cd "$scratch/src" && cmake --build --preset release --target keyward >/dev/null) ||
-  keyward_die "cmake --build --preset release --target keyward failed: the tool's target is not" \
+(cd "$scratch/src" && cmake --build --preset tools --target keyward >/dev/null) ||
+  keyward_die "cmake --build --preset tools --target keyward failed: the tool's target is not" \
     "named keyward"
-echo "cmake --build --preset release --target keyward: ok"
+echo "cmake --build --preset tools --target keyward: ok"
 got=$("$full/bin/keyward" --version)
 echo "installed tool: $got"
 [[ $got == "keyward $version" ]] || keyward_die "keyward --version says '$got', not 'keyward $version'"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# First command of the README: builds the `release` preset's keyward tool and runs `keyward demo`
+# First command of the README: builds the keyward tool (the `tools` preset:
+# g++, Release, nothing else built) and runs `keyward demo`
 # (a provider API and an OAuth token endpoint on 127.0.0.1, requests through libcurl, in real time).
 #
 #   bash tools/demo.sh
@@ -13,9 +14,9 @@ keyward_ensure g++=g++ cmake=cmake ninja=ninja-build pkg-config=pkgconf libcurl4
   libcpp-httplib-dev libssl-dev
 keyward_check_cmake
 
-keyward_banner "configure (release preset)"
-cmake --preset release
+keyward_banner "configure (tools preset)"
+cmake --preset tools
 keyward_banner "build the keyward tool"
-cmake --build --preset release --target keyward -j2
-keyward_banner "run build/release/tools/cli/keyward demo"
-exec build/release/tools/cli/keyward demo
+cmake --build --preset tools --target keyward -j2
+keyward_banner "run build/tools/tools/cli/keyward demo"
+exec build/tools/tools/cli/keyward demo

@@ -11,7 +11,8 @@
 #   2. asan preset (clang++, -Werror, ASan+UBSan): build, ctest (no header check: steps 1 and 7
 #      cover it); so the tests run under both compilers, one of them sanitized
 #   3. tsan preset (g++, TSan): build, ctest, over the test files that start threads, processes or
-#      servers (KEYWARD_TESTS_THREADED_ONLY: a file that runs one thread cannot race)
+#      servers (KEYWARD_TESTS_THREADED_ONLY: a file that runs one thread cannot race); not the
+#      examples or the tool: their threads run library code those tests already race
 #   4. clang-format --dry-run --Werror over include/ tests/ examples/ bench/ tools/
 #   5. the README's C++ example is checked against examples/quickstart.cpp, and each guide in
 #      docs/guides/ against its program in examples/guides/ (tools/check_guides.sh: the guide

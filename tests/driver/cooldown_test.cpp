@@ -25,7 +25,7 @@ struct QuotaClassifier : classify::HttpStatus {
   }
   using HttpStatus::classify;
 };
-struct QuotaPolicies : FacePolicies {
+struct QuotaPolicies : ObservedPolicies {
   using Classifier = QuotaClassifier;
 };
 
@@ -40,7 +40,7 @@ struct MisconfiguredClassifier : classify::HttpStatus {
   }
   using HttpStatus::classify;
 };
-struct MisconfiguredPolicies : FaceOAuthPolicies {
+struct MisconfiguredPolicies : ObservedOAuthPolicies {
   using Classifier = MisconfiguredClassifier;
 };
 

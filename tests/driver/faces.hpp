@@ -25,28 +25,18 @@
 #include "support/fake_clock.hpp"
 #include "support/fake_oauth_server.hpp"
 #include "support/fake_transport.hpp"
+#include "support/policies.hpp"
 #include "support/recording_observer.hpp"
 
 namespace keyward::testing {
 
-/// The policies of most driver tests: fake clock, recording sleeper and observer.
-struct FacePolicies : DefaultPolicies {
-  using Clock = FakeClock;
-  using Sleeper = RecordingSleeper;
-  using Observer = RecordingObserver;
-};
-/// FacePolicies with OAuth refresh.
-struct FaceOAuthPolicies : FacePolicies {
-  using Refresh = refresh::OAuth2RefreshToken;
-};
-
 /// The single credential.
 struct Single {
-  template <class P = FacePolicies>
+  template <class P = ObservedPolicies>
   using Subject = ResilientCredential<FakeTransport, P>;
 
   /// Built from `credential`, with `options` (named after its profile) and `parts`, in `store`.
-  template <class P = FacePolicies>
+  template <class P = ObservedPolicies>
   static std::unique_ptr<Subject<P>> build(const FakeTransport& transport,
                                            const Credential& credential, CredentialOptions options,
                                            Components<P> parts, typename P::Store store = {}) {
@@ -55,7 +45,7 @@ struct Single {
                                         std::move(parts));
   }
   /// Built from what `store` held.
-  template <class P = FacePolicies>
+  template <class P = ObservedPolicies>
   static std::unique_ptr<Subject<P>> build_stored(const FakeTransport& transport,
                                                   const StoredCredential& loaded,
                                                   CredentialOptions options, Components<P> parts,
@@ -87,7 +77,7 @@ struct Single {
 /// A pool of one profile. Its panic rule is off: it is selection (pool_test.cpp), and with it a
 /// pool of one probes an estimated window early by design (docs/pool.md).
 struct PoolOfOne {
-  template <class P = FacePolicies>
+  template <class P = ObservedPolicies>
   using Subject = CredentialPool<FakeTransport, P>;
 
   static PoolOptions pool_options(CredentialOptions credential) {
@@ -97,7 +87,7 @@ struct PoolOfOne {
     options.credential = std::move(credential);
     return options;
   }
-  template <class P = FacePolicies>
+  template <class P = ObservedPolicies>
   static std::unique_ptr<Subject<P>> build(const FakeTransport& transport,
                                            const Credential& credential, CredentialOptions options,
                                            Components<P> parts, typename P::Store store = {}) {
@@ -106,7 +96,7 @@ struct PoolOfOne {
     return std::make_unique<Subject<P>>(transport, std::move(profiles),
                                         pool_options(std::move(options)), std::move(parts));
   }
-  template <class P = FacePolicies>
+  template <class P = ObservedPolicies>
   static std::unique_ptr<Subject<P>> build_stored(const FakeTransport& transport,
                                                   const StoredCredential& loaded,
                                                   CredentialOptions options, Components<P> parts,
@@ -150,7 +140,7 @@ inline const std::string kFaceKey = "sk-face-key-0123456789abcdefWXYZ";
 template <class Face>
 class DriverFacesTest : public ::testing::Test {
  protected:
-  using Subject = typename Face::template Subject<FacePolicies>;
+  using Subject = typename Face::template Subject<ObservedPolicies>;
   FakeTransport transport;
   FakeClock clock;
   RecordingSleeper sleeper{clock};
@@ -159,7 +149,7 @@ class DriverFacesTest : public ::testing::Test {
   static std::unique_ptr<Subject> make(const FakeTransport& transport, const FakeClock& clock,
                                        const RecordingSleeper& sleeper,
                                        const Credential& credential) {
-    return Face::template build<FacePolicies>(
+    return Face::template build<ObservedPolicies>(
         transport, credential, CredentialOptions{.profile = "main", .jitter_seed = 7},
         {.clock = clock, .sleeper = sleeper});
   }
@@ -183,7 +173,7 @@ inline std::string bearer_of(const Request& request) {
 template <class Face>
 auto make_static(const FakeTransport& transport, FakeClock clock,
                  Credential credential = Credential::api_key(kApiKey)) {
-  return Face::template build<FacePolicies>(
+  return Face::template build<ObservedPolicies>(
       transport, std::move(credential), CredentialOptions{.profile = "static", .jitter_seed = 7},
       {.clock = clock, .sleeper = RecordingSleeper{clock}});
 }
@@ -193,7 +183,7 @@ auto make_static(const FakeTransport& transport, FakeClock clock,
 /// stored.
 template <class Face>
 struct OAuthSetup {
-  using Subject = typename Face::template Subject<FaceOAuthPolicies>;
+  using Subject = typename Face::template Subject<ObservedOAuthPolicies>;
   FakeTransport transport;
   FakeOAuthServer server{transport};
   FakeClock clock;
@@ -237,7 +227,7 @@ struct OAuthSetup {
                                 CredentialOptions options = {}) {
     if (options.profile == "default") options.profile = "anthropic-main";
     options.jitter_seed = 42;
-    return Face::template build<FaceOAuthPolicies>(
+    return Face::template build<ObservedOAuthPolicies>(
         transport, Credential::oauth(access, refresh_token, expires_at), std::move(options),
         {.refresh = strategy(), .clock = clock, .sleeper = sleeper, .observer = observer},
         persisting_store());

@@ -149,7 +149,7 @@ TYPED_TEST(DriverFacesTest, BuiltFromAStoreItUsesTheNewerStoredGeneration) {
   });
   const StoredCredential loaded = *store.load();
   ASSERT_TRUE(store.compare_and_swap(loaded.generation, Credential::api_key(newer)));  // since
-  auto subject = TypeParam::template build_stored<FacePolicies>(
+  auto subject = TypeParam::template build_stored<ObservedPolicies>(
       this->transport, loaded, {.profile = "main", .jitter_seed = 7}, {.clock = this->clock},
       store);
   ASSERT_TRUE(TypeParam::send(*subject, this->post()));

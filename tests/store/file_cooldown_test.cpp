@@ -16,11 +16,7 @@
 #include "support/fake_clock.hpp"
 
 #ifdef KEYWARD_TEST_HTTPLIB
-#include "keyward/provider/anthropic.hpp"
-#include "keyward/resilient_credential.hpp"
-#include "keyward/transport/httplib.hpp"
-#include "support/http_servers.hpp"
-#include "support/transports.hpp"
+#include "store/cooldown_http_rig.hpp"
 #endif
 
 namespace keyward {
@@ -305,44 +301,13 @@ TEST_F(FileCooldown, AWindowFarAheadIsNotAdopted) {
 #ifdef KEYWARD_TEST_HTTPLIB
 // --- through ResilientCredential, against a real server ----------------------------------------
 
-struct FilePolicies : provider::Anthropic {
-  using Store = store::File;
-  using Clock = testing::FakeClock;
-  using Sleeper = testing::RecordingSleeper;
-};
-using Api = ResilientCredential<transport::Httplib, FilePolicies>;
-
-class FileCooldownHttp : public FileCooldown {
+class FileCooldownHttp : public FileCooldown, protected testing::CooldownHttpRig<store::File> {
  protected:
   void SetUp() override {
     FileCooldown::SetUp();
-    clock_.advance(now_ - clock_.now());  // the file's windows are on the real clock
+    start_at(now_);
   }
-
-  [[nodiscard]] Api holder() {
-    auto loaded = make().load();
-    EXPECT_TRUE(loaded) << loaded.error().message;
-    return Api{testing::make_transport<transport::Httplib>(), *loaded,
-               CredentialOptions{.profile = std::string{kProfile}},
-               Components<FilePolicies>{.store = make(), .clock = clock_, .sleeper = sleeper_}};
-  }
-
-  [[nodiscard]] Request message() const {
-    Request request{.method = "POST", .url = server_.api_url()};
-    request.headers.set("content-type", "application/json");
-    request.body = R"({"model":"claude-test"})";
-    return request;
-  }
-
-  [[nodiscard]] int api_requests() const {
-    int n = 0;
-    for (const auto& r : server_.received()) n += r.route == testing::Route::api ? 1 : 0;
-    return n;
-  }
-
-  testing::ProviderServer server_;
-  testing::FakeClock clock_;
-  testing::RecordingSleeper sleeper_{clock_};
+  [[nodiscard]] Api holder() { return CooldownHttpRig::holder(make(), kProfile); }
 };
 
 TEST_F(FileCooldownHttp, AFileOpenClawWroteWithARunningCooldownIsHonouredWithoutSending) {

@@ -18,11 +18,7 @@
 #include "support/fake_clock.hpp"
 
 #ifdef KEYWARD_TEST_HTTPLIB
-#include "keyward/provider/anthropic.hpp"
-#include "keyward/resilient_credential.hpp"
-#include "keyward/transport/httplib.hpp"
-#include "support/http_servers.hpp"
-#include "support/transports.hpp"
+#include "store/cooldown_http_rig.hpp"
 #endif
 
 namespace keyward::testing {
@@ -164,45 +160,14 @@ TEST_F(OpenClawCooldown, AMalformedStateIsIgnoredOnReadAndRefusedOnWriteWithNoth
 #ifdef KEYWARD_TEST_HTTPLIB
 // --- through ResilientCredential, against a real server ----------------------------------------
 
-struct OpenClawPolicies : provider::Anthropic {
-  using Store = store::OpenClaw;
-  using Clock = FakeClock;
-  using Sleeper = RecordingSleeper;
-};
-using Api = ResilientCredential<transport::Httplib, OpenClawPolicies>;
-
-class OpenClawCooldownHttp : public OpenClawCooldown {
+class OpenClawCooldownHttp : public OpenClawCooldown, protected CooldownHttpRig<store::OpenClaw> {
  protected:
   void SetUp() override {
     OpenClawCooldown::SetUp();
     put_shared(store_json(server_.api_key()));
-    clock_.advance(now_ - clock_.now());  // the state's windows are on the real clock
+    start_at(now_);
   }
-
-  [[nodiscard]] Api holder() {
-    auto loaded = make().load();
-    EXPECT_TRUE(loaded) << loaded.error().message;
-    return Api{make_transport<transport::Httplib>(), *loaded,
-               CredentialOptions{.profile = std::string{kProfile}},
-               Components<OpenClawPolicies>{.store = make(), .clock = clock_, .sleeper = sleeper_}};
-  }
-
-  [[nodiscard]] Request message() const {
-    Request request{.method = "POST", .url = server_.api_url()};
-    request.headers.set("content-type", "application/json");
-    request.body = R"({"model":"claude-test"})";
-    return request;
-  }
-
-  [[nodiscard]] int api_requests() const {
-    int n = 0;
-    for (const auto& r : server_.received()) n += r.route == Route::api ? 1 : 0;
-    return n;
-  }
-
-  ProviderServer server_;
-  FakeClock clock_;
-  RecordingSleeper sleeper_{clock_};
+  [[nodiscard]] Api holder() { return CooldownHttpRig::holder(make(), kProfile); }
 };
 
 TEST_F(OpenClawCooldownHttp, AWindowOpenClawWroteIsHonouredWithoutSending) {
