@@ -1,0 +1,21 @@
+// The translation unit that compiles keyward's non-template functions once, for programs built
+// with KEYWARD_SEPARATE_COMPILATION (keyward/detail/config.hpp, docs/building.md): include this
+// file in exactly one .cpp file of the program, with the macro defined there as everywhere else.
+#pragma once
+
+#if !defined(KEYWARD_SEPARATE_COMPILATION)
+#error "keyward/impl/src.hpp is for separate compilation: define KEYWARD_SEPARATE_COMPILATION in every translation unit (docs/building.md)"
+#endif
+
+// Each header's definitions, by directory. Every .ipp includes its header first.
+
+// keyward/detail
+#include "keyward/detail/impl/scrub.ipp"
+
+// keyward/detail (part 2)
+
+// keyward/classify, keyward/preflight, keyward/provider
+
+// keyward/ (the top-level headers), keyward/refresh, keyward/pool, keyward/transport
+
+// Explicit instantiations of the shipped bundles' cell and coordinator
