@@ -153,13 +153,13 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   while IFS= read -r -d '' f; do
     [[ -f $f ]] && fmt_files+=("$f")
   done < <(git ls-files -z --cached --others --exclude-standard -- \
-    'include/*.hpp' 'include/*.cpp' 'tests/*.hpp' 'tests/*.cpp' 'examples/*.hpp' \
+    'include/*.hpp' 'include/*.ipp' 'include/*.cpp' 'tests/*.hpp' 'tests/*.cpp' 'examples/*.hpp' \
     'examples/*.cpp' 'bench/*.hpp' 'bench/*.cpp' 'tools/*.hpp' 'tools/*.cpp' \
     'fuzz/*.hpp' 'fuzz/*.cpp' | sort -zu)
 else
   while IFS= read -r -d '' f; do
     fmt_files+=("$f")
-  done < <(find include tests examples bench tools fuzz -type f \( -name '*.hpp' -o -name '*.cpp' \) \
+  done < <(find include tests examples bench tools fuzz -type f \( -name '*.hpp' -o -name '*.ipp' -o -name '*.cpp' \) \
     -print0 2>/dev/null | sort -z)
 fi
 echo "$("$CLANG_FORMAT" --version | head -n1): ${#fmt_files[@]} files"

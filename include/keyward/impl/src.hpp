@@ -4,10 +4,11 @@
 #pragma once
 
 #if !defined(KEYWARD_SEPARATE_COMPILATION)
-#error "keyward/impl/src.hpp is for separate compilation: define KEYWARD_SEPARATE_COMPILATION in every translation unit (docs/building.md)"
+// docs/building.md: define the macro in every translation unit of the program.
+#error "keyward/impl/src.hpp is for separate compilation: KEYWARD_SEPARATE_COMPILATION"
 #endif
 
-// Each header's definitions, by directory. Every .ipp includes its header first.
+// Each header's definitions, by directory. Every .ipp includes its header.
 
 // keyward/detail
 #include "keyward/detail/impl/scrub.ipp"

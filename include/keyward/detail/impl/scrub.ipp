@@ -2,8 +2,6 @@
 // keyward/impl/src.hpp with KEYWARD_SEPARATE_COMPILATION (keyward/detail/config.hpp).
 #pragma once
 
-#include "keyward/detail/scrub.hpp"
-
 #include <algorithm>
 #include <cstddef>
 #include <limits>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "keyward/detail/known_prefixes.hpp"
+#include "keyward/detail/scrub.hpp"
 #include "keyward/detail/text.hpp"
 #include "keyward/detail/utf8.hpp"
 
@@ -210,7 +209,7 @@ inline std::string redact(std::string_view text, const std::vector<std::size_t>&
 }  // namespace scrub_impl
 
 KEYWARD_DECL std::string scrub_secrets(std::string_view text,
-                                               std::span<const std::string_view> given) {
+                                       std::span<const std::string_view> given) {
   const std::vector<std::string> forms = scrub_impl::folded_forms(given);
   if (forms.empty()) return std::string{text};
   std::vector<std::size_t> places;
@@ -224,8 +223,7 @@ KEYWARD_DECL std::string scrub_secrets(std::string_view text,
   return scrub_impl::redact(text, places, ranges);
 }
 
-KEYWARD_DECL std::string clean_outside_text(std::string_view text,
-                                                    std::size_t max_bytes) {
+KEYWARD_DECL std::string clean_outside_text(std::string_view text, std::size_t max_bytes) {
   std::string out;
   out.reserve(std::min(text.size(), max_bytes) + scrub_impl::kEllipsis.size());
   for (std::size_t i = 0; i < text.size();) {
@@ -252,8 +250,8 @@ KEYWARD_DECL std::string clean_outside_text(std::string_view text,
 }
 
 KEYWARD_DECL std::string clean_and_scrub(std::string_view text,
-                                                 std::span<const std::string_view> secrets,
-                                                 std::size_t max_bytes) {
+                                         std::span<const std::string_view> secrets,
+                                         std::size_t max_bytes) {
   // Scrubbing the whole text before cutting removes a secret that straddles the cut. The second
   // scrub catches a secret that only appears once cleaning turned a tab into its space.
   const std::string cleaned =
