@@ -10,13 +10,13 @@
 
 // Each header's definitions, by directory. Every .ipp includes its header.
 
-// keyward/detail
+// keyward/detail: text, time, JSON, messages
 #include "keyward/detail/impl/scrub.ipp"
 
-// keyward/detail (part 2)
+// keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
 
 // keyward/classify, keyward/preflight, keyward/provider
 
-// keyward/ (the top-level headers), keyward/refresh, keyward/pool, keyward/transport
+// keyward/ (the top-level headers), keyward/cooldown, keyward/store, the cell's state
 
 // Explicit instantiations of the shipped bundles' cell and coordinator
