@@ -8,7 +8,7 @@ include(CMakePackageConfigHelpers)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/keyward
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT development
-        FILES_MATCHING PATTERN "*.hpp")
+        FILES_MATCHING PATTERN "*.hpp" PATTERN "*.ipp")
 
 install(TARGETS keyward_headers EXPORT keywardTargets COMPONENT development)
 

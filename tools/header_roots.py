@@ -11,7 +11,9 @@ import sys
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "include")
 include = re.compile(r'^\s*#\s*include\s*["<](keyward/[^">]+)[">]', re.MULTILINE)
-headers = sorted(str(p.relative_to(root)) for p in (root / "keyward").rglob("*.hpp"))
+# keyward/impl/src.hpp is not a header: it is the separate-compilation TU's (a .cpp includes it).
+headers = sorted(str(p.relative_to(root)) for p in (root / "keyward").rglob("*.hpp")
+                 if p.name != "src.hpp" or p.parent.name != "impl")
 included = {name for h in headers for name in include.findall((root / h).read_text())}
 for header in headers:
     if header not in included:

@@ -146,6 +146,8 @@ keyward_check_consumers() {
   cmake --build "$work/cmake" -j"${JOBS:-2}"
   [[ $("$work/cmake/keyward_cmake_import") == "keyward $version" ]] ||
     keyward_die "the CMake consumer was compiled against another version of keyward"
+  [[ $("$work/cmake/keyward_import_separate") == "separate compilation: 200" ]] ||
+    keyward_die "the CMake consumer built with KEYWARD_SEPARATE_COMPILATION did not send"
 
   keyward_banner "consumer: Make, pkg-config keyward (${prefix:-system})"
   # The Makefile's flag lines must be the README's, so that the README's are the ones tested.
