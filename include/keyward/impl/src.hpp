@@ -16,6 +16,10 @@
 // keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
 
 // keyward/classify, keyward/preflight, keyward/provider
+#include "keyward/classify/impl/anthropic.ipp"
+#include "keyward/classify/impl/error_document.ipp"
+#include "keyward/classify/impl/http_status.ipp"
+#include "keyward/classify/impl/provider_support.ipp"
 
 // keyward/ (the top-level headers), keyward/cooldown, keyward/store, the cell's state
 
