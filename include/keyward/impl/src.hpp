@@ -20,6 +20,9 @@
 #include "keyward/classify/impl/error_document.ipp"
 #include "keyward/classify/impl/http_status.ipp"
 #include "keyward/classify/impl/provider_support.ipp"
+#include "keyward/impl/preflight.ipp"
+#include "keyward/preflight/impl/prefix.ipp"
+#include "keyward/provider/impl/anthropic.ipp"
 
 // keyward/ (the top-level headers), keyward/cooldown, keyward/store, the cell's state
 
