@@ -9,16 +9,11 @@
 // token endpoints included, is classify::HttpStatus's reading.
 #pragma once
 
-#include <algorithm>
-#include <cstddef>
-#include <string>
-#include <string_view>
 #include <vector>
 
 #include "keyward/classifier.hpp"
 #include "keyward/classify/http_status.hpp"
-#include "keyward/classify/provider_support.hpp"
-#include "keyward/detail/ascii.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/detail/www_authenticate.hpp"
 #include "keyward/transport.hpp"
 
@@ -34,26 +29,8 @@ class Rfc6750 {
   explicit Rfc6750(Options options) : options_(options) {}
 
   /// Classifies a response from a resource server or a token endpoint.
-  [[nodiscard]] Verdict classify(const Response& response, const ClassifyContext& context) const {
-    Verdict verdict = HttpStatus{options_}.classify(response, context);
-    // A token endpoint speaks RFC 6749, and a challenge on a success changes nothing.
-    if (context.endpoint == Endpoint::token || response.status < 400) return verdict;
-    const auto challenges = all_challenges(response.headers);
-    if (const auto* challenge = error_challenge(challenges)) {
-      if (read_challenge(*challenge, verdict)) {
-        finish(verdict, response, context, options_.max_wait);
-      }
-    } else if (response.status == 401 && !challenges.empty() && !offers_bearer(challenges)) {
-      verdict.kind = VerdictKind::misconfigured;
-      verdict.fix = "the API answered with WWW-Authenticate schemes other than Bearer (";
-      for (std::size_t i = 0; i < challenges.size() && i < 4; ++i) {
-        verdict.fix.append(i == 0 ? "" : ", ").append(challenges[i].scheme.substr(0, 32));
-      }
-      verdict.fix.append("): it does not accept this credential as a bearer token");
-      finish(verdict, response, context, options_.max_wait);
-    }
-    return verdict;
-  }
+  [[nodiscard]] KEYWARD_DECL Verdict classify(const Response& response,
+                                              const ClassifyContext& context) const;
 
   /// Classifies a transport failure: always transient and retryable.
   [[nodiscard]] Verdict classify(const TransportFailure& failure) const {
@@ -61,41 +38,10 @@ class Rfc6750 {
   }
 
  private:
-  static bool offers_bearer(const std::vector<detail::Challenge>& challenges) noexcept {
-    return std::ranges::any_of(challenges, [](const detail::Challenge& challenge) {
-      return detail::iequals(challenge.scheme, "Bearer") ||
-             detail::iequals(challenge.scheme, "DPoP");
-    });
-  }
+  KEYWARD_DECL static bool offers_bearer(const std::vector<detail::Challenge>& challenges) noexcept;
 
   // RFC 6750 section 3.1 and RFC 9449 section 7.1 / 8 error codes.
-  static bool read_challenge(const detail::Challenge& challenge, Verdict& verdict) {
-    const std::string& code = *challenge.param("error");
-    if (auto kind = kind_from_bearer_error(code)) {
-      verdict.kind = *kind;
-    } else if (code == "invalid_dpop_proof") {
-      verdict.kind = VerdictKind::misconfigured;
-      verdict.fix =
-          "the API rejected the DPoP proof (RFC 9449): check the client's DPoP key and the proof's "
-          "htm, htu and ath claims";
-    } else if (code == "use_dpop_nonce") {
-      // The server wants its DPoP-Nonce in the next proof: sending again with it succeeds.
-      verdict.kind = VerdictKind::transient;
-    } else {
-      return false;
-    }
-    verdict.provider_code = code;
-    if (const auto* description = challenge.param("error_description")) {
-      verdict.message = *description;
-    }
-    if (verdict.kind == VerdictKind::forbidden) {
-      if (const auto* scope = challenge.param("scope"); scope != nullptr && !scope->empty()) {
-        verdict.fix = "obtain a token with the scope \"" + scope->substr(0, 256) +
-                      "\": this credential was not granted it";
-      }
-    }
-    return true;
-  }
+  KEYWARD_DECL static bool read_challenge(const detail::Challenge& challenge, Verdict& verdict);
 
   Options options_;
 };
@@ -103,3 +49,7 @@ class Rfc6750 {
 static_assert(Classifier<Rfc6750>);
 
 }  // namespace keyward::classify
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/classify/impl/rfc6750.ipp"
+#endif

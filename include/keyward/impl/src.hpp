@@ -16,6 +16,19 @@
 // keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
 
 // keyward/classify, keyward/preflight, keyward/provider
+#include "keyward/classify/impl/anthropic.ipp"
+#include "keyward/classify/impl/error_document.ipp"
+#include "keyward/classify/impl/google.ipp"
+#include "keyward/classify/impl/http_status.ipp"
+#include "keyward/classify/impl/openai.ipp"
+#include "keyward/classify/impl/provider_support.ipp"
+#include "keyward/classify/impl/rfc6750.ipp"
+#include "keyward/impl/preflight.ipp"
+#include "keyward/preflight/impl/prefix.ipp"
+#include "keyward/provider/impl/anthropic.ipp"
+#include "keyward/provider/impl/google.ipp"
+#include "keyward/provider/impl/openai.ipp"
+#include "keyward/provider/impl/tuning.ipp"
 
 // keyward/ (the top-level headers), keyward/cooldown, keyward/store, the cell's state
 

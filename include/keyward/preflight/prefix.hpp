@@ -4,13 +4,11 @@
 // what the slot expects. Messages name prefixes only, never any other part of a secret.
 #pragma once
 
-#include <algorithm>
-#include <array>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
+#include "keyward/detail/config.hpp"
 #include "keyward/detail/known_prefixes.hpp"
 #include "keyward/preflight.hpp"
 
@@ -47,25 +45,11 @@ struct PrefixRule {
 
 /// Adds a "wrong_prefix" finding when `secret` does not start with a prefix `rule` accepts,
 /// naming what the secret is when it carries another known prefix.
-inline void check_prefix(std::vector<Finding>& findings, std::string_view secret,
-                         const PrefixRule& rule) {
-  using preflight_internal::join;
-  secret = trim_pasted(secret);
-  if (secret.empty()) return;
-  const auto accepted = [&rule](std::string_view prefix) {
-    return std::ranges::find(rule.accepted, prefix) != rule.accepted.end();
-  };
-  if (const KnownPrefix* known = find_prefix(secret)) {
-    if (accepted(known->prefix)) return;
-    findings.push_back({"wrong_prefix", join(rule.subject, " is ", known->what, " (", known->prefix,
-                                             ") but it is configured as ", rule.configured)});
-    return;
-  }
-  const bool starts_accepted = std::ranges::any_of(
-      rule.accepted, [secret](std::string_view prefix) { return secret.starts_with(prefix); });
-  if (starts_accepted || !rule.required) return;
-  findings.push_back({"wrong_prefix", join(rule.expectation, ", and ", rule.subject,
-                                           rule.subject == "this" ? " token" : "", " does not")});
-}
+KEYWARD_DECL void check_prefix(std::vector<Finding>& findings, std::string_view secret,
+                               const PrefixRule& rule);
 
 }  // namespace keyward::preflight
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/preflight/impl/prefix.ipp"
+#endif

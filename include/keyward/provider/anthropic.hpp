@@ -14,9 +14,6 @@
 //             {.refresh = keyward::provider::Anthropic::oauth_refresh("my-client-id")}};
 #pragma once
 
-#include <algorithm>
-#include <array>
-#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,9 +25,8 @@
 #include "keyward/classify/anthropic.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/default_policies.hpp"
-#include "keyward/detail/ascii.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/preflight.hpp"
-#include "keyward/preflight/prefix.hpp"
 #include "keyward/provider/tuning.hpp"
 #include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/transport.hpp"
@@ -45,19 +41,8 @@ struct AnthropicAttacher {
 
   /// The fields this credential places: its key or bearer token, anthropic-version, and the
   /// OAuth beta flag for OAuth and bearer tokens (in that order).
-  [[nodiscard]] std::vector<Headers::Field> prepare(const Credential& credential) const {
-    std::vector<Headers::Field> fields;
-    if (credential.kind == CredentialKind::api_key) {
-      fields.emplace_back("x-api-key", std::string{credential.token.reveal()});
-    } else {
-      fields = BearerAttacher{}.prepare(credential);
-    }
-    fields.emplace_back("anthropic-version", std::string{kApiVersion});
-    if (credential.kind != CredentialKind::api_key) {
-      fields.emplace_back("anthropic-beta", std::string{kOAuthBeta});
-    }
-    return fields;
-  }
+  [[nodiscard]] KEYWARD_DECL std::vector<Headers::Field> prepare(
+      const Credential& credential) const;
 
   /// Lends the prepared fields, merging the OAuth flag into the request's own anthropic-beta
   /// and keeping its own anthropic-version; replaces any placement from an earlier attempt.
@@ -102,34 +87,7 @@ struct AnthropicAttacher {
  private:
   // anthropic-beta is a comma-separated list, possibly over several fields: the application's
   // own flags are kept, in order, in one field, with the OAuth flag added or removed.
-  static void merge_beta(Headers& headers, bool oauth) {
-    std::string merged;
-    bool present = false;
-    for (const auto& [name, value] : headers) {
-      if (!detail::iequals(name, "anthropic-beta")) continue;
-      std::string_view rest = value;
-      while (!rest.empty()) {
-        const std::size_t comma = std::min(rest.find(','), rest.size());
-        const std::string_view flag = detail::trim_ows(rest.substr(0, comma));
-        rest.remove_prefix(std::min(comma + 1, rest.size()));
-        if (flag.empty()) continue;
-        if (detail::iequals(flag, kOAuthBeta)) {
-          if (!oauth || std::exchange(present, true)) continue;
-        }
-        if (!merged.empty()) merged.push_back(',');
-        merged.append(flag);
-      }
-    }
-    if (oauth && !present) {
-      if (!merged.empty()) merged.push_back(',');
-      merged.append(kOAuthBeta);
-    }
-    if (merged.empty()) {
-      headers.erase("anthropic-beta");
-    } else {
-      headers.set("anthropic-beta", std::move(merged));
-    }
-  }
+  KEYWARD_DECL static void merge_beta(Headers& headers, bool oauth);
 };
 
 static_assert(PreparingAttacher<AnthropicAttacher>);
@@ -153,31 +111,8 @@ struct AnthropicPreflight {
   preflight::Generic generic{};  ///< The checks that hold for every provider.
 
   /// Every problem found in `credential` at `now`.
-  [[nodiscard]] std::vector<Finding> validate(const Credential& credential, TimePoint now) const {
-    static constexpr auto kApiKeys =
-        std::to_array<std::string_view>({"sk-ant-api03-", "sk-ant-admin01-"});
-    static constexpr auto kAccessTokens = std::to_array<std::string_view>({"sk-ant-oat01-"});
-    static constexpr auto kRefreshTokens = std::to_array<std::string_view>({"sk-ant-ort01-"});
-    std::vector<Finding> findings = generic.validate(credential, now);
-    const bool api_key = credential.kind == CredentialKind::api_key;
-    preflight::check_prefix(
-        findings, credential.token.reveal(),
-        {.accepted = api_key ? std::span<const std::string_view>{kApiKeys}
-                             : std::span<const std::string_view>{kAccessTokens},
-         .subject = "this",
-         .configured = describe_anthropic(credential.kind),
-         .expectation = api_key ? "Anthropic API keys start with sk-ant-api03-"
-                                : "Anthropic OAuth and setup tokens start with sk-ant-oat01-"});
-    if (credential.kind == CredentialKind::oauth && !credential.refresh_token.empty()) {
-      preflight::check_prefix(
-          findings, credential.refresh_token.reveal(),
-          {.accepted = kRefreshTokens,
-           .subject = "the refresh token",
-           .configured = "a refresh token: the two tokens may be swapped",
-           .expectation = "Anthropic OAuth refresh tokens start with sk-ant-ort01-"});
-    }
-    return findings;
-  }
+  [[nodiscard]] KEYWARD_DECL std::vector<Finding> validate(const Credential& credential,
+                                                           TimePoint now) const;
 };
 
 static_assert(Preflight<AnthropicPreflight>);
@@ -210,3 +145,7 @@ struct Anthropic : DefaultPolicies {
 };
 
 }  // namespace keyward::provider
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/provider/impl/anthropic.ipp"
+#endif

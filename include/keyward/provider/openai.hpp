@@ -7,9 +7,9 @@
 // logins refresh at OpenAI's token endpoint through oauth_refresh(client_id).
 #pragma once
 
-#include <array>
-#include <span>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "keyward/attacher.hpp"
@@ -17,8 +17,8 @@
 #include "keyward/classify/openai.hpp"
 #include "keyward/credential.hpp"
 #include "keyward/default_policies.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/preflight.hpp"
-#include "keyward/preflight/prefix.hpp"
 #include "keyward/provider/tuning.hpp"
 #include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/transport.hpp"
@@ -30,22 +30,8 @@ struct OpenAIPreflight {
   preflight::Generic generic{};  ///< The checks that hold for every provider.
 
   /// Every problem found in `credential` at `now`.
-  [[nodiscard]] std::vector<Finding> validate(const Credential& credential, TimePoint now) const {
-    static constexpr auto kKeys =
-        std::to_array<std::string_view>({"sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"});
-    static constexpr std::array<std::string_view, 0> kNoKeys{};
-    std::vector<Finding> findings = generic.validate(credential, now);
-    // An OAuth token may look like anything but a key: only a known prefix is a finding.
-    const bool oauth = credential.kind == CredentialKind::oauth;
-    preflight::check_prefix(findings, credential.token.reveal(),
-                            {.accepted = oauth ? std::span<const std::string_view>{kNoKeys}
-                                               : std::span<const std::string_view>{kKeys},
-                             .required = !oauth,
-                             .subject = "this",
-                             .configured = oauth ? "an OAuth token" : "an OpenAI API key",
-                             .expectation = "OpenAI API keys start with sk-"});
-    return findings;
-  }
+  [[nodiscard]] KEYWARD_DECL std::vector<Finding> validate(const Credential& credential,
+                                                           TimePoint now) const;
 };
 
 static_assert(Preflight<OpenAIPreflight>);
@@ -77,3 +63,7 @@ struct OpenAI : DefaultPolicies {
 };
 
 }  // namespace keyward::provider
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/provider/impl/openai.ipp"
+#endif

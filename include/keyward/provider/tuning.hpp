@@ -15,6 +15,7 @@
 
 #include "keyward/classify/http_status.hpp"
 #include "keyward/cooldown/exponential_backoff.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/transport.hpp"
 
@@ -31,24 +32,15 @@ struct Tuning {
 
 /// The refresh-token grant's options for a provider: its token endpoint (or `token_url` when
 /// given) and body format, with the client id a user must supply.
-[[nodiscard]] inline refresh::OAuth2Options oauth_options(const Tuning& tuning,
-                                                          std::string client_id,
-                                                          std::string token_url = {}) {
-  refresh::OAuth2Options options;
-  options.token_url = token_url.empty() ? std::string{tuning.token_url} : std::move(token_url);
-  options.client_id = std::move(client_id);
-  options.body_format = tuning.token_body;
-  return options;
-}
+[[nodiscard]] KEYWARD_DECL refresh::OAuth2Options oauth_options(const Tuning& tuning,
+                                                                std::string client_id,
+                                                                std::string token_url = {});
 
 /// A GET request for `path` under `base_url`, whatever trailing slash the base URL has.
-[[nodiscard]] inline Request get_request(std::string_view base_url, std::string_view path) {
-  while (base_url.ends_with('/')) base_url.remove_suffix(1);
-  Request request;
-  request.method = "GET";
-  request.url.reserve(base_url.size() + path.size());
-  request.url.append(base_url).append(path);
-  return request;
-}
+[[nodiscard]] KEYWARD_DECL Request get_request(std::string_view base_url, std::string_view path);
 
 }  // namespace keyward::provider
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/provider/impl/tuning.ipp"
+#endif
