@@ -12,6 +12,7 @@
 
 // keyward/detail: text, time, JSON, messages
 #include "keyward/detail/impl/scrub.ipp"
+#include "keyward/detail/impl/json.ipp"
 #include "keyward/detail/impl/messages.ipp"
 
 // keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
