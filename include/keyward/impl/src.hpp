@@ -14,6 +14,7 @@
 #include "keyward/detail/impl/scrub.ipp"
 #include "keyward/detail/impl/json.ipp"
 #include "keyward/detail/impl/messages.ipp"
+#include "keyward/detail/impl/text.ipp"
 
 // keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
 
