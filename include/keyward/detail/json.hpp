@@ -47,6 +47,15 @@ enum class Type { null, boolean, number, string, array, object };
 /// A parsed JSON value; a default-constructed Value is null.
 class Value {
  public:
+  // Declared here and defaulted in impl/json.ipp, so that a translation unit that copies, moves
+  // or destroys a Value (a vector of them, an optional one) calls these instead of compiling them.
+  Value() = default;
+  KEYWARD_DECL Value(const Value& other);
+  KEYWARD_DECL Value(Value&& other) noexcept;
+  KEYWARD_DECL Value& operator=(const Value& other);
+  KEYWARD_DECL Value& operator=(Value&& other) noexcept;
+  KEYWARD_DECL ~Value();
+
   /// Returns the kind of this value.
   Type type() const noexcept { return type_; }
 

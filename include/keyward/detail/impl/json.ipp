@@ -19,6 +19,12 @@
 
 namespace keyward::detail::json {
 
+KEYWARD_DECL Value::Value(const Value& other) = default;
+KEYWARD_DECL Value::Value(Value&& other) noexcept = default;
+KEYWARD_DECL Value& Value::operator=(const Value& other) = default;
+KEYWARD_DECL Value& Value::operator=(Value&& other) noexcept = default;
+KEYWARD_DECL Value::~Value() = default;
+
 KEYWARD_DECL std::optional<std::uint64_t> Value::as_uint64() const noexcept {
   const std::string_view text = number_text();
   std::uint64_t value = 0;
