@@ -7,55 +7,32 @@
 // at a character boundary: a provider that echoes a key back cannot make keyward print it.
 #pragma once
 
-#include <algorithm>
-#include <chrono>
-#include <cstddef>
-#include <limits>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 
 #include "keyward/classifier.hpp"
 #include "keyward/credential_store.hpp"
-#include "keyward/detail/scrub.hpp"
-#include "keyward/detail/text.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/error.hpp"
 #include "keyward/options.hpp"
 
 namespace keyward::detail {
 
 /// Removes secrets from every outside text a verdict carries and cleans it for showing.
-inline void scrub(Verdict& verdict, std::span<const std::string_view> secrets) {
-  for (std::string* text : {&verdict.message, &verdict.provider_code, &verdict.request_id}) {
-    if (!text->empty()) *text = clean_and_scrub(*text, secrets);
-  }
-}
+KEYWARD_DECL void scrub(Verdict& verdict, std::span<const std::string_view> secrets);
 
 /// Removes secrets from an error's message and verdict, and cleans the message for showing
 /// (C0 and C1 controls and bidi formatting characters replaced by spaces), uncut.
-inline void scrub(Error& error, std::span<const std::string_view> secrets) {
-  error.message = clean_and_scrub(error.message, secrets, std::numeric_limits<std::size_t>::max());
-  if (error.verdict) scrub(*error.verdict, secrets);
-}
+KEYWARD_DECL void scrub(Error& error, std::span<const std::string_view> secrets);
 
 /// " (HTTP 401 authentication_error: Invalid bearer token; request id req_1)" or "".
-[[nodiscard]] inline std::string describe(const Verdict& verdict) {
-  std::string out;
-  if (verdict.status != 0) out += "HTTP " + std::to_string(verdict.status);
-  if (!verdict.provider_code.empty()) out += (out.empty() ? "" : " ") + verdict.provider_code;
-  if (!verdict.message.empty()) out += (out.empty() ? "" : ": ") + verdict.message;
-  if (!verdict.request_id.empty()) out += "; request id " + verdict.request_id;
-  return out.empty() ? out : " (" + out + ")";
-}
+[[nodiscard]] KEYWARD_DECL std::string describe(const Verdict& verdict);
 
 /// "for 20 s, until 2026-02-04T12:00:20Z": stays true however much later it is read.
-[[nodiscard]] inline std::string describe_until(TimePoint until, TimePoint now) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
-  return "for " + format_duration(std::max(left, std::chrono::milliseconds::zero())) + ", until " +
-         format_deadline(until);
-}
+[[nodiscard]] KEYWARD_DECL std::string describe_until(TimePoint until, TimePoint now);
 
 /// Who refused the credential: the API it was sent to, or the token endpoint that renews it.
 enum class RefusedBy : std::uint8_t { api, token_endpoint };
@@ -72,181 +49,52 @@ class Messages {
   }
 
   /// The error for a credential taken out by `verdict`: needs_reauth, quota or rate limit.
-  [[nodiscard]] Error taken_out(const Verdict& verdict, std::string_view credential,
-                                std::string_view why, std::optional<TimePoint> until, TimePoint now,
-                                RefusedBy by = RefusedBy::api) const {
-    std::string text = prefix();
-    Errc code = Errc::cooling_down;
-    const std::string when = until ? describe_until(*until, now) : "until replaced";
-    const std::string because = why.empty() ? std::string{} : " " + std::string{why};
-    switch (verdict.kind) {
-      case VerdictKind::unauthenticated:
-        code = Errc::needs_reauth;
-        text += by == RefusedBy::token_endpoint
-                    ? "needs a new login. The token endpoint refused the refresh token of " +
-                          std::string{credential} + because + describe(verdict) +
-                          ", so the access token cannot be renewed"
-                    : "needs a new credential. The provider rejected " + std::string{credential} +
-                          because + describe(verdict);
-        text +=
-            ". This is an authentication failure, not a rate limit. Fix: " +
-            fix_for(options_.fix.unauthenticated, verdict, "log in again to get a new credential") +
-            ", then pass it to set_credential(); no restart is needed.";
-        break;
-      case VerdictKind::misconfigured:
-        code = Errc::needs_reauth;
-        if (by == RefusedBy::token_endpoint) {
-          text += "cannot refresh " + std::string{credential} +
-                  ": the token endpoint rejected the client configuration" + because +
-                  describe(verdict) +
-                  ". Refreshing again or replacing the credential cannot help. Fix: check the "
-                  "refresh strategy's client id, client secret and client authentication method "
-                  "(client_auth) against what the provider registered for this client.";
-          break;
-        }
-        text += "is misconfigured: the provider says " + std::string{credential} +
-                " was sent wrongly or cannot be used for this API" +
-                (why.empty() ? "" : " (" + std::string{why} + ")") + describe(verdict) +
-                ". Refreshing cannot help. Fix: " +
-                fix_for(options_.fix.misconfigured, verdict,
-                        "check the credential's kind and how it is sent (header, prefix, the "
-                        "provider's required headers)") +
-                ", then pass the corrected credential to set_credential().";
-        break;
-      case VerdictKind::quota_exhausted:
-        text += "has run out of quota or credits" + describe(verdict) + ": " +
-                std::string{credential} + because + " is out " + when +
-                ", when one probe request tests it. Fix: " +
-                fix_for(options_.fix.quota_exhausted, verdict,
-                        "add credits or raise the quota with the provider") +
-                ".";
-        break;
-      default:
-        text += "is rate limited" + describe(verdict) + ": " + std::string{credential} + because +
-                " is cooling down " + when + (verdict.retry_after ? ", the server's wait" : "") +
-                ". This is a rate limit, not an authentication failure; when the window ends one "
-                "probe request tests the credential.";
-        break;
-    }
-    if (code == Errc::needs_reauth && until) {
-      text += " In case the rejection was transient, one probe request will be let through at " +
-              format_deadline(*until) + ".";
-    }
-    Error error = make_error(code, std::move(text));
-    error.verdict = verdict;
-    error.until = until;
-    return error;
-  }
+  [[nodiscard]] KEYWARD_DECL Error taken_out(const Verdict& verdict, std::string_view credential,
+                                             std::string_view why, std::optional<TimePoint> until,
+                                             TimePoint now, RefusedBy by = RefusedBy::api) const;
 
   /// Appended to the error of a request refused while the credential is out.
-  [[nodiscard]] static std::string refusal_note(bool probing, bool window_over) {
-    if (probing) return " One probe request is testing the credential now; try again shortly.";
-    if (window_over) return " Its window has ended; the next request probes it.";
-    return {};
-  }
+  [[nodiscard]] KEYWARD_DECL static std::string refusal_note(bool probing, bool window_over);
 
   /// A URL the credential must not be sent to.
-  [[nodiscard]] Error insecure_url(std::string_view scheme) const {
-    return make_error(Errc::insecure_transport,
-                      prefix() +
-                          "refused to send the credential to a URL that is neither https nor "
-                          "http to a loopback host (scheme '" +
-                          std::string{scheme} + "')");
-  }
+  [[nodiscard]] KEYWARD_DECL Error insecure_url(std::string_view scheme) const;
 
   /// Provider-scoped failures outlasted the retries.
-  [[nodiscard]] Error no_response(std::uint32_t attempts, Verdict verdict) const {
-    Error error = make_error(Errc::transport_failed,
-                             prefix() + "no response after " + std::to_string(attempts) +
-                                 " attempt(s)" + describe(verdict) +
-                                 ". This is a network or provider problem, not a credential "
-                                 "problem.");
-    error.verdict = std::move(verdict);
-    return error;
-  }
+  [[nodiscard]] KEYWARD_DECL Error no_response(std::uint32_t attempts, Verdict verdict) const;
 
   /// A refresh that failed for now; `next` is the next attempt.
-  [[nodiscard]] Error refresh_failed(Error cause, std::string_view credential, TimePoint next,
-                                     std::optional<TimePoint> expiry, TimePoint now) const {
-    cause.message = prefix() + "could not refresh " + std::string{credential} + ": " +
-                    cause.message + ". The next attempt is at " + format_deadline(next) +
-                    (expiry && now < *expiry ? "; until then the current token, valid until " +
-                                                   format_rfc3339(*expiry) + ", is used."
-                                             : "; the current token has expired.");
-    cause.code = make_error_code(cause.code == Errc::persist_failed ? Errc::persist_failed
-                                                                    : Errc::refresh_failed);
-    cause.until = next;
-    return cause;
-  }
+  [[nodiscard]] KEYWARD_DECL Error refresh_failed(Error cause, std::string_view credential,
+                                                  TimePoint next, std::optional<TimePoint> expiry,
+                                                  TimePoint now) const;
 
   /// Another thread's refresh did not finish in time.
-  [[nodiscard]] Error refresh_timeout() const {
-    return make_error(Errc::refresh_timeout,
-                      prefix() + "waited " + format_duration(options_.refresh.wait_timeout) +
-                          " for another thread's token refresh, which has not finished; the "
-                          "token endpoint may be hanging");
-  }
+  [[nodiscard]] KEYWARD_DECL Error refresh_timeout() const;
 
   /// A token that needed renewing and did not get a new one.
-  [[nodiscard]] Error no_new_token(bool expired) const {
-    return make_error(Errc::refresh_failed, prefix() + "the token " +
-                                                (expired ? "has expired" : "was rejected") +
-                                                " and no refresh produced a new one");
-  }
+  [[nodiscard]] KEYWARD_DECL Error no_new_token(bool expired) const;
 
   /// The refresh token was refused while the access token still serves.
-  [[nodiscard]] std::string refresh_token_refused(const Verdict& verdict,
-                                                  std::string_view credential,
-                                                  std::optional<TimePoint> expiry) const {
-    return prefix() + "the token endpoint refused the refresh token of " + std::string{credential} +
-           describe(verdict) + ". The access token keeps serving" +
-           (expiry ? " until it expires at " + format_rfc3339(*expiry) : "") +
-           "; before then, a person must " +
-           fix_for(options_.fix.unauthenticated, verdict, "log in again") +
-           " and pass the new credential to set_credential().";
-  }
+  [[nodiscard]] KEYWARD_DECL std::string refresh_token_refused(
+      const Verdict& verdict, std::string_view credential, std::optional<TimePoint> expiry) const;
 
   /// Why a refresh token may be refused: a refresh that began at `since` never stored its
   /// result, so a token the endpoint rotated then was lost.
-  [[nodiscard]] static std::string interrupted_refresh(TimePoint since) {
-    return "(a refresh of it began at " + format_rfc3339(since) +
-           " and never stored its result: the process making it stopped, or its answer was lost; "
-           "if the token endpoint rotated the refresh token then, the new one was lost with it "
-           "and this one is spent)";
-  }
+  [[nodiscard]] KEYWARD_DECL static std::string interrupted_refresh(TimePoint since);
 
   /// Why a refresh token was not presented: another holder of the login had it refused.
-  [[nodiscard]] static std::string recorded_refusal(const RefreshRefusal& refusal) {
-    return "(another holder of this login presented it at " + format_rfc3339(refusal.at) + " and " +
-           refusal.reason + "; it is not presented again)";
-  }
+  [[nodiscard]] KEYWARD_DECL static std::string recorded_refusal(const RefreshRefusal& refusal);
 
   /// A credential the token endpoint returned that fails pre-flight.
-  [[nodiscard]] Error unusable_refresh(std::string_view problems) const {
-    return make_error(
-        Errc::refresh_failed,
-        prefix() + "the token endpoint returned an access token that fails pre-flight (" +
-            std::string{problems} + "), so it was not installed; a rotated refresh token was kept");
-  }
+  [[nodiscard]] KEYWARD_DECL Error unusable_refresh(std::string_view problems) const;
 
   /// A credential refused before first use.
-  [[nodiscard]] std::string unusable(std::string_view problems) const {
-    return prefix() + "the credential is unusable: " + std::string{problems};
-  }
+  [[nodiscard]] KEYWARD_DECL std::string unusable(std::string_view problems) const;
 
   /// A replacement that the store would not take.
-  [[nodiscard]] Error replacement_not_stored(Error cause) const {
-    cause.message = prefix() + "the new credential could not be stored, and the current one was " +
-                    "kept: " + cause.message;
-    return cause;
-  }
+  [[nodiscard]] KEYWARD_DECL Error replacement_not_stored(Error cause) const;
 
   /// A replacement refused by set_credential().
-  [[nodiscard]] Error replacement_refused(std::string_view problems) const {
-    return make_error(Errc::invalid_credential,
-                      prefix() + "the new credential was refused and the current one kept: " +
-                          std::string{problems});
-  }
+  [[nodiscard]] KEYWARD_DECL Error replacement_refused(std::string_view problems) const;
 
  private:
   // The application's text first, then the classifier's, then a generic one.
@@ -261,3 +109,7 @@ class Messages {
 };
 
 }  // namespace keyward::detail
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/detail/impl/messages.ipp"
+#endif

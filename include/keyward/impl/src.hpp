@@ -11,7 +11,14 @@
 // Each header's definitions, by directory. Every .ipp includes its header.
 
 // keyward/detail: text, time, JSON, messages
+#include "keyward/detail/impl/base64.ipp"
+#include "keyward/detail/impl/json.ipp"
+#include "keyward/detail/impl/jwt.ipp"
+#include "keyward/detail/impl/messages.ipp"
+#include "keyward/detail/impl/retry_after.ipp"
 #include "keyward/detail/impl/scrub.ipp"
+#include "keyward/detail/impl/text.ipp"
+#include "keyward/detail/impl/www_authenticate.ipp"
 
 // keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
 
