@@ -11,8 +11,8 @@
 // so one stray "\ud83d" in a message cannot hide the error type next to it. Structure (brackets,
 // commas, quotes, numbers, literals) is as strict as ever.
 //
-// Why this header is over 300 lines: it is one recursive-descent reader for one grammar, strict
-// and lenient; splitting it would scatter the grammar across files.
+// The reader's bodies are in impl/json.ipp (keyward/detail/config.hpp): one recursive-descent
+// reader for one grammar, strict and lenient, kept in one file.
 
 #ifndef KEYWARD_DETAIL_JSON_HPP
 #define KEYWARD_DETAIL_JSON_HPP
