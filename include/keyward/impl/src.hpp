@@ -14,6 +14,8 @@
 #include "keyward/detail/impl/scrub.ipp"
 
 // keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
+#include "keyward/detail/impl/redemption.ipp"
+#include "keyward/detail/impl/redirect.ipp"
 
 // keyward/classify, keyward/preflight, keyward/provider
 
