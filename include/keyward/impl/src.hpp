@@ -16,6 +16,7 @@
 // keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
 #include "keyward/detail/impl/redemption.ipp"
 #include "keyward/detail/impl/redirect.ipp"
+#include "keyward/refresh/impl/oauth2_refresh_token.ipp"
 
 // keyward/classify, keyward/preflight, keyward/provider
 
