@@ -17,6 +17,7 @@
 #include "keyward/detail/impl/redemption.ipp"
 #include "keyward/detail/impl/redirect.ipp"
 #include "keyward/refresh/impl/oauth2_refresh_token.ipp"
+#include "keyward/transport/impl/options.ipp"
 
 // keyward/classify, keyward/preflight, keyward/provider
 
