@@ -66,7 +66,12 @@ namespace oauth2_internal {
 /// Throws std::invalid_argument with the reason when `options` are unusable.
 KEYWARD_DECL void check_options(const OAuth2Options& options);
 
-/// The base64 credentials of the Basic header for client_secret_basic.
+/// The secrets of `options`: the client secret and, for client_secret_basic, the base64
+/// credentials of the Basic header built from it.
+[[nodiscard]] KEYWARD_DECL std::vector<Secret> secrets(const OAuth2Options& options);
+
+/// The base64 credentials of the Basic header for client_secret_basic (RFC 6749 section 2.3.1:
+/// both parts are form-encoded before base64).
 [[nodiscard]] KEYWARD_DECL Secret basic_credentials(const OAuth2Options& options);
 
 /// The token request that redeems `current.refresh_token` under `options`.
@@ -112,11 +117,7 @@ class BasicOAuth2RefreshToken {
 
   /// The secrets of the configuration, so that no message shows them: the client secret and,
   /// for client_secret_basic, the base64 credentials of the Basic header built from it.
-  [[nodiscard]] std::vector<Secret> secrets() const {
-    if (options_.client_secret.empty()) return {};
-    if (options_.client_auth != ClientAuth::client_secret_basic) return {options_.client_secret};
-    return {options_.client_secret, basic_credentials()};
-  }
+  [[nodiscard]] std::vector<Secret> secrets() const { return oauth2_internal::secrets(options_); }
 
   /// Redeems `current.refresh_token` at the token endpoint.
   template <Transport T>
@@ -149,11 +150,6 @@ class BasicOAuth2RefreshToken {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
-  // RFC 6749 section 2.3.1: both parts are form-encoded before base64.
-  [[nodiscard]] Secret basic_credentials() const {
-    return oauth2_internal::basic_credentials(options_);
-  }
-
   static Error refresh_error(Errc code, std::string message, Verdict verdict) {
     Error error = make_error(code, std::move(message));
     error.verdict = std::move(verdict);

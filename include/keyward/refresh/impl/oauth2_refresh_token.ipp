@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "keyward/credential.hpp"
 #include "keyward/detail/json.hpp"
@@ -45,6 +46,12 @@ KEYWARD_DECL Secret basic_credentials(const OAuth2Options& options) {
   Secret pair{detail::base64_encode(text)};
   detail::wipe(text);
   return pair;
+}
+
+KEYWARD_DECL std::vector<Secret> secrets(const OAuth2Options& options) {
+  if (options.client_secret.empty()) return {};
+  if (options.client_auth != ClientAuth::client_secret_basic) return {options.client_secret};
+  return {options.client_secret, basic_credentials(options)};
 }
 
 KEYWARD_DECL Request token_request(const OAuth2Options& options, const Credential& current) {
