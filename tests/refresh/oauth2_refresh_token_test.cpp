@@ -17,6 +17,7 @@
 
 #include "keyward/classify/openai.hpp"
 #include "keyward/detail/json.hpp"
+#include "keyward/detail/text.hpp"
 #include "keyward/refresh/static_credential.hpp"
 #include "support/fake_clock.hpp"
 #include "support/fake_transport.hpp"

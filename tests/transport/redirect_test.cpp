@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "keyward/detail/url_parts.hpp"
+
 namespace keyward::detail {
 namespace {
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "keyward/detail/config.hpp"
 #include "keyward/detail/url.hpp"
 
 namespace keyward::detail {
@@ -41,15 +42,7 @@ class OriginCache {
   static constexpr bool ends_origin(char c) noexcept { return c == '/' || c == '?' || c == '#'; }
 
   // Keeps the scheme and authority of an approved URL, the first time only.
-  void remember(std::string_view url) noexcept {
-    const std::size_t authority = url.find("://");
-    if (authority == std::string_view::npos) return;
-    std::size_t end = authority + 3;
-    while (end < url.size() && !ends_origin(url[end])) ++end;
-    if (end > kMaxOrigin || claimed_.exchange(true, std::memory_order_relaxed)) return;
-    std::memcpy(origin_.data(), url.data(), end);
-    size_.store(end, std::memory_order_release);
-  }
+  KEYWARD_DECL void remember(std::string_view url) noexcept;
 
   const bool insecure_;
   std::atomic<std::size_t> size_{0};
@@ -58,3 +51,7 @@ class OriginCache {
 };
 
 }  // namespace keyward::detail
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/detail/impl/origin_cache.ipp"
+#endif

@@ -13,7 +13,7 @@
 #include "keyward/attacher.hpp"
 #include "keyward/classifier.hpp"
 #include "keyward/credential.hpp"
-#include "keyward/detail/backoff.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/detail/credential_state.hpp"
 #include "keyward/options.hpp"
 #include "keyward/transport.hpp"
@@ -66,19 +66,8 @@ template <class Strategy>
 
 /// The wait before attempt `attempts + 1` at a provider-scoped failure, or none when retries end:
 /// the server's wait when it names one, else capped doubling with full jitter (`jitter` in [0, 1)).
-[[nodiscard]] inline std::optional<std::chrono::milliseconds> retry_wait(const Verdict& verdict,
-                                                                         std::uint32_t attempts,
-                                                                         const RetryOptions& retry,
-                                                                         double jitter) {
-  if (!verdict.retryable || attempts >= retry.max_attempts) return std::nullopt;
-  if (verdict.retry_after) {
-    if (*verdict.retry_after > retry.max_server_wait) return std::nullopt;
-    return *verdict.retry_after;
-  }
-  const auto window = doubled(retry.initial_backoff, retry.max_backoff, attempts);
-  return std::chrono::milliseconds{
-      static_cast<std::chrono::milliseconds::rep>(static_cast<double>(window.count()) * jitter)};
-}
+[[nodiscard]] KEYWARD_DECL std::optional<std::chrono::milliseconds> retry_wait(
+    const Verdict& verdict, std::uint32_t attempts, const RetryOptions& retry, double jitter);
 
 /// Places `token` on `request`: lends its prepared fields when the attacher prepares them.
 template <class Attach>
@@ -141,3 +130,7 @@ class Loan {
 };
 
 }  // namespace keyward::detail
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/detail/impl/policy_support.ipp"
+#endif

@@ -17,6 +17,7 @@
 
 #include "keyward/credential.hpp"
 #include "keyward/credential_store.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/detail/credential_state.hpp"
 #include "keyward/detail/messages.hpp"
 #include "keyward/detail/scrub.hpp"
@@ -40,6 +41,15 @@ struct Obtained {
   std::optional<TimePoint> interrupted;
   // Refused without a token call: another holder's refusal of this refresh token, as stored.
   std::optional<RefreshRefusal> recorded;
+
+  // Compiled once (keyward/impl/src.hpp): every flight's result is built, moved and destroyed in
+  // many places, and each inlined copy of these members is large.
+  KEYWARD_DECL Obtained() noexcept;
+  KEYWARD_DECL Obtained(const Obtained& other);
+  KEYWARD_DECL Obtained(Obtained&& other) noexcept;
+  KEYWARD_DECL Obtained& operator=(const Obtained& other);
+  KEYWARD_DECL Obtained& operator=(Obtained&& other) noexcept;
+  KEYWARD_DECL ~Obtained();
 };
 
 /// One refresh flight's work against a store.
@@ -267,3 +277,7 @@ class Redemption {
 };
 
 }  // namespace keyward::detail
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/detail/impl/redemption.ipp"
+#endif

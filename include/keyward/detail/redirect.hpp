@@ -22,7 +22,6 @@
 // what the chain ended with (which is what the caller gets).
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -34,9 +33,7 @@
 
 #include "keyward/attacher.hpp"
 #include "keyward/credential.hpp"
-#include "keyward/detail/ascii.hpp"
-#include "keyward/detail/scrub.hpp"
-#include "keyward/detail/url_parts.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/transport.hpp"
 
 namespace keyward::detail {
@@ -71,112 +68,29 @@ template <class Attach>
 
 /// `location` resolved against `base` (RFC 3986 section 5.2, for the forms servers send:
 /// absolute, scheme-relative, absolute-path, and path-relative), or nothing when it cannot be.
-[[nodiscard]] inline std::optional<std::string> resolve_location(std::string_view base,
-                                                                 std::string_view location) {
-  location = trim_ows(location);
-  if (location.empty()) return std::nullopt;
-  if (split_url(location)) return std::string{location};
-  const auto parts = split_url(base);
-  if (!parts) return std::nullopt;
-  const std::string scheme = parts->https ? "https:" : "http:";
-  if (location.starts_with("//")) {
-    std::string url = scheme + std::string{location};
-    return split_url(url) ? std::optional<std::string>{std::move(url)} : std::nullopt;
-  }
-  if (location.find("://") != std::string_view::npos) return std::nullopt;  // another scheme
-  // The base up to its target (split_url() returns views into `base`).
-  const std::string_view prefix =
-      base.substr(0, static_cast<std::size_t>(parts->target.data() - base.data()));
-  std::string url{prefix};
-  if (location.front() == '/') return url + std::string{location};
-  std::string_view path = parts->target.substr(0, parts->target.find('?'));
-  if (location.front() == '?') {
-    return url + std::string{path.empty() ? "/" : path} + std::string{location};
-  }
-  path = path.substr(0, path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/') + 1);
-  return url + (path.empty() ? std::string{"/"} : std::string{path}) + std::string{location};
-}
+[[nodiscard]] KEYWARD_DECL std::optional<std::string> resolve_location(std::string_view base,
+                                                                       std::string_view location);
 
 /// The request for the next hop of `request` answered by `response`, or nothing when it is not
 /// to be followed (not a redirect, no usable Location, or a downgrade from https to http).
 /// `same_origin` tells whether the hop stays on the origin of `request`.
-[[nodiscard]] inline std::optional<Request> next_hop(const Request& request,
-                                                     const Response& response, bool& same) {
-  if (!is_redirect(response.status)) return std::nullopt;
-  const auto location = response.headers.get("location");
-  if (!location) return std::nullopt;
-  auto url = resolve_location(request.url, *location);
-  if (!url) return std::nullopt;
-  const auto from = split_url(request.url);
-  const auto to = split_url(*url);
-  if (!from || !to || (from->https && !to->https)) return std::nullopt;
-  same = from->https == to->https && from->port == to->port && iequals(from->host, to->host);
-  Request next = request;  // a copy owns every field, the lent ones included
-  next.url = std::move(*url);
-  const bool post = iequals(request.method, "POST");
-  if (response.status == 303 || ((response.status == 301 || response.status == 302) && post)) {
-    if (!iequals(next.method, "HEAD")) next.method = "GET";
-    next.body.clear();
-    next.headers.erase("content-type");
-    next.headers.erase("content-length");
-  }
-  return next;
-}
+[[nodiscard]] KEYWARD_DECL std::optional<Request> next_hop(const Request& request,
+                                                           const Response& response, bool& same);
 
 /// Makes `next`, a hop from `from` (answered with `status`) to another origin, carry nothing
 /// secret: removes the fields named in `placed` and kOriginBoundFields. Returns why the hop is
 /// refused instead, when it would need what must stay: a header named in Request::sensitive, or
 /// a body (which only a 307 or 308 keeps) that Request::body_to_other_origin does not let go.
 /// The reason names the origins and the header, never a value or a path.
-[[nodiscard]] inline std::optional<std::string> leave_origin(Request& next, const Request& from,
-                                                             int status,
-                                                             std::span<const std::string> placed) {
-  const auto refusal = [&](const std::string& what) {
-    const auto origin = [](std::string_view url) {
-      const auto parts = split_url(url);
-      return parts ? parts->origin() : std::string{"?"};
-    };
-    return clean_outside_text("refused to follow a " + std::to_string(status) + " redirect from " +
-                              origin(from.url) + " to another origin, " + origin(next.url) + ": " +
-                              what);
-  };
-  for (const auto& name : next.sensitive) {
-    if (next.headers.contains(name)) {
-      return refusal("the request carries the header '" + name +
-                     "', marked sensitive (Request::sensitive), which never leaves its origin");
-    }
-  }
-  if (!next.body.empty() && !next.body_to_other_origin) {
-    return refusal(
-        "it would send the request's body there; set "
-        "Request::body_to_other_origin to allow that");
-  }
-  for (const auto& name : placed) next.headers.erase(name);
-  for (const auto name : kOriginBoundFields) next.headers.erase(name);
-  return std::nullopt;
-}
+[[nodiscard]] KEYWARD_DECL std::optional<std::string> leave_origin(
+    Request& next, const Request& from, int status, std::span<const std::string> placed);
 
 /// Why a redirect is refused rather than followed when its Location is an absolute (or
 /// scheme-relative) http(s) URL whose authority keyward will not read (url_problem()): the
 /// backslash of `https://host\@evil/`, which libcurl would read as the end of a user name. The
 /// reason names the origin and the problem, never the Location. Nothing for any other Location.
-[[nodiscard]] inline std::optional<std::string> refused_location(const Request& from,
-                                                                 const Response& answer) {
-  if (!is_redirect(answer.status)) return std::nullopt;
-  const auto location = answer.headers.get("location");
-  if (!location) return std::nullopt;
-  std::string url{trim_ows(*location)};
-  const auto base = split_url(from.url);
-  if (url.starts_with("//") && base) url.insert(0, base->https ? "https:" : "http:");
-  if (!url_internal::has_scheme(url, "https") && !url_internal::has_scheme(url, "http")) {
-    return std::nullopt;
-  }
-  const std::string_view problem = url_problem(url);
-  if (problem.empty()) return std::nullopt;
-  return clean_outside_text("refused to follow a " + std::to_string(answer.status) +
-                            " redirect from " + (base ? base->origin() : std::string{"?"}) +
-                            ": its Location has " + std::string{problem});
-}
+[[nodiscard]] KEYWARD_DECL std::optional<std::string> refused_location(const Request& from,
+                                                                       const Response& answer);
 
 /// What a chain of redirects came to.
 struct Followed {
@@ -228,3 +142,7 @@ template <class Send>
 }
 
 }  // namespace keyward::detail
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/detail/impl/redirect.ipp"
+#endif

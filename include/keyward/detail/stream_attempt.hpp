@@ -9,7 +9,6 @@
 // tells the driver so.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -17,6 +16,7 @@
 #include <utility>
 
 #include "keyward/detail/ascii.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/streaming.hpp"
 #include "keyward/transport.hpp"
 
@@ -63,50 +63,13 @@ class StreamAttempt final : public StreamHandler {
 
  private:
   // Appends to the event being received and looks at every event that completes.
-  void watch(std::string_view bytes) {
-    pending_.append(bytes);
-    std::size_t start = 0;
-    for (;;) {
-      const std::size_t end = event_end(pending_, start);
-      if (end == std::string::npos) break;
-      const std::string_view event{pending_.data() + start, end - start};
-      if (is_error_event(event)) {
-        Response response{.status = 200, .headers = headers_, .body = std::string{event}};
-        response.headers.set("content-type", "text/event-stream");
-        error_ = std::move(response);
-        pending_.clear();
-        return;
-      }
-      start = end;
-    }
-    pending_.erase(0, start);
-    if (pending_.size() > kMaxEvent) pending_.clear();
-  }
+  KEYWARD_DECL void watch(std::string_view bytes);
 
   // Where the event starting at `from` ends (after its blank line), or npos.
-  static std::size_t event_end(std::string_view text, std::size_t from) {
-    for (std::size_t i = text.find('\n', from); i != std::string_view::npos;
-         i = text.find('\n', i + 1)) {
-      if (i + 1 < text.size() && text[i + 1] == '\n') return i + 2;
-      if (i + 2 < text.size() && text[i + 1] == '\r' && text[i + 2] == '\n') return i + 3;
-    }
-    return std::string_view::npos;
-  }
+  KEYWARD_DECL static std::size_t event_end(std::string_view text, std::size_t from);
 
   // An event named "error" (WHATWG HTML 9.2.6: `event:` then an optional space).
-  static bool is_error_event(std::string_view event) {
-    while (!event.empty()) {
-      const std::size_t eol = std::min(event.find('\n'), event.size());
-      std::string_view line = event.substr(0, eol);
-      event.remove_prefix(std::min(eol + 1, event.size()));
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (!line.starts_with("event:")) continue;
-      line.remove_prefix(6);
-      if (line.starts_with(' ')) line.remove_prefix(1);
-      if (line == "error") return true;
-    }
-    return false;
-  }
+  KEYWARD_DECL static bool is_error_event(std::string_view event);
 
   void* sink_;
   bool (*deliver_)(void*, std::string_view);
@@ -117,3 +80,7 @@ class StreamAttempt final : public StreamHandler {
 };
 
 }  // namespace keyward::detail
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/detail/impl/stream_attempt.ipp"
+#endif

@@ -21,6 +21,13 @@
 #include "keyward/detail/impl/www_authenticate.ipp"
 
 // keyward/detail: URLs, redirects, redemption, streams; keyward/refresh; keyward/transport
+#include "keyward/detail/impl/origin_cache.ipp"
+#include "keyward/detail/impl/policy_support.ipp"
+#include "keyward/detail/impl/redemption.ipp"
+#include "keyward/detail/impl/redirect.ipp"
+#include "keyward/detail/impl/stream_attempt.ipp"
+#include "keyward/refresh/impl/oauth2_refresh_token.ipp"
+#include "keyward/transport/impl/options.ipp"
 
 // keyward/classify, keyward/preflight, keyward/provider
 #include "keyward/classify/impl/anthropic.ipp"

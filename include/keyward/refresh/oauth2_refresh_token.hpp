@@ -15,21 +15,17 @@
 // oauth_refresh() fills in its provider's endpoint and body format.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "keyward/classify/http_status.hpp"
 #include "keyward/credential.hpp"
-#include "keyward/detail/json.hpp"
-#include "keyward/detail/text.hpp"
-#include "keyward/detail/url.hpp"
-#include "keyward/detail/wipe.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/error.hpp"
 #include "keyward/refresh_strategy.hpp"
 #include "keyward/result.hpp"
@@ -62,6 +58,34 @@ struct OAuth2Options {
   bool allow_insecure_http = false;  ///< Permit plain http to a non-loopback token endpoint.
 };
 
+namespace oauth2_internal {
+
+// What BasicOAuth2RefreshToken does that does not depend on its token classifier, compiled once
+// (keyward/impl/src.hpp) rather than for every classifier.
+
+/// Throws std::invalid_argument with the reason when `options` are unusable.
+KEYWARD_DECL void check_options(const OAuth2Options& options);
+
+/// The secrets of `options`: the client secret and, for client_secret_basic, the base64
+/// credentials of the Basic header built from it.
+[[nodiscard]] KEYWARD_DECL std::vector<Secret> secrets(const OAuth2Options& options);
+
+/// The base64 credentials of the Basic header for client_secret_basic (RFC 6749 section 2.3.1:
+/// both parts are form-encoded before base64).
+[[nodiscard]] KEYWARD_DECL Secret basic_credentials(const OAuth2Options& options);
+
+/// The token request that redeems `current.refresh_token` under `options`.
+[[nodiscard]] KEYWARD_DECL Request token_request(const OAuth2Options& options,
+                                                 const Credential& current);
+
+/// The credential in a token endpoint's answer, which the classifier has already checked is an
+/// object with an access token.
+[[nodiscard]] KEYWARD_DECL RefreshOutcome parse_token_response(std::string_view body,
+                                                               const Credential& current,
+                                                               TimePoint now);
+
+}  // namespace oauth2_internal
+
 /// Redeems the refresh token at an OAuth 2.0 token endpoint; `TokenClassifier` classifies its
 /// answers (a provider's classifier knows its own token errors, e.g. OpenAI's
 /// refresh_token_reused).
@@ -76,17 +100,7 @@ class BasicOAuth2RefreshToken {
 
   /// Checks `options`; throws std::invalid_argument with the reason when they are unusable.
   explicit BasicOAuth2RefreshToken(Options options) : options_(std::move(options)) {
-    if (!detail::url_allows_credentials(options_.token_url, options_.allow_insecure_http)) {
-      throw std::invalid_argument(
-          "keyward::refresh::OAuth2RefreshToken: token_url must be an absolute https URL (or "
-          "http to a loopback host)");
-    }
-    if (options_.client_auth != ClientAuth::none &&
-        (options_.client_id.empty() || options_.client_secret.empty())) {
-      throw std::invalid_argument(
-          "keyward::refresh::OAuth2RefreshToken: client_secret_basic and client_secret_post "
-          "need both client_id and client_secret");
-    }
+    oauth2_internal::check_options(options_);
   }
 
   /// True for an OAuth credential that has a refresh token, once a token endpoint is configured.
@@ -103,11 +117,7 @@ class BasicOAuth2RefreshToken {
 
   /// The secrets of the configuration, so that no message shows them: the client secret and,
   /// for client_secret_basic, the base64 credentials of the Basic header built from it.
-  [[nodiscard]] std::vector<Secret> secrets() const {
-    if (options_.client_secret.empty()) return {};
-    if (options_.client_auth != ClientAuth::client_secret_basic) return {options_.client_secret};
-    return {options_.client_secret, basic_credentials()};
-  }
+  [[nodiscard]] std::vector<Secret> secrets() const { return oauth2_internal::secrets(options_); }
 
   /// Redeems `current.refresh_token` at the token endpoint.
   template <Transport T>
@@ -140,17 +150,6 @@ class BasicOAuth2RefreshToken {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
-  // RFC 6749 section 2.3.1: both parts are form-encoded before base64.
-  [[nodiscard]] Secret basic_credentials() const {
-    std::string text;
-    detail::append_form_encoded(text, options_.client_id);
-    text += ':';
-    detail::append_form_encoded(text, options_.client_secret.reveal());
-    Secret pair{detail::base64_encode(text)};
-    detail::wipe(text);
-    return pair;
-  }
-
   static Error refresh_error(Errc code, std::string message, Verdict verdict) {
     Error error = make_error(code, std::move(message));
     error.verdict = std::move(verdict);
@@ -158,75 +157,13 @@ class BasicOAuth2RefreshToken {
   }
 
   Request token_request(const Credential& current) const {
-    Request request{
-        .method = "POST", .url = options_.token_url, .headers = options_.extra_headers, .body = {}};
-    request.headers.set("accept", "application/json");
-    const bool secret_in_body = options_.client_auth == ClientAuth::client_secret_post;
-    const bool id_in_body =
-        options_.client_auth != ClientAuth::client_secret_basic && !options_.client_id.empty();
-    if (options_.client_auth == ClientAuth::client_secret_basic) {
-      request.headers.set("authorization", "Basic " + std::string{basic_credentials().reveal()});
-    }
-    const auto fields = std::to_array<std::pair<std::string_view, std::string_view>>({
-        {"grant_type", "refresh_token"},
-        {"refresh_token", current.refresh_token.reveal()},
-        {"client_id", id_in_body ? std::string_view{options_.client_id} : std::string_view{}},
-        {"client_secret", secret_in_body ? options_.client_secret.reveal() : std::string_view{}},
-        {"scope", options_.scope},
-    });
-    std::string& body = request.body;
-    if (options_.body_format == BodyFormat::json) {
-      request.headers.set("content-type", "application/json");
-      body += '{';
-      for (const auto& [name, value] : fields) {
-        if (value.empty()) continue;
-        if (body.size() > 1) body += ',';
-        detail::append_json_string(body, name);
-        body += ':';
-        detail::append_json_string(body, value);
-      }
-      body += '}';
-    } else {
-      request.headers.set("content-type", "application/x-www-form-urlencoded");
-      for (const auto& [name, value] : fields) {
-        if (value.empty()) continue;
-        if (!body.empty()) body += '&';
-        body += name;
-        body += '=';
-        detail::append_form_encoded(body, value);
-      }
-    }
-    return request;
+    return oauth2_internal::token_request(options_, current);
   }
 
   // The classifier has already checked that the body is an object with an access token.
   static RefreshOutcome parse_token_response(std::string_view body, const Credential& current,
                                              TimePoint now) {
-    const auto json = detail::json::parse(body);
-    RefreshOutcome outcome;
-    outcome.credential.kind = CredentialKind::oauth;
-    outcome.credential.token = std::string{json->string_or("access_token")};
-    const auto rotated = json->string_or("refresh_token");
-    outcome.rotated = !rotated.empty() && rotated != current.refresh_token.reveal();
-    outcome.credential.refresh_token =
-        rotated.empty() ? current.refresh_token : Secret{std::string{rotated}};
-    if (const auto seconds = whole_seconds(json->find("expires_in"))) {
-      outcome.credential.expires_at = now + *seconds;
-    }
-    outcome.refresh_in = whole_seconds(json->find("refresh_in"));
-    return outcome;
-  }
-
-  // A non-negative number of seconds, sent as a JSON number or, by some servers, as a string.
-  static std::optional<std::chrono::seconds> whole_seconds(const detail::json::Value* value) {
-    if (value == nullptr) return std::nullopt;
-    std::optional<double> number = value->as_number();
-    if (const auto* text = value->as_string(); !number && text != nullptr) {
-      if (const auto parsed = detail::json::parse(*text)) number = parsed->as_number();
-    }
-    constexpr double kTenYears = 10.0 * 365 * 24 * 3600;
-    if (!number || !(*number >= 0) || *number > kTenYears) return std::nullopt;
-    return std::chrono::seconds{static_cast<std::chrono::seconds::rep>(*number)};
+    return oauth2_internal::parse_token_response(body, current, now);
   }
 
   Options options_;
@@ -239,3 +176,7 @@ using OAuth2RefreshToken = BasicOAuth2RefreshToken<>;
 static_assert(RefreshStrategy<OAuth2RefreshToken, TransportArchetype>);
 
 }  // namespace keyward::refresh
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/refresh/impl/oauth2_refresh_token.ipp"
+#endif

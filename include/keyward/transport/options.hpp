@@ -3,20 +3,16 @@
 // why a transfer was stopped), so that both report the same failure for the same fault.
 #pragma once
 
-#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
-#include "keyward/detail/url.hpp"
-#include "keyward/detail/url_parts.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/streaming.hpp"
 #include "keyward/transport.hpp"
 
@@ -60,13 +56,7 @@ struct HttpOptions {
 namespace detail {
 
 /// The first of the environment variables `names` that is set and not empty, or "".
-inline std::string first_env(std::initializer_list<const char*> names) {
-  for (const char* name : names) {
-    const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read only
-    if (value != nullptr && *value != '\0') return value;
-  }
-  return {};
-}
+KEYWARD_DECL std::string first_env(std::initializer_list<const char*> names);
 
 /// The proxy chosen for a request to an origin (https or not) under `proxy`: its URL ("" for
 /// none) and, from the environment, the hosts that bypass it; or the reason it is refused. A
@@ -79,27 +69,7 @@ struct ProxyChoice {
 };
 
 /// The proxy for a request to an origin of scheme https (or http) under `proxy`.
-inline ProxyChoice choose_proxy(const Proxy& proxy, bool https) {
-  ProxyChoice choice;
-  if (proxy.kind == Proxy::Kind::none) return choice;
-  if (proxy.kind == Proxy::Kind::url) {
-    choice.url = proxy.url;
-  } else {
-    choice.url = https ? first_env({"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
-                       : first_env({"http_proxy", "all_proxy", "ALL_PROXY"});
-    choice.bypass = first_env({"no_proxy", "NO_PROXY"});
-  }
-  if (choice.url.empty() || https) return choice;
-  std::string full = choice.url;
-  if (full.find("://") == std::string::npos) full = "http://" + full;
-  const auto parts = keyward::detail::split_url(full);
-  if (!parts || !keyward::detail::is_loopback_host(parts->host)) {
-    choice.problem =
-        "a plain http request is not sent through a proxy that is not on loopback "
-        "(the credential would cross the network in clear)";
-  }
-  return choice;
-}
+KEYWARD_DECL ProxyChoice choose_proxy(const Proxy& proxy, bool https);
 
 /// One exchange's bookkeeping: the head and the body as they arrive, the body bound, the
 /// deadline, and why the transfer was stopped (the library only knows that it was).
@@ -140,13 +110,7 @@ class Exchange {
   /// of it is read, as libcurl's CURLOPT_MAXFILESIZE does: false, and stopped as too large, when
   /// it is over; true when it fits or declares nothing readable (the bound still holds as the
   /// body arrives).
-  bool declared_fits(std::string_view content_length) {
-    std::uint64_t length = 0;
-    const char* const end = content_length.data() + content_length.size();
-    const auto [last, error] = std::from_chars(content_length.data(), end, length);
-    if (error != std::errc{} || last != end || length <= max_body_) return true;
-    return stop(Stop::too_large);
-  }
+  KEYWARD_DECL bool declared_fits(std::string_view content_length);
 
   /// Takes a piece of the body: to the handler when streaming, else into the response (within
   /// the bound). False when the transfer must stop; stop_reason() says why.
@@ -171,23 +135,7 @@ class Exchange {
   [[nodiscard]] Stop stop_reason() const noexcept { return stop_; }
 
   /// The failure for a transfer this side stopped, or `library` (the library's own verdict).
-  [[nodiscard]] TransportFailure failure(TransportFailure library) const {
-    switch (stop_) {
-      case Stop::deadline:
-        return {TransportErrc::timeout,
-                "the exchange took longer than " + std::to_string(total_.count()) + " ms"};
-      case Stop::too_large:
-        return {TransportErrc::protocol,
-                "the response body exceeded " + std::to_string(max_body_) + " bytes"};
-      case Stop::handler:  // the transports return the response instead
-      case Stop::none:
-        break;
-    }
-    if (library.kind == TransportErrc::timeout) {
-      library.message += " (limit " + std::to_string(total_.count()) + " ms)";
-    }
-    return library;
-  }
+  [[nodiscard]] KEYWARD_DECL TransportFailure failure(TransportFailure library) const;
 
  private:
   bool stop(Stop why) noexcept {
@@ -209,3 +157,7 @@ class Exchange {
 }  // namespace detail
 
 }  // namespace keyward::transport
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/transport/impl/options.ipp"
+#endif
