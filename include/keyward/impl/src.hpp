@@ -18,5 +18,9 @@
 // keyward/classify, keyward/preflight, keyward/provider
 
 // keyward/ (the top-level headers), keyward/cooldown, keyward/store, the cell's state
+#include "keyward/impl/credential.ipp"
+#include "keyward/impl/error.ipp"
+#include "keyward/impl/options.ipp"
+#include "keyward/impl/status.ipp"
 
 // Explicit instantiations of the shipped bundles' cell and coordinator
