@@ -25,12 +25,11 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string_view>
 #include <utility>
 
 #include "keyward/classifier.hpp"
-#include "keyward/detail/backoff.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/detail/time.hpp"
 
 namespace keyward {
@@ -130,20 +129,7 @@ class CircuitBreaker {
   CircuitBreaker() noexcept = default;
 
   /// A breaker with `options`; throws std::invalid_argument naming an unusable field.
-  explicit CircuitBreaker(Options options) : options_(options) {
-    if (options_.failures_to_open == 0) {
-      throw std::invalid_argument(
-          "keyward: invalid circuit breaker: failures_to_open must be >= 1");
-    }
-    if (options_.decay < std::chrono::milliseconds::zero()) {
-      throw std::invalid_argument("keyward: invalid circuit breaker: decay must be >= 0");
-    }
-    if (options_.cool_off <= std::chrono::milliseconds::zero() ||
-        options_.max_cool_off < options_.cool_off) {
-      throw std::invalid_argument(
-          "keyward: invalid circuit breaker: need 0 < cool_off <= max_cool_off");
-    }
-  }
+  KEYWARD_DECL explicit CircuitBreaker(Options options);
 
   CircuitBreaker(const CircuitBreaker&) = delete;
   CircuitBreaker& operator=(const CircuitBreaker&) = delete;
@@ -219,12 +205,7 @@ class CircuitBreaker {
   }
 
   /// Where the breaker stands.
-  [[nodiscard]] Snapshot snapshot() const {
-    const std::scoped_lock lock(mutex_);
-    const BreakerState state = state_.load(std::memory_order_relaxed);
-    return {state, failures_, openings_,
-            state == BreakerState::closed ? std::nullopt : std::optional<TimePoint>{until_}};
-  }
+  [[nodiscard]] KEYWARD_DECL Snapshot snapshot() const;
 
   /// The options in use.
   [[nodiscard]] const Options& options() const noexcept { return options_; }
@@ -236,16 +217,7 @@ class CircuitBreaker {
     return {nullptr, 0, until_, changed};
   }
 
-  BreakerState open(TimePoint at, std::uint32_t openings) {
-    openings_ = openings;
-    window_ = detail::doubled(options_.cool_off, options_.max_cool_off, openings);
-    until_ = detail::saturating_add(at, window_);
-    failures_ = 0;
-    probe_ = 0;
-    clean_.store(false, std::memory_order_release);
-    set_state(BreakerState::open);
-    return BreakerState::open;
-  }
+  KEYWARD_DECL BreakerState open(TimePoint at, std::uint32_t openings);
 
   void close(TimePoint at) {
     failures_ = 0;
@@ -257,13 +229,8 @@ class CircuitBreaker {
   void set_state(BreakerState state) noexcept { state_.store(state, std::memory_order_release); }
 
   // `count` less one for each `decay` from `since` to `at`; a clock that went back forgets nothing.
-  [[nodiscard]] std::uint32_t forget(std::uint32_t count, TimePoint since, TimePoint at) const {
-    if (count == 0 || options_.decay <= std::chrono::milliseconds::zero()) return count;
-    const auto elapsed = detail::saturating_diff(at, since);
-    if (elapsed <= std::chrono::milliseconds::zero()) return count;
-    const auto steps = elapsed / options_.decay;
-    return steps >= count ? 0U : count - static_cast<std::uint32_t>(steps);
-  }
+  [[nodiscard]] KEYWARD_DECL std::uint32_t forget(std::uint32_t count, TimePoint since,
+                                                  TimePoint at) const;
 
   // A probe's request ended without a verdict: the next request probes.
   void release(std::uint64_t probe) noexcept {
@@ -286,3 +253,7 @@ class CircuitBreaker {
 };
 
 }  // namespace keyward
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/impl/breaker.ipp"
+#endif

@@ -6,8 +6,6 @@
 // and the last four characters, never more.
 #pragma once
 
-#include <algorithm>
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,7 +14,7 @@
 
 #include "keyward/classifier.hpp"
 #include "keyward/credential_kind.hpp"
-#include "keyward/detail/known_prefixes.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/detail/wipe.hpp"
 
 namespace keyward {
@@ -95,29 +93,13 @@ struct Credential {
 /// shown (a random token's first characters stay hidden), and only when at least 12 characters
 /// follow. Secrets shorter than 16 characters show no characters at all, since four of them
 /// would be too large a part of the secret.
-[[nodiscard]] inline std::string fingerprint(std::string_view secret) {
-  constexpr std::size_t kMinLengthToShow = 16;
-  constexpr std::size_t kMinHidden = 12;
-  if (secret.size() < kMinLengthToShow) return "…";
-  std::string out;
-  for (const detail::KnownPrefix& known : detail::kKnownPrefixes) {
-    const std::string_view prefix = known.prefix;
-    if (secret.starts_with(prefix)) {
-      if (secret.size() - prefix.size() >= kMinHidden) out.append(prefix);
-      break;  // the longest matching prefix decides
-    }
-  }
-  out.append("…");
-  out.append(secret.substr(secret.size() - 4));
-  return out;
-}
+[[nodiscard]] KEYWARD_DECL std::string fingerprint(std::string_view secret);
 
 /// The redacted name of a credential: its kind and the fingerprint of its token.
-[[nodiscard]] inline std::string fingerprint(const Credential& credential) {
-  std::string out{to_string(credential.kind)};
-  out.append(" ");
-  out.append(fingerprint(credential.token.reveal()));
-  return out;
-}
+[[nodiscard]] KEYWARD_DECL std::string fingerprint(const Credential& credential);
 
 }  // namespace keyward
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/impl/credential.ipp"
+#endif

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "keyward/classifier.hpp"
+#include "keyward/detail/config.hpp"
 
 namespace keyward {
 
@@ -76,37 +77,7 @@ class ErrorCategory final : public std::error_category {
   /// "keyward".
   [[nodiscard]] const char* name() const noexcept override { return "keyward"; }
   /// A short description of the code.
-  [[nodiscard]] std::string message(int code) const override {
-    switch (static_cast<Errc>(code)) {
-      case Errc::needs_reauth:
-        return "the credential needs a person to replace or fix it";
-      case Errc::cooling_down:
-        return "the credential is cooling down";
-      case Errc::refresh_failed:
-        return "the token expired and could not be refreshed";
-      case Errc::refresh_timeout:
-        return "timed out waiting for a token refresh";
-      case Errc::persist_failed:
-        return "the refreshed credential could not be persisted";
-      case Errc::transport_failed:
-        return "the request got no response";
-      case Errc::insecure_transport:
-        return "refused to send a credential over plain HTTP";
-      case Errc::invalid_credential:
-        return "the credential is not usable";
-      case Errc::store_conflict:
-        return "the stored credential changed since it was read";
-      case Errc::store_unavailable:
-        return "the credential store cannot be read";
-      case Errc::provider_unavailable:
-        return "the provider keeps failing; requests to it are paused";
-      case Errc::no_usable_credential:
-        return "no credential of the pool can serve now";
-      case Errc::redirect_refused:
-        return "refused a redirect that would carry a secret to another origin";
-    }
-    return "unknown keyward error";
-  }
+  [[nodiscard]] KEYWARD_DECL std::string message(int code) const override;
 };
 
 /// The one instance of keyward's error category.
@@ -149,3 +120,7 @@ struct Error {
 
 template <>
 struct std::is_error_code_enum<keyward::Errc> : std::true_type {};
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/impl/error.ipp"
+#endif

@@ -23,9 +23,8 @@
 
 #include "keyward/breaker.hpp"
 #include "keyward/classifier.hpp"
-#include "keyward/detail/messages.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/error.hpp"
-#include "keyward/retry.hpp"
 #include "keyward/retry_budget.hpp"
 #include "keyward/transport.hpp"
 
@@ -87,13 +86,9 @@ class ProviderGuard {
 
   /// The first reason not to send `request` again after `sent`, classified as `verdict` and
   /// recorded as `recorded`.
-  [[nodiscard]] Hold hold(const Request& request, const TransportResult& sent,
-                          const Verdict& verdict, const Recorded& recorded) const noexcept {
-    if (!may_resend(request, sent, verdict)) return Hold::unsafe;
-    if (breaker_.state() != BreakerState::closed) return Hold::breaker;
-    if (!recorded.retry_allowed) return Hold::budget;
-    return Hold::none;
-  }
+  [[nodiscard]] KEYWARD_DECL Hold hold(const Request& request, const TransportResult& sent,
+                                       const Verdict& verdict,
+                                       const Recorded& recorded) const noexcept;
 
   /// What the error of a request that got no response adds when `hold` kept it from being
   /// sent again; empty when the reason needs no words.
@@ -125,18 +120,11 @@ class ProviderGuard {
 
 /// The error of a request the open breaker refused: it names when a request may go through
 /// again, says that the credential is not at fault, and carries `until`.
-[[nodiscard]] inline Error provider_unavailable(std::string_view profile, TimePoint until,
-                                                TimePoint now) {
-  Error error = make_error(
-      Errc::provider_unavailable,
-      "keyward: profile '" + std::string{profile} +
-          "': not sent: the provider failed several times in a row (overloaded or server "
-          "errors), so requests to it are paused " +
-          detail::describe_until(until, now) +
-          "; then one request is let through to see whether it has recovered. This is a "
-          "provider problem, not a credential problem: the credential stays ready.");
-  error.until = until;
-  return error;
-}
+[[nodiscard]] KEYWARD_DECL Error provider_unavailable(std::string_view profile, TimePoint until,
+                                                      TimePoint now);
 
 }  // namespace keyward
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/impl/provider_guard.ipp"
+#endif

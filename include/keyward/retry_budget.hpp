@@ -13,10 +13,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstdint>
-#include <stdexcept>
-#include <string>
+
+#include "keyward/detail/config.hpp"
 
 namespace keyward {
 
@@ -33,14 +32,7 @@ class RetryBudget {
   RetryBudget() noexcept : RetryBudget(kDefaultMax, kDefaultRatio) {}
 
   /// A budget with `options`; throws std::invalid_argument naming an unusable field.
-  explicit RetryBudget(Options options)
-      : RetryBudget(milli(options.max_tokens, "max_tokens", 1, kMilli * 1'000'000),
-                    milli(options.token_ratio, "token_ratio", 1, kMilli * 1'000'000)) {
-    if (ratio_ > max_) {
-      throw std::invalid_argument(
-          "keyward: invalid retry budget: token_ratio must not exceed max_tokens");
-    }
-  }
+  KEYWARD_DECL explicit RetryBudget(Options options);
 
   /// Records an attempt that failed at the provider; returns whether a retry may follow it.
   bool record_failure() noexcept {
@@ -87,15 +79,8 @@ class RetryBudget {
       : max_(max), ratio_(ratio), tokens_(max) {}
 
   // `value` in thousandths, or std::invalid_argument when outside [low, high] thousandths.
-  static std::int64_t milli(double value, const char* field, std::int64_t low, std::int64_t high) {
-    const double scaled = value * static_cast<double>(kMilli);
-    if (!std::isfinite(scaled) || scaled < static_cast<double>(low) - 0.5 ||
-        scaled > static_cast<double>(high) + 0.5) {
-      throw std::invalid_argument(std::string{"keyward: invalid retry budget: "} + field +
-                                  " is out of range");
-    }
-    return static_cast<std::int64_t>(std::llround(scaled));
-  }
+  KEYWARD_DECL static std::int64_t milli(double value, const char* field, std::int64_t low,
+                                         std::int64_t high);
 
   std::int64_t max_;
   std::int64_t ratio_;
@@ -103,3 +88,7 @@ class RetryBudget {
 };
 
 }  // namespace keyward
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/impl/retry_budget.ipp"
+#endif

@@ -8,16 +8,13 @@
 // off for `misconfigured` (sending the same thing again cannot help).
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
-#include <string>
 
 #include "keyward/classifier.hpp"
 #include "keyward/cooldown_policy.hpp"
-#include "keyward/detail/backoff.hpp"
+#include "keyward/detail/config.hpp"
 
 namespace keyward::cooldown {
 
@@ -42,50 +39,20 @@ class ExponentialBackoff {
   /// Uses the default windows, those of Options.
   ExponentialBackoff() = default;
   /// Uses `options`; throws std::invalid_argument when a window is not positive or exceeds its cap.
-  explicit ExponentialBackoff(Options options) : options_(options) {
-    check(options_.rate_limit_first, options_.rate_limit_max, "rate_limit");
-    check(options_.quota_first, options_.quota_max, "quota");
-    check(options_.reauth_probe_first, options_.reauth_probe_max, "reauth_probe");
-  }
+  KEYWARD_DECL explicit ExponentialBackoff(Options options);
 
   /// The window earned by the `consecutive`-th failure in a row of this verdict's kind.
-  [[nodiscard]] std::optional<milliseconds> on_failure(const Verdict& verdict,
-                                                       std::uint32_t consecutive,
-                                                       double jitter) const noexcept {
-    switch (verdict.kind) {
-      case VerdictKind::rate_limited:
-        if (options_.honor_server_wait && verdict.retry_after) return *verdict.retry_after;
-        // Full jitter: anywhere in [0, window], so that many clients do not return together.
-        return milliseconds{static_cast<milliseconds::rep>(
-            static_cast<double>(
-                doubled(options_.rate_limit_first, options_.rate_limit_max, consecutive).count()) *
-            (jitter >= 0.0 ? std::min(jitter, 1.0) : 0.0))};  // NaN counts as 0
-      case VerdictKind::quota_exhausted:
-        return doubled(options_.quota_first, options_.quota_max, consecutive);
-      case VerdictKind::unauthenticated:
-        if (!options_.probe_unauthenticated) return std::nullopt;
-        return doubled(options_.reauth_probe_first, options_.reauth_probe_max, consecutive);
-      case VerdictKind::misconfigured:
-        if (!options_.probe_misconfigured) return std::nullopt;
-        return doubled(options_.reauth_probe_first, options_.reauth_probe_max, consecutive);
-      default:
-        return std::nullopt;
-    }
-  }
+  [[nodiscard]] KEYWARD_DECL std::optional<milliseconds> on_failure(const Verdict& verdict,
+                                                                    std::uint32_t consecutive,
+                                                                    double jitter) const noexcept;
 
   /// The options in use.
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
-  static milliseconds doubled(milliseconds first, milliseconds cap, std::uint32_t n) noexcept {
-    return detail::doubled(first, cap, n);
-  }
-  static void check(milliseconds first, milliseconds cap, const char* name) {
-    if (first <= milliseconds::zero() || first > cap) {
-      throw std::invalid_argument(std::string("keyward::cooldown::ExponentialBackoff: ") + name +
-                                  "_first must be positive and no larger than " + name + "_max");
-    }
-  }
+  KEYWARD_DECL static milliseconds doubled(milliseconds first, milliseconds cap,
+                                           std::uint32_t n) noexcept;
+  KEYWARD_DECL static void check(milliseconds first, milliseconds cap, const char* name);
 
   Options options_;
 };
@@ -93,3 +60,7 @@ class ExponentialBackoff {
 static_assert(CooldownPolicy<ExponentialBackoff>);
 
 }  // namespace keyward::cooldown
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/cooldown/impl/exponential_backoff.ipp"
+#endif

@@ -4,7 +4,6 @@
 // publishes a new Snapshot.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +16,7 @@
 
 #include "keyward/classifier.hpp"
 #include "keyward/credential.hpp"
-#include "keyward/detail/time.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/detail/wipe.hpp"
 #include "keyward/error.hpp"
 #include "keyward/observer.hpp"
@@ -111,20 +110,7 @@ struct alignas(64) Snapshot {
 };
 
 /// The Status fields a snapshot knows (the refresh coordinator adds its own).
-[[nodiscard]] inline Status describe(const Snapshot& snapshot, const std::string& profile) {
-  Status status;
-  status.profile = profile;
-  status.state = snapshot.state;
-  status.reason = snapshot.reason;
-  status.since = snapshot.since;
-  status.until = snapshot.until;
-  status.consecutive_failures = snapshot.failures;
-  status.fingerprint = snapshot.token->fingerprint;
-  status.generation = snapshot.token->generation;
-  status.expires_at = snapshot.token->credential.expires_at;
-  if (snapshot.error) status.last_error = snapshot.error->message;
-  return status;
-}
+[[nodiscard]] KEYWARD_DECL Status describe(const Snapshot& snapshot, const std::string& profile);
 
 /// Tells `observer` about a decision on `token`; compiles to nothing for NoObserver.
 template <class Observer>
@@ -157,54 +143,13 @@ void emit(Observer& observer, EventKind kind, std::string_view profile, const To
 /// known, and the soft threshold comes no earlier than half of it (the hard one scaled alike),
 /// so that a short-lived token is refreshed once per lifetime, not every few seconds. `spread`,
 /// in [0, 1), places this instance within RefreshOptions::soft_spread.
-[[nodiscard]] inline std::shared_ptr<const Token> make_token(
+[[nodiscard]] KEYWARD_DECL std::shared_ptr<const Token> make_token(
     Credential credential, TokenTraits traits, std::uint64_t generation, bool from_refresh,
     TimePoint obtained, std::optional<std::chrono::seconds> refresh_in, const Token* previous,
-    const RefreshOptions& options, double spread = 0.0) {
-  using std::chrono::milliseconds;
-  auto token = std::make_shared<Token>();
-  token->fingerprint = fingerprint(credential);
-  token->refreshable = traits.refreshable;
-  token->not_refreshable = std::move(traits.not_refreshable);
-  token->placement = std::move(traits.placement);
-  token->generation = generation;
-  token->from_refresh = from_refresh;
-  if (previous != nullptr) {
-    for (const Secret* s : {&previous->credential.token, &previous->credential.refresh_token}) {
-      if (!s->empty() && *s != credential.token && *s != credential.refresh_token) {
-        token->retired.push_back(*s);
-      }
-    }
-  }
-  if (token->refreshable && credential.expires_at) {
-    const TimePoint expiry = *credential.expires_at;
-    const milliseconds lifetime = saturating_diff(expiry, obtained);
-    milliseconds soft_margin = options.soft_margin;
-    milliseconds hard_margin = options.hard_margin;
-    if (from_refresh && lifetime > milliseconds::zero() && soft_margin > lifetime / 2) {
-      const double scale =
-          static_cast<double>((lifetime / 2).count()) / static_cast<double>(soft_margin.count());
-      hard_margin = milliseconds{
-          static_cast<milliseconds::rep>(static_cast<double>(hard_margin.count()) * scale)};
-      soft_margin = lifetime / 2;
-    }
-    TimePoint soft = saturating_sub(expiry, soft_margin);
-    if (refresh_in) {
-      soft = saturating_add(obtained, *refresh_in);
-    } else if (lifetime >= options.long_lived) {
-      soft = saturating_add(obtained, lifetime / 2);
-    }
-    token->hard_at = saturating_sub(expiry, hard_margin);
-    soft = std::min(soft, *token->hard_at);
-    // This instance's place in the fleet's spread (`spread` is drawn once per instance): later by
-    // up to soft_spread of the time left before the hard threshold.
-    const auto later = milliseconds{static_cast<milliseconds::rep>(
-        static_cast<double>(saturating_diff(*token->hard_at, soft).count()) *
-        std::clamp(options.soft_spread, 0.0, 1.0) * std::clamp(spread, 0.0, 1.0))};
-    token->soft_at = saturating_add(soft, later);
-  }
-  token->credential = std::move(credential);
-  return token;
-}
+    const RefreshOptions& options, double spread = 0.0);
 
 }  // namespace keyward::detail
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/detail/impl/credential_state.ipp"
+#endif

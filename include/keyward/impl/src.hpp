@@ -45,5 +45,15 @@
 #include "keyward/provider/impl/tuning.ipp"
 
 // keyward/ (the top-level headers), keyward/cooldown, keyward/store, the cell's state
+#include "keyward/cooldown/impl/exponential_backoff.ipp"
+#include "keyward/detail/impl/credential_state.ipp"
+#include "keyward/impl/breaker.ipp"
+#include "keyward/impl/credential.ipp"
+#include "keyward/impl/error.ipp"
+#include "keyward/impl/options.ipp"
+#include "keyward/impl/provider_guard.ipp"
+#include "keyward/impl/retry_budget.ipp"
+#include "keyward/impl/status.ipp"
+#include "keyward/store/impl/memory.ipp"
 
 // Explicit instantiations of the shipped bundles' cell and coordinator

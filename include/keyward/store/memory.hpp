@@ -23,6 +23,7 @@
 
 #include "keyward/credential.hpp"
 #include "keyward/credential_store.hpp"
+#include "keyward/detail/config.hpp"
 #include "keyward/error.hpp"
 #include "keyward/result.hpp"
 
@@ -68,15 +69,7 @@ class Memory {
    private:
     friend class Memory;
     explicit Lease(std::shared_ptr<Shared> shared) noexcept : shared_(std::move(shared)) {}
-    void release() noexcept {
-      if (!shared_) return;
-      {
-        const std::scoped_lock lock(shared_->mutex);
-        shared_->leased = false;
-      }
-      shared_->released.notify_all();
-      shared_.reset();
-    }
+    KEYWARD_DECL void release() noexcept;
     std::shared_ptr<Shared> shared_;
   };
 
@@ -93,36 +86,11 @@ class Memory {
 
   /// Writes `next` if the stored generation is `expected`; calls the persist hook first, except
   /// for the first write (the application's own credential, which it already has).
-  [[nodiscard]] Result<std::uint64_t> compare_and_swap(std::uint64_t expected,
-                                                       const Credential& next) {
-    const std::scoped_lock lock(shared_->mutex);
-    StoredCredential& stored = shared_->stored;
-    if (stored.generation != expected) {
-      return unexpected(
-          make_error(Errc::store_conflict, "the stored credential changed meanwhile (generation " +
-                                               std::to_string(stored.generation) + ", expected " +
-                                               std::to_string(expected) + ")"));
-    }
-    if (shared_->persist && stored.generation != 0) {
-      if (auto persisted = shared_->persist(next); !persisted) {
-        Error error = std::move(persisted).error();
-        error.code = Errc::persist_failed;
-        return unexpected(std::move(error));
-      }
-    }
-    stored.credential = next;
-    return ++stored.generation;
-  }
+  [[nodiscard]] KEYWARD_DECL Result<std::uint64_t> compare_and_swap(std::uint64_t expected,
+                                                                    const Credential& next);
 
   /// Takes the refresh lease, waiting up to `wait` while another holder has it.
-  [[nodiscard]] Result<Lease> lease(std::chrono::milliseconds wait) {
-    std::unique_lock lock(shared_->mutex);
-    if (!shared_->released.wait_for(lock, wait, [this] { return !shared_->leased; })) {
-      return Lease{};
-    }
-    shared_->leased = true;
-    return Lease{shared_};
-  }
+  [[nodiscard]] KEYWARD_DECL Result<Lease> lease(std::chrono::milliseconds wait);
 
   /// True when a persist hook makes writes outlive the process.
   [[nodiscard]] bool durable() const noexcept { return static_cast<bool>(shared_->persist); }
@@ -134,3 +102,7 @@ class Memory {
 static_assert(CredentialStore<Memory>);
 
 }  // namespace keyward::store
+
+#if defined(KEYWARD_HEADER_ONLY)
+#include "keyward/store/impl/memory.ipp"
+#endif
