@@ -133,6 +133,7 @@ class Driver {
   using Seat = detail::Seat<Policies>;               ///< One credential.
   using Cell = typename Seat::Cell;                  ///< Its state machine.
   using Ticket = typename Cell::Ticket;              ///< One admitted attempt.
+  using Snapshot = typename Cell::Snapshot;          ///< A seat's published state.
   using Now = LazyNow<typename Policies::Clock>;     ///< The clock, read when needed.
   using Store = typename Policies::Store;            ///< A seat's store.
   static constexpr bool kObserving = !std::is_same_v<typename Policies::Observer, NoObserver>;
@@ -202,19 +203,23 @@ class Driver {
 
   /// Serves `request` on `seat` until `answer` holds what the caller gets (done) or an error of
   /// this credential's (rotate). `force` probes the seat even while it is out; `first` is the
-  /// time the seat was chosen at; `stream` is set when the caller streams.
+  /// time the seat was chosen at; `stream` is set when the caller streams; `seen`: see
+  /// serve_inline().
   template <class Call>
   Next serve(Seat& seat, Request& request, Call& call, bool force, StreamAttempt* stream,
-             Now& first, Result<Response>& answer) {
-    return serve_inline(seat, request, call, force, stream, first, answer);
+             Now& first, Result<Response>& answer, const Snapshot* seen = nullptr) {
+    return serve_inline(seat, request, call, force, stream, first, answer, seen);
   }
   /// serve(), inlined where it is called: the pool's loop, whose own work around it left g++
   /// calling serve() and attempt() out of line (some 120 instructions a send). The single
-  /// credential calls serve(), which g++ inlines as a whole, as it did before.
+  /// credential calls serve(), which g++ inlines as a whole, as it did before. `seen`, when
+  /// set, is the seat's snapshot as the caller read it under the Pin it holds (a pool's chooser
+  /// read it to choose the seat): the first admission takes it rather than loading it again.
   template <class Call>
   [[gnu::always_inline]] Next serve_inline(Seat& seat, Request& request, Call& call, bool force,
                                            StreamAttempt* stream, Now& first,
-                                           Result<Response>& answer) {
+                                           Result<Response>& answer,
+                                           const Snapshot* seen = nullptr) {
     if constexpr (kSharing) adopt_shared_cooldown(seat);
     Progress progress;
     bool fresh = true;
@@ -222,10 +227,12 @@ class Driver {
       Now local{parts_.clock};
       Now& at = fresh ? first : local;
       fresh = false;
-      auto admission = seat.cell.admit(
-          at,
-          {.force_probe = force, .refresh_tried = progress.refresh_tried, .keep_token = kObserving},
-          [&](const Token& token) { place(parts_.attach, request, token); });
+      const typename Cell::AdmitOptions how{
+          .force_probe = force, .refresh_tried = progress.refresh_tried, .keep_token = kObserving};
+      const auto use = [&](const Token& token) { place(parts_.attach, request, token); };
+      auto admission = seen != nullptr
+                           ? seat.cell.admit(*std::exchange(seen, nullptr), at, how, use)
+                           : seat.cell.admit(at, how, use);
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) {
         answer = unexpected(std::move(*admission.error));

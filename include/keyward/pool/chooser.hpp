@@ -71,33 +71,52 @@ class Chooser {
   }
 
   // serves_at() with the clock read only when the answer needs it, and, when `steer`, not a
-  // profile whose last response said its quota is nearly spent.
-  bool serves(const Member& m, std::string_view model, bool steer, LazyNow& at) const {
-    return m.cell.read([&](const Snapshot& s) {
-      if (s.state != CredentialState::ready &&
-          (s.state == CredentialState::probing || !s.until || at() < *s.until)) {
-        return false;
-      }
-      if (!model.empty() && m.models.out_until(model, s.token->generation, at())) return false;
-      return !(steer && m.remaining.low(at, floor_permille_));
-    });
+  // profile whose last response said its quota is nearly spent. `seen` is left on the snapshot
+  // read, valid under the caller's Pin.
+  [[gnu::always_inline]] bool serves(const Member& m, std::string_view model, bool steer,
+                                     LazyNow& at, const Snapshot*& seen) const {
+    const Snapshot& s = m.cell.current();
+    seen = &s;
+    if (s.state != CredentialState::ready &&
+        (s.state == CredentialState::probing || !s.until || at() < *s.until)) {
+      return false;
+    }
+    if (!model.empty() && m.models.out_until(model, s.token->generation, at())) return false;
+    return !(steer && m.remaining.low(at, floor_permille_));
   }
 
-  /// The profile to try next, or nothing when none can serve.
-  std::optional<std::size_t> choose(const RequestScope& scope, const TriedSet& tried, LazyNow& at) {
-    const std::size_t n = members_.size();
-    if (!scope.session.empty()) {
-      if (const auto pinned = pins_.find(scope.session, at(), options_.sticky_for);
-          pinned && *pinned < n && !tried.contains(*pinned) &&
-          serves(*members_[*pinned], scope.model, false, at)) {
-        if (options_.selection == Selection::least_recently_used) order_.used(*pinned);
-        return pinned;
-      }
+  /// The profile to try next, or nothing when none can serve; called under a Pin (the
+  /// SnapshotCell's), which keeps `seen`, the chosen profile's snapshot as the choice read it,
+  /// valid (its admission takes it rather than loading it again).
+  /// (Inlined, with the session's part out of line: a request without one then costs one call.)
+  template <class Tried>
+  [[gnu::always_inline]] std::optional<std::size_t> choose(const RequestScope& scope,
+                                                           const Tried& tried, LazyNow& at,
+                                                           const Snapshot*& seen) {
+    if (!scope.session.empty()) return choose_for_session(scope, tried, at, seen);
+    std::optional<std::size_t> chosen =
+        choose_by_strategy(scope.model, options_.steer_by_remaining, tried, at, seen);
+    if (!chosen && options_.steer_by_remaining) {
+      chosen = choose_by_strategy(scope.model, false, tried, at, seen);
+    }
+    return chosen;
+  }
+
+  // choose() for a request that names a session: its pinned profile while it serves.
+  template <class Tried>
+  [[gnu::noinline]] std::optional<std::size_t> choose_for_session(const RequestScope& scope,
+                                                                  const Tried& tried, LazyNow& at,
+                                                                  const Snapshot*& seen) {
+    if (const auto pinned = pins_.find(scope.session, at(), options_.sticky_for);
+        pinned && *pinned < members_.size() && !tried.contains(*pinned) &&
+        serves(*members_[*pinned], scope.model, false, at, seen)) {
+      if (options_.selection == Selection::least_recently_used) order_.used(*pinned);
+      return pinned;
     }
     const bool steer = options_.steer_by_remaining;
-    std::optional<std::size_t> chosen = choose_by_strategy(scope.model, steer, tried, at);
-    if (!chosen && steer) chosen = choose_by_strategy(scope.model, false, tried, at);
-    if (chosen && !scope.session.empty()) pins_.pin(scope.session, *chosen, at());
+    std::optional<std::size_t> chosen = choose_by_strategy(scope.model, steer, tried, at, seen);
+    if (!chosen && steer) chosen = choose_by_strategy(scope.model, false, tried, at, seen);
+    if (chosen) pins_.pin(scope.session, *chosen, at());
     return chosen;
   }
 
@@ -123,13 +142,17 @@ class Chooser {
   }
 
   // True when profile `i`, untried by this call, serves (see serves()).
+  template <class Tried>
   [[gnu::always_inline]] bool can_take(std::size_t i, std::string_view model, bool steer,
-                                       const TriedSet& tried, LazyNow& at) const {
-    return !tried.contains(i) && serves(*members_[i], model, steer, at);
+                                       const Tried& tried, LazyNow& at,
+                                       const Snapshot*& seen) const {
+    return !tried.contains(i) && serves(*members_[i], model, steer, at, seen);
   }
 
+  template <class Tried>
   std::optional<std::size_t> choose_by_strategy(std::string_view model, bool steer,
-                                                const TriedSet& tried, LazyNow& at) {
+                                                const Tried& tried, LazyNow& at,
+                                                const Snapshot*& seen) {
     const std::size_t n = members_.size();
     std::size_t start = 0;
     switch (options_.selection) {
@@ -146,18 +169,19 @@ class Chooser {
                     : static_cast<std::size_t>(
                           std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
                           cumulative_.begin());
-        if (can_take(start, model, steer, tried, at)) return start;
+        if (can_take(start, model, steer, tried, at, seen)) return start;
         // It cannot serve: its share goes to the others.
-        return spread([&](std::size_t i) { return can_take(i, model, steer, tried, at); });
+        return spread([&](std::size_t i) { return can_take(i, model, steer, tried, at, seen); });
       }
       case Selection::least_recently_used:
-        return order_.take([&](std::size_t i) { return can_take(i, model, steer, tried, at); });
+        return order_.take(
+            [&](std::size_t i) { return can_take(i, model, steer, tried, at, seen); });
     }
     for (std::size_t i = start; i < n; ++i) {
-      if (can_take(i, model, steer, tried, at)) return i;
+      if (can_take(i, model, steer, tried, at, seen)) return i;
     }
     for (std::size_t i = 0; i < start; ++i) {
-      if (can_take(i, model, steer, tried, at)) return i;
+      if (can_take(i, model, steer, tried, at, seen)) return i;
     }
     return std::nullopt;
   }

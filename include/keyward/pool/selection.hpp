@@ -353,6 +353,12 @@ class UseOrder {
   std::size_t tail_ = kNone;
 };
 
+/// No profile tried yet: a call's first choice, and with_chosen()'s.
+struct NoneTried {
+  /// Never.
+  [[nodiscard]] static constexpr bool contains(std::size_t /*i*/) noexcept { return false; }
+};
+
 /// The profiles one call has tried: inline for up to 128 profiles, on the heap beyond.
 class TriedSet {
  public:
