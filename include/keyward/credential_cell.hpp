@@ -239,7 +239,7 @@ class CredentialCell {
 
   /// The current snapshot, borrowed: valid until the caller's outermost Pin, which must be held
   /// during the call, ends.
-  [[nodiscard]] const Snapshot& current() const { return cell_.load(); }
+  [[nodiscard, gnu::always_inline]] const Snapshot& current() const { return cell_.load(); }
 
   /// The current snapshot, shared.
   [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const { return cell_.load_shared(); }

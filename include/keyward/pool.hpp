@@ -279,8 +279,8 @@ class CredentialPool {
       }
       if (panic) notify_current(m, EventKind::panic);
       detail::PoolCall<Driver> call{driver_, options_, m, scope.model};
-      const Next next = driver_.serve_inline(*m.seat, request, call, panic || only.has_value(),
-                                             stream, at, answer, seen);
+      const Next next = driver_.template serve_inline<true>(
+          *m.seat, request, call, panic || only.has_value(), stream, at, answer, seen);
       if (next == Next::done || only) return answer;
       // The profile failed this request: the next one takes it.
       failed(rotation, *chosen, answer);

@@ -203,23 +203,22 @@ class Driver {
 
   /// Serves `request` on `seat` until `answer` holds what the caller gets (done) or an error of
   /// this credential's (rotate). `force` probes the seat even while it is out; `first` is the
-  /// time the seat was chosen at; `stream` is set when the caller streams; `seen`: see
-  /// serve_inline().
+  /// time the seat was chosen at; `stream` is set when the caller streams.
   template <class Call>
   Next serve(Seat& seat, Request& request, Call& call, bool force, StreamAttempt* stream,
-             Now& first, Result<Response>& answer, const Snapshot* seen = nullptr) {
-    return serve_inline(seat, request, call, force, stream, first, answer, seen);
+             Now& first, Result<Response>& answer) {
+    return serve_inline<false>(seat, request, call, force, stream, first, answer, nullptr);
   }
   /// serve(), inlined where it is called: the pool's loop, whose own work around it left g++
   /// calling serve() and attempt() out of line (some 120 instructions a send). The single
-  /// credential calls serve(), which g++ inlines as a whole, as it did before. `seen`, when
-  /// set, is the seat's snapshot as the caller read it under the Pin it holds (a pool's chooser
-  /// read it to choose the seat): the first admission takes it rather than loading it again.
-  template <class Call>
+  /// credential calls serve(), which g++ inlines as a whole, as it did before. `Pinned`: the
+  /// caller holds a Pin (the SnapshotCell's) for the whole call, and `seen`, when set, is the
+  /// seat's snapshot as it read it under that Pin (a pool's chooser read it to choose the seat):
+  /// the first admission takes it, and the others load under that Pin, not one of their own.
+  template <bool Pinned, class Call>
   [[gnu::always_inline]] Next serve_inline(Seat& seat, Request& request, Call& call, bool force,
                                            StreamAttempt* stream, Now& first,
-                                           Result<Response>& answer,
-                                           const Snapshot* seen = nullptr) {
+                                           Result<Response>& answer, const Snapshot* seen) {
     if constexpr (kSharing) adopt_shared_cooldown(seat);
     Progress progress;
     bool fresh = true;
@@ -230,9 +229,7 @@ class Driver {
       const typename Cell::AdmitOptions how{
           .force_probe = force, .refresh_tried = progress.refresh_tried, .keep_token = kObserving};
       const auto use = [&](const Token& token) { place(parts_.attach, request, token); };
-      auto admission = seen != nullptr
-                           ? seat.cell.admit(*std::exchange(seen, nullptr), at, how, use)
-                           : seat.cell.admit(at, how, use);
+      auto admission = admit<Pinned>(seat, std::exchange(seen, nullptr), at, how, use);
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) {
         answer = unexpected(std::move(*admission.error));
@@ -250,6 +247,17 @@ class Driver {
         answer = unexpected(std::move(refreshed).error());
         return Next::rotate;
       }
+    }
+  }
+
+  // The seat's admission (see serve_inline()).
+  template <bool Pinned, class Use>
+  [[gnu::always_inline]] auto admit(Seat& seat, const Snapshot* seen, Now& at,
+                                    const typename Cell::AdmitOptions& how, const Use& use) {
+    if constexpr (Pinned) {
+      return seat.cell.admit(seen != nullptr ? *seen : seat.cell.current(), at, how, use);
+    } else {
+      return seat.cell.admit(at, how, use);
     }
   }
 

@@ -157,7 +157,7 @@ class Remaining {
   /// True when a reading still believed at `now()` says less than `floor_permille` is left;
   /// `now()` is called only for a low reading.
   template <class Now>
-  [[nodiscard]] bool low(Now&& now, std::uint32_t floor_permille) const {
+  [[nodiscard, gnu::always_inline]] bool low(Now&& now, std::uint32_t floor_permille) const {
     if (permille_.load(std::memory_order_relaxed) >= floor_permille) return false;
     return now().time_since_epoch().count() < valid_until_.load(std::memory_order_relaxed);
   }
