@@ -94,11 +94,17 @@ class Chooser {
   [[gnu::always_inline]] std::optional<std::size_t> choose(const RequestScope& scope,
                                                            const Tried& tried, LazyNow& at,
                                                            const Snapshot*& seen) {
-    if (!scope.session.empty() || options_.selection == Selection::least_recently_used) {
+    if (!scope.session.empty()) return choose_fully(scope, tried, at, seen);
+    const bool steer = options_.steer_by_remaining;
+    if (options_.selection == Selection::least_recently_used) {
+      const auto usable = [&](std::size_t i) __attribute__((always_inline)) {
+        return can_take(i, scope.model, steer, tried, at, seen);
+      };
+      if (const auto least = order_.take_least(usable)) return least;
       return choose_fully(scope, tried, at, seen);
     }
     const std::size_t start = turn();
-    if (can_take(start, scope.model, options_.steer_by_remaining, tried, at, seen)) return start;
+    if (can_take(start, scope.model, steer, tried, at, seen)) return start;
     return choose_after(start, scope.model, tried, at, seen);
   }
 

@@ -307,6 +307,16 @@ class UseOrder {
     }
     return std::nullopt;
   }
+  /// take() when the least recent profile is usable (inlined: the common case); nothing, and
+  /// the order unchanged, when it is not (take() then looks further).
+  template <class Usable>
+  [[gnu::always_inline]] std::optional<std::size_t> take_least(const Usable& usable) {
+    const Hold hold{busy_};
+    const std::size_t i = head_;
+    if (i == kNone || !usable(i)) return std::nullopt;
+    to_tail(i);
+    return i;
+  }
   /// Profile `i` served a request: it is the most recent.
   void used(std::size_t i) noexcept {
     const Hold hold{busy_};
@@ -338,7 +348,7 @@ class UseOrder {
    private:
     std::atomic_flag& busy_;
   };
-  void to_tail(std::size_t i) noexcept {
+  [[gnu::always_inline]] void to_tail(std::size_t i) noexcept {
     if (i == tail_) return;
     Link& link = links_[i];
     (link.older == kNone ? head_ : links_[link.older].newer) = link.newer;
