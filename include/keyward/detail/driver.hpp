@@ -221,11 +221,11 @@ class Driver {
                                            Result<Response>& answer, const Snapshot* seen) {
     if constexpr (kSharing) adopt_shared_cooldown(seat);
     Progress progress;
-    bool fresh = true;
-    for (;;) {
-      Now local{parts_.clock};
-      Now& at = fresh ? first : local;
-      fresh = false;
+    // The first admission's time is the caller's; each later one reads the clock afresh (an
+    // optional, not a LazyNow per turn: one store, where the pool's loop paid some 8).
+    std::optional<Now> later;
+    for (Now* turn = &first;; turn = &later.emplace(parts_.clock)) {
+      Now& at = *turn;
       const typename Cell::AdmitOptions how{
           .force_probe = force, .refresh_tried = progress.refresh_tried, .keep_token = kObserving};
       const auto use = [&](const Token& token) { place(parts_.attach, request, token); };
