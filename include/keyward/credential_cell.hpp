@@ -108,9 +108,17 @@ class CredentialCell {
   /// called at most once, and only when the decision needs the time (a credential that is out,
   /// or a token with an expiry).
   template <class Now, class Use>
-  Admission admit(Now&& now, AdmitOptions how, Use&& use) {
+  [[gnu::always_inline]] Admission admit(Now&& now, AdmitOptions how, Use&& use) {
     const Pin pin;
-    const Snapshot& seen = cell_.load();
+    return admit(cell_.load(), std::forward<Now>(now), how, std::forward<Use>(use));
+  }
+
+  /// admit() on `seen`, this cell's snapshot as the caller read it (current(), read()) under a
+  /// Pin it still holds: a pool's chooser has just read it to choose the profile, and loading
+  /// it again would cost a second load and Pin per send.
+  template <class Now, class Use>
+  [[gnu::always_inline]] Admission admit(const Snapshot& seen, Now&& now, AdmitOptions how,
+                                         Use&& use) {
     const bool timed = seen.state != CredentialState::ready || seen.token->soft_at.has_value();
     const TimePoint at = timed ? detail::time_of(now) : TimePoint{};
     std::optional<RefreshNeed> need;
@@ -228,6 +236,10 @@ class CredentialCell {
     const Pin pin;
     return std::forward<F>(f)(cell_.load());
   }
+
+  /// The current snapshot, borrowed: valid until the caller's outermost Pin, which must be held
+  /// during the call, ends.
+  [[nodiscard, gnu::always_inline]] const Snapshot& current() const { return cell_.load(); }
 
   /// The current snapshot, shared.
   [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const { return cell_.load_shared(); }

@@ -153,14 +153,12 @@ class CredentialPool {
         "with_chosen(scope, f): f must not return a reference, pointer, string_view, span or "
         "anything holding one: the credential is valid only during the call; return a copy");
     LazyNow now{parts_.clock};
-    const detail::TriedSet tried{members_.size()};
-    const auto chosen = chooser_.choose(scope, tried, now);
+    const typename Cell::Pin pin;  // keeps the snapshot the choice read valid during the call
+    const detail::Snapshot* seen = nullptr;
+    const auto chosen = chooser_.choose(scope, detail::NoneTried{}, now, seen);
     if (!chosen) return std::nullopt;
-    const Member& m = *members_[*chosen];
-    return m.cell.read([&](const detail::Snapshot& s) {
-      return std::invoke(std::forward<F>(f), std::string_view{m.options.profile},
-                         CurrentCredential{s});
-    });
+    return std::invoke(std::forward<F>(f), std::string_view{members_[*chosen]->options.profile},
+                       CurrentCredential{*seen});
   }
 
   /// A snapshot of every profile, free of secrets.
@@ -237,6 +235,17 @@ class CredentialPool {
     return error;
   }
 
+  // What a call keeps once a profile failed it: the profiles tried, their errors (for the one
+  // error of a call none could serve) and the one it fails over from. Made by the first
+  // failure, so that the common call, served by its first choice, makes none of it (issue 20:
+  // a pool's send costs what a single credential's does).
+  struct Rotation {
+    explicit Rotation(std::size_t n) : tried(n) {}
+    detail::TriedSet tried;
+    std::vector<std::pair<std::size_t, Error>> failures;
+    std::optional<std::size_t> from;
+  };
+
   Result<Response> run(Request& request, const RequestScope& scope, std::optional<std::size_t> only,
                        detail::StreamAttempt* stream) {
     // The call's one Result, returned by name (so without a move), as for a single credential.
@@ -248,38 +257,62 @@ class CredentialPool {
     }
     const typename Cell::Pin pin;  // keeps the token whose fields are lent alive until return
     const detail::Loan loan{request.headers};
-    detail::TriedSet tried{members_.size()};
-    std::vector<std::pair<std::size_t, Error>> failures;  // allocates only on a failover
-    std::optional<std::size_t> from;                      // the profile the call fails over from
+    std::unique_ptr<Rotation> rotation;  // made by the first failure
     for (;;) {
       LazyNow at{parts_.clock};
       bool panic = false;
       std::optional<std::size_t> chosen = only;
-      if (!only) chosen = chooser_.choose(scope, tried, at);
-      if (!chosen && !only) {
-        auto out = chooser_.outage(scope.model, tried, at());
-        if (!out.panic || !chooser_.claim_panic(at())) {
-          answer = unexpected(all_out(std::move(out), at(), failures));
-          return answer;
+      const detail::Snapshot* seen = nullptr;  // the chosen profile's, as the choice read it
+      if (!only) {
+        chosen = rotation ? chooser_.choose(scope, rotation->tried, at, seen)
+                          : chooser_.choose(scope, detail::NoneTried{}, at, seen);
+        if (!chosen) {
+          chosen = panic_or_all_out(scope, rotation, at, answer);
+          if (!chosen) return answer;
+          seen = nullptr;  // the choice read others: the probe's admission loads its own
+          panic = true;
         }
-        chosen = out.panic;
-        panic = true;
       }
       Member& m = *members_[*chosen];
-      if (from) {
-        detail::announce_failover(parts_.observer, *members_[*from], m, failures.back().second);
+      if (rotation && rotation->from) [[unlikely]] {
+        announce_failover(*rotation, m);
       }
-      from.reset();
       if (panic) notify_current(m, EventKind::panic);
       detail::PoolCall<Driver> call{driver_, options_, m, scope.model};
-      const Next next = driver_.serve_inline(*m.seat, request, call, panic || only.has_value(),
-                                             stream, at, answer);
+      const Next next = driver_.template serve_inline<true>(
+          *m.seat, request, call, panic || only.has_value(), stream, at, answer, seen);
       if (next == Next::done || only) return answer;
       // The profile failed this request: the next one takes it.
-      tried.insert(*chosen);
-      from = *chosen;
-      failures.emplace_back(*chosen, std::move(answer.error()));
+      failed(rotation, *chosen, answer);
     }
+  }
+
+  // Nothing can serve the call: the profile the panic rule probes, or nothing, with the one
+  // error saying why each profile is out in `answer`.
+  [[gnu::noinline]] std::optional<std::size_t> panic_or_all_out(const RequestScope& scope,
+                                                                std::unique_ptr<Rotation>& rotation,
+                                                                LazyNow& at,
+                                                                Result<Response>& answer) {
+    if (!rotation) rotation = std::make_unique<Rotation>(members_.size());
+    auto out = chooser_.outage(scope.model, rotation->tried, at());
+    if (out.panic && chooser_.claim_panic(at())) return out.panic;
+    answer = unexpected(all_out(std::move(out), at(), rotation->failures));
+    return std::nullopt;
+  }
+
+  [[gnu::noinline]] void announce_failover(Rotation& rotation, const Member& to) {
+    detail::announce_failover(parts_.observer, *members_[*rotation.from], to,
+                              rotation.failures.back().second);
+    rotation.from.reset();
+  }
+
+  // Profile `chosen` failed the call with the error in `answer`.
+  [[gnu::noinline]] void failed(std::unique_ptr<Rotation>& rotation, std::size_t chosen,
+                                Result<Response>& answer) {
+    if (!rotation) rotation = std::make_unique<Rotation>(members_.size());
+    rotation->tried.insert(chosen);
+    rotation->from = chosen;
+    rotation->failures.emplace_back(chosen, std::move(answer.error()));
   }
 
   void notify_current(Member& m, EventKind kind) {

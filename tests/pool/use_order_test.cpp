@@ -1,8 +1,11 @@
 // detail::UseOrder: least_recently_used's order of use, chosen from in O(1) (docs/pool.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <deque>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -111,6 +114,45 @@ TEST(UseOrderTest, ThreadsThatChooseAndUseAtOnceKeepEveryProfileInTheOrder) {
     ASSERT_TRUE(chosen);
     EXPECT_FALSE(seen[*chosen]) << "profile " << *chosen << " twice";
     seen[*chosen] = true;
+  }
+}
+
+// The ring (take_least() only moves its start on) orders profiles as a plain list of them,
+// least recent first, would: checked against one over random choices, uses and refusals.
+TEST(UseOrderTest, KeepsTheOrderAListOfProfilesWould) {
+  std::mt19937 random{20};  // fixed: the same sequence every run
+  for (std::size_t n = 1; n <= 6; ++n) {
+    for (int trial = 0; trial < 200; ++trial) {
+      UseOrder order;
+      add(order, n);
+      std::deque<std::size_t> list;
+      for (std::size_t i = 0; i < n; ++i) list.push_back(i);
+      const auto make_recent = [&list](std::size_t i) {
+        list.erase(std::find(list.begin(), list.end(), i));
+        list.push_back(i);
+      };
+      for (int step = 0; step < 30; ++step) {
+        const auto op = random() % 3;
+        if (op == 2) {
+          const std::size_t i = random() % n;
+          order.used(i);
+          make_recent(i);
+          continue;
+        }
+        const auto mask = random() % 3 == 0 ? ~0U : static_cast<unsigned>(random());
+        const auto usable = [mask](std::size_t i) { return ((mask >> i) & 1U) != 0; };
+        std::optional<std::size_t> expected;
+        if (op == 0) {
+          const auto it = std::find_if(list.begin(), list.end(), usable);
+          if (it != list.end()) expected = *it;
+        } else if (usable(list.front())) {
+          expected = list.front();
+        }
+        ASSERT_EQ(op == 0 ? order.take(usable) : order.take_least(usable), expected)
+            << n << " profiles, trial " << trial << ", step " << step;
+        if (expected) make_recent(*expected);
+      }
+    }
   }
 }
 

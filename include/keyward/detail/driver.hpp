@@ -133,6 +133,7 @@ class Driver {
   using Seat = detail::Seat<Policies>;               ///< One credential.
   using Cell = typename Seat::Cell;                  ///< Its state machine.
   using Ticket = typename Cell::Ticket;              ///< One admitted attempt.
+  using Snapshot = typename Cell::Snapshot;          ///< A seat's published state.
   using Now = LazyNow<typename Policies::Clock>;     ///< The clock, read when needed.
   using Store = typename Policies::Store;            ///< A seat's store.
   static constexpr bool kObserving = !std::is_same_v<typename Policies::Observer, NoObserver>;
@@ -206,26 +207,29 @@ class Driver {
   template <class Call>
   Next serve(Seat& seat, Request& request, Call& call, bool force, StreamAttempt* stream,
              Now& first, Result<Response>& answer) {
-    return serve_inline(seat, request, call, force, stream, first, answer);
+    return serve_inline<false>(seat, request, call, force, stream, first, answer, nullptr);
   }
   /// serve(), inlined where it is called: the pool's loop, whose own work around it left g++
   /// calling serve() and attempt() out of line (some 120 instructions a send). The single
-  /// credential calls serve(), which g++ inlines as a whole, as it did before.
-  template <class Call>
+  /// credential calls serve(), which g++ inlines as a whole, as it did before. `Pinned`: the
+  /// caller holds a Pin (the SnapshotCell's) for the whole call, and `seen`, when set, is the
+  /// seat's snapshot as it read it under that Pin (a pool's chooser read it to choose the seat):
+  /// the first admission takes it, and the others load under that Pin, not one of their own.
+  template <bool Pinned, class Call>
   [[gnu::always_inline]] Next serve_inline(Seat& seat, Request& request, Call& call, bool force,
                                            StreamAttempt* stream, Now& first,
-                                           Result<Response>& answer) {
+                                           Result<Response>& answer, const Snapshot* seen) {
     if constexpr (kSharing) adopt_shared_cooldown(seat);
     Progress progress;
-    bool fresh = true;
-    for (;;) {
-      Now local{parts_.clock};
-      Now& at = fresh ? first : local;
-      fresh = false;
-      auto admission = seat.cell.admit(
-          at,
-          {.force_probe = force, .refresh_tried = progress.refresh_tried, .keep_token = kObserving},
-          [&](const Token& token) { place(parts_.attach, request, token); });
+    // The first admission's time is the caller's; each later one reads the clock afresh (an
+    // optional, not a LazyNow per turn: one store, where the pool's loop paid some 8).
+    std::optional<Now> later;
+    for (Now* turn = &first;; turn = &later.emplace(parts_.clock)) {
+      Now& at = *turn;
+      const typename Cell::AdmitOptions how{
+          .force_probe = force, .refresh_tried = progress.refresh_tried, .keep_token = kObserving};
+      const auto use = [&](const Token& token) { place(parts_.attach, request, token); };
+      auto admission = admit<Pinned>(seat, std::exchange(seen, nullptr), at, how, use);
       using Kind = typename Cell::Admission::Kind;
       if (admission.kind == Kind::refuse) {
         answer = unexpected(std::move(*admission.error));
@@ -243,6 +247,17 @@ class Driver {
         answer = unexpected(std::move(refreshed).error());
         return Next::rotate;
       }
+    }
+  }
+
+  // The seat's admission (see serve_inline()).
+  template <bool Pinned, class Use>
+  [[gnu::always_inline]] auto admit(Seat& seat, const Snapshot* seen, Now& at,
+                                    const typename Cell::AdmitOptions& how, const Use& use) {
+    if constexpr (Pinned) {
+      return seat.cell.admit(seen != nullptr ? *seen : seat.cell.current(), at, how, use);
+    } else {
+      return seat.cell.admit(at, how, use);
     }
   }
 

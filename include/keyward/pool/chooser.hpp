@@ -71,36 +71,118 @@ class Chooser {
   }
 
   // serves_at() with the clock read only when the answer needs it, and, when `steer`, not a
-  // profile whose last response said its quota is nearly spent.
-  bool serves(const Member& m, std::string_view model, bool steer, LazyNow& at) const {
-    return m.cell.read([&](const Snapshot& s) {
-      if (s.state != CredentialState::ready &&
-          (s.state == CredentialState::probing || !s.until || at() < *s.until)) {
-        return false;
-      }
-      if (!model.empty() && m.models.out_until(model, s.token->generation, at())) return false;
-      return !(steer && m.remaining.low(at, floor_permille_));
-    });
+  // profile whose last response said its quota is nearly spent. `seen` is left on the snapshot
+  // read, valid under the caller's Pin.
+  [[gnu::always_inline]] bool serves(const Member& m, std::string_view model, bool steer,
+                                     LazyNow& at, const Snapshot*& seen) const {
+    const Snapshot& s = m.cell.current();
+    seen = &s;
+    if (s.state != CredentialState::ready &&
+        (s.state == CredentialState::probing || !s.until || at() < *s.until)) {
+      return false;
+    }
+    if (!model.empty() && m.models.out_until(model, s.token->generation, at())) return false;
+    return !(steer && m.remaining.low(at, floor_permille_));
   }
 
-  /// The profile to try next, or nothing when none can serve.
-  std::optional<std::size_t> choose(const RequestScope& scope, const TriedSet& tried, LazyNow& at) {
-    const std::size_t n = members_.size();
+  /// The profile to try next, or nothing when none can serve; called under a Pin (the
+  /// SnapshotCell's), which keeps `seen`, the chosen profile's snapshot as the choice read it,
+  /// valid (its admission takes it rather than loading it again).
+  /// Inlined, with all but the common case out of line: a request without a session whose turn
+  /// falls on a profile that serves costs the strategy's turn and one snapshot's checks.
+  template <class Tried>
+  [[gnu::always_inline]] std::optional<std::size_t> choose(const RequestScope& scope,
+                                                           const Tried& tried, LazyNow& at,
+                                                           const Snapshot*& seen) {
+    if (!scope.session.empty()) return choose_fully(scope, tried, at, seen);
+    const bool steer = options_.steer_by_remaining;
+    if (options_.selection == Selection::least_recently_used) {
+      const auto usable = [&](std::size_t i) __attribute__((always_inline)) {
+        return can_take(i, scope.model, steer, tried, at, seen);
+      };
+      if (const auto least = order_.take_least(usable)) return least;
+      return choose_fully(scope, tried, at, seen);
+    }
+    const std::size_t start = turn();
+    if (can_take(start, scope.model, steer, tried, at, seen)) return start;
+    return choose_after(start, scope.model, tried, at, seen);
+  }
+
+ private:
+  // choose() when the profile whose turn it was, `start`, cannot serve.
+  template <class Tried>
+  [[gnu::noinline]] std::optional<std::size_t> choose_after(std::size_t start,
+                                                            std::string_view model,
+                                                            const Tried& tried, LazyNow& at,
+                                                            const Snapshot*& seen) {
+    const bool steer = options_.steer_by_remaining;
+    std::optional<std::size_t> chosen = after_turn(start, model, steer, tried, at, seen);
+    if (!chosen && steer) chosen = choose_by_strategy(model, false, tried, at, seen);
+    return chosen;
+  }
+
+  // choose() for a request that names a session (its pinned profile while it serves), and for
+  // least recently used.
+  template <class Tried>
+  [[gnu::noinline]] std::optional<std::size_t> choose_fully(const RequestScope& scope,
+                                                            const Tried& tried, LazyNow& at,
+                                                            const Snapshot*& seen) {
     if (!scope.session.empty()) {
       if (const auto pinned = pins_.find(scope.session, at(), options_.sticky_for);
-          pinned && *pinned < n && !tried.contains(*pinned) &&
-          serves(*members_[*pinned], scope.model, false, at)) {
+          pinned && *pinned < members_.size() && !tried.contains(*pinned) &&
+          serves(*members_[*pinned], scope.model, false, at, seen)) {
         if (options_.selection == Selection::least_recently_used) order_.used(*pinned);
         return pinned;
       }
     }
     const bool steer = options_.steer_by_remaining;
-    std::optional<std::size_t> chosen = choose_by_strategy(scope.model, steer, tried, at);
-    if (!chosen && steer) chosen = choose_by_strategy(scope.model, false, tried, at);
+    std::optional<std::size_t> chosen = choose_by_strategy(scope.model, steer, tried, at, seen);
+    if (!chosen && steer) chosen = choose_by_strategy(scope.model, false, tried, at, seen);
     if (chosen && !scope.session.empty()) pins_.pin(scope.session, *chosen, at());
     return chosen;
   }
 
+  // The profile whose turn it is (not for least recently used): the first for priority, the
+  // next in turn for round robin, the owner of the next share for weighted.
+  [[gnu::always_inline]] std::size_t turn() {
+    switch (options_.selection) {
+      case Selection::round_robin:
+        return static_cast<std::size_t>(turn_.fetch_add(1, std::memory_order_relaxed) %
+                                        members_.size());
+      case Selection::weighted: {
+        const std::uint64_t at_weight =
+            turn_.fetch_add(1, std::memory_order_relaxed) % cumulative_.back();
+        return !shares_.empty()
+                   ? shares_[at_weight]
+                   : static_cast<std::size_t>(
+                         std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
+                         cumulative_.begin());
+      }
+      case Selection::priority:
+      case Selection::least_recently_used:
+        break;
+    }
+    return 0;
+  }
+
+  // After `start`, whose turn it was, could not serve: for weighted, its share goes to the
+  // others; else the next that can, in order, wrapping round.
+  template <class Tried>
+  std::optional<std::size_t> after_turn(std::size_t start, std::string_view model, bool steer,
+                                        const Tried& tried, LazyNow& at, const Snapshot*& seen) {
+    if (options_.selection == Selection::weighted) {
+      return spread([&](std::size_t i) { return can_take(i, model, steer, tried, at, seen); });
+    }
+    for (std::size_t i = start + 1; i < members_.size(); ++i) {
+      if (can_take(i, model, steer, tried, at, seen)) return i;
+    }
+    for (std::size_t i = 0; i < start; ++i) {
+      if (can_take(i, model, steer, tried, at, seen)) return i;
+    }
+    return std::nullopt;
+  }
+
+ public:
   // Weighted, when the profile whose turn it is cannot serve: its share goes to the others that
   // can, in proportion to their weights (a second relaxed counter); nothing when none can.
   template <class Usable>
@@ -123,43 +205,23 @@ class Chooser {
   }
 
   // True when profile `i`, untried by this call, serves (see serves()).
+  template <class Tried>
   [[gnu::always_inline]] bool can_take(std::size_t i, std::string_view model, bool steer,
-                                       const TriedSet& tried, LazyNow& at) const {
-    return !tried.contains(i) && serves(*members_[i], model, steer, at);
+                                       const Tried& tried, LazyNow& at,
+                                       const Snapshot*& seen) const {
+    return !tried.contains(i) && serves(*members_[i], model, steer, at, seen);
   }
 
+  template <class Tried>
   std::optional<std::size_t> choose_by_strategy(std::string_view model, bool steer,
-                                                const TriedSet& tried, LazyNow& at) {
-    const std::size_t n = members_.size();
-    std::size_t start = 0;
-    switch (options_.selection) {
-      case Selection::priority:
-        break;
-      case Selection::round_robin:
-        start = static_cast<std::size_t>(turn_.fetch_add(1, std::memory_order_relaxed) % n);
-        break;
-      case Selection::weighted: {
-        const std::uint64_t at_weight =
-            turn_.fetch_add(1, std::memory_order_relaxed) % cumulative_.back();
-        start = !shares_.empty()
-                    ? shares_[at_weight]
-                    : static_cast<std::size_t>(
-                          std::upper_bound(cumulative_.begin(), cumulative_.end(), at_weight) -
-                          cumulative_.begin());
-        if (can_take(start, model, steer, tried, at)) return start;
-        // It cannot serve: its share goes to the others.
-        return spread([&](std::size_t i) { return can_take(i, model, steer, tried, at); });
-      }
-      case Selection::least_recently_used:
-        return order_.take([&](std::size_t i) { return can_take(i, model, steer, tried, at); });
+                                                const Tried& tried, LazyNow& at,
+                                                const Snapshot*& seen) {
+    if (options_.selection == Selection::least_recently_used) {
+      return order_.take([&](std::size_t i) { return can_take(i, model, steer, tried, at, seen); });
     }
-    for (std::size_t i = start; i < n; ++i) {
-      if (can_take(i, model, steer, tried, at)) return i;
-    }
-    for (std::size_t i = 0; i < start; ++i) {
-      if (can_take(i, model, steer, tried, at)) return i;
-    }
-    return std::nullopt;
+    const std::size_t start = turn();
+    if (can_take(start, model, steer, tried, at, seen)) return start;
+    return after_turn(start, model, steer, tried, at, seen);
   }
 
   /// Why nothing can serve (see Outage).

@@ -157,7 +157,7 @@ class Remaining {
   /// True when a reading still believed at `now()` says less than `floor_permille` is left;
   /// `now()` is called only for a low reading.
   template <class Now>
-  [[nodiscard]] bool low(Now&& now, std::uint32_t floor_permille) const {
+  [[nodiscard, gnu::always_inline]] bool low(Now&& now, std::uint32_t floor_permille) const {
     if (permille_.load(std::memory_order_relaxed) >= floor_permille) return false;
     return now().time_since_epoch().count() < valid_until_.load(std::memory_order_relaxed);
   }
@@ -281,31 +281,52 @@ class StatedWaits {
 };
 
 /// The profiles in the order they last served, least recent first, for least_recently_used: a
-/// list linked through their indices, under a lock, so that choosing and recording a use cost
+/// ring linked through their indices, under a lock, so that choosing and recording a use cost
 /// O(1) (plus the profiles passed over because they cannot serve), not a scan of every profile.
-/// Profiles that never served come first, in the order they were added.
+/// The ring's start is the least recent profile and the one before it the most recent, so that
+/// taking the least recent (the common case) only moves the start on. Profiles that never
+/// served come first, in the order they were added.
 class UseOrder {
  public:
   /// Adds the next profile (index size()) as the most recent so far.
   void add() {
     const Hold hold{busy_};
     const std::size_t i = links_.size();
-    links_.push_back({tail_, kNone});
-    (tail_ == kNone ? head_ : links_[tail_].newer) = i;
-    tail_ = i;
+    if (head_ == kNone) {
+      links_.push_back({i, i});
+      head_ = i;
+      return;
+    }
+    const std::size_t tail = links_[head_].older;
+    links_.push_back({tail, head_});
+    links_[tail].newer = i;
+    links_[head_].older = i;
   }
   /// The least recent profile for which `usable(i)` holds, made the most recent; nothing when
   /// none is usable. `usable` runs under the lock.
   template <class Usable>
   std::optional<std::size_t> take(const Usable& usable) {
     const Hold hold{busy_};
-    for (std::size_t i = head_; i != kNone; i = links_[i].newer) {
+    if (head_ == kNone) return std::nullopt;
+    std::size_t i = head_;
+    do {
       if (usable(i)) {
         to_tail(i);
         return i;
       }
-    }
+      i = links_[i].newer;
+    } while (i != head_);
     return std::nullopt;
+  }
+  /// take() when the least recent profile is usable (inlined: the common case); nothing, and
+  /// the order unchanged, when it is not (take() then looks further).
+  template <class Usable>
+  [[gnu::always_inline]] std::optional<std::size_t> take_least(const Usable& usable) {
+    const Hold hold{busy_};
+    const std::size_t i = head_;
+    if (i == kNone || !usable(i)) return std::nullopt;
+    head_ = links_[i].newer;  // the least recent becomes the most recent: the ring is as it was
+    return i;
   }
   /// Profile `i` served a request: it is the most recent.
   void used(std::size_t i) noexcept {
@@ -338,19 +359,30 @@ class UseOrder {
    private:
     std::atomic_flag& busy_;
   };
+  // Makes `i` the most recent: the one before the start of the ring.
   void to_tail(std::size_t i) noexcept {
-    if (i == tail_) return;
+    if (i == head_) {
+      head_ = links_[i].newer;
+      return;
+    }
+    const std::size_t tail = links_[head_].older;
+    if (i == tail) return;
     Link& link = links_[i];
-    (link.older == kNone ? head_ : links_[link.older].newer) = link.newer;
-    links_[link.newer].older = link.older;  // i is not the tail: a newer one exists
-    link = {tail_, kNone};
-    links_[tail_].newer = i;
-    tail_ = i;
+    links_[link.older].newer = link.newer;
+    links_[link.newer].older = link.older;
+    link = {tail, head_};
+    links_[tail].newer = i;
+    links_[head_].older = i;
   }
   std::atomic_flag busy_;  // clear: held by no one
   std::vector<Link> links_;
-  std::size_t head_ = kNone;
-  std::size_t tail_ = kNone;
+  std::size_t head_ = kNone;  // the least recent; kNone while there is none
+};
+
+/// No profile tried yet: a call's first choice, and with_chosen()'s.
+struct NoneTried {
+  /// Never.
+  [[nodiscard]] static constexpr bool contains(std::size_t /*i*/) noexcept { return false; }
 };
 
 /// The profiles one call has tried: inline for up to 128 profiles, on the heap beyond.
