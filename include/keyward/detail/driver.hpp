@@ -219,7 +219,10 @@ class Driver {
   [[gnu::always_inline]] Next serve_inline(Seat& seat, Request& request, Call& call, bool force,
                                            StreamAttempt* stream, Now& first,
                                            Result<Response>& answer, const Snapshot* seen) {
-    if constexpr (kSharing) adopt_shared_cooldown(seat);
+    if constexpr (kSharing) {
+      adopt_shared_cooldown(seat);
+      seen = nullptr;  // a window it adopted took the seat out after the chooser read it
+    }
     Progress progress;
     // The first admission's time is the caller's; each later one reads the clock afresh (an
     // optional, not a LazyNow per turn: one store, where the pool's loop paid some 8).
