@@ -58,7 +58,7 @@ INSTRUCTION_TARGETS = {
 # The instruction targets the short pass fails on. Every target is on, including those the
 # library misses today: remove a key here to report a target without failing on it.
 ENFORCED = ["send_empty", "send_message", "send_embeddings", "send_stream", "acquire", "in_turn",
-            "stream_scan"]
+            "stream_scan", *(f"pool_{n}_{sel}" for sel in SELECTIONS for n in (1, 128))]
 
 # What each instruction case measures, for the tables.
 CASES = {

@@ -57,6 +57,8 @@ class CredentialCell {
   using Snapshot = detail::Snapshot;
   /// Keeps the snapshots this thread reads valid while it exists.
   using Pin = typename detail::SnapshotCell<Snapshot>::Pin;
+  /// A Pin always inlined (detail::SnapshotCell::InlinePin): a pool's send() holds one.
+  using InlinePin = typename detail::SnapshotCell<Snapshot>::InlinePin;
   /// What admit() hands out for one attempt.
   using Ticket = keyward::Ticket<CredentialCell>;
 

@@ -153,7 +153,7 @@ class CredentialPool {
         "with_chosen(scope, f): f must not return a reference, pointer, string_view, span or "
         "anything holding one: the credential is valid only during the call; return a copy");
     LazyNow now{parts_.clock};
-    const typename Cell::Pin pin;  // keeps the snapshot the choice read valid during the call
+    const typename Cell::InlinePin pin;  // keeps the snapshot the choice read valid in the call
     const detail::Snapshot* seen = nullptr;
     const auto chosen = chooser_.choose(scope, detail::NoneTried{}, now, seen);
     if (!chosen) return std::nullopt;
@@ -255,7 +255,7 @@ class CredentialPool {
           members_.front()->cell.messages().insecure_url(detail::url_scheme(request.url)));
       return answer;
     }
-    const typename Cell::Pin pin;  // keeps the token whose fields are lent alive until return
+    const typename Cell::InlinePin pin;  // keeps the token whose fields are lent alive until return
     const detail::Loan loan{request.headers};
     std::unique_ptr<Rotation> rotation;  // made by the first failure
     for (;;) {

@@ -76,26 +76,41 @@ class alignas(64) SnapshotCell {  // a read's fields on one cache line (see the 
   /// needs one; the outermost Pin costs one atomic read-modify-write on entry and one on exit.
   class Pin {
    public:
-    // Always inlined, as load() is: a few instructions, which g++ called out of line in a
-    // pool's send() when its other work grew (some 20 instructions a send).
-    [[gnu::always_inline]] Pin() noexcept {
-      if (pins_++ == 0 && owners_ != nullptr) {
-        owners_->state.fetch_or(kPinned, std::memory_order_acq_rel);
-      }
-    }
+    Pin() noexcept { enter(); }
     Pin(const Pin&) = delete;
     Pin& operator=(const Pin&) = delete;
     Pin(Pin&&) = delete;
     Pin& operator=(Pin&&) = delete;
-    [[gnu::always_inline]] ~Pin() {
-      if (--pins_ == 0 && owners_ != nullptr) {
-        const unsigned was = owners_->state.exchange(0, std::memory_order_acq_rel);
-        if ((was & kStale) != 0 || parked_) [[unlikely]] {
-          after_pin();
-        }
+    ~Pin() { leave(); }
+  };
+
+  /// A Pin whose entry and exit are always inlined: for a pool's send(), where g++ called them
+  /// out of line once its other work grew (some 20 instructions a send). Not the default: forced
+  /// into with_current()'s read, they cost it 14 instructions more (bench/RESULTS.md).
+  class InlinePin {
+   public:
+    [[gnu::always_inline]] InlinePin() noexcept { enter(); }
+    InlinePin(const InlinePin&) = delete;
+    InlinePin& operator=(const InlinePin&) = delete;
+    InlinePin(InlinePin&&) = delete;
+    InlinePin& operator=(InlinePin&&) = delete;
+    [[gnu::always_inline]] ~InlinePin() { leave(); }
+  };
+
+  // A Pin's entry and exit (Pin, InlinePin).
+  [[gnu::always_inline]] static void enter() noexcept {
+    if (pins_++ == 0 && owners_ != nullptr) {
+      owners_->state.fetch_or(kPinned, std::memory_order_acq_rel);
+    }
+  }
+  [[gnu::always_inline]] static void leave() noexcept {
+    if (--pins_ == 0 && owners_ != nullptr) {
+      const unsigned was = owners_->state.exchange(0, std::memory_order_acq_rel);
+      if ((was & kStale) != 0 || parked_) [[unlikely]] {
+        after_pin();
       }
     }
-  };
+  }
 
   /// The current snapshot, borrowed: valid until this thread's outermost Pin, which must be held
   /// during the call, ends.
