@@ -3,10 +3,9 @@
 // Header-only, every function is `inline` and defined in the headers: nothing to build or link,
 // and every translation unit that uses a function compiles it. With KEYWARD_SEPARATE_COMPILATION
 // defined in every translation unit, the headers declare the functions that do not depend on a
-// user's type and one translation unit defines them, and explicitly instantiates the shipped
-// provider bundles' credential cell and refresh coordinator, by including keyward/impl/src.hpp
+// user's type and one translation unit defines them, by including keyward/impl/src.hpp
 // (docs/building.md, "Separate compilation"). The rest of a program's translation units then
-// compile only what is theirs: the driver over their transport. The model is asio's.
+// compile only the templates, for their own types. The model is asio's.
 //
 // The macro must be the same in every translation unit of a program: one built header-only and
 // one built separately define the same inline and non-inline functions (an ODR violation).

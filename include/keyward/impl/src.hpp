@@ -55,5 +55,3 @@
 #include "keyward/impl/retry_budget.ipp"
 #include "keyward/impl/status.ipp"
 #include "keyward/store/impl/memory.ipp"
-
-// Explicit instantiations of the shipped bundles' cell and coordinator
