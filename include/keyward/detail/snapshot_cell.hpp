@@ -97,21 +97,6 @@ class alignas(64) SnapshotCell {  // a read's fields on one cache line (see the 
     [[gnu::always_inline]] ~InlinePin() { leave(); }
   };
 
-  // A Pin's entry and exit (Pin, InlinePin).
-  [[gnu::always_inline]] static void enter() noexcept {
-    if (pins_++ == 0 && owners_ != nullptr) {
-      owners_->state.fetch_or(kPinned, std::memory_order_acq_rel);
-    }
-  }
-  [[gnu::always_inline]] static void leave() noexcept {
-    if (--pins_ == 0 && owners_ != nullptr) {
-      const unsigned was = owners_->state.exchange(0, std::memory_order_acq_rel);
-      if ((was & kStale) != 0 || parked_) [[unlikely]] {
-        after_pin();
-      }
-    }
-  }
-
   /// The current snapshot, borrowed: valid until this thread's outermost Pin, which must be held
   /// during the call, ends.
   [[nodiscard, gnu::always_inline]] const T& load() const {
@@ -150,6 +135,21 @@ class alignas(64) SnapshotCell {  // a read's fields on one cache line (see the 
   }
 
  private:
+  // A Pin's entry and exit (Pin, InlinePin).
+  [[gnu::always_inline]] static void enter() noexcept {
+    if (pins_++ == 0 && owners_ != nullptr) {
+      owners_->state.fetch_or(kPinned, std::memory_order_acq_rel);
+    }
+  }
+  [[gnu::always_inline]] static void leave() noexcept {
+    if (--pins_ == 0 && owners_ != nullptr) {
+      const unsigned was = owners_->state.exchange(0, std::memory_order_acq_rel);
+      if ((was & kStale) != 0 || parked_) [[unlikely]] {
+        after_pin();
+      }
+    }
+  }
+
   using Entry = std::atomic<const T*>;
   using Doomed = std::vector<std::shared_ptr<const T>>;
   static constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
