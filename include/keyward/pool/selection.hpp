@@ -288,6 +288,9 @@ class StatedWaits {
 /// served come first, in the order they were added.
 class UseOrder {
  public:
+  /// No profile (take_least()'s answer when the least recent cannot serve).
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
   /// Adds the next profile (index size()) as the most recent so far.
   void add() {
     const Hold hold{busy_};
@@ -318,13 +321,15 @@ class UseOrder {
     } while (i != head_);
     return std::nullopt;
   }
-  /// take() when the least recent profile is usable (inlined: the common case); nothing, and
-  /// the order unchanged, when it is not (take() then looks further).
+  /// take() when the least recent profile is usable (inlined: the common case); kNone, and the
+  /// order unchanged, when it is not (take() then looks further). An index, not an optional:
+  /// g++ moved the optional through memory on its way out of the pool's send (some 15
+  /// instructions a send).
   template <class Usable>
-  [[gnu::always_inline]] std::optional<std::size_t> take_least(const Usable& usable) {
+  [[gnu::always_inline]] std::size_t take_least(const Usable& usable) {
     const Hold hold{busy_};
     const std::size_t i = head_;
-    if (i == kNone || !usable(i)) return std::nullopt;
+    if (i == kNone || !usable(i)) return kNone;
     head_ = links_[i].newer;  // the least recent becomes the most recent: the ring is as it was
     return i;
   }
@@ -335,7 +340,6 @@ class UseOrder {
   }
 
  private:
-  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   struct Link {
     std::size_t older;
     std::size_t newer;
