@@ -94,9 +94,12 @@ class CredentialPool {
   /// Sends `request` with a profile chosen for `scope`, failing over to the next profile on a
   /// credential-scoped failure; the response, or an Error (Errc::no_usable_credential when no
   /// profile could serve, with Error::profiles saying why each is out).
-  Result<Response> send(Request& request, RequestScope scope = {}) {
+  Result<Response> send(Request& request, RequestScope scope) {
     return run(request, scope, std::nullopt, nullptr);
   }
+  /// send() for a request that names no model or session (a scope of its own, not one the
+  /// caller builds for each call).
+  Result<Response> send(Request& request) { return run(request, kNoScope, std::nullopt, nullptr); }
   /// send() for a request built in the call.
   Result<Response> send(Request&& request, RequestScope scope = {}) { return send(request, scope); }
 
@@ -175,6 +178,8 @@ class CredentialPool {
   [[nodiscard]] std::size_t size() const noexcept { return members_.size(); }
 
  private:
+  static constexpr RequestScope kNoScope{};  // send()'s, when given none
+
   using Driver = detail::Driver<T, Policies>;
   using Cell = typename Driver::Cell;
   using LazyNow = typename Driver::Now;
