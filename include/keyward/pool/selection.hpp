@@ -349,7 +349,7 @@ class UseOrder {
   // instructions, on every choice).
   class Hold {
    public:
-    explicit Hold(std::atomic_flag& busy) noexcept : busy_(busy) {
+    [[gnu::always_inline]] explicit Hold(std::atomic_flag& busy) noexcept : busy_(busy) {
       while (busy_.test_and_set(std::memory_order_acquire)) {
         while (busy_.test(std::memory_order_relaxed)) std::this_thread::yield();
       }
@@ -358,7 +358,7 @@ class UseOrder {
     Hold& operator=(const Hold&) = delete;
     Hold(Hold&&) = delete;
     Hold& operator=(Hold&&) = delete;
-    ~Hold() { busy_.clear(std::memory_order_release); }
+    [[gnu::always_inline]] ~Hold() { busy_.clear(std::memory_order_release); }
 
    private:
     std::atomic_flag& busy_;
