@@ -101,7 +101,9 @@ class CredentialPool {
   /// caller builds for each call).
   Result<Response> send(Request& request) { return run(request, kNoScope, kAny, nullptr); }
   /// send() for a request built in the call.
-  Result<Response> send(Request&& request, RequestScope scope = {}) { return send(request, scope); }
+  Result<Response> send(Request&& request, RequestScope scope) { return send(request, scope); }
+  /// send() for a request built in the call, naming no model or session.
+  Result<Response> send(Request&& request) { return send(request); }
 
   /// send() for a response that streams, with the rules of ResilientCredential::send_stream: a
   /// failover, refresh, retry or refusal happens before `sink` sees a byte; once it has one,
