@@ -100,7 +100,7 @@ class Chooser {
       const auto usable = [&](std::size_t i) __attribute__((always_inline)) {
         return can_take(i, scope.model, steer, tried, at, seen);
       };
-      if (const std::size_t least = order_.take_least(usable); least != UseOrder::kNone) {
+      if (const std::size_t least = order_.take_least_index(usable); least != UseOrder::kNone) {
         return least;
       }
       return choose_fully(scope, tried, at, seen);

@@ -288,7 +288,7 @@ class StatedWaits {
 /// served come first, in the order they were added.
 class UseOrder {
  public:
-  /// No profile (take_least()'s answer when the least recent cannot serve).
+  /// No profile (take_least_index()'s answer when the least recent cannot serve).
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
   /// Adds the next profile (index size()) as the most recent so far.
@@ -321,12 +321,18 @@ class UseOrder {
     } while (i != head_);
     return std::nullopt;
   }
-  /// take() when the least recent profile is usable (inlined: the common case); kNone, and the
-  /// order unchanged, when it is not (take() then looks further). An index, not an optional:
-  /// g++ moved the optional through memory on its way out of the pool's send (some 15
-  /// instructions a send).
+  /// take() when the least recent profile is usable (inlined: the common case); nothing, and
+  /// the order unchanged, when it is not (take() then looks further).
   template <class Usable>
-  [[gnu::always_inline]] std::size_t take_least(const Usable& usable) {
+  [[gnu::always_inline]] std::optional<std::size_t> take_least(const Usable& usable) {
+    const std::size_t i = take_least_index(usable);
+    return i == kNone ? std::nullopt : std::optional<std::size_t>{i};
+  }
+  /// take_least() as an index, kNone for nothing: what the pool's send() calls (an optional
+  /// there, g++ moved it through memory on its way out of the choice: some 15 instructions a
+  /// send).
+  template <class Usable>
+  [[gnu::always_inline]] std::size_t take_least_index(const Usable& usable) {
     const Hold hold{busy_};
     const std::size_t i = head_;
     if (i == kNone || !usable(i)) return kNone;
