@@ -94,11 +94,16 @@ class CredentialPool {
   /// Sends `request` with a profile chosen for `scope`, failing over to the next profile on a
   /// credential-scoped failure; the response, or an Error (Errc::no_usable_credential when no
   /// profile could serve, with Error::profiles saying why each is out).
-  Result<Response> send(Request& request, RequestScope scope = {}) {
-    return run(request, scope, std::nullopt, nullptr);
+  Result<Response> send(Request& request, RequestScope scope) {
+    return run(request, scope, kAny, nullptr);
   }
+  /// send() for a request that names no model or session (a scope of its own, not one the
+  /// caller builds for each call).
+  Result<Response> send(Request& request) { return run(request, kNoScope, kAny, nullptr); }
   /// send() for a request built in the call.
-  Result<Response> send(Request&& request, RequestScope scope = {}) { return send(request, scope); }
+  Result<Response> send(Request&& request, RequestScope scope) { return send(request, scope); }
+  /// send() for a request built in the call, naming no model or session.
+  Result<Response> send(Request&& request) { return send(request); }
 
   /// send() for a response that streams, with the rules of ResilientCredential::send_stream: a
   /// failover, refresh, retry or refusal happens before `sink` sees a byte; once it has one,
@@ -107,7 +112,7 @@ class CredentialPool {
   requires StreamingTransport<T> && std::is_invocable_r_v<bool, Sink&, std::string_view>
       Result<Response> send_stream(Request& request, Sink&& sink, RequestScope scope = {}) {
     detail::StreamAttempt stream{sink};
-    return run(request, scope, std::nullopt, &stream);
+    return run(request, scope, kAny, &stream);
   }
 
   /// Sends the provider's health request through profile `profile`, probing it at once even if
@@ -175,6 +180,9 @@ class CredentialPool {
   [[nodiscard]] std::size_t size() const noexcept { return members_.size(); }
 
  private:
+  static constexpr RequestScope kNoScope{};                          // send()'s, when given none
+  static constexpr std::size_t kAny = static_cast<std::size_t>(-1);  // run(): any profile
+
   using Driver = detail::Driver<T, Policies>;
   using Cell = typename Driver::Cell;
   using LazyNow = typename Driver::Now;
@@ -246,7 +254,9 @@ class CredentialPool {
     std::optional<std::size_t> from;
   };
 
-  Result<Response> run(Request& request, const RequestScope& scope, std::optional<std::size_t> only,
+  // `only`: the profile a probe() sends with, or kAny for the one the selection chooses (an
+  // index, not an optional, which g++ kept testing in send()'s call).
+  Result<Response> run(Request& request, const RequestScope& scope, std::size_t only,
                        detail::StreamAttempt* stream) {
     // The call's one Result, returned by name (so without a move), as for a single credential.
     Result<Response> answer{detail::NoResponseYet{}};
@@ -261,29 +271,30 @@ class CredentialPool {
     for (;;) {
       LazyNow at{parts_.clock};
       bool panic = false;
-      std::optional<std::size_t> chosen = only;
+      std::size_t chosen = only;
       const detail::Snapshot* seen = nullptr;  // the chosen profile's, as the choice read it
-      if (!only) {
-        chosen = rotation ? chooser_.choose(scope, rotation->tried, at, seen)
-                          : chooser_.choose(scope, detail::NoneTried{}, at, seen);
-        if (!chosen) {
-          chosen = panic_or_all_out(scope, rotation, at, answer);
-          if (!chosen) return answer;
+      if (only == kAny) {
+        auto choice = rotation ? chooser_.choose(scope, rotation->tried, at, seen)
+                               : chooser_.choose(scope, detail::NoneTried{}, at, seen);
+        if (!choice) {
+          choice = panic_or_all_out(scope, rotation, at, answer);
+          if (!choice) return answer;
           seen = nullptr;  // the choice read others: the probe's admission loads its own
           panic = true;
         }
+        chosen = *choice;
       }
-      Member& m = *members_[*chosen];
+      Member& m = *members_[chosen];
       if (rotation && rotation->from) [[unlikely]] {
         announce_failover(*rotation, m);
       }
       if (panic) notify_current(m, EventKind::panic);
       detail::PoolCall<Driver> call{driver_, options_, m, scope.model};
       const Next next = driver_.template serve_inline<true>(
-          *m.seat, request, call, panic || only.has_value(), stream, at, answer, seen);
-      if (next == Next::done || only) return answer;
+          *m.seat, request, call, panic || only != kAny, stream, at, answer, seen);
+      if (next == Next::done || only != kAny) return answer;
       // The profile failed this request: the next one takes it.
-      failed(rotation, *chosen, answer);
+      failed(rotation, chosen, answer);
     }
   }
 

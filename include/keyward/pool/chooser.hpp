@@ -100,7 +100,9 @@ class Chooser {
       const auto usable = [&](std::size_t i) __attribute__((always_inline)) {
         return can_take(i, scope.model, steer, tried, at, seen);
       };
-      if (const auto least = order_.take_least(usable)) return least;
+      if (const std::size_t least = order_.take_least_index(usable); least != UseOrder::kNone) {
+        return least;
+      }
       return choose_fully(scope, tried, at, seen);
     }
     const std::size_t start = turn();

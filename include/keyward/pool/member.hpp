@@ -99,19 +99,18 @@ struct PoolCall {
 
   /// A model probe, handed back however the attempt ends (a decided one is gone).
   struct Claim {
-    ModelWindows& windows;   ///< Whose probe.
-    std::string_view model;  ///< The model.
-    std::uint64_t probe;     ///< The probe (0: none).
-    bool is_out;             ///< The model is out and another request probes it.
-    /// Holds `p` of `w` for `name`.
-    Claim(ModelWindows& w, std::string_view name, std::uint64_t p, bool o) noexcept
-        : windows(w), model(name), probe(p), is_out(o) {}
+    const PoolCall& call;  ///< Whose probe (its profile's windows, its model).
+    std::uint64_t probe;   ///< The probe (0: none).
+    bool is_out;           ///< The model is out and another request probes it.
+    /// Holds `p` of `c`'s model (the call outlives its attempts' claims: the windows and the
+    /// model are read from it when a probe is handed back, not copied into every claim).
+    Claim(const PoolCall& c, std::uint64_t p, bool o) noexcept : call(c), probe(p), is_out(o) {}
     Claim(const Claim&) = delete;
     Claim& operator=(const Claim&) = delete;
     Claim(Claim&&) = delete;
     Claim& operator=(Claim&&) = delete;
     ~Claim() {
-      if (probe != 0) windows.release(model, probe);
+      if (probe != 0) call.m.models.release(call.model, probe);
     }
     /// The model cannot be sent now.
     [[nodiscard]] bool out() const noexcept { return is_out; }
@@ -121,9 +120,9 @@ struct PoolCall {
 
   /// Claims the model: out while its window runs, a probe when it has ended.
   Claim claim(std::uint64_t generation, std::optional<TimePoint> admitted, bool force) {
-    if (model.empty()) return Claim{m.models, model, 0, false};  // no window: no clock read
+    if (model.empty()) return Claim{*this, 0, false};  // no window: no clock read
     const auto c = m.models.claim(model, generation, admitted.value_or(driver.now()), force);
-    return Claim{m.models, model, c.out ? 0 : c.probe, c.out};
+    return Claim{*this, c.out ? 0 : c.probe, c.out};
   }
 
   /// The error of a request whose model another request is probing on this profile.

@@ -288,6 +288,9 @@ class StatedWaits {
 /// served come first, in the order they were added.
 class UseOrder {
  public:
+  /// No profile (take_least_index()'s answer when the least recent cannot serve).
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
   /// Adds the next profile (index size()) as the most recent so far.
   void add() {
     const Hold hold{busy_};
@@ -322,9 +325,17 @@ class UseOrder {
   /// the order unchanged, when it is not (take() then looks further).
   template <class Usable>
   [[gnu::always_inline]] std::optional<std::size_t> take_least(const Usable& usable) {
+    const std::size_t i = take_least_index(usable);
+    return i == kNone ? std::nullopt : std::optional<std::size_t>{i};
+  }
+  /// take_least() as an index, kNone for nothing: what the pool's send() calls (an optional
+  /// there, g++ moved it through memory on its way out of the choice: some 15 instructions a
+  /// send).
+  template <class Usable>
+  [[gnu::always_inline]] std::size_t take_least_index(const Usable& usable) {
     const Hold hold{busy_};
     const std::size_t i = head_;
-    if (i == kNone || !usable(i)) return std::nullopt;
+    if (i == kNone || !usable(i)) return kNone;
     head_ = links_[i].newer;  // the least recent becomes the most recent: the ring is as it was
     return i;
   }
@@ -335,7 +346,6 @@ class UseOrder {
   }
 
  private:
-  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   struct Link {
     std::size_t older;
     std::size_t newer;
@@ -345,7 +355,7 @@ class UseOrder {
   // instructions, on every choice).
   class Hold {
    public:
-    explicit Hold(std::atomic_flag& busy) noexcept : busy_(busy) {
+    [[gnu::always_inline]] explicit Hold(std::atomic_flag& busy) noexcept : busy_(busy) {
       while (busy_.test_and_set(std::memory_order_acquire)) {
         while (busy_.test(std::memory_order_relaxed)) std::this_thread::yield();
       }
@@ -354,7 +364,7 @@ class UseOrder {
     Hold& operator=(const Hold&) = delete;
     Hold(Hold&&) = delete;
     Hold& operator=(Hold&&) = delete;
-    ~Hold() { busy_.clear(std::memory_order_release); }
+    [[gnu::always_inline]] ~Hold() { busy_.clear(std::memory_order_release); }
 
    private:
     std::atomic_flag& busy_;
