@@ -5,6 +5,7 @@
 // refresh_strategy.hpp, cooldown_policy.hpp and resilient_credential.hpp.
 #pragma once
 
+#include "keyward/async_transport.hpp"
 #include "keyward/attacher.hpp"
 #include "keyward/classifier.hpp"
 #include "keyward/classify/anthropic.hpp"

@@ -170,11 +170,12 @@ struct Response {
 
 /// Why no response came back.
 enum class TransportErrc : std::uint8_t {
-  connect,   ///< No connection could be made (refused, DNS, unreachable).
-  timeout,   ///< The request or the connection timed out.
-  tls,       ///< The TLS handshake or certificate check failed.
-  protocol,  ///< The peer sent something that is not HTTP, or closed mid-response.
-  other,     ///< Anything else the transport reports.
+  connect,    ///< No connection could be made (refused, DNS, unreachable).
+  timeout,    ///< The request or the connection timed out.
+  tls,        ///< The TLS handshake or certificate check failed.
+  protocol,   ///< The peer sent something that is not HTTP, or closed mid-response.
+  other,      ///< Anything else the transport reports.
+  cancelled,  ///< The caller cancelled the exchange (an AsyncTransport, async_transport.hpp).
 };
 
 /// A request that got no HTTP response.
@@ -211,6 +212,8 @@ static_assert(Transport<TransportArchetype>);
       return "tls";
     case TransportErrc::protocol:
       return "protocol";
+    case TransportErrc::cancelled:
+      return "cancelled";
     case TransportErrc::other:
       break;
   }
