@@ -1,5 +1,5 @@
-# The optional adapters' targets: the transports (include/keyward/transport/) keyward::curl and
-# keyward::httplib, the Redis store (store/redis.hpp) keyward::redis and the OpenClaw store
+# The optional adapters' targets: the transports (include/keyward/transport/) keyward::curl,
+# keyward::async_curl (libcurl's multi interface on standalone asio) and keyward::httplib, the Redis store (store/redis.hpp) keyward::redis and the OpenClaw store
 # (store/openclaw.hpp, over SQLite) keyward::openclaw, each defined only when its library is found. Included by keyward's own
 # build and by the installed keywardConfig.cmake, so that a consumer gets the same targets from
 # the libraries on its own machine (they are not exported: the libraries are not keyward's
@@ -10,6 +10,16 @@ function(keyward_add_transports keyward_core)
     if(TARGET CURL::libcurl)
       add_library(keyward::curl INTERFACE IMPORTED GLOBAL)
       target_link_libraries(keyward::curl INTERFACE ${keyward_core} CURL::libcurl)
+    endif()
+  endif()
+  if(NOT TARGET keyward::async_curl AND TARGET keyward::curl)
+    # Standalone asio (Debian: libasio-dev) is headers only: found by its asio.hpp.
+    find_path(KEYWARD_ASIO_INCLUDE_DIR asio.hpp)
+    find_package(Threads QUIET)
+    if(KEYWARD_ASIO_INCLUDE_DIR AND TARGET Threads::Threads)
+      add_library(keyward::async_curl INTERFACE IMPORTED GLOBAL)
+      target_link_libraries(keyward::async_curl INTERFACE keyward::curl Threads::Threads)
+      target_include_directories(keyward::async_curl SYSTEM INTERFACE ${KEYWARD_ASIO_INCLUDE_DIR})
     endif()
   endif()
   if(NOT TARGET keyward::httplib)

@@ -18,8 +18,8 @@ cd "$KEYWARD_ROOT"
 
 keyward_ensure \
   g++=g++ cmake=cmake ninja=ninja-build git=git python3=python3 pkg-config=pkgconf \
-  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev \
-  libhiredis-dev libsqlite3-dev redis-server=redis-server node=nodejs npm=npm
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libasio-dev libcpp-httplib-dev \
+  libssl-dev libhiredis-dev libsqlite3-dev redis-server=redis-server node=nodejs npm=npm
 keyward_check_cmake
 
 # The real other side of the file store's seam with OpenClaw's older lock: npm proper-lockfile

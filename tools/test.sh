@@ -56,7 +56,7 @@ keyward_ensure \
   g++=g++ cmake=cmake ninja=ninja-build clang++=clang clang-format=clang-format \
   clang-tidy=clang-tidy git=git python3=python3 make=make pkg-config=pkgconf doxygen=doxygen \
   libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev \
-  libcpp-httplib-dev libssl-dev libhiredis-dev libsqlite3-dev redis-server=redis-server
+  libasio-dev libcpp-httplib-dev libssl-dev libhiredis-dev libsqlite3-dev redis-server=redis-server
 keyward_check_cmake
 
 # Prefer the versioned LLVM 14 tools: formatting must not change with whatever `clang-format`

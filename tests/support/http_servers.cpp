@@ -127,7 +127,7 @@ struct ProviderServer::State {
   }
 
   void record(Route route, const httplib::Request& request) {
-    Received r{route, request.method, request.path, {}, request.body};
+    Received r{route, request.method, request.path, {}, request.body, request.remote_port};
     for (const auto& [name, value] : request.headers) {
       std::string lower = name;
       std::transform(lower.begin(), lower.end(), lower.begin(),

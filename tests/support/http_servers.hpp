@@ -54,6 +54,7 @@ struct Received {
   std::string path;                                 ///< Its path.
   std::multimap<std::string, std::string> headers;  ///< Its header fields, names lower-cased.
   std::string body;                                 ///< Its body.
+  int remote_port = -1;  ///< The client's port: requests on one connection share it.
 };
 
 /// A provider API and token endpoint on 127.0.0.1.

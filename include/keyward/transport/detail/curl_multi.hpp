@@ -1,0 +1,335 @@
+// The engine of transport::AsyncCurl (async_curl.hpp): one libcurl multi handle driven by asio.
+//
+// libcurl's multi-socket interface says which sockets it wants watched (CURLMOPT_SOCKETFUNCTION)
+// and when it wants to be called back (CURLMOPT_TIMERFUNCTION); asio waits for those sockets to
+// become readable or writable and for that time, then tells libcurl (curl_multi_socket_action)
+// and collects the transfers it finished (curl_multi_info_read). The sockets libcurl connects
+// with are asio tcp sockets (CURLOPT_OPENSOCKETFUNCTION, CLOSESOCKETFUNCTION), so asio owns every
+// descriptor it watches; a descriptor libcurl made itself (its resolver's) is watched through a
+// duplicate of it. Everything touching the multi handle runs on one strand of the executor.
+// Over 300 lines: libcurl's four callbacks and the waits they start share the socket table and
+// read best together.
+#pragma once
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <asio/any_io_executor.hpp>
+#include <asio/error.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "keyward/transport.hpp"
+#include "keyward/transport/detail/curl_exchange.hpp"
+#include "keyward/transport/options.hpp"
+
+namespace keyward::transport::detail {
+
+/// One request in flight: its exchange, its easy handle once started, and how to complete it.
+class CurlOperation {
+ public:
+  /// The operation for `request`, streamed to `stream` when not null.
+  CurlOperation(const Request& request, const HttpOptions& options, StreamHandler* stream)
+      : exchange(request, options, stream) {}
+  CurlOperation(const CurlOperation&) = delete;
+  CurlOperation& operator=(const CurlOperation&) = delete;
+  CurlOperation(CurlOperation&&) = delete;
+  CurlOperation& operator=(CurlOperation&&) = delete;
+  virtual ~CurlOperation() = default;
+  /// Calls the completion handler with `result`; called once, on the strand.
+  virtual void complete(TransportResult result) = 0;
+
+  CurlExchange exchange;  ///< The request's exchange (curl_exchange.hpp).
+  CurlHandle handle{};    ///< Its easy handle, once started.
+  std::uint64_t id = 0;   ///< Names it to a cancellation.
+};
+
+/// The multi handle, its sockets, its timer and the operations in flight; kept alive by the
+/// transport and by every wait it started.
+class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
+ public:
+  /// A multi handle whose work runs on a strand of `executor`.
+  CurlMulti(const asio::any_io_executor& executor, HttpOptions options)
+      : options_(std::move(options)), strand_(asio::make_strand(executor)), timer_(strand_) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);  // thread-safe since libcurl 7.84
+    multi_ = curl_multi_init();
+    if (multi_ == nullptr) return;
+    // Idle connections kept, and connections open to one host at once: transfers beyond it wait
+    // for one (their total timeout counts the wait).
+    const auto connections =
+        static_cast<long>(std::max<std::size_t>(options_.max_idle_connections, 1));
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, static_cast<void*>(this));
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, static_cast<void*>(this));
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, connections);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
+  }
+  CurlMulti(const CurlMulti&) = delete;
+  CurlMulti& operator=(const CurlMulti&) = delete;
+  CurlMulti(CurlMulti&&) = delete;
+  CurlMulti& operator=(CurlMulti&&) = delete;
+  ~CurlMulti() {
+    dying_ = true;  // libcurl's callbacks during the cleanup start nothing
+    for (auto& [id, op] : ops_) curl_multi_remove_handle(multi_, op->handle.get());
+    ops_.clear();
+    idle_.clear();
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);  // closes the cached connections
+  }
+
+  /// The options every exchange uses.
+  [[nodiscard]] const HttpOptions& options() const noexcept { return options_; }
+  /// The strand every multi call runs on.
+  [[nodiscard]] const asio::strand<asio::any_io_executor>& strand() const noexcept {
+    return strand_;
+  }
+  /// A new operation's id.
+  std::uint64_t next_id() noexcept { return next_id_.fetch_add(1) + 1; }
+
+  /// On the strand: adds `op` to the multi handle, or completes it with why it cannot be.
+  void start(std::unique_ptr<CurlOperation> op) {
+    if (shut_ || multi_ == nullptr) {
+      return op->complete(unexpected(TransportFailure{
+          multi_ == nullptr ? TransportErrc::other : TransportErrc::cancelled,
+          multi_ == nullptr ? "curl_multi_init failed" : "the transport was destroyed"}));
+    }
+    CurlHandle handle = take_idle();
+    if (!handle) {
+      return op->complete(
+          unexpected(TransportFailure{TransportErrc::other, "curl_easy_init failed"}));
+    }
+    if (auto failed = op->exchange.attach(handle.get())) return op->complete(unexpected(*failed));
+    CURL* h = handle.get();
+    curl_set(h, CURLOPT_OPENSOCKETFUNCTION, &CurlMulti::on_open);
+    curl_set(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(this));
+    curl_set(h, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close);
+    curl_set(h, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(this));
+    curl_set(h, CURLOPT_PRIVATE, static_cast<void*>(op.get()));
+    op->handle = std::move(handle);
+    if (const CURLMcode code = curl_multi_add_handle(multi_, h); code != CURLM_OK) {
+      op->exchange.detach(h);
+      return op->complete(
+          unexpected(TransportFailure{TransportErrc::other, curl_multi_strerror(code)}));
+    }
+    ops_.emplace(op->id, std::move(op));
+  }
+
+  /// On the strand: ends operation `id` if it is still in flight, with TransportErrc::cancelled.
+  void cancel(std::uint64_t id) {
+    const auto it = ops_.find(id);
+    if (it == ops_.end()) return;  // it ended before the cancellation got here
+    std::unique_ptr<CurlOperation> op = std::move(it->second);
+    ops_.erase(it);
+    curl_multi_remove_handle(multi_, op->handle.get());  // closes a connection mid-transfer
+    op->exchange.detach(op->handle.get());
+    op->complete(
+        unexpected(TransportFailure{TransportErrc::cancelled, "the exchange was cancelled"}));
+  }
+
+  /// On the strand, once the transport is gone: every operation in flight ends cancelled and
+  /// every wait is cancelled, so that nothing keeps this object alive.
+  void shut_down() {
+    shut_ = true;
+    std::vector<std::uint64_t> ids;
+    for (const auto& entry : ops_) ids.push_back(entry.first);
+    for (const std::uint64_t id : ids) cancel(id);
+    timer_.cancel();
+    for (auto& [fd, socket] : sockets_) socket->cancel();
+  }
+
+ private:
+  // A descriptor libcurl asked to have watched: a socket opened through on_open(), or a
+  // duplicate of a descriptor libcurl opened itself.
+  struct Socket {
+    std::optional<asio::ip::tcp::socket> tcp{};
+    std::optional<asio::posix::stream_descriptor> copy{};
+    int want = 0;  // CURL_POLL_IN and CURL_POLL_OUT bits
+    bool reading = false;
+    bool writing = false;
+    bool closed = false;
+    void cancel() {
+      asio::error_code ignored;
+      if (tcp) tcp->cancel(ignored);
+      if (copy) copy->cancel(ignored);
+    }
+  };
+
+  CurlHandle take_idle() {
+    if (idle_.empty()) return CurlHandle{curl_easy_init()};
+    CurlHandle handle = std::move(idle_.back());
+    idle_.pop_back();
+    curl_easy_reset(handle.get());
+    return handle;
+  }
+
+  static curl_socket_t on_open(void* self, curlsocktype purpose, curl_sockaddr* address) {
+    auto& multi = *static_cast<CurlMulti*>(self);
+    if (purpose != CURLSOCKTYPE_IPCXN ||
+        (address->family != AF_INET && address->family != AF_INET6)) {
+      return CURL_SOCKET_BAD;
+    }
+    auto socket = std::make_shared<Socket>();
+    socket->tcp.emplace(multi.strand_);
+    asio::error_code error;
+    socket->tcp->open(address->family == AF_INET ? asio::ip::tcp::v4() : asio::ip::tcp::v6(),
+                      error);
+    if (error) return CURL_SOCKET_BAD;
+    const curl_socket_t fd = socket->tcp->native_handle();
+    multi.forget(fd);  // an entry left for a number the system gave out again
+    multi.sockets_[fd] = std::move(socket);
+    return fd;
+  }
+
+  static int on_close(void* self, curl_socket_t fd) {
+    auto& multi = *static_cast<CurlMulti*>(self);
+    if (!multi.forget(fd)) ::close(fd);  // not one of ours: libcurl expects it closed
+    return 0;
+  }
+
+  // Drops the entry for `fd` (closing what it owns; pending waits end aborted); false if none.
+  bool forget(curl_socket_t fd) {
+    const auto it = sockets_.find(fd);
+    if (it == sockets_.end()) return false;
+    it->second->closed = true;
+    it->second->tcp.reset();
+    it->second->copy.reset();
+    sockets_.erase(it);
+    return true;
+  }
+
+  static int on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* self, void* /*socketp*/) {
+    auto& multi = *static_cast<CurlMulti*>(self);
+    if (multi.dying_) return 0;
+    auto it = multi.sockets_.find(fd);
+    if (what == CURL_POLL_REMOVE) {
+      if (it == multi.sockets_.end()) return 0;
+      if (it->second->copy) {
+        multi.forget(fd);  // our duplicate: closed now, before the number can be given out again
+      } else {
+        it->second->want = 0;
+        it->second->cancel();  // no wait keeps this object alive for an idle connection
+      }
+      return 0;
+    }
+    if (it == multi.sockets_.end()) {
+      const int duplicate = ::dup(fd);
+      if (duplicate < 0) return -1;
+      auto socket = std::make_shared<Socket>();
+      socket->copy.emplace(multi.strand_, duplicate);
+      it = multi.sockets_.emplace(fd, std::move(socket)).first;
+    }
+    const std::shared_ptr<Socket>& socket = it->second;
+    const int dropped = socket->want & ~what;
+    socket->want = what;
+    if (((dropped & CURL_POLL_IN) != 0 && socket->reading) ||
+        ((dropped & CURL_POLL_OUT) != 0 && socket->writing)) {
+      socket->cancel();  // the aborted waits re-arm what is still wanted
+    }
+    multi.arm(fd, socket);
+    return 0;
+  }
+
+  // Starts a wait for each direction wanted and not yet waited for.
+  void arm(curl_socket_t fd, const std::shared_ptr<Socket>& socket) {
+    if (shut_ || socket->closed) return;
+    for (const bool read : {true, false}) {
+      bool& pending = read ? socket->reading : socket->writing;
+      if ((socket->want & (read ? CURL_POLL_IN : CURL_POLL_OUT)) == 0 || pending) continue;
+      pending = true;
+      auto ready = [self = shared_from_this(), fd, socket, read](const asio::error_code& error) {
+        self->on_ready(fd, socket, read, error);
+      };
+      if (socket->tcp) {
+        socket->tcp->async_wait(read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
+                                std::move(ready));
+      } else {
+        socket->copy->async_wait(read ? asio::posix::descriptor_base::wait_read
+                                      : asio::posix::descriptor_base::wait_write,
+                                 std::move(ready));
+      }
+    }
+  }
+
+  void on_ready(curl_socket_t fd, const std::shared_ptr<Socket>& socket, bool read,
+                const asio::error_code& error) {
+    (read ? socket->reading : socket->writing) = false;
+    if (socket->closed || shut_) return;
+    if (error != asio::error::operation_aborted &&
+        (socket->want & (read ? CURL_POLL_IN : CURL_POLL_OUT)) != 0) {
+      const int event = error ? CURL_CSELECT_ERR : (read ? CURL_CSELECT_IN : CURL_CSELECT_OUT);
+      int running = 0;
+      curl_multi_socket_action(multi_, fd, event, &running);
+      collect();
+    }
+    arm(fd, socket);
+  }
+
+  static int on_timer(CURLM* /*multi*/, long timeout_ms, void* self) {
+    auto& multi = *static_cast<CurlMulti*>(self);
+    if (multi.dying_ || multi.shut_) return 0;
+    const std::uint64_t generation = ++multi.timer_generation_;
+    multi.timer_.cancel();
+    if (timeout_ms < 0) return 0;
+    // Never libcurl from inside its callback: even a timeout of 0 runs from the timer's handler.
+    multi.timer_.expires_after(std::chrono::milliseconds{timeout_ms});
+    multi.timer_.async_wait(
+        [self = multi.shared_from_this(), generation](const asio::error_code& e) {
+          if (e || generation != self->timer_generation_ || self->shut_) return;
+          int running = 0;
+          curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+          self->collect();
+        });
+    return 0;
+  }
+
+  // Completes every transfer libcurl finished.
+  void collect() {
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURL* const easy = message->easy_handle;
+      const CURLcode code = message->data.result;
+      char* owner = nullptr;
+      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &owner);
+      const auto it = ops_.find(reinterpret_cast<CurlOperation*>(owner)->id);
+      if (it == ops_.end()) continue;
+      std::unique_ptr<CurlOperation> op = std::move(it->second);
+      ops_.erase(it);
+      curl_multi_remove_handle(multi_, easy);
+      op->exchange.detach(easy);
+      TransportResult result = op->exchange.finish(code);
+      // A failed exchange's handle is dropped, as transport::Curl drops it.
+      if (code == CURLE_OK && idle_.size() < options_.max_idle_connections) {
+        idle_.push_back(std::move(op->handle));
+      }
+      op->complete(std::move(result));
+    }
+  }
+
+  HttpOptions options_;
+  asio::strand<asio::any_io_executor> strand_;
+  asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
+  CURLM* multi_ = nullptr;
+  std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<CurlOperation>> ops_;
+  std::vector<CurlHandle> idle_;
+  std::atomic<std::uint64_t> next_id_{0};
+  bool shut_ = false;
+  bool dying_ = false;
+};
+
+}  // namespace keyward::transport::detail
