@@ -189,6 +189,7 @@ TEST(ErrcTest, ToStringGivesEachEnumeratorsOwnName) {
   EXPECT_EQ(to_string(Errc::no_usable_credential), "no_usable_credential");
   EXPECT_EQ(to_string(Errc::provider_unavailable), "provider_unavailable");
   EXPECT_EQ(to_string(Errc::redirect_refused), "redirect_refused");
+  EXPECT_EQ(to_string(Errc::cancelled), "cancelled");
   EXPECT_EQ(to_string(static_cast<Errc>(0)), "unknown");
 }
 

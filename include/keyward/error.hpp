@@ -35,6 +35,8 @@ enum class Errc {
   no_usable_credential,
   /// A redirect to another origin would have carried a header marked sensitive or the body.
   redirect_refused,
+  /// The caller cancelled an asynchronous send (async.hpp); the credential was left as it was.
+  cancelled,
 };
 
 /// The enumerator's name, as written in the code ("needs_reauth", "no_usable_credential", ...):
@@ -67,6 +69,8 @@ enum class Errc {
       return "no_usable_credential";
     case Errc::redirect_refused:
       return "redirect_refused";
+    case Errc::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }

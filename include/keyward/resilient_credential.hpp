@@ -43,6 +43,11 @@
 
 namespace keyward {
 
+namespace detail {
+template <class T, class Policies>
+class AsyncSend;  // the asynchronous face's operation (async.hpp)
+}  // namespace detail
+
 /// Keeps one credential working for requests sent through a Transport.
 template <Transport T, class Policies = DefaultPolicies>
 requires detail::DriverPolicies<Policies, T>
@@ -158,6 +163,8 @@ class ResilientCredential {
   [[nodiscard]] ProviderGuard& provider() noexcept { return *driver_.parts().provider; }
 
  private:
+  template <class, class>
+  friend class detail::AsyncSend;
   using Driver = detail::Driver<T, Policies>;
 
   static Options validated(Options options) {

@@ -23,6 +23,13 @@
 #include "keyward/resilient_credential.hpp"
 #include "keyward/store/memory.hpp"
 #include "support/fake_clock.hpp"
+#if __has_include(<asio.hpp>)
+#include <asio/io_context.hpp>
+
+#include "keyward/async.hpp"
+#include "support/fake_async_transport.hpp"
+#define KEYWARD_TEST_ASYNC 1
+#endif
 #include "support/fake_oauth_server.hpp"
 #include "support/fake_transport.hpp"
 #include "support/policies.hpp"
@@ -129,6 +136,48 @@ struct PoolOfOne {
   static constexpr Errc out(Errc /*own*/) noexcept { return Errc::no_usable_credential; }
 };
 
+#if defined(KEYWARD_TEST_ASYNC)
+/// The single credential's asynchronous face (async.hpp): each send is an async_send() on an
+/// io_context of its own, run to completion; the rest is the credential's own API.
+struct AsyncSingle : Single {
+  template <class P = ObservedPolicies>
+  using Subject = ResilientCredential<FakeAsyncTransport, P>;
+
+  template <class P = ObservedPolicies>
+  static std::unique_ptr<Subject<P>> build(const FakeTransport& transport,
+                                           const Credential& credential, CredentialOptions options,
+                                           Components<P> parts, typename P::Store store = {}) {
+    parts.store = std::move(store);
+    return std::make_unique<Subject<P>>(transport, credential, std::move(options),
+                                        std::move(parts));
+  }
+  template <class P = ObservedPolicies>
+  static std::unique_ptr<Subject<P>> build_stored(const FakeTransport& transport,
+                                                  const StoredCredential& loaded,
+                                                  CredentialOptions options, Components<P> parts,
+                                                  typename P::Store store) {
+    parts.store = std::move(store);
+    return std::make_unique<Subject<P>>(transport, loaded, std::move(options), std::move(parts));
+  }
+  template <class S>
+  static Result<Response> send(S& subject, const Request& request) {
+    // A callback (no executor of its own): the steps run on this thread's loop, as the blocking
+    // faces run on the caller's thread.
+    asio::io_context io;
+    AsyncCredential api{subject, io.get_executor(), 1};
+    std::optional<Result<Response>> answer;
+    std::exception_ptr thrown;
+    api.async_send(request, [&](std::exception_ptr e, Result<Response> r) {
+      thrown = e;
+      answer.emplace(std::move(r));
+    });
+    io.run();
+    if (thrown) std::rethrow_exception(thrown);
+    return std::move(*answer);
+  }
+};
+#endif
+
 /// FakeOAuthServer's API, where most driver tests send.
 inline const std::string kApi{kApiUrl};
 /// The static key of make_static().
@@ -234,13 +283,18 @@ struct OAuthSetup {
   }
 };
 
+#if defined(KEYWARD_TEST_ASYNC)
+using Faces = ::testing::Types<Single, PoolOfOne, AsyncSingle>;
+#else
 using Faces = ::testing::Types<Single, PoolOfOne>;
-/// "Single" and "PoolOfOne" in test names.
+#endif
+/// "Single", "PoolOfOne" and "AsyncSingle" in test names.
 class FaceNames {
  public:
   template <class Face>
   static std::string GetName(int /*index*/) {
-    return std::is_same_v<Face, Single> ? "Single" : "PoolOfOne";
+    if (std::is_same_v<Face, Single>) return "Single";
+    return std::is_same_v<Face, PoolOfOne> ? "PoolOfOne" : "AsyncSingle";
   }
 };
 TYPED_TEST_SUITE(DriverFacesTest, Faces, FaceNames);

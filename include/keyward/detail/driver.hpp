@@ -58,8 +58,11 @@ concept DriverPolicies = Classifier<typename Policies::Classifier> &&
     Sleeper<typename Policies::Sleeper> && Observer<typename Policies::Observer>;
 
 /// How a seat's turn at a request ended: `answer` holds what the caller gets (done), or an
-/// error of this credential's that a pool answers by trying another profile (rotate).
-enum class Next : std::uint8_t { done, again, rotate };
+/// error of this credential's that a pool answers by trying another profile (rotate); or how an
+/// attempt ended: go round again now (again), after Progress::wait (wait), or once the
+/// attempt's generation is refreshed (refresh: the credential was rejected; the request is then
+/// replayed).
+enum class Next : std::uint8_t { done, rotate, again, wait, refresh };
 
 /// One credential the driver serves: its options (named after its profile), its store, its cell
 /// and its refresh coordinator.
@@ -241,7 +244,16 @@ class Driver {
       if (admission.kind == Kind::send) {
         const Next next = attempt(seat, request, call, admission.ticket, at.read(), progress, force,
                                   stream, answer);
-        if (next != Next::again) return next;
+        if (next < Next::again) return next;
+        if (next == Next::wait) parts_.sleeper.sleep_for(progress.wait);
+        if (next == Next::refresh) {
+          auto r = refresh(seat, admission.ticket.generation, RefreshNeed::rejected, now());
+          if (!r) {
+            answer = unexpected(std::move(r).error());
+            return Next::rotate;
+          }
+          ++progress.replays;
+        }
         continue;
       }
       progress.refresh_tried = true;
@@ -271,13 +283,6 @@ class Driver {
   }
 
  private:
-  // Where a redirect chain went once it reached another origin: what it ended with there, or
-  // why the hop was refused (leave_origin()).
-  struct Elsewhere {
-    std::optional<TransportResult> result;
-    std::optional<std::string> refused;
-  };
-
   // What the coordinator needs from the driver: redeem through the transport, check, notify.
   struct Hooks {
     Driver& self;
@@ -316,28 +321,71 @@ class Driver {
                                       Ticket& ticket, std::optional<TimePoint> admitted,
                                       Progress& progress, bool force, StreamAttempt* stream,
                                       Result<Response>& answer) {
-    // The provider's breaker first: while it is open nothing is sent, and the credential, which
-    // is not at fault, is left as it was (the ticket hands back a claimed probe).
-    CircuitBreaker& breaker = parts_.provider->breaker();
-    auto pass = breaker.admit([&] { return admitted ? *admitted : now(); });
-    if (pass.changed()) observe(seat, EventKind::breaker_half_open, ticket, nullptr);
-    if (!pass) {
-      answer = unexpected(provider_unavailable(seat.options.profile, *pass.until(), now()));
-      return Next::done;
-    }
+    CircuitBreaker::Pass pass = open(seat, ticket, admitted);
+    if (!pass) return closed(seat, pass, answer);
     // A pool's model whose window is over is probed by one request; the others go elsewhere.
     const auto claim = call.claim(ticket.generation, admitted, force);
     if (claim.out()) {
       answer = unexpected(call.model_out(ticket.generation));
       return Next::rotate;
     }
-    if (ticket.probe != 0 || claim.probing()) observe(seat, EventKind::probe, ticket, nullptr);
-    observe(seat, EventKind::attempt, ticket, nullptr);
+    announce(seat, ticket, claim.probing());
     TransportResult sent = send_once(request, stream);
     // The verdict is on the credential's last answer; a chain that left the origin, or was
     // refused at its edge, ends with the caller's `foreign` answer (allocated only then).
     std::unique_ptr<Elsewhere> foreign;
     if (redirected(sent)) follow(seat, request, sent, foreign, stream);
+    return conclude(seat, request, call, ticket, pass, sent, foreign, admitted, progress, stream,
+                    answer);
+  }
+
+ public:
+  // The steps of an attempt, which the asynchronous face (async.hpp) takes one at a time around
+  // its transport's completions: open(), announce(), send, follow, conclude().
+
+  /// Where a redirect chain went once it reached another origin: what it ended with there, or
+  /// why the hop was refused (leave_origin()).
+  struct Elsewhere {
+    std::optional<TransportResult> result;  ///< The chain's last answer there.
+    std::optional<std::string> refused;     ///< Why it was refused instead.
+  };
+
+  /// The provider's breaker, first: while it is open nothing is sent, and the credential, which
+  /// is not at fault, is left as it was (the ticket hands back a claimed probe).
+  [[gnu::always_inline]] CircuitBreaker::Pass open(Seat& seat, const Ticket& ticket,
+                                                   std::optional<TimePoint> admitted) {
+    CircuitBreaker::Pass pass =
+        parts_.provider->breaker().admit([&] { return admitted ? *admitted : now(); });
+    if (pass.changed()) observe(seat, EventKind::breaker_half_open, ticket, nullptr);
+    return pass;
+  }
+  /// The answer when the breaker refused `pass`.
+  Next closed(Seat& seat, const CircuitBreaker::Pass& pass, Result<Response>& answer) {
+    answer = unexpected(provider_unavailable(seat.options.profile, *pass.until(), now()));
+    return Next::done;
+  }
+  /// The events of an attempt about to be sent.
+  [[gnu::always_inline]] void announce(Seat& seat, const Ticket& ticket, bool probing) {
+    if (ticket.probe != 0 || probing) observe(seat, EventKind::probe, ticket, nullptr);
+    observe(seat, EventKind::attempt, ticket, nullptr);
+  }
+
+  /// The names of the fields the seat's credential placed on `request`, which no redirect to
+  /// another origin carries.
+  std::vector<std::string> placed(Seat& seat, const Request& request) const {
+    return placed_names(parts_.attach, seat.cell.snapshot()->token->credential,
+                        request.headers.lent());
+  }
+
+  /// Classifies what the attempt got (`sent`: the credential's last answer; `foreign`: where a
+  /// chain that left the origin ended), records it and acts: done or rotate with `answer` set,
+  /// again, or wait (Progress::wait) before going round again.
+  template <class Call>
+  [[gnu::always_inline]] Next conclude(Seat& seat, const Request& request, Call& call,
+                                       Ticket& ticket, CircuitBreaker::Pass& pass,
+                                       TransportResult& sent, std::unique_ptr<Elsewhere>& foreign,
+                                       std::optional<TimePoint> admitted, Progress& progress,
+                                       StreamAttempt* stream, Result<Response>& answer) {
     // The time of the answer, read when something needs it: a settled success needs none, and
     // for any 2xx the admission's time will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
@@ -369,11 +417,7 @@ class Driver {
         answer = unexpected(std::move(*action.error));
         return Next::rotate;
       case ActionKind::refresh_then_replay:
-        if (auto r = refresh(seat, ticket.generation, RefreshNeed::rejected, at()); !r) {
-          answer = unexpected(std::move(r).error());
-          return Next::rotate;
-        }
-        [[fallthrough]];
+        return Next::refresh;
       case ActionKind::replay:
         ++progress.replays;
         return Next::again;
@@ -383,6 +427,7 @@ class Driver {
     return retry(seat, request, ticket, sent, std::move(verdict), guarded, at(), progress, answer);
   }
 
+ private:
   // What a streamed attempt ended with, once the caller has bytes: never sent again.
   Next deliver_streamed(Seat& seat, TransportResult& sent, std::unique_ptr<Elsewhere>& foreign,
                         Verdict verdict, const Progress& progress, Result<Response>& answer) {
@@ -425,8 +470,8 @@ class Driver {
     return verdict;
   }
 
-  // A provider-scoped failure: waits and goes round again when a retry is allowed, else puts
-  // the response or the failure in `answer`.
+  // A provider-scoped failure: waits (Next::wait) and goes round again when a retry is allowed,
+  // else puts the response or the failure in `answer`.
   Next retry(Seat& seat, const Request& request, const Ticket& ticket, TransportResult& sent,
              Verdict verdict, const ProviderGuard::Recorded& guarded, TimePoint at,
              Progress& progress, Result<Response>& answer) {
@@ -445,8 +490,8 @@ class Driver {
       return Next::done;
     }
     observe(seat, EventKind::retry, ticket, &verdict, saturating_add(at, *wait));
-    parts_.sleeper.sleep_for(*wait);
-    return Next::again;
+    progress.wait = *wait;
+    return Next::wait;
   }
 
   // A rate limit or quota window this seat was told of, for the other holders of the login (a
@@ -503,10 +548,9 @@ class Driver {
   // where a chain that reached another origin ended.
   void follow(Seat& seat, const Request& request, TransportResult& sent,
               std::unique_ptr<Elsewhere>& foreign, StreamAttempt* stream) {
-    const auto placed = placed_names(parts_.attach, seat.cell.snapshot()->token->credential,
-                                     request.headers.lent());
+    const auto names = placed(seat, request);
     auto followed =
-        follow_redirects(request, std::move(sent), placed, {},
+        follow_redirects(request, std::move(sent), names, {},
                          [this, stream](const Request& r) { return send_once(r, stream); });
     sent = std::move(followed.credentialed);
     if (followed.foreign || followed.refused) {
@@ -531,11 +575,14 @@ class Driver {
     return Next::done;
   }
 
+ public:
+  /// Refreshes `seat`'s generation `seen` (single flight: may wait for another's refresh).
   Result<void> refresh(Seat& seat, std::uint64_t seen, RefreshNeed need, TimePoint at) {
     Hooks hooks{*this, seat};
     return seat.coordinator.renew(seen, need, at, hooks);
   }
 
+ private:
   void observe(Seat& seat, EventKind kind, const Ticket& ticket, const Verdict* verdict,
                std::optional<TimePoint> until = {}) {
     if constexpr (kObserving) notify(seat, kind, *ticket.token, verdict, until);

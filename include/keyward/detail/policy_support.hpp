@@ -81,9 +81,10 @@ void place(const Attach& attacher, Request& request, const Token& token) {
 
 /// How far one send() has come.
 struct Progress {
-  std::uint32_t replays = 0;   ///< Sent again with a newer token.
-  std::uint32_t attempts = 0;  ///< Provider-scoped failures retried.
-  bool refresh_tried = false;  ///< A threshold refresh was asked for once.
+  std::uint32_t replays = 0;          ///< Sent again with a newer token.
+  std::uint32_t attempts = 0;         ///< Provider-scoped failures retried.
+  bool refresh_tried = false;         ///< A threshold refresh was asked for once.
+  std::chrono::milliseconds wait{0};  ///< Before the next attempt (Next::wait).
 };
 
 /// The clock, read at most once and only when asked.

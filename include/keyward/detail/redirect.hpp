@@ -103,42 +103,42 @@ struct Followed {
   std::optional<std::string> refused{};
 };
 
+/// A chain of redirects followed one hop at a time: follow_redirects() sends each hop and waits
+/// for it, the asynchronous face (async.hpp) starts it and goes on when it is answered; both go
+/// through the same steps. `request` and `placed` must outlive the chain.
+class RedirectChain {
+ public:
+  /// The chain that `first`, the answer to `request`, starts (none when it is no redirect).
+  /// `placed` names the credential's fields.
+  KEYWARD_DECL RedirectChain(const Request& request, TransportResult first,
+                             std::span<const std::string> placed, const RedirectOptions& options);
+  /// The next hop to send, or nullptr when the chain is over. The hop that leaves the request's
+  /// origin goes through leave_origin(), which may refuse it (the chain is then over).
+  KEYWARD_DECL const Request* next();
+  /// Takes the answer to the hop next() returned.
+  KEYWARD_DECL void answered(TransportResult result);
+  /// What the chain came to.
+  [[nodiscard]] Followed finish() && { return std::move(out_); }
+
+ private:
+  const Request& request_;
+  std::span<const std::string> placed_;
+  Followed out_;
+  std::optional<Request> current_;  // the hop being sent, once there is one
+  std::uint32_t hops_left_;
+  bool carries_ = true;  // the hop being sent carries the credential
+  bool over_ = false;
+};
+
 /// Follows the redirects of `first`, the answer to `request`, through `send` (a callable taking
-/// a const Request& and returning a TransportResult). `placed` names the credential's fields.
-/// The hop that leaves the request's origin goes through leave_origin(), which may refuse it.
+/// a const Request& and returning a TransportResult): a RedirectChain's hops, one after another.
 template <class Send>
 [[nodiscard]] Followed follow_redirects(const Request& request, TransportResult first,
                                         std::span<const std::string> placed,
                                         const RedirectOptions& options, Send&& send) {
-  Followed out{std::move(first)};
-  if (!out.credentialed || !is_redirect(out.credentialed->status)) return out;
-  std::optional<Request> current;  // the hop being sent, once there is one
-  bool carries = true;
-  for (std::uint32_t hop = 0; hop < options.max_hops; ++hop) {
-    const Request& from = current ? *current : request;
-    const Response& answer = carries ? *out.credentialed : **out.foreign;
-    bool same = false;
-    auto next = next_hop(from, answer, same);
-    if (!next) {
-      out.refused = refused_location(from, answer);
-      break;
-    }
-    if (carries && !same) {
-      out.refused = leave_origin(*next, from, answer.status, placed);
-      if (out.refused) break;
-      carries = false;
-    }
-    current = std::move(next);
-    TransportResult result = send(std::as_const(*current));
-    if (carries) {
-      out.credentialed = std::move(result);
-    } else {
-      out.foreign = std::move(result);
-    }
-    const TransportResult& last = carries ? out.credentialed : *out.foreign;
-    if (!last || !is_redirect(last->status)) break;
-  }
-  return out;
+  RedirectChain chain{request, std::move(first), placed, options};
+  while (const Request* hop = chain.next()) chain.answered(send(*hop));
+  return std::move(chain).finish();
 }
 
 }  // namespace keyward::detail

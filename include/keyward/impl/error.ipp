@@ -36,6 +36,8 @@ KEYWARD_DECL std::string ErrorCategory::message(int code) const {
       return "no credential of the pool can serve now";
     case Errc::redirect_refused:
       return "refused a redirect that would carry a secret to another origin";
+    case Errc::cancelled:
+      return "the asynchronous send was cancelled";
   }
   return "unknown keyward error";
 }

@@ -112,4 +112,47 @@ KEYWARD_DECL std::optional<std::string> refused_location(const Request& from,
                             ": its Location has " + std::string{problem});
 }
 
+KEYWARD_DECL RedirectChain::RedirectChain(const Request& request, TransportResult first,
+                                          std::span<const std::string> placed,
+                                          const RedirectOptions& options)
+    : request_(request),
+      placed_(placed),
+      out_{std::move(first)},
+      hops_left_(options.max_hops),
+      over_(!out_.credentialed || !is_redirect(out_.credentialed->status)) {}
+
+KEYWARD_DECL const Request* RedirectChain::next() {
+  if (over_ || hops_left_ == 0) return nullptr;
+  const Request& from = current_ ? *current_ : request_;
+  const Response& answer = carries_ ? *out_.credentialed : **out_.foreign;
+  bool same = false;
+  auto hop = next_hop(from, answer, same);
+  if (!hop) {
+    out_.refused = refused_location(from, answer);
+    over_ = true;
+    return nullptr;
+  }
+  if (carries_ && !same) {
+    out_.refused = leave_origin(*hop, from, answer.status, placed_);
+    if (out_.refused) {
+      over_ = true;
+      return nullptr;
+    }
+    carries_ = false;
+  }
+  current_ = std::move(hop);
+  --hops_left_;
+  return &*current_;
+}
+
+KEYWARD_DECL void RedirectChain::answered(TransportResult result) {
+  if (carries_) {
+    out_.credentialed = std::move(result);
+  } else {
+    out_.foreign = std::move(result);
+  }
+  const TransportResult& last = carries_ ? out_.credentialed : *out_.foreign;
+  if (!last || !is_redirect(last->status)) over_ = true;
+}
+
 }  // namespace keyward::detail
