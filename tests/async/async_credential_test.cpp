@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -137,14 +138,23 @@ TEST(AsyncCredentialTest, ManyOperationsOnOneThreadShareOneRefreshAndTheLoopNeve
         },
         asio::detached);
   }
-  // The timer fires while the token call is held: the loop thread is free. Then it lets the
-  // token call go.
-  asio::steady_timer tick{io, std::chrono::milliseconds{20}};
+  // A timer on the loop runs while the token call is held (the loop thread is free): it checks
+  // every millisecond until the token call has entered the endpoint, sees no operation served
+  // yet, and lets the token call go. (No fixed delay: a sanitizer build is slow.)
+  asio::steady_timer tick{io};
   bool ticked_while_blocked = false;
-  tick.async_wait([&](std::error_code) {
+  int ticks = 0;
+  std::function<void(std::error_code)> check = [&](std::error_code) {
+    if (setup.server.token_calls() == 0 && ++ticks < 10'000) {
+      tick.expires_after(std::chrono::milliseconds{1});
+      tick.async_wait(check);
+      return;
+    }
     ticked_while_blocked = setup.server.token_calls() == 1 && served == 0;
     setup.server.release_token_endpoint();
-  });
+  };
+  tick.expires_after(std::chrono::milliseconds{1});
+  tick.async_wait(check);
   io.run();
   EXPECT_TRUE(ticked_while_blocked);
   EXPECT_EQ(served.load(), kOperations);
