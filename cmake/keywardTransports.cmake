@@ -20,6 +20,11 @@ function(keyward_add_transports keyward_core)
       add_library(keyward::async_curl INTERFACE IMPORTED GLOBAL)
       target_link_libraries(keyward::async_curl INTERFACE keyward::curl Threads::Threads)
       target_include_directories(keyward::async_curl SYSTEM INTERFACE ${KEYWARD_ASIO_INCLUDE_DIR})
+      # asio 1.22 enables co_await (use_awaitable) on clang only for the Coroutines TS
+      # (__cpp_coroutines); clang 14 in C++20 mode (which keyward needs) has the standard
+      # <coroutine> that g++ uses.
+      target_compile_definitions(keyward::async_curl INTERFACE
+                                 $<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1>)
     endif()
   endif()
   if(NOT TARGET keyward::httplib)

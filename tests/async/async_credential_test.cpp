@@ -213,7 +213,7 @@ TEST(AsyncCredentialTest, WhatAnObserverThrowsReachesTheCallerAndTheNextSendProc
   *observer.armed = true;
   auto first = api.async_send(AsyncSetup::post(), asio::use_future);
   io.run();
-  EXPECT_THROW(first.get(), std::runtime_error);
+  EXPECT_THROW(static_cast<void>(first.get()), std::runtime_error);
   *observer.armed = false;
   io.restart();
   auto second = api.async_send(AsyncSetup::post(), asio::use_future);
