@@ -40,6 +40,11 @@
 
 namespace keyward {
 
+namespace detail {
+template <class T, class Policies>
+class AsyncPoolRoute;
+}  // namespace detail
+
 /// Keeps a pool of profiles (credentials) of one provider working for requests sent through a
 /// Transport, failing over between them.
 template <Transport T, class Policies = DefaultPolicies>
@@ -183,6 +188,8 @@ class CredentialPool {
   static constexpr RequestScope kNoScope{};                          // send()'s, when given none
   static constexpr std::size_t kAny = static_cast<std::size_t>(-1);  // run(): any profile
 
+  template <class, class>
+  friend class detail::AsyncPoolRoute;  // the asynchronous face's steps (async_pool.hpp)
   using Driver = detail::Driver<T, Policies>;
   using Cell = typename Driver::Cell;
   using LazyNow = typename Driver::Now;
@@ -274,21 +281,11 @@ class CredentialPool {
       std::size_t chosen = only;
       const detail::Snapshot* seen = nullptr;  // the chosen profile's, as the choice read it
       if (only == kAny) {
-        auto choice = rotation ? chooser_.choose(scope, rotation->tried, at, seen)
-                               : chooser_.choose(scope, detail::NoneTried{}, at, seen);
-        if (!choice) {
-          choice = panic_or_all_out(scope, rotation, at, answer);
-          if (!choice) return answer;
-          seen = nullptr;  // the choice read others: the probe's admission loads its own
-          panic = true;
-        }
+        const auto choice = choose(scope, rotation, at, seen, panic, answer);
+        if (!choice) return answer;
         chosen = *choice;
       }
-      Member& m = *members_[chosen];
-      if (rotation && rotation->from) [[unlikely]] {
-        announce_failover(*rotation, m);
-      }
-      if (panic) notify_current(m, EventKind::panic);
+      Member& m = enter(chosen, rotation.get(), panic);
       detail::PoolCall<Driver> call{driver_, options_, m, scope.model};
       const Next next = driver_.template serve_inline<true>(
           *m.seat, request, call, panic || only != kAny, stream, at, answer, seen);
@@ -296,6 +293,35 @@ class CredentialPool {
       // The profile failed this request: the next one takes it.
       failed(rotation, chosen, answer);
     }
+  }
+
+  // The profile the call tries next: the selection's choice (`seen`: its snapshot as the choice
+  // read it, under the caller's Pin), or the panic rule's (`panic` set), or nothing, with the
+  // one error saying why each profile is out in `answer`. The asynchronous face (async_pool.hpp)
+  // chooses with it too.
+  [[gnu::always_inline]] std::optional<std::size_t> choose(const RequestScope& scope,
+                                                           std::unique_ptr<Rotation>& rotation,
+                                                           LazyNow& at,
+                                                           const detail::Snapshot*& seen,
+                                                           bool& panic, Result<Response>& answer) {
+    auto choice = rotation ? chooser_.choose(scope, rotation->tried, at, seen)
+                           : chooser_.choose(scope, detail::NoneTried{}, at, seen);
+    if (!choice) {
+      choice = panic_or_all_out(scope, rotation, at, answer);
+      seen = nullptr;  // the choice read others: the probe's admission loads its own
+      panic = choice.has_value();
+    }
+    return choice;
+  }
+
+  // Profile `chosen` takes the call: the failover and panic events.
+  [[gnu::always_inline]] Member& enter(std::size_t chosen, Rotation* rotation, bool panic) {
+    Member& m = *members_[chosen];
+    if (rotation != nullptr && rotation->from) [[unlikely]] {
+      announce_failover(*rotation, m);
+    }
+    if (panic) notify_current(m, EventKind::panic);
+    return m;
   }
 
   // Nothing can serve the call: the profile the panic rule probes, or nothing, with the one
