@@ -6,6 +6,9 @@
 // the call on to the next profile, each tried once; a provider-scoped one never rotates. When
 // nothing can serve, the panic rule probes the profile whose estimated window ends first, or the
 // call fails with one Errc::no_usable_credential error saying why each profile is out.
+//
+// Why this header is over 300 lines: the face's API and its call loop, whose choosing and
+// failover steps the asynchronous face (async_pool.hpp) shares, read best together.
 #pragma once
 
 #include <algorithm>

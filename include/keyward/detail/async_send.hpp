@@ -10,6 +10,9 @@
 // resumed: by the transport's completion, by an asio timer (a retry's wait), or by the end of
 // work that blocks by nature, run on the face's own threads (a refresh, which operations that
 // need it meanwhile join through detail::AsyncFlight; a store's cooldown lookup or write).
+//
+// Why this header is over 300 lines: it is one composed operation, the driver's loop for both
+// asynchronous faces, and its steps read best in one place (as detail/driver.hpp's do).
 #pragma once
 
 #include <asio/associated_executor.hpp>
