@@ -69,16 +69,18 @@ class AsyncPoolRoute {
     if (pool_->origins_.allows(request.url)) return std::nullopt;
     return pool_->members_.front()->cell.messages().insecure_url(url_scheme(request.url));
   }
-  /// Chooses the profile the call tries next (CredentialPool::choose()), or puts the one error
-  /// of a call no profile can serve in `answer` (false).
+  /// Chooses the profile the call tries next as CredentialPool::send() does (its chooser, then
+  /// its panic rule), or puts the one error of a call no profile can serve in `answer` (false).
   bool choose(Result<Response>& answer) {
     call_.reset();
     typename Pool::LazyNow at{pool_->parts_.clock};
     const typename Pool::Cell::InlinePin pin;  // keeps what the choice reads valid meanwhile
     const Snapshot* seen = nullptr;            // the admission loads its own: the op holds no Pin
     panic_ = false;
-    const auto choice =
-        pool_->choose(RequestScope{model_, session_}, rotation_, at, seen, panic_, answer);
+    const RequestScope scope{model_, session_};
+    auto choice = rotation_ ? pool_->chooser_.choose(scope, rotation_->tried, at, seen)
+                            : pool_->chooser_.choose(scope, NoneTried{}, at, seen);
+    if (!choice) choice = pool_->panic_or_all_out(scope, rotation_, at, seen, panic_, answer);
     if (!choice) return false;
     chosen_ = *choice;
     call_.emplace(pool_->driver_, pool_->options_, pool_->enter(chosen_, rotation_.get(), panic_),

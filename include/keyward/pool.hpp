@@ -7,8 +7,8 @@
 // nothing can serve, the panic rule probes the profile whose estimated window ends first, or the
 // call fails with one Errc::no_usable_credential error saying why each profile is out.
 //
-// Why this header is over 300 lines: the face's API and its call loop, whose choosing and
-// failover steps the asynchronous face (async_pool.hpp) shares, read best together.
+// Why this header is over 300 lines: the face's API and its call loop, whose steps the
+// asynchronous face (async_pool.hpp) shares, read best together.
 #pragma once
 
 #include <algorithm>
@@ -284,8 +284,12 @@ class CredentialPool {
       std::size_t chosen = only;
       const detail::Snapshot* seen = nullptr;  // the chosen profile's, as the choice read it
       if (only == kAny) {
-        const auto choice = choose(scope, rotation, at, seen, panic, answer);
-        if (!choice) return answer;
+        auto choice = rotation ? chooser_.choose(scope, rotation->tried, at, seen)
+                               : chooser_.choose(scope, detail::NoneTried{}, at, seen);
+        if (!choice) {
+          choice = panic_or_all_out(scope, rotation, at, seen, panic, answer);
+          if (!choice) return answer;
+        }
         chosen = *choice;
       }
       Member& m = enter(chosen, rotation.get(), panic);
@@ -298,26 +302,9 @@ class CredentialPool {
     }
   }
 
-  // The profile the call tries next: the selection's choice (`seen`: its snapshot as the choice
-  // read it, under the caller's Pin), or the panic rule's (`panic` set), or nothing, with the
-  // one error saying why each profile is out in `answer`. The asynchronous face (async_pool.hpp)
-  // chooses with it too.
-  [[gnu::always_inline]] std::optional<std::size_t> choose(const RequestScope& scope,
-                                                           std::unique_ptr<Rotation>& rotation,
-                                                           LazyNow& at,
-                                                           const detail::Snapshot*& seen,
-                                                           bool& panic, Result<Response>& answer) {
-    auto choice = rotation ? chooser_.choose(scope, rotation->tried, at, seen)
-                           : chooser_.choose(scope, detail::NoneTried{}, at, seen);
-    if (!choice) {
-      choice = panic_or_all_out(scope, rotation, at, answer);
-      seen = nullptr;  // the choice read others: the probe's admission loads its own
-      panic = choice.has_value();
-    }
-    return choice;
-  }
-
-  // Profile `chosen` takes the call: the failover and panic events.
+  // Profile `chosen` takes the call: the failover and panic events. The asynchronous face
+  // (async_pool.hpp) enters with it too, and chooses with the chooser and panic_or_all_out()
+  // as run() does (inlined there: a choose() of the three cost some 13 instructions a send).
   [[gnu::always_inline]] Member& enter(std::size_t chosen, Rotation* rotation, bool panic) {
     Member& m = *members_[chosen];
     if (rotation != nullptr && rotation->from) [[unlikely]] {
@@ -327,15 +314,19 @@ class CredentialPool {
     return m;
   }
 
-  // Nothing can serve the call: the profile the panic rule probes, or nothing, with the one
+  // Nothing can serve the call: the profile the panic rule probes (`panic` set; `seen` reset:
+  // the choice read others, so the probe's admission loads its own), or nothing, with the one
   // error saying why each profile is out in `answer`.
-  [[gnu::noinline]] std::optional<std::size_t> panic_or_all_out(const RequestScope& scope,
-                                                                std::unique_ptr<Rotation>& rotation,
-                                                                LazyNow& at,
-                                                                Result<Response>& answer) {
+  [[gnu::noinline]] std::optional<std::size_t> panic_or_all_out(
+      const RequestScope& scope, std::unique_ptr<Rotation>& rotation, LazyNow& at,
+      const detail::Snapshot*& seen, bool& panic, Result<Response>& answer) {
     if (!rotation) rotation = std::make_unique<Rotation>(members_.size());
     auto out = chooser_.outage(scope.model, rotation->tried, at());
-    if (out.panic && chooser_.claim_panic(at())) return out.panic;
+    if (out.panic && chooser_.claim_panic(at())) {
+      seen = nullptr;
+      panic = true;
+      return out.panic;
+    }
     answer = unexpected(all_out(std::move(out), at(), rotation->failures));
     return std::nullopt;
   }
