@@ -20,33 +20,25 @@
 // with Errc::cancelled: the transport's exchange is cancelled, nothing is recorded against the
 // credential, and a refresh it started goes on for the others.
 //
-// Not yet (docs/async.md): the pool's asynchronous face, and stores that share cooldowns
-// (SharesCooldowns: Redis, the credentials file), whose lookups would block; both are refused
-// at compile time.
+// Stores that share cooldowns (SharesCooldowns: Redis, the credentials file, OpenClaw's state)
+// are looked up and written on the same threads. A pool's asynchronous face is AsyncPool
+// (async_pool.hpp), over the same operation.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
-#include <asio/compose.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/thread_pool.hpp>
 #include <cstddef>
-#include <exception>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <string>
-#include <system_error>
+#include <string_view>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "keyward/async_transport.hpp"
+#include "keyward/detail/async_flight.hpp"
 #include "keyward/detail/async_send.hpp"
+#include "keyward/detail/driver.hpp"
+#include "keyward/detail/messages.hpp"
+#include "keyward/detail/url.hpp"
 #include "keyward/error.hpp"
 #include "keyward/resilient_credential.hpp"
 #include "keyward/result.hpp"
@@ -54,8 +46,52 @@
 
 namespace keyward {
 
+namespace detail {
+
+/// The single credential's part of an AsyncSend: its one seat, its flight, no per-attempt extras.
+template <class T, class P>
+class AsyncSingleRoute {
+ public:
+  using Driver = detail::Driver<T, P>;  ///< The loop.
+  using Transport = T;                  ///< The transport.
+  using Policies = P;                   ///< The policies.
+
+  /// The seat of `credential`, whose refreshes operations join through `flight`.
+  AsyncSingleRoute(ResilientCredential<T, P>& credential, AsyncFlight& flight) noexcept
+      : credential_(&credential), flight_(&flight) {}
+
+  /// The driver.
+  Driver& driver() const noexcept { return credential_->driver_; }
+  /// The one seat.
+  typename Driver::Seat& seat() const noexcept { return *credential_->seat_; }
+  /// Its refresh flight.
+  AsyncFlight& flight() const noexcept { return *flight_; }
+  /// No per-attempt extras.
+  Plain& call() noexcept { return plain_; }
+  /// Never probes a credential that is out.
+  static constexpr bool force() noexcept { return false; }
+  /// Its messages.
+  const Messages& messages() const noexcept { return seat().cell.messages(); }
+  /// Why `request` may not be sent (its URL), if it may not.
+  std::optional<Error> refusal(const Request& request) const {
+    if (credential_->origins_.allows(request.url)) return std::nullopt;
+    return seat().cell.messages().insecure_url(url_scheme(request.url));
+  }
+  /// Its one seat serves every request.
+  static constexpr bool choose(const Result<Response>& /*answer*/) noexcept { return true; }
+  /// No other seat: the caller gets the error.
+  static constexpr bool rotate(const Result<Response>& /*answer*/) noexcept { return false; }
+
+ private:
+  ResilientCredential<T, P>* credential_;
+  AsyncFlight* flight_;
+  Plain plain_;
+};
+
+}  // namespace detail
+
 /// What an asynchronous send completes with: an exception a policy threw, or the send's Result.
-using AsyncSendSignature = void(std::exception_ptr, Result<Response>);
+using AsyncSendSignature = detail::AsyncSendSignature;
 
 /// Sends asynchronously through `credential`, a ResilientCredential whose transport is also an
 /// AsyncTransport; the credential must outlive it, and it must outlive its operations.
@@ -64,14 +100,12 @@ class AsyncCredential {
  public:
   using Credential = ResilientCredential<T, Policies>;  ///< The credential it drives.
   static_assert(AsyncTransport<T>, "AsyncCredential needs an AsyncTransport (async_transport.hpp)");
-  static_assert(!SharesCooldowns<typename Policies::Store>,
-                "AsyncCredential does not yet take a store that shares cooldowns (docs/async.md)");
 
-  /// Completes operations on `executor` unless their token names another; runs refreshes on
-  /// `blocking_threads` threads of its own.
+  /// Completes operations on `executor` unless their token names another; runs refreshes and
+  /// store work on `blocking_threads` threads of its own.
   AsyncCredential(Credential& credential, asio::any_io_executor executor,
                   std::size_t blocking_threads = 2)
-      : credential_(credential), executor_(std::move(executor)), blocking_(blocking_threads) {}
+      : credential_(credential), home_(std::move(executor), blocking_threads) {}
   /// Completes operations on the transport's executor (`transport().get_executor()`).
   explicit AsyncCredential(Credential& credential, std::size_t blocking_threads = 2) requires
       requires(T& t) {
@@ -82,8 +116,8 @@ class AsyncCredential {
   AsyncCredential& operator=(const AsyncCredential&) = delete;
   AsyncCredential(AsyncCredential&&) = delete;
   AsyncCredential& operator=(AsyncCredential&&) = delete;
-  /// Waits for refreshes under way on its threads.
-  ~AsyncCredential() { blocking_.join(); }
+  /// Waits for refreshes and store work under way on its threads.
+  ~AsyncCredential() = default;
 
   /// send() without a thread waiting: completes with the response for ok, forbidden,
   /// request_error and provider-scoped failures once retries are spent, or an Error (as
@@ -91,7 +125,8 @@ class AsyncCredential {
   /// Result<Response>), `asio::use_future`, `asio::use_awaitable`, `asio::experimental::deferred`.
   template <class Token>
   auto async_send(Request request, Token&& token) {
-    return start(std::move(request), nullptr, std::forward<Token>(token));
+    return detail::async_send(home_, std::move(request), nullptr, route(),
+                              std::forward<Token>(token));
   }
 
   /// send_stream() without a thread waiting: a 2xx body flows to `sink(std::string_view)`
@@ -100,31 +135,24 @@ class AsyncCredential {
   template <class Sink, class Token>
   requires AsyncStreamingTransport<T> && std::is_invocable_r_v<bool, Sink&, std::string_view>
   auto async_send_stream(Request request, Sink sink, Token&& token) {
-    auto held = std::make_unique<detail::HeldSink<Sink>>(std::move(sink));
-    return start(std::move(request), std::move(held), std::forward<Token>(token));
+    return detail::async_send(home_, std::move(request),
+                              std::make_unique<detail::HeldSink<Sink>>(std::move(sink)), route(),
+                              std::forward<Token>(token));
   }
 
   /// The credential it drives.
   [[nodiscard]] Credential& credential() noexcept { return credential_; }
   /// The executor operations complete on by default.
-  [[nodiscard]] const asio::any_io_executor& get_executor() const noexcept { return executor_; }
-
- private:
-  template <class, class>
-  friend class detail::AsyncSend;
-  using Op = detail::AsyncSend<T, Policies>;
-
-  template <class Token>
-  auto start(Request request, std::unique_ptr<detail::SinkBase> sink, Token&& token) {
-    auto state = std::make_unique<typename Op::State>(std::move(request), std::move(sink));
-    return asio::async_compose<Token, AsyncSendSignature>(Op{*this, std::move(state)}, token,
-                                                          executor_);
+  [[nodiscard]] const asio::any_io_executor& get_executor() const noexcept {
+    return home_.executor();
   }
 
+ private:
+  detail::AsyncSingleRoute<T, Policies> route() noexcept { return {credential_, flight_}; }
+
   Credential& credential_;
-  asio::any_io_executor executor_;
-  asio::thread_pool blocking_;
   detail::AsyncFlight flight_;
+  detail::AsyncHome home_;  // last: destroyed first, it waits for the work that uses the flight
 };
 
 }  // namespace keyward

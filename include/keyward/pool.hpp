@@ -6,6 +6,9 @@
 // the call on to the next profile, each tried once; a provider-scoped one never rotates. When
 // nothing can serve, the panic rule probes the profile whose estimated window ends first, or the
 // call fails with one Errc::no_usable_credential error saying why each profile is out.
+//
+// Why this header is over 300 lines: the face's API and its call loop, whose steps the
+// asynchronous face (async_pool.hpp) shares, read best together.
 #pragma once
 
 #include <algorithm>
@@ -39,6 +42,11 @@
 #include "keyward/transport.hpp"
 
 namespace keyward {
+
+namespace detail {
+template <class T, class Policies>
+class AsyncPoolRoute;
+}  // namespace detail
 
 /// Keeps a pool of profiles (credentials) of one provider working for requests sent through a
 /// Transport, failing over between them.
@@ -183,6 +191,8 @@ class CredentialPool {
   static constexpr RequestScope kNoScope{};                          // send()'s, when given none
   static constexpr std::size_t kAny = static_cast<std::size_t>(-1);  // run(): any profile
 
+  template <class, class>
+  friend class detail::AsyncPoolRoute;  // the asynchronous face's steps (async_pool.hpp)
   using Driver = detail::Driver<T, Policies>;
   using Cell = typename Driver::Cell;
   using LazyNow = typename Driver::Now;
@@ -277,18 +287,12 @@ class CredentialPool {
         auto choice = rotation ? chooser_.choose(scope, rotation->tried, at, seen)
                                : chooser_.choose(scope, detail::NoneTried{}, at, seen);
         if (!choice) {
-          choice = panic_or_all_out(scope, rotation, at, answer);
+          choice = panic_or_all_out(scope, rotation, at, seen, panic, answer);
           if (!choice) return answer;
-          seen = nullptr;  // the choice read others: the probe's admission loads its own
-          panic = true;
         }
         chosen = *choice;
       }
-      Member& m = *members_[chosen];
-      if (rotation && rotation->from) [[unlikely]] {
-        announce_failover(*rotation, m);
-      }
-      if (panic) notify_current(m, EventKind::panic);
+      Member& m = enter(chosen, rotation.get(), panic);
       detail::PoolCall<Driver> call{driver_, options_, m, scope.model};
       const Next next = driver_.template serve_inline<true>(
           *m.seat, request, call, panic || only != kAny, stream, at, answer, seen);
@@ -298,15 +302,31 @@ class CredentialPool {
     }
   }
 
-  // Nothing can serve the call: the profile the panic rule probes, or nothing, with the one
+  // Profile `chosen` takes the call: the failover and panic events. The asynchronous face
+  // (async_pool.hpp) enters with it too, and chooses with the chooser and panic_or_all_out()
+  // as run() does (inlined there: a choose() of the three cost some 13 instructions a send).
+  [[gnu::always_inline]] Member& enter(std::size_t chosen, Rotation* rotation, bool panic) {
+    Member& m = *members_[chosen];
+    if (rotation != nullptr && rotation->from) [[unlikely]] {
+      announce_failover(*rotation, m);
+    }
+    if (panic) notify_current(m, EventKind::panic);
+    return m;
+  }
+
+  // Nothing can serve the call: the profile the panic rule probes (`panic` set; `seen` reset:
+  // the choice read others, so the probe's admission loads its own), or nothing, with the one
   // error saying why each profile is out in `answer`.
-  [[gnu::noinline]] std::optional<std::size_t> panic_or_all_out(const RequestScope& scope,
-                                                                std::unique_ptr<Rotation>& rotation,
-                                                                LazyNow& at,
-                                                                Result<Response>& answer) {
+  [[gnu::noinline]] std::optional<std::size_t> panic_or_all_out(
+      const RequestScope& scope, std::unique_ptr<Rotation>& rotation, LazyNow& at,
+      const detail::Snapshot*& seen, bool& panic, Result<Response>& answer) {
     if (!rotation) rotation = std::make_unique<Rotation>(members_.size());
     auto out = chooser_.outage(scope.model, rotation->tried, at());
-    if (out.panic && chooser_.claim_panic(at())) return out.panic;
+    if (out.panic && chooser_.claim_panic(at())) {
+      seen = nullptr;
+      panic = true;
+      return out.panic;
+    }
     answer = unexpected(all_out(std::move(out), at(), rotation->failures));
     return std::nullopt;
   }

@@ -45,7 +45,7 @@ namespace keyward {
 
 namespace detail {
 template <class T, class Policies>
-class AsyncSend;  // the asynchronous face's operation (async.hpp)
+class AsyncSingleRoute;  // the asynchronous face's steps (async.hpp)
 }  // namespace detail
 
 /// Keeps one credential working for requests sent through a Transport.
@@ -164,7 +164,7 @@ class ResilientCredential {
 
  private:
   template <class, class>
-  friend class detail::AsyncSend;
+  friend class detail::AsyncSingleRoute;
   using Driver = detail::Driver<T, Policies>;
 
   static Options validated(Options options) {

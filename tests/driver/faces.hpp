@@ -1,6 +1,7 @@
 // The scaffolding of the driver's typed tests (tests/driver/*_test.cpp): the one request loop
 // (detail/driver.hpp) through both of its faces, a ResilientCredential and a CredentialPool of
-// one profile, behind one interface. Every test runs against both, on the fake clock and a
+// one profile, each blocking and asynchronous (async.hpp, async_pool.hpp), behind one
+// interface. Every test runs against all four, on the fake clock and a
 // recording sleeper (no test sleeps or reads the real clock). What is about choosing among
 // profiles (the panic rule included) stays in pool_test.cpp, and what only one face's API has
 // stays with that face's tests.
@@ -27,6 +28,7 @@
 #include <asio/io_context.hpp>
 
 #include "keyward/async.hpp"
+#include "keyward/async_pool.hpp"
 #include "support/fake_async_transport.hpp"
 #define KEYWARD_TEST_ASYNC 1
 #endif
@@ -81,11 +83,13 @@ struct Single {
   static constexpr Errc out(Errc own) noexcept { return own; }
 };
 
-/// A pool of one profile. Its panic rule is off: it is selection (pool_test.cpp), and with it a
-/// pool of one probes an estimated window early by design (docs/pool.md).
-struct PoolOfOne {
+/// A pool of one profile on transport `Tr`. Its panic rule is off: it is selection
+/// (pool_test.cpp), and with it a pool of one probes an estimated window early by design
+/// (docs/pool.md).
+template <class Tr>
+struct PoolOfOneOn {
   template <class P = ObservedPolicies>
-  using Subject = CredentialPool<FakeTransport, P>;
+  using Subject = CredentialPool<Tr, P>;
 
   static PoolOptions pool_options(CredentialOptions credential) {
     PoolOptions options;
@@ -136,7 +140,26 @@ struct PoolOfOne {
   static constexpr Errc out(Errc /*own*/) noexcept { return Errc::no_usable_credential; }
 };
 
+/// A pool of one profile.
+struct PoolOfOne : PoolOfOneOn<FakeTransport> {};
+
 #if defined(KEYWARD_TEST_ASYNC)
+/// async_send() of `request` through `api` (an asynchronous face on `io`), with a callback (no
+/// executor of its own: the steps run on this thread's loop, as the blocking faces run on the
+/// caller's thread), run to completion.
+template <class Api>
+Result<Response> run_to_completion(asio::io_context& io, Api& api, const Request& request) {
+  std::optional<Result<Response>> answer;
+  std::exception_ptr thrown;
+  api.async_send(request, [&](std::exception_ptr e, Result<Response> r) {
+    thrown = e;
+    answer.emplace(std::move(r));
+  });
+  io.run();
+  if (thrown) std::rethrow_exception(thrown);
+  return std::move(*answer);
+}
+
 /// The single credential's asynchronous face (async.hpp): each send is an async_send() on an
 /// io_context of its own, run to completion; the rest is the credential's own API.
 struct AsyncSingle : Single {
@@ -161,19 +184,20 @@ struct AsyncSingle : Single {
   }
   template <class S>
   static Result<Response> send(S& subject, const Request& request) {
-    // A callback (no executor of its own): the steps run on this thread's loop, as the blocking
-    // faces run on the caller's thread.
     asio::io_context io;
     AsyncCredential api{subject, io.get_executor(), 1};
-    std::optional<Result<Response>> answer;
-    std::exception_ptr thrown;
-    api.async_send(request, [&](std::exception_ptr e, Result<Response> r) {
-      thrown = e;
-      answer.emplace(std::move(r));
-    });
-    io.run();
-    if (thrown) std::rethrow_exception(thrown);
-    return std::move(*answer);
+    return run_to_completion(io, api, request);
+  }
+};
+
+/// The pool's asynchronous face (async_pool.hpp) over a pool of one: each send is an
+/// async_send() on an io_context of its own, run to completion; the rest is the pool's own API.
+struct AsyncPoolOfOne : PoolOfOneOn<FakeAsyncTransport> {
+  template <class S>
+  static Result<Response> send(S& subject, const Request& request) {
+    asio::io_context io;
+    AsyncPool api{subject, io.get_executor(), 1};
+    return run_to_completion(io, api, request);
   }
 };
 #endif
@@ -284,17 +308,18 @@ struct OAuthSetup {
 };
 
 #if defined(KEYWARD_TEST_ASYNC)
-using Faces = ::testing::Types<Single, PoolOfOne, AsyncSingle>;
+using Faces = ::testing::Types<Single, PoolOfOne, AsyncSingle, AsyncPoolOfOne>;
 #else
 using Faces = ::testing::Types<Single, PoolOfOne>;
 #endif
-/// "Single", "PoolOfOne" and "AsyncSingle" in test names.
+/// "Single", "PoolOfOne", "AsyncSingle" and "AsyncPoolOfOne" in test names.
 class FaceNames {
  public:
   template <class Face>
   static std::string GetName(int /*index*/) {
     if (std::is_same_v<Face, Single>) return "Single";
-    return std::is_same_v<Face, PoolOfOne> ? "PoolOfOne" : "AsyncSingle";
+    if (std::is_same_v<Face, PoolOfOne>) return "PoolOfOne";
+    return std::is_same_v<Face, AsyncSingle> ? "AsyncSingle" : "AsyncPoolOfOne";
   }
 };
 TYPED_TEST_SUITE(DriverFacesTest, Faces, FaceNames);

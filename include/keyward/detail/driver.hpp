@@ -223,7 +223,9 @@ class Driver {
                                            StreamAttempt* stream, Now& first,
                                            Result<Response>& answer, const Snapshot* seen) {
     if constexpr (kSharing) {
-      adopt_shared_cooldown(seat);
+      if (const TimePoint at = now(); shared_cooldown_due(seat, at)) {
+        adopt_shared_cooldown(seat, seat.store.shared_cooldown(), at);
+      }
       seen = nullptr;  // a window it adopted took the seat out after the chooser read it
     }
     Progress progress;
@@ -380,12 +382,14 @@ class Driver {
   /// Classifies what the attempt got (`sent`: the credential's last answer; `foreign`: where a
   /// chain that left the origin ended), records it and acts: done or rotate with `answer` set,
   /// again, or wait (Progress::wait) before going round again.
+  /// A window to share with the other holders of the login (a store that SharesCooldowns) is
+  /// shared here, or put in `to_share` when given (the asynchronous face shares it off its loop).
   template <class Call>
-  [[gnu::always_inline]] Next conclude(Seat& seat, const Request& request, Call& call,
-                                       Ticket& ticket, CircuitBreaker::Pass& pass,
-                                       TransportResult& sent, std::unique_ptr<Elsewhere>& foreign,
-                                       std::optional<TimePoint> admitted, Progress& progress,
-                                       StreamAttempt* stream, Result<Response>& answer) {
+  [[gnu::always_inline]] Next conclude(
+      Seat& seat, const Request& request, Call& call, Ticket& ticket, CircuitBreaker::Pass& pass,
+      TransportResult& sent, std::unique_ptr<Elsewhere>& foreign, std::optional<TimePoint> admitted,
+      Progress& progress, StreamAttempt* stream, Result<Response>& answer,
+      [[maybe_unused]] std::optional<SharedCooldown>* to_share = nullptr) {
     // The time of the answer, read when something needs it: a settled success needs none, and
     // for any 2xx the admission's time will do when there was one.
     const bool success = sent && sent->status >= 200 && sent->status < 300;
@@ -403,7 +407,15 @@ class Driver {
     Action action = seat.cell.record(ticket, verdict, at, progress.replays);
     if (action.change) {
       notify(seat, action.change->kind, *action.change->token, &verdict, action.change->until);
-      if constexpr (kSharing) share_cooldown(seat, *action.change, verdict);
+      if constexpr (kSharing) {
+        if (auto window = window_to_share(seat, *action.change, verdict)) {
+          if (to_share != nullptr) {
+            *to_share = *window;
+          } else {
+            static_cast<void>(seat.store.share_cooldown(*window));
+          }
+        }
+      }
     }
     if (streamed) {  // recorded; never sent again once the caller has bytes
       return deliver_streamed(seat, sent, foreign, std::move(verdict), progress, answer);
@@ -496,26 +508,29 @@ class Driver {
 
   // A rate limit or quota window this seat was told of, for the other holders of the login (a
   // store that shares cooldowns); the window is in place here whatever the store does.
-  void share_cooldown(Seat& seat, const Change& change, const Verdict& verdict) {
+  std::optional<SharedCooldown> window_to_share(Seat& seat, const Change& change,
+                                                const Verdict& verdict) {
     const bool limit =
         verdict.kind == VerdictKind::rate_limited || verdict.kind == VerdictKind::quota_exhausted;
-    if (change.kind != EventKind::cooldown_entered || !limit || !change.until) return;
-    static_cast<void>(
-        seat.store.share_cooldown({seat.coordinator.known(), verdict.kind, *change.until}));
+    if (change.kind != EventKind::cooldown_entered || !limit || !change.until) return std::nullopt;
+    return SharedCooldown{seat.coordinator.known(), verdict.kind, *change.until};
   }
 
-  // A window another holder of the login shared: this seat waits it out too, rather than
-  // hitting the limit itself. Looked up at most once a second (kSharedCooldownPoll).
-  void adopt_shared_cooldown(Seat& seat) {
-    const TimePoint at = now();
+ public:
+  /// True when `seat` is to look up a window another holder of the login shared (a store that
+  /// SharesCooldowns) at `at`: at most once a second (kSharedCooldownPoll), one caller at a time.
+  bool shared_cooldown_due(Seat& seat, TimePoint at) {
     const auto ticks = at.time_since_epoch().count();
     auto next = seat.next_shared_check.load(std::memory_order_relaxed);
-    if (ticks < next ||
-        !seat.next_shared_check.compare_exchange_strong(
-            next, saturating_add(at, kSharedCooldownPoll).time_since_epoch().count())) {
-      return;  // looked up recently, or another thread is looking now
-    }
-    auto shared = seat.store.shared_cooldown();
+    return ticks >= next &&
+           seat.next_shared_check.compare_exchange_strong(
+               next, saturating_add(at, kSharedCooldownPoll).time_since_epoch().count());
+  }
+
+  /// Adopts what the store's lookup found (`shared`, looked up at `at`): a window another holder
+  /// of the login shared, which this seat then waits out too rather than hit the limit itself.
+  void adopt_shared_cooldown(Seat& seat, const Result<std::optional<SharedCooldown>>& shared,
+                             TimePoint at) {
     if (!shared || !*shared) return;
     const SharedCooldown& window = **shared;
     const auto snapshot = seat.cell.snapshot();
@@ -533,6 +548,7 @@ class Driver {
     if (change) notify(seat, change->kind, *change->token, &verdict, change->until);
   }
 
+ private:
   // Sends once, streamed when the caller streams (only instantiated for a streaming transport).
   TransportResult send_once(const Request& request, StreamAttempt* stream) {
     if constexpr (StreamingTransport<T>) {
