@@ -96,6 +96,7 @@ class AsyncCurl {
     Owner& operator=(const Owner&) = delete;
     Owner(Owner&&) = delete;
     Owner& operator=(Owner&&) = delete;
+    // NOLINTNEXTLINE(bugprone-exception-escape): post() throws only std::bad_alloc
     ~Owner() {
       asio::post(multi->strand(), [multi = multi] { multi->shut_down(); });
     }
