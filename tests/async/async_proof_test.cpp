@@ -8,17 +8,18 @@
 // AsyncCredential's own threads) and over the whole run.
 //
 // The figures (the project's 2-core machine, dev preset, Debug, load average 4 to 5 from other
-// builds): 10,000 operations take 7 to 10 s on 1 thread and on 4; while the token call is held
-// the largest gap is 4 to 6 ms (1 ms ticks);
-// over the whole run it is about 0.5 s on 1 thread and 0.15 s on 4.
+// builds): 10,000 operations take 7 to 10 s alone, 13 to 14 s when ctest -j2 runs the two tests
+// together; while the token call is held the largest gap is 4 to 6 ms (1 ms ticks), 11 ms with
+// the two tests together; over the whole run it is 0.5 s on 1 thread and 0.15 s on 4, 1.9 s on 1
+// thread with the two tests together.
 // - The 5 ms the loop would ideally show while the token call is held is not reliable on a
 //   shared 2-core machine (the scheduler takes the core away for a time slice): the bound is
-//   20 ms, still far below the 50 ms a loop waiting for the token call would show.
+//   30 ms. A loop that waited for the token call would not tick at all until the hold's 5 s end.
 // - The whole run's largest gap is not a wait but work: asio runs the handlers queued before the
 //   reactor's turn first, and 10,000 operations starting, or resumed at once when the refresh
 //   lands (each admitted, its request built and handed to libcurl: about 50 us in a Debug
-//   build), make the timer's tick wait behind that burst. The bound, 3 s, is the burst's cost
-//   with a wide margin; a loop that waited for the token call would show the 5 s hold.
+//   build), make the timer's tick wait behind that burst. The bound, 4.5 s, is below the 5 s
+//   hold a loop that waited for the token call would show.
 //
 // cpp-httplib's test server closes a connection after 5 requests and listens with a backlog of
 // 5: AsyncCurl is held to 4 connections (HttpOptions::max_idle_connections), so 10,000 requests
@@ -67,15 +68,15 @@ constexpr int kOperations = 10'000;
 #endif
 
 // While the token call is under way the loop has nothing to do but the watchdog: a gap longer
-// than a few ticks would be the loop waiting. Measured 4 to 6 ms on the loaded machine; 20 ms
+// than a few ticks would be the loop waiting. Measured 4 to 11 ms on the loaded machine; 30 ms
 // leaves room for the scheduler giving both cores to other processes for a time slice.
-constexpr auto kRefreshingBound = 20ms;
+constexpr auto kRefreshingBound = 30ms;
 // The token endpoint holds the token call until the loop has ticked this many times (about as
 // many milliseconds) while the refresh is under way.
 constexpr int kHeldTicks = 50;
 // The whole run's largest gap: the burst of 10,000 operations resumed at once (measured: see the
-// top of the file), with a wide margin.
-constexpr auto kBurstBound = 3s;
+// top of the file), below the token endpoint's 5 s hold.
+constexpr auto kBurstBound = 4500ms;
 
 using Api = ResilientCredential<AsyncCurl, provider::Anthropic>;
 
@@ -179,6 +180,10 @@ void prove(int operations, int threads) {
   Request request{.method = "POST", .url = server.api_url(), .body = R"({"model":"claude-test"})"};
   request.headers.set("content-type", "application/json");
   for (int i = 0; i < operations; ++i) {
+    // The server closes a connection idle for 1 s, and under load the loop's bursts last about
+    // that long: a request sent on a connection as it closes gets no reply. With an
+    // Idempotency-Key it is sent again (docs/retries.md), as an application's would be.
+    request.headers.set("idempotency-key", "proof-" + std::to_string(i));
     asio::co_spawn(io, send_one(api, request, run, operations, io), asio::detached);
   }
   watchdog.start();
@@ -197,8 +202,13 @@ void prove(int operations, int threads) {
 
   int token_calls = 0;
   int api_calls = 0;
+  int expired_sent = 0;
   for (const auto& received : server.received()) {
     (received.route == Route::token ? token_calls : api_calls) += 1;
+    const auto authorization = received.headers.find("authorization");
+    expired_sent +=
+        authorization != received.headers.end() && authorization->second == "Bearer " + access ? 1
+                                                                                               : 0;
   }
   std::cout << "[ proof    ] " << operations << " operations on " << threads
             << " thread(s): " << ms(took) << " ms; largest watchdog gap " << ms(run.largest_gap)
@@ -211,7 +221,8 @@ void prove(int operations, int threads) {
   for (const auto& failure : run.failures) ADD_FAILURE() << failure;
   EXPECT_EQ(token_calls, 1);
   EXPECT_EQ(server.refreshes(), 1);
-  EXPECT_EQ(api_calls, operations);  // the expired token was never sent
+  EXPECT_GE(api_calls, operations);
+  EXPECT_EQ(expired_sent, 0);  // every operation waited for the refresh
   // The loop ran while the token call was held: about one tick a millisecond.
   EXPECT_GE(run.ticks_refreshing, kHeldTicks);
   EXPECT_LT(run.largest_gap_refreshing, kRefreshingBound);
