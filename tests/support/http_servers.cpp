@@ -11,11 +11,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "keyward/detail/json.hpp"
 
@@ -44,6 +47,12 @@ std::string text_delta(std::string_view text) {
       "content_block_delta",
       R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")" +
           std::string{text} + R"("}})");
+}
+
+// The messages API's event stream, event by event.
+std::vector<std::string> stream_events() {
+  return {kMessageStart, text_delta("Hello"), text_delta(" there"),
+          sse_event("message_stop", R"({"type":"message_stop"})")};
 }
 
 int hex_value(char c) {
@@ -94,6 +103,8 @@ struct ProviderServer::State {
   mutable std::mutex mutex;
   std::condition_variable stopping_cv;
   bool stopping = false;
+  bool released = false;  // release_held() was called
+  int holding = 0;        // requests a `held` fault holds now
   std::vector<Grant> grants;
   std::deque<std::pair<Route, Fault>> faults;
   std::vector<Received> received;
@@ -126,6 +137,20 @@ struct ProviderServer::State {
     return std::nullopt;
   }
 
+  // The fault scripted for the next request to `route`; a `slow` or `held` one is waited out
+  // here (the lock is let go meanwhile) and the request is then answered as it normally would be.
+  std::optional<Fault> take_fault(Route route, std::unique_lock<std::mutex>& lock) {
+    auto fault = take_fault(route);
+    if (!fault || (fault->kind != Fault::Kind::slow && fault->kind != Fault::Kind::held)) {
+      return fault;
+    }
+    const bool held = fault->kind == Fault::Kind::held;
+    holding += held ? 1 : 0;
+    stopping_cv.wait_for(lock, fault->interval, [&] { return stopping || (held && released); });
+    holding -= held ? 1 : 0;
+    return std::nullopt;
+  }
+
   void record(Route route, const httplib::Request& request) {
     Received r{route, request.method, request.path, {}, request.body, request.remote_port};
     for (const auto& [name, value] : request.headers) {
@@ -145,6 +170,29 @@ struct ProviderServer::State {
         for (const auto& [name, value] : fault.headers) response.set_header(name, value);
         response.set_content(fault.body, std::string{kJson});
         return;
+      case Fault::Kind::slow:  // waited out in take_fault(): never played
+      case Fault::Kind::held:
+        return;
+      case Fault::Kind::stream_paced: {
+        response.status = 200;
+        const auto interval = fault.interval;
+        auto next = std::make_shared<std::size_t>(0);
+        response.set_chunked_content_provider(
+            "text/event-stream", [this, interval, next](std::size_t, httplib::DataSink& sink) {
+              static const std::vector<std::string> kEvents = stream_events();
+              if (*next > 0) {
+                std::unique_lock lock(mutex);
+                if (stopping_cv.wait_for(lock, interval, [&] { return stopping; })) return false;
+              }
+              if (*next == kEvents.size()) {
+                sink.done();
+                return true;
+              }
+              const std::string& event = kEvents[(*next)++];
+              return sink.write(event.data(), event.size());
+            });
+        return;
+      }
       case Fault::Kind::redirect:
         response.status = fault.status;
         response.set_header("Location", fault.location);
@@ -262,7 +310,7 @@ struct ProviderServer::State {
   void api(const httplib::Request& request, httplib::Response& response) {
     std::unique_lock lock(mutex);
     record(Route::api, request);
-    if (auto fault = take_fault(Route::api)) {
+    if (auto fault = take_fault(Route::api, lock)) {
       lock.unlock();
       play(*fault, response);
       return;
@@ -279,22 +327,23 @@ struct ProviderServer::State {
           std::string{kJson});
       return;
     }
-    response.set_chunked_content_provider(
-        "text/event-stream", [](std::size_t offset, httplib::DataSink& sink) {
-          if (offset != 0) {
-            sink.done();
-            return true;
-          }
-          const std::string events = kMessageStart + text_delta("Hello") + text_delta(" there") +
-                                     sse_event("message_stop", R"({"type":"message_stop"})");
-          return sink.write(events.data(), events.size());
-        });
+    response.set_chunked_content_provider("text/event-stream",
+                                          [](std::size_t offset, httplib::DataSink& sink) {
+                                            if (offset != 0) {
+                                              sink.done();
+                                              return true;
+                                            }
+                                            std::string events;
+                                            for (const auto& event : stream_events())
+                                              events += event;
+                                            return sink.write(events.data(), events.size());
+                                          });
   }
 
   void token(const httplib::Request& request, httplib::Response& response) {
     std::unique_lock lock(mutex);
     record(Route::token, request);
-    if (auto fault = take_fault(Route::token)) {
+    if (auto fault = take_fault(Route::token, lock)) {
       lock.unlock();
       play(*fault, response);
       return;
@@ -431,6 +480,19 @@ void ProviderServer::fault(Route route, Fault fault) {
 void ProviderServer::clear_faults() {
   const std::scoped_lock lock(state_->mutex);
   state_->faults.clear();
+}
+
+void ProviderServer::release_held() {
+  {
+    const std::scoped_lock lock(state_->mutex);
+    state_->released = true;
+  }
+  state_->stopping_cv.notify_all();
+}
+
+int ProviderServer::holding() const {
+  const std::scoped_lock lock(state_->mutex);
+  return state_->holding;
 }
 
 std::vector<Received> ProviderServer::received() const {

@@ -36,6 +36,10 @@ struct Fault {
     stream_cut,      ///< An event stream cut in the middle of an event.
     stream_error,    ///< An event stream that carries an `event: error` of `body`'s type.
     redirect,        ///< Answers `status` (3xx) with Location: `location`.
+    slow,            ///< Answers as it normally would, `interval` later.
+    stream_paced,    ///< The API's event stream, its events `interval` apart.
+    held,            ///< Answers as it normally would once release_held() is called (or
+                     ///< `interval` has passed).
   };
   Kind kind = Kind::status;                      ///< What happens.
   int status = 500;                              ///< For status and redirect.
@@ -43,7 +47,7 @@ struct Fault {
   std::string body{};                            ///< For status; the error type for stream_error.
   std::string location{};                        ///< For redirect.
   std::size_t size = 0;                          ///< For huge_body and announced_only.
-  std::chrono::milliseconds interval{100};       ///< For trickle.
+  std::chrono::milliseconds interval{100};       ///< For trickle, slow, stream_paced, held.
   int times = 1;                                 ///< How many requests it affects.
 };
 
@@ -100,6 +104,10 @@ class ProviderServer {
   void fault(Route route, Fault fault);
   /// Removes every scripted fault.
   void clear_faults();
+  /// Lets the requests a `held` fault holds (and any to come) be answered.
+  void release_held();
+  /// How many requests a `held` fault holds now.
+  [[nodiscard]] int holding() const;
   /// Every request received so far.
   [[nodiscard]] std::vector<Received> received() const;
 

@@ -1,6 +1,8 @@
 // `keyward demo`: keyward over real sockets, in real time, with no network. It starts a provider
 // API and an OAuth token endpoint on 127.0.0.1 (the servers the tests use,
-// tests/support/http_servers.hpp), and sends through transport::Curl with provider::Anthropic.
+// tests/support/http_servers.hpp), and sends through transport::Curl with provider::Anthropic;
+// when asio is found, one scene sends from coroutines through AsyncCredential and
+// transport::AsyncCurl (docs/async.md).
 // Each scene prints a timeline from keyward's events and checks what keyward promised; the exit
 // status is 1 when any check failed.
 //
@@ -20,6 +22,18 @@
 #include "keyward/resilient_credential.hpp"
 #include "keyward/transport/curl.hpp"
 #include "support/http_servers.hpp"
+#ifdef KEYWARD_CLI_DEMO_ASYNC
+#include <algorithm>
+#include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "keyward/async.hpp"
+#include "keyward/transport/async_curl.hpp"
+#endif
 
 namespace {
 
@@ -267,6 +281,79 @@ void streamed(ProviderServer& server) {
   std::cout << "\n  final status: " << keyward::to_json(api.status()) << "\n";
 }
 
+#ifdef KEYWARD_CLI_DEMO_ASYNC
+// Prints only the refreshes: a hundred attempts would drown the timeline.
+struct RefreshTimeline {
+  void on_event(const keyward::Event& event) const {
+    if (event.kind == keyward::EventKind::refresh_started ||
+        event.kind == keyward::EventKind::refresh_succeeded) {
+      Timeline{}.on_event(event);
+    }
+  }
+};
+struct AsyncDemoPolicies : keyward::provider::Anthropic {
+  using Observer = RefreshTimeline;
+};
+using AsyncCurl = keyward::transport::AsyncCurl;
+
+void asynchronous(ProviderServer& server) {
+  constexpr int kCoroutines = 100;
+  scene("100 coroutines on one thread (AsyncCredential), an expired token, a slow token endpoint");
+  server.fault(Route::token, {.kind = Fault::Kind::slow, .interval = 300ms});
+  auto [access, refresh] = server.login();
+  asio::io_context io;
+  keyward::ResilientCredential<AsyncCurl, AsyncDemoPolicies> credential{
+      // Four connections: the demo's server listens with a backlog of 5 (cpp-httplib's).
+      AsyncCurl{io.get_executor(),
+                {.connect_timeout = 1s, .timeout = 5s, .max_idle_connections = 4}},
+      keyward::Credential::oauth(access, refresh, keyward::SystemClock{}.now() - 1s),
+      {.profile = "demo-async"},
+      {.refresh = keyward::provider::Anthropic::oauth_refresh("demo-client", server.token_url())}};
+  keyward::AsyncCredential<AsyncCurl, AsyncDemoPolicies> api{credential, io.get_executor()};
+  const int refreshes = server.refreshes();
+  const std::size_t sent = server.received().size();
+  int served = 0;
+  int done = 0;
+  for (int i = 0; i < kCoroutines; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          auto response = co_await api.async_send(message(server), asio::use_awaitable);
+          served += response && response->status == 200 ? 1 : 0;
+          ++done;
+        },
+        asio::detached);
+  }
+  // A timer on the same thread, every 10 ms: it keeps ticking while the token call (on the
+  // AsyncCredential's own threads) holds every coroutine up.
+  asio::steady_timer ticker{io};
+  int ticks = 0;
+  auto largest_gap = std::chrono::steady_clock::duration{};
+  auto last = std::chrono::steady_clock::now();
+  std::function<void()> tick = [&] {
+    ticker.expires_after(10ms);
+    ticker.async_wait([&](const std::error_code& error) {
+      if (error || done == kCoroutines) return;
+      const auto now = std::chrono::steady_clock::now();
+      largest_gap = std::max(largest_gap, now - last);
+      last = now;
+      ++ticks;
+      tick();
+    });
+  };
+  say("  " + std::to_string(kCoroutines) + " requests started; the token endpoint takes 0.3 s");
+  tick();
+  io.run();
+  const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(largest_gap).count();
+  say("  the loop's timer ticked " + std::to_string(ticks) + " times meanwhile; largest gap " +
+      std::to_string(gap) + " ms");
+  check(served == kCoroutines && server.refreshes() == refreshes + 1 &&
+            server.received().size() == sent + 1 + kCoroutines,
+        "one token call for all 100, then 100 x HTTP 200; the expired token was never sent");
+  check(ticks >= 20 && gap < 100, "no thread waited: the loop kept running during the token call");
+}
+#endif
+
 }  // namespace
 
 /// Runs the demo; 0 when keyward kept every promise, 1 otherwise.
@@ -283,6 +370,9 @@ int run_demo() {
   overloaded(server);
   rate_limited(server);
   pool_of_two(server);
+#ifdef KEYWARD_CLI_DEMO_ASYNC
+  asynchronous(server);
+#endif
   streamed(server);
   std::cout << "\n"
             << (failures == 0 ? "keyward behaved as promised"

@@ -29,6 +29,7 @@
 // for what must block (keyward's refresh strategy makes its token call that way).
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/cancellation_type.hpp>
 #include <asio/post.hpp>
@@ -80,6 +81,11 @@ class AsyncCurl {
 
   /// The options in use.
   [[nodiscard]] const HttpOptions& options() const noexcept { return sync_.options(); }
+  /// The executor it was given (its work runs on a strand of it): an AsyncCredential made
+  /// without one completes its operations there.
+  [[nodiscard]] asio::any_io_executor get_executor() const noexcept {
+    return owner_->multi->strand().get_inner_executor();
+  }
 
  private:
   // Shared by copies; the last one gone cancels what is in flight.
@@ -90,6 +96,7 @@ class AsyncCurl {
     Owner& operator=(const Owner&) = delete;
     Owner(Owner&&) = delete;
     Owner& operator=(Owner&&) = delete;
+    // NOLINTNEXTLINE(bugprone-exception-escape): post() throws only std::bad_alloc
     ~Owner() {
       asio::post(multi->strand(), [multi = multi] { multi->shut_down(); });
     }

@@ -139,7 +139,14 @@ class CurlExchange {
     bool listed = append("Expect:");  // no 100-continue round trip for small bodies
     for (const auto& [name, value] : request_.headers) {
       // "name;" is libcurl's way to send a field with an empty value.
-      listed = listed && append(value.empty() ? name + ';' : name + ": " + value);
+      std::string field{name};
+      if (value.empty()) {
+        field += ';';
+      } else {
+        field += ": ";
+        field += value;
+      }
+      listed = listed && append(field);
     }
     if (!listed) return TransportFailure{TransportErrc::other, "out of memory"};
     curl_set(h, CURLOPT_HTTPHEADER, fields_.get());
@@ -158,8 +165,9 @@ class CurlExchange {
   TransportResult finish(CURLcode code) {
     if (code != CURLE_OK) {
       // A stream its receiver stopped is the response the receiver asked for.
-      if (exchange_.stop_reason() == Exchange::Stop::handler)
+      if (exchange_.stop_reason() == Exchange::Stop::handler) {
         return std::move(exchange_.response());
+      }
       return unexpected(exchange_.failure(curl_failure(code, error_text_.data())));
     }
     if (!exchange_.head_delivered()) exchange_.deliver_head();
