@@ -76,8 +76,8 @@ int answered = 0;  // the coroutines all run on the one thread that runs the io_
 asio::awaitable<void> ask(
     keyward::AsyncCredential<keyward::transport::AsyncCurl, keyward::provider::Anthropic>& api,
     std::string messages_url, std::string body) {
-  // A named Request, not a braced temporary inside the co_await: g++ 12 miscompiles the latter
-  // (the request's strings end up pointing into the coroutine's frame; docs/async.md).
+  // A named Request, not a temporary inside the co_await: g++ 12 miscompiles the latter (the
+  // request's strings end up pointing into the coroutine's frame; docs/async.md).
   keyward::Request request{
       .method = "POST", .url = std::move(messages_url), .body = std::move(body)};
   keyward::Result<keyward::Response> response =
