@@ -89,7 +89,7 @@ class AsyncPoolRoute {
   }
   /// The chosen profile failed the call with the error in `answer`: the next one takes it.
   bool rotate(Result<Response>& answer) {
-    pool_->failed(rotation_, chosen_, answer);
+    detail::Rotation::fail(rotation_, pool_->members_.size(), chosen_, answer);
     return true;
   }
 
@@ -98,7 +98,7 @@ class AsyncPoolRoute {
   Flights* flights_;
   std::string model_;
   std::string session_;
-  std::unique_ptr<typename Pool::Rotation> rotation_{};  // made by the first failure
+  std::unique_ptr<detail::Rotation> rotation_{};  // made by the first failure
   std::size_t chosen_ = 0;
   bool panic_ = false;
   std::optional<PoolCall<Driver>> call_{};  // on the chosen profile

@@ -6,12 +6,8 @@
 // the call on to the next profile, each tried once; a provider-scoped one never rotates. When
 // nothing can serve, the panic rule probes the profile whose estimated window ends first, or the
 // call fails with one Errc::no_usable_credential error saying why each profile is out.
-//
-// Why this header is over 300 lines: the face's API and its call loop, whose steps the
-// asynchronous face (async_pool.hpp) shares, read best together.
 #pragma once
 
-#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -36,6 +32,8 @@
 #include "keyward/observer.hpp"
 #include "keyward/pool/chooser.hpp"
 #include "keyward/pool/member.hpp"
+#include "keyward/pool/profile.hpp"
+#include "keyward/pool/rotation.hpp"
 #include "keyward/pool/status.hpp"
 #include "keyward/result.hpp"
 #include "keyward/streaming.hpp"
@@ -57,22 +55,8 @@ class CredentialPool {
   using Store = typename Policies::Store;            ///< Each profile's store.
   using Components = keyward::Components<Policies>;  ///< The shared policy instances.
 
-  /// One profile: its name, its credential, its weight and its store.
-  struct Profile {
-    std::string name;          ///< Its name, in messages, events and status.
-    Credential credential;     ///< Its credential.
-    std::uint32_t weight = 1;  ///< Its share, for Selection::weighted (>= 1).
-    Store store{};             ///< Where its credential lives.
-  };
-
-  /// One profile whose credential was loaded from its store (`store.load()`): when another
-  /// process stored a newer generation meanwhile, that one is used rather than overwritten.
-  struct StoredProfile {
-    std::string name;          ///< Its name, in messages, events and status.
-    StoredCredential loaded;   ///< Its credential as loaded from `store`.
-    std::uint32_t weight = 1;  ///< Its share, for Selection::weighted (>= 1).
-    Store store{};             ///< Where its credential lives.
-  };
+  using Profile = PoolProfile<Store>;              ///< One profile (pool/profile.hpp).
+  using StoredProfile = StoredPoolProfile<Store>;  ///< One profile as loaded from its store.
 
   /// Takes the transport, the profiles (in priority order), the options and the policies shared
   /// by every profile (Components::store is unused: each profile has its own). Throws
@@ -130,8 +114,8 @@ class CredentialPool {
 
   /// probe() with a health request of the caller's choice.
   Result<Response> probe(std::string_view profile, Request health_request) {
-    const auto index = find(profile);
-    if (!index) return unexpected(unknown_profile(profile));
+    const auto index = detail::find_profile(members_, profile);
+    if (!index) return unexpected(detail::unknown_profile(prefix(), profile));
     return run(health_request, {}, *index, nullptr);
   }
 
@@ -145,8 +129,8 @@ class CredentialPool {
   /// Installs a new credential for `profile`: ready at once, its windows (the model windows
   /// too) cleared. Refused with Errc::invalid_credential when unusable.
   Result<void> set_credential(std::string_view profile, Credential credential) {
-    const auto index = find(profile);
-    if (!index) return unexpected(unknown_profile(profile));
+    const auto index = detail::find_profile(members_, profile);
+    if (!index) return unexpected(detail::unknown_profile(prefix(), profile));
     Member& m = *members_[*index];
     return driver_.replace(*m.seat, std::move(credential), [&m] {
       m.models.clear_all();
@@ -224,45 +208,7 @@ class CredentialPool {
   }
   [[nodiscard]] TimePoint now() const { return parts_.clock.now(); }
 
-  [[nodiscard]] std::optional<std::size_t> find(std::string_view profile) const noexcept {
-    const auto named = [&](const auto& m) { return m->options.profile == profile; };
-    const auto it = std::find_if(members_.begin(), members_.end(), named);
-    return it == members_.end() ? std::nullopt : std::optional{std::size_t(it - members_.begin())};
-  }
-  [[nodiscard]] Error unknown_profile(std::string_view profile) const {
-    return make_error(Errc::invalid_credential,
-                      prefix() + "has no profile named '" + std::string{profile} + "'");
-  }
-
-  // The one error of a call that no profile could serve, and its event.
-  Error all_out(typename Chooser::Outage out, TimePoint at,
-                const std::vector<std::pair<std::size_t, Error>>& seen) {
-    std::optional<Verdict> verdict;  // the last verdict this call saw
-    for (auto it = seen.rbegin(); it != seen.rend() && !verdict; ++it) verdict = it->second.verdict;
-    Error error =
-        detail::all_out<Chooser>(prefix(), members_, std::move(out), at, seen, std::move(verdict));
-    if constexpr (Driver::kObserving) {
-      parts_.observer.on_event(Event{.kind = EventKind::all_out,
-                                     .profile = options_.provider,
-                                     .fingerprint = {},
-                                     .generation = 0,
-                                     .verdict = error.verdict ? &*error.verdict : nullptr,
-                                     .until = error.until,
-                                     .detail = error.message});
-    }
-    return error;
-  }
-
-  // What a call keeps once a profile failed it: the profiles tried, their errors (for the one
-  // error of a call none could serve) and the one it fails over from. Made by the first
-  // failure, so that the common call, served by its first choice, makes none of it (issue 20:
-  // a pool's send costs what a single credential's does).
-  struct Rotation {
-    explicit Rotation(std::size_t n) : tried(n) {}
-    detail::TriedSet tried;
-    std::vector<std::pair<std::size_t, Error>> failures;
-    std::optional<std::size_t> from;
-  };
+  using Rotation = detail::Rotation;  // made by a call's first failure (pool/rotation.hpp)
 
   // `only`: the profile a probe() sends with, or kAny for the one the selection chooses (an
   // index, not an optional, which g++ kept testing in send()'s call).
@@ -298,7 +244,7 @@ class CredentialPool {
           *m.seat, request, call, panic || only != kAny, stream, at, answer, seen);
       if (next == Next::done || only != kAny) return answer;
       // The profile failed this request: the next one takes it.
-      failed(rotation, chosen, answer);
+      Rotation::fail(rotation, members_.size(), chosen, answer);
     }
   }
 
@@ -310,7 +256,10 @@ class CredentialPool {
     if (rotation != nullptr && rotation->from) [[unlikely]] {
       announce_failover(*rotation, m);
     }
-    if (panic) notify_current(m, EventKind::panic);
+    if (panic) [[unlikely]] {
+      const auto s = m.cell.snapshot();
+      driver_.notify(*m.seat, EventKind::panic, *s->token, nullptr, s->until);
+    }
     return m;
   }
 
@@ -327,7 +276,9 @@ class CredentialPool {
       panic = true;
       return out.panic;
     }
-    answer = unexpected(all_out(std::move(out), at(), rotation->failures));
+    answer = unexpected(detail::report_all_out<Chooser>(parts_.observer, options_.provider,
+                                                        prefix(), members_, std::move(out), at(),
+                                                        rotation->failures));
     return std::nullopt;
   }
 
@@ -335,20 +286,6 @@ class CredentialPool {
     detail::announce_failover(parts_.observer, *members_[*rotation.from], to,
                               rotation.failures.back().second);
     rotation.from.reset();
-  }
-
-  // Profile `chosen` failed the call with the error in `answer`.
-  [[gnu::noinline]] void failed(std::unique_ptr<Rotation>& rotation, std::size_t chosen,
-                                Result<Response>& answer) {
-    if (!rotation) rotation = std::make_unique<Rotation>(members_.size());
-    rotation->tried.insert(chosen);
-    rotation->from = chosen;
-    rotation->failures.emplace_back(chosen, std::move(answer.error()));
-  }
-
-  void notify_current(Member& m, EventKind kind) {
-    const auto s = m.cell.snapshot();
-    driver_.notify(*m.seat, kind, *s->token, nullptr, s->until);
   }
 
   Driver driver_;
