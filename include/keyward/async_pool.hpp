@@ -83,8 +83,10 @@ class AsyncPoolRoute {
     if (!choice) choice = pool_->panic_or_all_out(scope, rotation_, at, seen, panic_, answer);
     if (!choice) return false;
     chosen_ = *choice;
-    call_.emplace(pool_->driver_, pool_->options_, pool_->enter(chosen_, rotation_.get(), panic_),
-                  std::string_view{model_});
+    // A braced temporary, moved in: clang 14 has no parenthesized aggregate initialization.
+    call_.emplace(PoolCall<Driver>{pool_->driver_, pool_->options_,
+                                   pool_->enter(chosen_, rotation_.get(), panic_),
+                                   std::string_view{model_}});
     return true;
   }
   /// The chosen profile failed the call with the error in `answer`: the next one takes it.

@@ -68,6 +68,9 @@ struct PoolSetup {
       return json_response(it == s->status.end() ? 200 : it->second, "{}", std::move(headers));
     });
     options.provider = "example";
+    // A seed: an estimated window's jitter is drawn from it, so that the same windows end at
+    // the same time on every run (ThePanicRule... needs all three still running at +2 s).
+    options.credential.jitter_seed = 7;
     std::vector<Pool::Profile> profiles;
     for (const char* n : {"a", "b", "c"}) profiles.push_back({n, Credential::api_key(key_of(n))});
     pool = std::make_unique<Pool>(
