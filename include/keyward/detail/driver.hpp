@@ -247,14 +247,8 @@ class Driver {
         const Next next = attempt(seat, request, call, admission.ticket, at.read(), progress, force,
                                   stream, answer);
         if (next < Next::again) return next;
-        if (next == Next::wait) parts_.sleeper.sleep_for(progress.wait);
-        if (next == Next::refresh) {
-          auto r = refresh(seat, admission.ticket.generation, RefreshNeed::rejected, now());
-          if (!r) {
-            answer = unexpected(std::move(r).error());
-            return Next::rotate;
-          }
-          ++progress.replays;
+        if (!between(seat, admission.ticket.generation, next, progress, answer)) {
+          return Next::rotate;
         }
         continue;
       }
@@ -265,6 +259,22 @@ class Driver {
         return Next::rotate;
       }
     }
+  }
+
+  // Between an attempt and the next, in the blocking loop: the retry's wait, or the rejected
+  // generation's refresh (then the request is replayed); false, with the error in `answer`, when
+  // that refresh failed.
+  bool between(Seat& seat, std::uint64_t generation, Next next, Progress& progress,
+               Result<Response>& answer) {
+    if (next == Next::wait) parts_.sleeper.sleep_for(progress.wait);
+    if (next != Next::refresh) return true;
+    auto refreshed = refresh(seat, generation, RefreshNeed::rejected, now());
+    if (!refreshed) {
+      answer = unexpected(std::move(refreshed).error());
+      return false;
+    }
+    ++progress.replays;
+    return true;
   }
 
   // The seat's admission (see serve_inline()).
