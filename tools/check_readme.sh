@@ -5,8 +5,9 @@
 #   bash tools/check_readme.sh                  # README.md against examples/quickstart.cpp
 #   bash tools/check_readme.sh DOC SOURCE       # any other pair (tools/check_guides.sh uses it)
 #
-# Every non-blank line of DOC's ```cpp blocks, trimmed, must be a line of SOURCE; lines that name
-# the example's file (`// examples/...`) are skipped.
+# Every non-blank line of DOC's ```cpp blocks, trimmed, must be a line of SOURCE, or of the example
+# a block names on its first line (`// examples/NAME.cpp ...`: README.md's asynchronous block is
+# examples/async_quickstart.cpp's); lines that name an example's file are skipped.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 case $# in
@@ -20,18 +21,32 @@ esac
 [[ -f $doc ]] || { echo "no such document: $doc" >&2; exit 1; }
 [[ -f $source ]] || { echo "no such example: $source" >&2; exit 1; }
 trim() { sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'; }
-snippet=$(awk '/^```cpp$/{f=1; next} /^```$/{f=0} f' "$doc" | trim | grep -v '^$' | grep -v '^// examples/' || true)
+# One line per code line: the example it must come from, a tab, the line.
+snippet=$(awk -v default="$source" '
+  /^```cpp$/ { f = 1; first = 1; from = default; next }
+  /^```$/ { f = 0 }
+  !f { next }
+  { sub(/^[[:space:]]+/, ""); sub(/[[:space:]]+$/, "") }
+  $0 == "" { next }
+  first && match($0, /^\/\/ examples\/[^ ,:]+\.cpp/) { from = substr($0, 4, RLENGTH - 3) }
+  { first = 0 }
+  /^\/\/ examples\// { next }
+  { print from "\t" $0 }' "$doc")
 if [[ -z $snippet ]]; then
   echo "$doc has no \`\`\`cpp example" >&2
   exit 1
 fi
-source_lines=$(trim < "$source")
 missing=0
-while IFS= read -r line; do
-  if ! grep -qxF -- "$line" <<<"$source_lines"; then
-    echo "$doc line not found in $source: $line" >&2
+declare -A lines_of=()
+while IFS=$'\t' read -r from line; do
+  if [[ -z ${lines_of[$from]+set} ]]; then
+    [[ -f $from ]] || { echo "$doc names $from, which does not exist" >&2; exit 1; }
+    lines_of[$from]=$(trim <"$from")
+  fi
+  if ! grep -qxF -- "$line" <<<"${lines_of[$from]}"; then
+    echo "$doc line not found in $from: $line" >&2
     missing=1
   fi
 done <<<"$snippet"
-[ "$missing" -eq 0 ] && echo "$doc example matches $source"
+[ "$missing" -eq 0 ] && echo "$doc examples match ${!lines_of[*]}"
 exit "$missing"

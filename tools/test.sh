@@ -10,7 +10,8 @@
 #      examples/guides/*.cpp)
 #   2. asan preset (clang++, -Werror, ASan+UBSan; not -fsanitize=function, which clang 14 cannot
 #      emit for a coroutine: "Cannot represent a difference across sections"): build, ctest (no
-#      header check: steps 1 and 7 cover it); so the tests run under both compilers, one of them
+#      header check: steps 1 and 7 cover it; no examples: they run the library's code, which the
+#      tests run here, and step 1 runs them); so the tests run under both compilers, one of them
 #      sanitized
 #   3. tsan preset (g++, TSan): build, ctest, over the test files that start threads, processes or
 #      servers (KEYWARD_TESTS_THREADED_ONLY: a file that runs one thread cannot race); not the

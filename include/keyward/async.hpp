@@ -107,11 +107,9 @@ class AsyncCredential {
                   std::size_t blocking_threads = 2)
       : credential_(credential), home_(std::move(executor), blocking_threads) {}
   /// Completes operations on the transport's executor (`transport().get_executor()`).
-  explicit AsyncCredential(Credential& credential, std::size_t blocking_threads = 2) requires
-      requires(T& t) {
-    asio::any_io_executor{t.get_executor()};
-  } : AsyncCredential(credential, credential.transport().get_executor(), blocking_threads) {
-  }
+  explicit AsyncCredential(Credential& credential, std::size_t blocking_threads = 2)
+      : AsyncCredential(credential, detail::transport_executor(credential.transport()),
+                        blocking_threads) {}
   AsyncCredential(const AsyncCredential&) = delete;
   AsyncCredential& operator=(const AsyncCredential&) = delete;
   AsyncCredential(AsyncCredential&&) = delete;

@@ -121,10 +121,8 @@ class AsyncPool {
   AsyncPool(Pool& pool, asio::any_io_executor executor, std::size_t blocking_threads = 2)
       : pool_(pool), flights_(flights(pool.size())), home_(std::move(executor), blocking_threads) {}
   /// Completes operations on the transport's executor (`transport().get_executor()`).
-  explicit AsyncPool(Pool& pool, std::size_t blocking_threads = 2) requires requires(T& t) {
-    asio::any_io_executor{t.get_executor()};
-  } : AsyncPool(pool, pool.transport().get_executor(), blocking_threads) {
-  }
+  explicit AsyncPool(Pool& pool, std::size_t blocking_threads = 2)
+      : AsyncPool(pool, detail::transport_executor(pool.transport()), blocking_threads) {}
   AsyncPool(const AsyncPool&) = delete;
   AsyncPool& operator=(const AsyncPool&) = delete;
   AsyncPool(AsyncPool&&) = delete;

@@ -1,7 +1,8 @@
 // What the asynchronous faces (async.hpp, async_pool.hpp) share besides their operation
 // (detail/async_send.hpp): the threads that run what blocks by nature (detail::AsyncHome), a
 // seat's single-flight refresh as operations wait for it (detail::AsyncFlight: completions, not
-// threads; a waiter can leave it when cancelled), and a streaming caller's sink.
+// threads; a waiter can leave it when cancelled), a streaming caller's sink, and the transport's
+// executor as the faces' default.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -134,5 +135,16 @@ class AsyncHome {
   asio::any_io_executor executor_;
   asio::thread_pool blocking_;
 };
+
+/// The executor of `transport`, where a face completes its operations when not given one. Not a
+/// constraint on the faces' constructors: g++ 12 crashes (an internal compiler error) deducing a
+/// class's template arguments from a constructor with a requires-clause.
+template <class T>
+asio::any_io_executor transport_executor(T& transport) {
+  static_assert(
+      requires { asio::any_io_executor{transport.get_executor()}; },
+      "this transport has no get_executor(): pass the executor to complete on");
+  return transport.get_executor();
+}
 
 }  // namespace keyward::detail
