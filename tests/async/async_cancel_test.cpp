@@ -9,14 +9,11 @@
 #include <asio/cancellation_type.hpp>
 #include <asio/io_context.hpp>
 #include <chrono>
-#include <exception>
-#include <memory>
-#include <optional>
 #include <string>
 
 #include "keyward/async.hpp"
-#include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/resilient_credential.hpp"
+#include "support/async_setup.hpp"
 #include "support/fake_async_transport.hpp"
 #include "support/fake_clock.hpp"
 #include "support/fake_oauth_server.hpp"
@@ -28,45 +25,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// What a callback got.
-struct Got {
-  std::optional<Result<Response>> answer;
-  std::exception_ptr thrown;
-  /// The callback that fills it.
-  auto callback() {
-    return [this](std::exception_ptr e, Result<Response> r) {
-      thrown = e;
-      answer.emplace(std::move(r));
-    };
-  }
-  [[nodiscard]] bool cancelled() const {
-    return answer && !*answer && answer->error().code == Errc::cancelled;
-  }
-  [[nodiscard]] bool ok() const { return answer && *answer && (*answer)->status == 200; }
-};
-
-Request post() { return Request{.method = "POST", .url = std::string{kApiUrl}, .body = "{}"}; }
-
 // --- waiting for another operation's refresh ---------------------------------------------------
 
-using OAuthApi = ResilientCredential<FakeAsyncTransport, ObservedOAuthPolicies>;
-
-struct Expired {
-  FakeAsyncTransport transport;
-  FakeOAuthServer server{transport};
-  FakeClock clock;
-  std::unique_ptr<OAuthApi> credential;
-
+// Its access token rejected, its token call held until the test lets it go.
+struct Expired : AsyncOAuthSetup {
   Expired() {
-    auto [access, refresh] = server.login();
-    credential = std::make_unique<OAuthApi>(
-        transport, Credential::oauth(access, refresh, std::nullopt),
-        CredentialOptions{.profile = "async"},
-        Components<ObservedOAuthPolicies>{
-            .refresh = refresh::OAuth2RefreshToken{{.token_url = std::string{kTokenUrl},
-                                                    .client_id = "keyward-tests"}},
-            .clock = clock,
-            .sleeper = RecordingSleeper{clock}});
     server.expire_access_tokens();  // the first request's 401 asks for a refresh
     server.block_token_endpoint();  // held until the test lets it go
   }
@@ -90,8 +53,8 @@ TEST_P(AsyncCancelWaiter, AWaiterEndsAtOnceAndTheRefreshGoesOnForTheOther) {
   Got runner;
   Got waiter;
   asio::cancellation_signal cancel;
-  api.async_send(post(), runner.callback());
-  api.async_send(post(), asio::bind_cancellation_slot(cancel.slot(), waiter.callback()));
+  api.async_send(api_post(), runner.callback());
+  api.async_send(api_post(), asio::bind_cancellation_slot(cancel.slot(), waiter.callback()));
   io.poll();  // both rejected: the first refreshes (held), the second waits for it
   ASSERT_FALSE(waiter.answer.has_value());
   cancel.emit(GetParam());
@@ -117,8 +80,8 @@ TEST_P(AsyncCancelWaiter, TheOperationRunningTheRefreshEndsAtOnceAndTheOtherIsSe
   Got runner;
   Got waiter;
   asio::cancellation_signal cancel;
-  api.async_send(post(), asio::bind_cancellation_slot(cancel.slot(), runner.callback()));
-  api.async_send(post(), waiter.callback());
+  api.async_send(api_post(), asio::bind_cancellation_slot(cancel.slot(), runner.callback()));
+  api.async_send(api_post(), waiter.callback());
   io.poll();
   cancel.emit(GetParam());
   io.poll();
@@ -132,7 +95,7 @@ TEST_P(AsyncCancelWaiter, TheOperationRunningTheRefreshEndsAtOnceAndTheOtherIsSe
   EXPECT_EQ(setup.server.token_calls(), 1U);
   // The credential serves the next request with the refreshed token, without another refresh.
   Got next;
-  api.async_send(post(), next.callback());
+  api.async_send(api_post(), next.callback());
   io.restart();
   io.run();
   EXPECT_TRUE(next.ok());
@@ -167,7 +130,7 @@ TEST(AsyncCancelTest, ARetrysTimerIsCancelledAtOnce) {
   AsyncCredential api{credential, io.get_executor(), 1};
   Got got;
   asio::cancellation_signal cancel;
-  api.async_send(post(), asio::bind_cancellation_slot(cancel.slot(), got.callback()));
+  api.async_send(api_post(), asio::bind_cancellation_slot(cancel.slot(), got.callback()));
   io.poll();  // sent, answered 503: waits 30 s on a timer
   ASSERT_EQ(transport.count(std::string{kApiUrl}), 1U);
   ASSERT_FALSE(got.answer.has_value());
@@ -200,9 +163,9 @@ TEST(AsyncCancelTest, ACancelledExchangeEndsTheSendAndHandsItsProbeBack) {
   AsyncCredential api{credential, io.get_executor(), 1};
   const auto send = [&](Got& got, asio::cancellation_signal* cancel = nullptr) {
     if (cancel != nullptr) {
-      api.async_send(post(), asio::bind_cancellation_slot(cancel->slot(), got.callback()));
+      api.async_send(api_post(), asio::bind_cancellation_slot(cancel->slot(), got.callback()));
     } else {
-      api.async_send(post(), got.callback());
+      api.async_send(api_post(), got.callback());
     }
   };
 

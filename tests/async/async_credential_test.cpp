@@ -23,41 +23,16 @@
 #include <vector>
 
 #include "keyward/async.hpp"
-#include "keyward/refresh/oauth2_refresh_token.hpp"
 #include "keyward/resilient_credential.hpp"
+#include "support/async_setup.hpp"
 #include "support/fake_async_transport.hpp"
-#include "support/fake_clock.hpp"
 #include "support/fake_oauth_server.hpp"
 #include "support/policies.hpp"
 
 namespace keyward::testing {
 namespace {
 
-using Api = ResilientCredential<FakeAsyncTransport, ObservedOAuthPolicies>;
-
-struct AsyncSetup {
-  FakeAsyncTransport transport;
-  FakeOAuthServer server{transport};
-  FakeClock clock;
-  RecordingObserver observer;
-  std::unique_ptr<Api> credential;
-
-  AsyncSetup() {
-    auto [access, refresh] = server.login();
-    credential = std::make_unique<Api>(
-        transport, Credential::oauth(access, refresh, std::nullopt),
-        CredentialOptions{.profile = "async"},
-        Components<ObservedOAuthPolicies>{
-            .refresh = refresh::OAuth2RefreshToken{{.token_url = std::string{kTokenUrl},
-                                                    .client_id = "keyward-tests"}},
-            .clock = clock,
-            .sleeper = RecordingSleeper{clock},
-            .observer = observer});
-  }
-  static Request post() {
-    return Request{.method = "POST", .url = std::string{kApiUrl}, .body = "{}"};
-  }
-};
+using AsyncSetup = AsyncOAuthSetup;
 
 TEST(AsyncCredentialTest, ACallbackGetsTheResponseNeverInsideAsyncSend) {
   AsyncSetup setup;
@@ -66,7 +41,7 @@ TEST(AsyncCredentialTest, ACallbackGetsTheResponseNeverInsideAsyncSend) {
   bool returned = false;
   bool called_inside = false;
   std::optional<Result<Response>> got;
-  api.async_send(AsyncSetup::post(), [&](std::exception_ptr thrown, Result<Response> answer) {
+  api.async_send(api_post(), [&](std::exception_ptr thrown, Result<Response> answer) {
     called_inside = !returned;
     EXPECT_FALSE(thrown);
     got = std::move(answer);
@@ -103,13 +78,13 @@ TEST(AsyncCredentialTest, UseAwaitableUseFutureAndDeferredAllComplete) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        Result<Response> answer = co_await api.async_send(AsyncSetup::post(), asio::use_awaitable);
+        Result<Response> answer = co_await api.async_send(api_post(), asio::use_awaitable);
         awaited = answer ? answer->status : -1;
       },
       asio::detached);
-  auto future = api.async_send(AsyncSetup::post(), asio::use_future);
+  auto future = api.async_send(api_post(), asio::use_future);
   int deferred_status = 0;
-  auto op = api.async_send(AsyncSetup::post(), asio::experimental::deferred);
+  auto op = api.async_send(api_post(), asio::experimental::deferred);
   std::move(op)([&](std::exception_ptr, Result<Response> answer) {
     deferred_status = answer ? answer->status : -1;
   });
@@ -133,7 +108,7 @@ TEST(AsyncCredentialTest, ManyOperationsOnOneThreadShareOneRefreshAndTheLoopNeve
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-          auto answer = co_await api.async_send(AsyncSetup::post(), asio::use_awaitable);
+          auto answer = co_await api.async_send(api_post(), asio::use_awaitable);
           if (answer && answer->status == 200) ++served;
         },
         asio::detached);
@@ -170,12 +145,12 @@ TEST(AsyncCredentialTest, BlockingAndAsynchronousCallersShareOneRefresh) {
   asio::io_context io;
   AsyncCredential api{*setup.credential, io.get_executor(), 2};
   std::thread blocking{[&] {
-    auto answer = setup.credential->send(AsyncSetup::post());
+    auto answer = setup.credential->send(api_post());
     EXPECT_TRUE(answer && answer->status == 200);
   }};
   std::atomic<int> served{0};
   for (int i = 0; i < 20; ++i) {
-    api.async_send(AsyncSetup::post(), [&](std::exception_ptr, Result<Response> answer) {
+    api.async_send(api_post(), [&](std::exception_ptr, Result<Response> answer) {
       if (answer && answer->status == 200) ++served;
     });
   }
@@ -211,12 +186,12 @@ TEST(AsyncCredentialTest, WhatAnObserverThrowsReachesTheCallerAndTheNextSendProc
   asio::io_context io;
   AsyncCredential api{credential, io.get_executor(), 1};
   *observer.armed = true;
-  auto first = api.async_send(AsyncSetup::post(), asio::use_future);
+  auto first = api.async_send(api_post(), asio::use_future);
   io.run();
   EXPECT_THROW(static_cast<void>(first.get()), std::runtime_error);
   *observer.armed = false;
   io.restart();
-  auto second = api.async_send(AsyncSetup::post(), asio::use_future);
+  auto second = api.async_send(api_post(), asio::use_future);
   io.run();
   auto answer = second.get();
   ASSERT_TRUE(answer) << answer.error().message;

@@ -11,15 +11,14 @@
 #include <asio/io_context.hpp>
 #include <asio/use_future.hpp>
 #include <chrono>
-#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "keyward/pool.hpp"
+#include "support/async_setup.hpp"
 #include "support/fake_async_transport.hpp"
 #include "support/fake_clock.hpp"
 #include "support/holding_async_transport.hpp"
@@ -89,17 +88,11 @@ struct PoolSetup {
   /// async_send() through `api`, run to completion.
   Result<Response> send(AsyncPool<HoldingAsyncTransport, ObservedPolicies>& api,
                         RequestScope scope = {}) {
-    std::optional<Result<Response>> answer;
-    std::exception_ptr thrown;
-    api.async_send(Request{.method = "POST", .url = kUrl, .body = "{}"}, scope,
-                   [&](std::exception_ptr e, Result<Response> r) {
-                     thrown = e;
-                     answer.emplace(std::move(r));
-                   });
+    Got got;
+    api.async_send(Request{.method = "POST", .url = kUrl, .body = "{}"}, scope, got.callback());
     io.restart();
     io.run();
-    if (thrown) std::rethrow_exception(thrown);
-    return std::move(*answer);
+    return got.take();
   }
 };
 
@@ -186,18 +179,14 @@ TEST(AsyncPoolTest, CancellingACallEndsItWithoutFailingOver) {
   AsyncPool api{*s.pool, s.io.get_executor(), 1};
   s.transport.hold(true);
   asio::cancellation_signal cancel;
-  std::optional<Result<Response>> got;
-  api.async_send(
-      Request{.method = "POST", .url = kUrl, .body = "{}"},
-      asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr, Result<Response> r) {
-        got.emplace(std::move(r));
-      }));
+  Got got;
+  api.async_send(Request{.method = "POST", .url = kUrl, .body = "{}"},
+                 asio::bind_cancellation_slot(cancel.slot(), got.callback()));
   s.io.poll();
   ASSERT_EQ(s.transport.held(), 1);
   cancel.emit(asio::cancellation_type::terminal);
   s.io.run();
-  ASSERT_TRUE(got && !*got);
-  EXPECT_EQ(got->error().code, Errc::cancelled);
+  EXPECT_TRUE(got.cancelled());
   EXPECT_EQ(s.observer.count(EventKind::failover), 0U);
   s.transport.hold(false);
   ASSERT_TRUE(s.send(api));

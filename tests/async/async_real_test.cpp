@@ -21,7 +21,6 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +33,7 @@
 #include "keyward/resilient_credential.hpp"
 #include "keyward/transport/async_curl.hpp"
 #include "support/http_servers.hpp"
+#include "support/server_loop.hpp"
 #include "support/transports.hpp"
 
 namespace keyward::testing {
@@ -78,12 +78,10 @@ class Ticker {
   bool stopped_ = false;
 };
 
-class AsyncRealTest : public ::testing::Test {
+class AsyncRealTest : public ServerLoopTest {
  protected:
-  // Declared first: they outlive the loop and the transport's connections.
-  ProviderServer server;
+  // Declared before the credential: outlives the transport's connections.
   ProviderServer elsewhere;  // another origin, for redirects
-  asio::io_context io;
   std::unique_ptr<Api> credential;
   std::unique_ptr<AsyncApi> api;
 
@@ -110,13 +108,6 @@ class AsyncRealTest : public ::testing::Test {
     request.body =
         stream ? R"({"model":"claude-test","stream":true})" : R"({"model":"claude-test"})";
     return request;
-  }
-
-  // Runs the loop until `done` holds (or 3 s pass, which fails the test that waits).
-  void run_until(const std::function<bool()>& done) {
-    const auto give_up = Clock::now() + 3s;
-    while (!done() && Clock::now() < give_up) io.run_one_for(50ms);
-    io.restart();
   }
 
   // Completes `start(handler)` on the loop and returns what the handler got.

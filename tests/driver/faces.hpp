@@ -29,7 +29,7 @@
 
 #include "keyward/async.hpp"
 #include "keyward/async_pool.hpp"
-#include "support/fake_async_transport.hpp"
+#include "support/async_setup.hpp"
 #define KEYWARD_TEST_ASYNC 1
 #endif
 #include "support/fake_oauth_server.hpp"
@@ -39,10 +39,11 @@
 
 namespace keyward::testing {
 
-/// The single credential.
-struct Single {
+/// The single credential on transport `Tr`.
+template <class Tr>
+struct SingleOn {
   template <class P = ObservedPolicies>
-  using Subject = ResilientCredential<FakeTransport, P>;
+  using Subject = ResilientCredential<Tr, P>;
 
   /// Built from `credential`, with `options` (named after its profile) and `parts`, in `store`.
   template <class P = ObservedPolicies>
@@ -82,6 +83,9 @@ struct Single {
   /// The code of the error a request gets when the credential cannot serve it: its own.
   static constexpr Errc out(Errc own) noexcept { return own; }
 };
+
+/// The single credential.
+struct Single : SingleOn<FakeTransport> {};
 
 /// A pool of one profile on transport `Tr`. Its panic rule is off: it is selection
 /// (pool_test.cpp), and with it a pool of one probes an estimated window early by design
@@ -149,39 +153,15 @@ struct PoolOfOne : PoolOfOneOn<FakeTransport> {};
 /// caller's thread), run to completion.
 template <class Api>
 Result<Response> run_to_completion(asio::io_context& io, Api& api, const Request& request) {
-  std::optional<Result<Response>> answer;
-  std::exception_ptr thrown;
-  api.async_send(request, [&](std::exception_ptr e, Result<Response> r) {
-    thrown = e;
-    answer.emplace(std::move(r));
-  });
+  Got got;
+  api.async_send(request, got.callback());
   io.run();
-  if (thrown) std::rethrow_exception(thrown);
-  return std::move(*answer);
+  return got.take();
 }
 
 /// The single credential's asynchronous face (async.hpp): each send is an async_send() on an
 /// io_context of its own, run to completion; the rest is the credential's own API.
-struct AsyncSingle : Single {
-  template <class P = ObservedPolicies>
-  using Subject = ResilientCredential<FakeAsyncTransport, P>;
-
-  template <class P = ObservedPolicies>
-  static std::unique_ptr<Subject<P>> build(const FakeTransport& transport,
-                                           const Credential& credential, CredentialOptions options,
-                                           Components<P> parts, typename P::Store store = {}) {
-    parts.store = std::move(store);
-    return std::make_unique<Subject<P>>(transport, credential, std::move(options),
-                                        std::move(parts));
-  }
-  template <class P = ObservedPolicies>
-  static std::unique_ptr<Subject<P>> build_stored(const FakeTransport& transport,
-                                                  const StoredCredential& loaded,
-                                                  CredentialOptions options, Components<P> parts,
-                                                  typename P::Store store) {
-    parts.store = std::move(store);
-    return std::make_unique<Subject<P>>(transport, loaded, std::move(options), std::move(parts));
-  }
+struct AsyncSingle : SingleOn<FakeAsyncTransport> {
   template <class S>
   static Result<Response> send(S& subject, const Request& request) {
     asio::io_context io;

@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -394,7 +396,8 @@ struct ProviderServer::State {
   }
 };
 
-ProviderServer::ProviderServer() : state_(std::make_shared<State>()) {
+ProviderServer::ProviderServer(std::chrono::seconds keep_alive)
+    : state_(std::make_shared<State>()) {
   auto& server = state_->server;
   State* state = state_.get();
   server.Post("/v1/messages",
@@ -403,7 +406,7 @@ ProviderServer::ProviderServer() : state_(std::make_shared<State>()) {
              [state](const httplib::Request& q, httplib::Response& r) { state->api(q, r); });
   server.Post("/v1/oauth/token",
               [state](const httplib::Request& q, httplib::Response& r) { state->token(q, r); });
-  server.set_keep_alive_timeout(1);
+  server.set_keep_alive_timeout(static_cast<time_t>(keep_alive.count()));
   server.set_tcp_nodelay(true);  // no 40 ms wait for a delayed ACK between head and body
   port_ = server.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("ProviderServer: could not bind 127.0.0.1");

@@ -64,8 +64,9 @@ struct Received {
 /// A provider API and token endpoint on 127.0.0.1.
 class ProviderServer {
  public:
-  /// Starts serving; throws std::runtime_error when no port can be bound.
-  ProviderServer();
+  /// Starts serving; closes a connection idle for `keep_alive`; throws std::runtime_error when
+  /// no port can be bound.
+  explicit ProviderServer(std::chrono::seconds keep_alive = std::chrono::seconds{1});
   ProviderServer(const ProviderServer&) = delete;
   ProviderServer& operator=(const ProviderServer&) = delete;
   ProviderServer(ProviderServer&&) = delete;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "support/http_servers.hpp"
+#include "support/server_loop.hpp"
 #include "support/transports.hpp"
 
 namespace keyward::testing {
@@ -35,12 +36,8 @@ using namespace std::chrono_literals;
 using transport::AsyncCurl;
 using Clock = std::chrono::steady_clock;
 
-class AsyncCurlTest : public ::testing::Test {
+class AsyncCurlTest : public ServerLoopTest {
  protected:
-  // Declared first: outlives the io_context and the transports' connections.
-  ProviderServer server;
-  asio::io_context io;
-
   AsyncCurl make(transport::HttpOptions options = test_http_options()) {
     return AsyncCurl{io.get_executor(), std::move(options)};
   }
@@ -57,13 +54,6 @@ class AsyncCurlTest : public ::testing::Test {
     request.headers.set("content-type", "application/json");
     request.body = R"({"model":"claude-test","stream":true})";
     return request;
-  }
-
-  // Runs the loop until `done` holds (or 3 s pass, which fails the test that waits).
-  void run_until(const std::function<bool()>& done) {
-    const auto give_up = Clock::now() + 3s;
-    while (!done() && Clock::now() < give_up) io.run_one_for(50ms);
-    io.restart();
   }
 
   // Sends `request` and runs the loop until its handler was called.
