@@ -13,6 +13,10 @@
 #                    no GTest or Google Benchmark searched;
 # and for both, tests/cmake_import is built and run against the prefix with CMake
 # (find_package) and with Make (pkg-config, the README's flag lines).
+#
+# KEYWARD_INSTALL_COPY=DIR makes the fresh copy in DIR (a new directory) and leaves it there, with
+# the tools preset built in it: tools/test.sh hands it to tools/check_package.sh, whose
+# install-deb-tools block then packages that build instead of building the tool again.
 set -euo pipefail
 
 # shellcheck source=tools/lib.sh
@@ -39,12 +43,14 @@ run_readme_block() {
   keyward_banner "README block $name, run as written in a fresh copy (prefix $prefix)"
   printf '%s\n' "$block" | sed 's/^/  $ /'
   # CMAKE_BUILD_PARALLEL_LEVEL sets the -j of `cmake --build` without changing the command.
-  (cd "$scratch/src" && CMAKE_BUILD_PARALLEL_LEVEL=$JOBS bash -euxo pipefail -c "$block")
+  (cd "$src" && CMAKE_BUILD_PARALLEL_LEVEL=$JOBS bash -euxo pipefail -c "$block")
 }
 
 keyward_banner "fresh copy of the source tree"
-keyward_source_copy "$scratch/src"
-echo "$(find "$scratch/src" -type f | wc -l) files in $scratch/src"
+src=${KEYWARD_INSTALL_COPY:-$scratch/src}
+[[ ! -e $src ]] || keyward_die "KEYWARD_INSTALL_COPY=$src exists: name a new directory"
+keyward_source_copy "$src"
+echo "$(find "$src" -type f | wc -l) files in $src"
 
 # --- everything: headers, CMake package, keyward.pc, the tool ---------------------------------
 full=$scratch/full
@@ -54,7 +60,7 @@ for f in include/keyward/keyward.hpp share/cmake/keyward/keywardConfig.cmake \
   [[ -f $full/$f ]] || keyward_die "install-full did not install $f"
 done
 # The tool's CMake target is named as its binary: a user's `--target keyward` builds it.
-(cd "$scratch/src" && cmake --build --preset tools --target keyward >/dev/null) ||
+(cd "$src" && cmake --build --preset tools --target keyward >/dev/null) ||
   keyward_die "cmake --build --preset tools --target keyward failed: the tool's target is not" \
     "named keyward"
 echo "cmake --build --preset tools --target keyward: ok"
@@ -72,7 +78,7 @@ for f in include/keyward/keyward.hpp share/cmake/keyward/keywardConfig.cmake \
 done
 [[ ! -e $headers/bin ]] || keyward_die "install-headers installed $(ls "$headers/bin")"
 build_dir=$(keyward_readme_block install-headers | sed -n 's/^cmake --install \([^ ]*\) .*$/\1/p')
-cache=$scratch/src/$build_dir/CMakeCache.txt
+cache=$src/$build_dir/CMakeCache.txt
 [[ -n $build_dir && -f $cache ]] || keyward_die "install-headers left no CMakeCache.txt in '$build_dir'"
 echo "headers build: $cache"
 if grep -E '^(GTest|GMock|benchmark|Python3)_' "$cache"; then

@@ -19,6 +19,8 @@
 #   4. the source tarball (`cpack --preset source`): every file of the tree and nothing of
 #      build/ or .git; unpacked, it configures and installs;
 #   5. both packages removed again (also when a step fails), leaving none of their files behind.
+# KEYWARD_PACKAGE_COPY=DIR runs it all in DIR, a fresh copy tools/check_install.sh made and built
+# the tools preset in (KEYWARD_INSTALL_COPY; tools/test.sh does so: one build of the tool for both).
 set -euo pipefail
 
 # shellcheck source=tools/lib.sh
@@ -68,9 +70,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-keyward_banner "fresh copy of the source tree"
-keyward_source_copy "$scratch/src"
-src=$scratch/src
+if [[ -n ${KEYWARD_PACKAGE_COPY:-} ]]; then
+  # A fresh copy tools/check_install.sh made (KEYWARD_INSTALL_COPY) and built the tools preset
+  # in, as the README's install-full block does: the blocks below run in it as written, and
+  # `cmake --build --preset tools` finds the tool built.
+  src=$KEYWARD_PACKAGE_COPY
+  [[ -f $src/build/tools/CMakeCache.txt ]] ||
+    keyward_die "KEYWARD_PACKAGE_COPY=$src: no tools preset build in it (tools/check_install.sh)"
+  keyward_banner "the fresh copy tools/check_install.sh built the tool in: $src"
+else
+  keyward_banner "fresh copy of the source tree"
+  keyward_source_copy "$scratch/src"
+  src=$scratch/src
+fi
 
 # --- 1. the README's steps -----------------------------------------------------------------
 block=$(keyward_readme_block install-deb)

@@ -46,7 +46,8 @@
 #  12. packages (tools/check_package.sh): the README's .deb block run as written (cpack, apt-get
 #      install), the same consumers against the installed package; keyward-tools (the tool's
 #      .deb, `cpack --preset debs`) checked, installed with dpkg -i and its `keyward` run; the
-#      source tarball; both packages are removed again
+#      source tarball; both packages are removed again. Run in step 11's fresh copy, whose
+#      Release build of the tool (the README's install-full block) it packages
 # and ends with "N passed, 0 failed".
 set -euo pipefail
 
@@ -253,13 +254,17 @@ KEYWARD_TOOL=$PWD/build/dev/tools/cli/keyward bash tools/openclaw/proof.sh \
 end_step
 
 # ---------------------------------------------------------------------------------------------
+# The two steps share one fresh copy of the tree, and so one Release build of the tool: the
+# install step builds it as the README's install-full block says, the packages step packages it.
+install_copy=$(mktemp -d "${TMPDIR:-/tmp}/keyward-copy.XXXXXX")
+trap 'rc=$?; rm -rf "$install_copy"; on_exit "$rc"' EXIT
 begin_step "install (README steps, consumers)"
-JOBS=$JOBS bash tools/check_install.sh
+JOBS=$JOBS KEYWARD_INSTALL_COPY=$install_copy/src bash tools/check_install.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------
 begin_step "packages (.debs, source tarball)"
-JOBS=$JOBS bash tools/check_package.sh
+JOBS=$JOBS KEYWARD_PACKAGE_COPY=$install_copy/src bash tools/check_package.sh
 end_step
 
 # ---------------------------------------------------------------------------------------------

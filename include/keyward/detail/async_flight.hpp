@@ -5,7 +5,9 @@
 // executor as the faces' default.
 #pragma once
 
+#include <algorithm>
 #include <asio/any_io_executor.hpp>
+#include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 #include <atomic>
 #include <cstddef>
@@ -92,18 +94,41 @@ class AsyncFlight {
     const std::lock_guard lock{mutex_};
     return running_;
   }
-  /// Ends the flight with `outcome`: every waiting operation is resumed with it.
-  void land(const Refreshed& outcome) {
-    std::vector<std::pair<std::uint64_t, Waiter>> waiters;
+  /// Ends the flight with `outcome`: every waiting operation is resumed with it, kResumeBatch at
+  /// a time. Each batch is a handler posted to `pace` (the face's executor) after the one before
+  /// has posted its resumptions, so that the loop runs its timers and sockets between batches:
+  /// 10,000 waiters resumed at once would hold a loop for as long as they all take to run.
+  void land(const Refreshed& outcome, const asio::any_io_executor& pace) {
+    auto landing = std::make_shared<Landing>(outcome);
     {
       const std::lock_guard lock{mutex_};
       running_ = false;
-      waiters.swap(waiters_);
+      landing->waiters.swap(waiters_);
     }
-    for (auto& waiter : waiters) waiter.second(outcome);
+    resume(std::move(landing), pace);
   }
 
+  /// How many waiters one handler of land() resumes.
+  static constexpr std::size_t kResumeBatch = 32;
+
  private:
+  struct Landing {
+    explicit Landing(const Refreshed& landed) : outcome(landed) {}
+    Refreshed outcome;
+    std::vector<std::pair<std::uint64_t, Waiter>> waiters;
+    std::size_t next = 0;
+  };
+
+  static void resume(std::shared_ptr<Landing> landing, const asio::any_io_executor& pace) {
+    const std::size_t end = std::min(landing->waiters.size(), landing->next + kResumeBatch);
+    for (; landing->next < end; ++landing->next) {
+      landing->waiters[landing->next].second(landing->outcome);
+    }
+    if (landing->next == landing->waiters.size()) return;
+    asio::post(
+        pace, [landing = std::move(landing), pace]() mutable { resume(std::move(landing), pace); });
+  }
+
   std::mutex mutex_;
   bool running_ = false;
   std::atomic<std::uint64_t> last_id_{0};

@@ -377,14 +377,14 @@ class AsyncSend {
       });
     }
     if (!flight.join(id, std::move(resume))) return;
-    asio::post(home_->blocking(), [&driver, &seat, &flight, seen, need] {
+    asio::post(home_->blocking(), [&driver, &seat, &flight, seen, need, home = home_] {
       Refreshed outcome;
       try {
         outcome.result = driver.refresh(seat, seen, need, driver.now());
       } catch (...) {
         outcome.thrown = std::current_exception();
       }
-      flight.land(outcome);
+      flight.land(outcome, home->executor());
     });
   }
 
