@@ -53,7 +53,18 @@ INSTRUCTION_TARGETS = {
     "stream_scan": ("classify::Anthropic on a healthy stream / one memchr over it",
                     "classify_stream", "memchr_stream", 3.0, "BM_Classify_Anthropic_Stream_2xx",
                     "BM_Classify_Baseline_MemchrStream_2xx"),
+    # Issue 23: an asynchronous send over a loopback server (bench/async_bench.cpp), keyward
+    # (AsyncCredential over transport::AsyncCurl) against a careful hand-written asio + curl-multi
+    # client doing the same request. No Google Benchmark counterpart: callgrind only.
+    "async_send": ("keyward async send / hand-written asio + curl-multi, loopback server",
+                   "async_send_keyward", "async_send_handwritten", 1.2, None, None),
 }
+
+# Targets the library misses today, enforced at a ceiling until it meets them (the table shows the
+# target, and the ceiling beside it): a regression fails CI meanwhile. The asynchronous send's
+# count also moves by a few percent between runs (it does real I/O: how the loop's wake-ups fall,
+# what malloc finds free; bench/run keeps the median of three), which the ceiling leaves room for.
+CEILINGS = {"async_send": 1.35}
 
 # The instruction targets the short pass fails on. Every target is on, including those the
 # library misses today: remove a key here to report a target without failing on it.
@@ -71,6 +82,8 @@ CASES = {
     **{f"send_pool_{n}_{sel}": f"pool of {n} API keys, {sel}, empty body"
        for sel in SELECTIONS for n in (1, 128)},
     "classify_stream": "classify::Anthropic on a healthy 200 stream",
+    "async_send_handwritten": "hand-written asio + curl-multi client, one send over loopback",
+    "async_send_keyward": "keyward AsyncCredential + AsyncCurl, one send over loopback",
     "memchr_stream": "one memchr over the same stream, for a byte it does not hold",
 }
 
@@ -95,6 +108,39 @@ def load_instr(path):
                 case, small, large, step, size = line.split()
                 instr[case] = ((int(large) - int(small)) / int(step), int(size))
     return instr
+
+
+def load_async_allocs(path):
+    """case -> (global operator new calls per send, handler-allocator calls per send), from
+    keyward_async_bench --allocs."""
+    out = {}
+    if path:
+        with open(path) as f:
+            for line in f:
+                case, news, handler = line.split()
+                out[case] = (float(news), float(handler))
+    return out
+
+
+def async_alloc_results(allocs):
+    """(description, measured, required, met, enforced) for the asynchronous send's allocations."""
+    if not allocs:
+        return []
+    hand = allocs.get("async_send_handwritten")
+    alone = allocs.get("async_send_transport")
+    kw = allocs.get("async_send_keyward")
+    if not (hand and alone and kw):
+        return [("allocations of an asynchronous send", "not measured", "measured", False, True)]
+    return [
+        # What the operation allocates goes through its handler's allocator: its State, once.
+        ("async send: calls to the completion handler's allocator per send (the operation's "
+         "state)", f"{kw[1]:g}", "1", abs(kw[1] - 1.0) < 1e-9, True),
+        # Reported: the transport's own count moves with how the loop's wake-ups fall (each wait
+        # on a socket copies its strand executor), between about 15 and 28 per send.
+        ("async send: global allocations per send, keyward / AsyncCurl alone / hand-written "
+         "(requests' own left out)", f"{kw[0]:g} / {alone[0]:g} / {hand[0]:g}",
+         "keyward <= hand-written + handler's", kw[0] <= hand[0] + kw[1] + 1e-6, False),
+    ]
 
 
 def ns(run):
@@ -126,9 +172,12 @@ def instruction_results(instr):
     return out
 
 
-def check(runs, instr):
+def check(runs, instr, async_allocs=None):
     """The deterministic targets: failures here fail CI."""
     failures = []
+    for desc, measured, required, met, enforced in async_alloc_results(async_allocs or {}):
+        if enforced and not met:
+            failures.append(f"{desc}: {measured} (required {required})")
     for name, run in sorted(runs.items()):
         keyward_read = (name.startswith("BM_Acquire_Keyward") or
                         name.startswith("BM_Acquire_InTurn/") or name.startswith("BM_Select") or
@@ -161,9 +210,12 @@ def check(runs, instr):
         failures.append(f"BM_Refresh_Storm: {storm['refresh_calls']:g} refreshes per storm, not 1")
     if instr:
         for key, desc, ratio, target, limit, met, enforced in instruction_results(instr):
+            measured = "not measured" if ratio is None else f"{ratio:.2f}x"
+            if key in CEILINGS and (ratio is None or ratio > CEILINGS[key]):
+                failures.append(f"instructions, {desc}: {measured} (target {target}x, missed; "
+                                f"fails above its ceiling {CEILINGS[key]:.2f}x)")
             if not enforced or met:
                 continue
-            measured = "not measured" if ratio is None else f"{ratio:.2f}x"
             failures.append(f"instructions, {desc}: {measured} (target {target}x, fails above "
                             f"{limit:.2f}x)")
     return failures
@@ -269,7 +321,13 @@ COMPILE_UNITS = {
 }
 
 
-def markdown(context, runs, instr, profiles, steps, compile_times=()):
+def enforced_cell(key, enforced):
+    if enforced:
+        return "yes"
+    return f"at its ceiling, {CEILINGS[key]}x" if key in CEILINGS else "no"
+
+
+def markdown(context, runs, instr, profiles, steps, compile_times=(), async_allocs=None):
     lines = []
     add = lines.append
     add("# keyward benchmark results")
@@ -308,7 +366,10 @@ def markdown(context, runs, instr, profiles, steps, compile_times=()):
         _, _, _, _, num, den = INSTRUCTION_TARGETS[key]
         add(f"| {desc} | {fmt_ratio(ratio)} | <= {target}x (gate {limit:.2f}x) | "
             f"{'yes' if met else 'NO'} | {fmt_ratio(time_ratio(runs, num, den, 1))} | "
-            f"{fmt_ratio(time_ratio(runs, num, den, 2))} | {'yes' if enforced else 'no'} |")
+            f"{fmt_ratio(time_ratio(runs, num, den, 2))} | {enforced_cell(key, enforced)} |")
+    for desc, measured, required, met, enforced in async_alloc_results(async_allocs or {}):
+        add(f"| {desc} | {measured} | {required} | {'yes' if met else 'NO'} | | | "
+            f"{'yes' if enforced else 'no'} |")
     failures = check(runs, {})
     hot = [f for f in failures if "on the hot path" in f]
     add(f"| allocations per read (every BM_Acquire_Keyward*, BM_Acquire_InTurn, BM_Select*) | "
@@ -364,7 +425,10 @@ def markdown(context, runs, instr, profiles, steps, compile_times=()):
             "(`GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=...`): callgrind counts every byte "
             "they move as one instruction, which would weigh the transport's copy of a 14 KB body "
             "ten times what it costs and hide keyward's share; the vector loop glibc uses "
-            "instead is counted as it runs.")
+            "instead is counted as it runs. The `async_send_*` cases are `keyward_async_bench`'s "
+            "(bench/async_bench.cpp): one send at a time over a kept-alive connection to "
+            "`keyward_bench_server`, a process of its own; real I/O moves their counts by a few "
+            "percent between runs, so bench/run keeps the median of three.")
         add("")
         add("| case | what | instructions | ratio | added | body bytes | bytes per instruction |")
         add("|---|---|---|---|---|---|---|")
@@ -552,9 +616,11 @@ def main():
     parser.add_argument("--profiles", help="the callgrind profiles, CASE.N.out")
     parser.add_argument("--markdown")
     parser.add_argument("--compile", help="bench/run's compile_times.txt")
+    parser.add_argument("--async-allocs", help="keyward_async_bench --allocs's output")
     args = parser.parse_args()
     context, runs = load(args.results)
     instr = load_instr(args.instr)
+    async_allocs = load_async_allocs(args.async_allocs)
     steps = {}
     if args.instr:
         with open(args.instr) as f:
@@ -569,15 +635,23 @@ def main():
             counts = (f"{instr[case][0]:.0f} / {instr[base][0]:.0f}"
                       if case in instr and base in instr else "not measured")
             flag = "ok  " if met else ("FAIL" if enforced else "miss")
+            gate = ("" if enforced else f", enforced at its ceiling {CEILINGS[key]}x"
+                    if key in CEILINGS else ", not enforced")
             print(f"  {flag} {desc}: {fmt_ratio(ratio)} ({counts}; target {target}x, gate "
-                  f"{limit:.2f}x{'' if enforced else ', not enforced'})")
+                  f"{limit:.2f}x{gate})")
         for case in ("classify_stream", "memchr_stream"):
             if case in instr:
                 per_op, size = instr[case]
                 print(f"       {CASES[case]}: {size / per_op:.2f} bytes per instruction "
                       f"({per_op:.0f} instructions for {size} bytes)")
+    for desc, measured, required, met, enforced in async_alloc_results(async_allocs):
+        flag = "ok  " if met else ("FAIL" if enforced else "miss")
+        print(f"  {flag} {desc}: {measured} (required {required}"
+              f"{'' if enforced else ', not enforced'})")
     print("timing ratios (reported, not enforced: shared machines are noisy):")
     for key, (desc, _, _, target, num, den) in INSTRUCTION_TARGETS.items():
+        if num is None:
+            continue
         print(f"       {desc}: {fmt_ratio(time_ratio(runs, num, den, 1))} at 1 thread, "
               f"{fmt_ratio(time_ratio(runs, num, den, 2))} at 2 (target {target}x)")
     for desc, measured, target, met, _ in timing_targets(runs):
@@ -591,16 +665,16 @@ def main():
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(markdown(context, runs, instr, args.profiles, steps,
-                             load_compile_times(args.compile)) + "\n")
+                             load_compile_times(args.compile), async_allocs) + "\n")
         print(f"wrote {args.markdown}")
 
-    failures = check(runs, instr) if args.check else []
+    failures = check(runs, instr, async_allocs) if args.check else []
     for failure in failures:
         print(f"FAIL {failure}")
     if args.profiles and instr:
         for key, desc, ratio, target, limit, met, enforced in instruction_results(instr):
             _, case, base, _, _, _ = INSTRUCTION_TARGETS[key]
-            if enforced and not met and case in instr and base in instr:
+            if (enforced or key in CEILINGS) and not met and case in instr and base in instr:
                 print(f"  what {case} adds to {base}'s {instr[base][0]:.0f} instructions "
                       f"(self, per operation):")
                 for cost, name in added_costs(args.profiles, steps, case, base, top=6):

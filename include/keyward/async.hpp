@@ -133,8 +133,7 @@ class AsyncCredential {
   template <class Sink, class Token>
   requires AsyncStreamingTransport<T> && std::is_invocable_r_v<bool, Sink&, std::string_view>
   auto async_send_stream(Request request, Sink sink, Token&& token) {
-    return detail::async_send(home_, std::move(request),
-                              std::make_unique<detail::HeldSink<Sink>>(std::move(sink)), route(),
+    return detail::async_send(home_, std::move(request), std::move(sink), route(),
                               std::forward<Token>(token));
   }
 

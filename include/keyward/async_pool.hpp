@@ -149,9 +149,8 @@ class AsyncPool {
   template <class Sink, class Token>
   requires AsyncStreamingTransport<T> && std::is_invocable_r_v<bool, Sink&, std::string_view>
   auto async_send_stream(Request request, Sink sink, const RequestScope& scope, Token&& token) {
-    return detail::async_send(home_, std::move(request),
-                              std::make_unique<detail::HeldSink<Sink>>(std::move(sink)),
-                              route(scope), std::forward<Token>(token));
+    return detail::async_send(home_, std::move(request), std::move(sink), route(scope),
+                              std::forward<Token>(token));
   }
 
   /// async_send_stream() for a request that names no model or session.

@@ -38,9 +38,10 @@ class SinkBase {
   virtual StreamAttempt& attempt() noexcept = 0;
 };
 
-/// SinkBase for a sink of type Sink.
+/// SinkBase for a sink of type Sink (allocated through the operation's handler's allocator:
+/// detail/async_alloc.hpp).
 template <class Sink>
-class HeldSink final : public SinkBase {
+class HeldSink : public SinkBase {
  public:
   /// Holds `sink`.
   explicit HeldSink(Sink sink) : sink_(std::move(sink)), stream_(sink_) {}

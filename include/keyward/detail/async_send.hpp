@@ -21,6 +21,7 @@
 #include <asio/compose.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -34,6 +35,7 @@
 #include "keyward/async_transport.hpp"
 #include "keyward/clock.hpp"
 #include "keyward/credential_store.hpp"
+#include "keyward/detail/async_alloc.hpp"
 #include "keyward/detail/async_flight.hpp"
 #include "keyward/detail/driver.hpp"
 #include "keyward/detail/redirect.hpp"
@@ -70,13 +72,14 @@ class AsyncSend {
                                          false)) claim;  ///< The claim.
   };
 
-  /// What an operation keeps between its steps (one allocation; nothing moves).
+  /// What an operation keeps between its steps: one allocation, through the completion
+  /// handler's allocator (detail/async_alloc.hpp), made when it starts; nothing moves.
   struct State {
     /// The request to send, for a streamed one its sink, and the seats it goes to.
-    State(Request r, std::unique_ptr<SinkBase> s, Route seats)
+    State(Request r, HandlerOwned<SinkBase> s, Route seats)
         : request(std::move(r)), sink(std::move(s)), route(std::move(seats)) {}
     Request request;                            ///< The caller's request.
-    std::unique_ptr<SinkBase> sink;             ///< The caller's sink, when it streams.
+    HandlerOwned<SinkBase> sink;                ///< The caller's sink, when it streams.
     Route route;                                ///< The seat serving it, and how it is chosen.
     Result<Response> answer{NoResponseYet{}};   ///< What the caller gets.
     Progress progress{};                        ///< Replays, retries, refresh tried.
@@ -96,11 +99,12 @@ class AsyncSend {
   };
 
   /// The operation with `state`, on `home`'s executor and threads.
-  AsyncSend(AsyncHome& home, std::unique_ptr<State> state) noexcept
+  AsyncSend(AsyncHome& home, HandlerOwned<State> state) noexcept
       : home_(&home), s_(std::move(state)) {}
 
-  /// Starts (posted, so it never completes inside async_send()): a terminal or partial
-  /// cancellation ends it (a retry or a refresh may have happened by then).
+  /// Starts (posted through the handler's executor, so it never completes inside
+  /// async_send()): a terminal or partial cancellation ends it (a retry or a refresh may have
+  /// happened by then).
   template <class Self>
   void operator()(Self& self) {
     if (!std::exchange(started_, true)) {
@@ -205,7 +209,7 @@ class AsyncSend {
   // Runs `work` (returning a StoreDone) on the face's threads; resumes with what it returned.
   template <class Self, class Work>
   void off_loop(Self& self, Work work) {
-    auto held = std::make_shared<Self>(std::move(self));
+    auto held = std::allocate_shared<Self>(allocator_for<Self>(self), std::move(self));
     asio::post(home_->blocking(), [held, work = std::move(work)]() mutable {
       StoreDone done;
       try {
@@ -364,7 +368,7 @@ class AsyncSend {
     Seat& seat = s_->route.seat();
     AsyncFlight& flight = s_->route.flight();
     auto slot = self.get_cancellation_state().slot();
-    auto held = std::make_shared<Self>(std::move(self));
+    auto held = std::allocate_shared<Self>(allocator_for<Self>(self), std::move(self));
     AsyncFlight::Waiter resume = [held](const Refreshed& outcome) {
       Self& op = *held;
       asio::post(asio::get_associated_executor(op),
@@ -404,7 +408,7 @@ class AsyncSend {
   }
 
   AsyncHome* home_;
-  std::unique_ptr<State> s_;
+  HandlerOwned<State> s_;
   bool started_ = false;
   bool completing_ = false;
 };
@@ -412,16 +416,32 @@ class AsyncSend {
 /// What an asynchronous send completes with: an exception a policy threw, or the send's Result.
 using AsyncSendSignature = void(std::exception_ptr, Result<Response>);
 
-/// Starts an AsyncSend of `request` (streamed into `sink` when set) over `route`, completing
-/// through `token` (on `home`'s executor unless the token names another).
-template <class Route, class Token>
-auto async_send(AsyncHome& home, Request request, std::unique_ptr<SinkBase> sink, Route route,
-                Token&& token) {
-  using Op = AsyncSend<Route>;
-  auto state =
-      std::make_unique<typename Op::State>(std::move(request), std::move(sink), std::move(route));
-  return asio::async_compose<Token, AsyncSendSignature>(Op{home, std::move(state)}, token,
-                                                        home.executor());
+/// Starts an AsyncSend for a completion handler: its State allocated through the handler's
+/// allocator (detail/async_alloc.hpp), as asio's composed operations allocate theirs.
+template <class Route>
+struct InitiateSend {
+  AsyncHome* home;  ///< The face's executor and threads.
+  /// Composes the operation of `request`, `sink` (nullptr: none) and `route` for `handler`.
+  template <class Handler, class Sink>
+  void operator()(Handler&& handler, Request request, Sink sink, Route route) const {
+    using Op = AsyncSend<Route>;
+    HandlerOwned<SinkBase> held;
+    if constexpr (!std::is_same_v<Sink, std::nullptr_t>) {
+      held = allocate_for<HeldSink<Sink>, SinkBase>(handler, std::move(sink));
+    }
+    auto state = allocate_for<typename Op::State>(handler, std::move(request), std::move(held),
+                                                  std::move(route));
+    asio::async_compose<std::decay_t<Handler>, AsyncSendSignature>(Op{*home, std::move(state)},
+                                                                   handler, home->executor());
+  }
+};
+
+/// Starts an AsyncSend of `request` (streamed into `sink` unless it is nullptr) over `route`,
+/// completing through `token` (on `home`'s executor unless the token names another).
+template <class Route, class Sink, class Token>
+auto async_send(AsyncHome& home, Request request, Sink sink, Route route, Token&& token) {
+  return asio::async_initiate<Token, AsyncSendSignature>(
+      InitiateSend<Route>{&home}, token, std::move(request), std::move(sink), std::move(route));
 }
 
 }  // namespace keyward::detail
