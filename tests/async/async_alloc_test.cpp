@@ -3,7 +3,8 @@
 // transport's, a send allocates nothing from the global heap once the loop's thread is warm.
 //
 // This file replaces the global operator new and delete (malloc and free underneath, counting
-// per thread), for the whole test executable: the count is what the assertions read.
+// per thread), for its whole executable: the count is what the assertions read. It is built
+// alone (keyward_alloc_tests, tests/CMakeLists.txt), not into keyward_tests.
 #include <gtest/gtest.h>
 
 #include <asio/any_io_executor.hpp>

@@ -100,7 +100,8 @@ class AsyncFlight {
   /// has posted its resumptions, so that the loop runs its timers and sockets between batches:
   /// 10,000 waiters resumed at once would hold a loop for as long as they all take to run.
   void land(const Refreshed& outcome, const asio::any_io_executor& pace) {
-    auto landing = std::make_shared<Landing>(outcome);
+    auto landing = std::make_shared<Landing>();
+    landing->outcome = outcome;
     {
       const std::lock_guard lock{mutex_};
       running_ = false;
@@ -114,7 +115,6 @@ class AsyncFlight {
 
  private:
   struct Landing {
-    explicit Landing(const Refreshed& landed) : outcome(landed) {}
     Refreshed outcome;
     std::vector<std::pair<std::uint64_t, Waiter>> waiters;
     std::size_t next = 0;
