@@ -146,17 +146,10 @@ class AsyncCurl {
     auto op = std::make_unique<Operation<std::decay_t<Handler>>>(request, multi->options(), stream,
                                                                  std::forward<Handler>(handler));
     op->id = multi->next_id();
-    auto refused = op->exchange.judge();
     op->connect(multi);
     std::unique_ptr<detail::CurlOperation> erased = std::move(op);
-    // Posted either way: the handler is never called from inside async_send().
-    if (refused) {
-      asio::post(multi->strand(),
-                 [erased = std::move(erased), failure = std::move(*refused)]() mutable {
-                   erased->complete(unexpected(std::move(failure)));
-                 });
-      return;
-    }
+    // The URL is judged on the strand (start()): the handler is never called from inside
+    // async_send().
     asio::post(multi->strand(),
                [multi, erased = std::move(erased)]() mutable { multi->start(std::move(erased)); });
   }

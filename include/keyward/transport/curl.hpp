@@ -68,11 +68,12 @@ class Curl {
       if (!shared_->idle.empty()) {
         Handle handle = std::move(shared_->idle.back());
         shared_->idle.pop_back();
-        curl_easy_reset(handle.get());  // keeps the handle's open connections
-        return handle;
+        return handle;  // configured still: each exchange sets what it may change
       }
     }
-    return Handle{curl_easy_init()};
+    Handle handle{curl_easy_init()};
+    if (handle) detail::CurlExchange::configure(handle.get(), shared_->options);
+    return handle;
   }
 
   void give_back(Handle handle) {
@@ -84,7 +85,8 @@ class Curl {
 
   TransportResult perform(const Request& request, StreamHandler* handler) {
     detail::CurlExchange exchange{request, shared_->options, handler};
-    if (auto refused = exchange.judge()) return unexpected(std::move(*refused));
+    std::shared_ptr<const detail::JudgedUrl> judged;
+    if (auto refused = exchange.judge(judged)) return unexpected(std::move(*refused));
     Handle handle = take();
     if (!handle) return unexpected(TransportFailure{TransportErrc::other, "curl_easy_init failed"});
     if (auto failed = exchange.attach(handle.get())) return unexpected(std::move(*failed));

@@ -78,6 +78,21 @@ inline TransportFailure curl_failure(CURLcode code, const char* detail_text) {
   }
 }
 
+/// Frees a libcurl URL handle.
+struct CurlUrlDeleter {
+  /// curl_url_cleanup().
+  void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
+};
+
+/// A URL a transport accepted (CurlExchange::judge()), kept while an exchange uses it: libcurl
+/// reads its URL handle once the transfer starts.
+struct JudgedUrl {
+  std::string text{};                            ///< The URL as the request gave it.
+  bool https = false;                            ///< Its scheme is https.
+  ProxyChoice proxy{};                           ///< The proxy for it (options.hpp).
+  std::unique_ptr<CURLU, CurlUrlDeleter> url{};  ///< libcurl's handle, built from keyward's parse.
+};
+
 /// One request's exchange through an easy handle: judge() it, attach() it to a handle, let
 /// libcurl run it, detach() it, and finish() with libcurl's code. Its callbacks point at this
 /// object, which therefore never moves; the request and the handler outlive it.
@@ -92,9 +107,16 @@ class CurlExchange {
   CurlExchange& operator=(CurlExchange&&) = delete;
   ~CurlExchange() = default;
 
-  /// Judges the URL once (detail/url_parts.hpp: https, or plain http to a loopback host) and the
-  /// proxy (options.hpp); the refusal when the request may not go, nothing when it may.
-  std::optional<TransportFailure> judge() {
+  /// Judges the URL (detail/url_parts.hpp: https, or plain http to a loopback host) and the
+  /// proxy (options.hpp), or takes `last`'s verdict when `last` judged the same URL under the
+  /// same options (a transport's own cache; `last` becomes this URL's); the refusal when the
+  /// request may not go, nothing when it may.
+  std::optional<TransportFailure> judge(std::shared_ptr<const JudgedUrl>& last) {
+    if (last && last->text == request_.url) {
+      url_ = last;
+      return std::nullopt;
+    }
+    auto judged = std::make_shared<JudgedUrl>();
     const auto parts = keyward::detail::split_url(request_.url);
     if (!parts) {
       return TransportFailure{
@@ -105,48 +127,61 @@ class CurlExchange {
       return TransportFailure{TransportErrc::other,
                               "refused URL: plain http is spoken only to a loopback host"};
     }
-    https_ = parts->https;
-    proxy_ = choose_proxy(options_.proxy, parts->https);
-    if (!proxy_.problem.empty()) {
-      return TransportFailure{TransportErrc::other, "refused proxy: " + proxy_.problem};
+    judged->https = parts->https;
+    judged->proxy = choose_proxy(options_.proxy, parts->https);
+    if (!judged->proxy.problem.empty()) {
+      return TransportFailure{TransportErrc::other, "refused proxy: " + judged->proxy.problem};
     }
-    url_ = url_of(*parts);
-    if (!url_) return TransportFailure{TransportErrc::other, "libcurl refused the URL's parts"};
+    judged->url = url_of(*parts);
+    if (!judged->url)
+      return TransportFailure{TransportErrc::other, "libcurl refused the URL's parts"};
+    judged->text = request_.url;
+    url_ = judged;
+    last = std::move(judged);
     return std::nullopt;
   }
 
-  /// Sets every option of this exchange on `h` (a fresh or curl_easy_reset() handle), after
-  /// judge() accepted it; the failure when the header list cannot be built.
-  std::optional<TransportFailure> attach(CURL* h) {
-    curl_set(h, CURLOPT_CURLU, url_.get());  // libcurl gets keyward's parts, never the text
-    curl_set(h, CURLOPT_PROTOCOLS_STR, https_ ? "https" : "http");
-    curl_set(h, CURLOPT_PROXY, proxy_.url.c_str());  // "" disables every proxy, the environment's
-    if (!proxy_.bypass.empty()) curl_set(h, CURLOPT_NOPROXY, proxy_.bypass.c_str());
+  /// Sets on a fresh easy handle the options every exchange under `options` shares; a kept
+  /// handle has them still (Curl and AsyncCurl keep a handle without curl_easy_reset()).
+  static void configure(CURL* h, const HttpOptions& options) noexcept {
     curl_set(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_set(h, CURLOPT_NOSIGNAL, 1L);
     curl_set(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_set(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!options_.ca_file.empty()) curl_set(h, CURLOPT_CAINFO, options_.ca_file.c_str());
-    curl_set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-    curl_set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(exchange_.total().count()));
-    curl_set(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_body_bytes));
-    curl_set(h, CURLOPT_ERRORBUFFER, error_text_.data());
+    if (!options.ca_file.empty()) curl_set(h, CURLOPT_CAINFO, options.ca_file.c_str());
+    curl_set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+    curl_set(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_body_bytes));
     curl_set(h, CURLOPT_HEADERFUNCTION, &CurlExchange::on_header);
-    curl_set(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
     curl_set(h, CURLOPT_WRITEFUNCTION, &CurlExchange::on_body);
+  }
+
+  /// Sets every option of this exchange that another exchange may have set otherwise on `h`
+  /// (configure()d), after judge() accepted it; the failure when the header list cannot be built.
+  std::optional<TransportFailure> attach(CURL* h) {
+    curl_set(h, CURLOPT_CURLU, url_->url.get());  // libcurl gets keyward's parts, never the text
+    curl_set(h, CURLOPT_PROTOCOLS_STR, url_->https ? "https" : "http");
+    // "" disables every proxy, the environment's.
+    curl_set(h, CURLOPT_PROXY, url_->proxy.url.c_str());
+    curl_set(h, CURLOPT_NOPROXY,
+             url_->proxy.bypass.empty() ? static_cast<const char*>(nullptr)
+                                        : url_->proxy.bypass.c_str());
+    curl_set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(exchange_.total().count()));
+    curl_set(h, CURLOPT_ERRORBUFFER, error_text_.data());
+    curl_set(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
     curl_set(h, CURLOPT_WRITEDATA, static_cast<void*>(this));
     set_method(h);
     bool listed = append("Expect:");  // no 100-continue round trip for small bodies
+    std::string field;
     for (const auto& [name, value] : request_.headers) {
       // "name;" is libcurl's way to send a field with an empty value.
-      std::string field{name};
+      field.assign(name);
       if (value.empty()) {
         field += ';';
       } else {
         field += ": ";
         field += value;
       }
-      listed = listed && append(field);
+      listed = listed && append(field.c_str());
     }
     if (!listed) return TransportFailure{TransportErrc::other, "out of memory"};
     curl_set(h, CURLOPT_HTTPHEADER, fields_.get());
@@ -178,14 +213,9 @@ class CurlExchange {
   struct ListDeleter {
     void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
   };
-  struct UrlDeleter {
-    void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
-  };
-  using Url = std::unique_ptr<CURLU, UrlDeleter>;
-
   // libcurl's URL handle built from keyward's parse, part by part: libcurl never reads the text.
-  static Url url_of(const keyward::detail::UrlParts& parts) {
-    Url url{curl_url()};
+  static std::unique_ptr<CURLU, CurlUrlDeleter> url_of(const keyward::detail::UrlParts& parts) {
+    std::unique_ptr<CURLU, CurlUrlDeleter> url{curl_url()};
     if (!url) return url;
     const std::string host{parts.host};
     const std::string port = std::to_string(parts.port);
@@ -204,26 +234,29 @@ class CurlExchange {
     return url;
   }
 
-  bool append(const std::string& line) {
-    curl_slist* grown = curl_slist_append(fields_.get(), line.c_str());
+  bool append(const char* line) {
+    curl_slist* grown = curl_slist_append(fields_.get(), line);
     if (grown == nullptr) return false;
     (void)fields_.release();
     fields_.reset(grown);
     return true;
   }
 
-  // The method, and the body for those that carry one.
+  // The method, and the body for those that carry one; first what another method set undone
+  // (libcurl's defaults: a GET without a body).
   void set_method(CURL* h) const {
-    if (request_.method == "GET") {
-      curl_set(h, CURLOPT_HTTPGET, 1L);
-    } else if (request_.method == "HEAD") {
-      curl_set(h, CURLOPT_NOBODY, 1L);
-    } else {
-      curl_set(h, CURLOPT_CUSTOMREQUEST, request_.method.c_str());
-      if (!request_.body.empty() || request_.method == "POST" || request_.method == "PUT") {
-        curl_set(h, CURLOPT_POSTFIELDS, request_.body.data());
-        curl_set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()));
-      }
+    curl_set(h, CURLOPT_POSTFIELDS, static_cast<const char*>(nullptr));
+    curl_set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(-1));
+    curl_set(h, CURLOPT_HTTPGET, 1L);  // also clears NOBODY
+    if (request_.method == "GET" || request_.method == "HEAD") {
+      curl_set(h, CURLOPT_CUSTOMREQUEST, static_cast<const char*>(nullptr));
+      if (request_.method == "HEAD") curl_set(h, CURLOPT_NOBODY, 1L);
+      return;
+    }
+    curl_set(h, CURLOPT_CUSTOMREQUEST, request_.method.c_str());
+    if (!request_.body.empty() || request_.method == "POST" || request_.method == "PUT") {
+      curl_set(h, CURLOPT_POSTFIELDS, request_.body.data());
+      curl_set(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()));
     }
   }
 
@@ -265,9 +298,7 @@ class CurlExchange {
   const HttpOptions& options_;
   Exchange exchange_;
   bool in_head_ = true;
-  bool https_ = false;
-  ProxyChoice proxy_{};
-  Url url_{};
+  std::shared_ptr<const JudgedUrl> url_{};
   std::unique_ptr<curl_slist, ListDeleter> fields_{};
   std::array<char, CURL_ERROR_SIZE> error_text_{};
 };

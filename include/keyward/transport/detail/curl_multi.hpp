@@ -99,8 +99,10 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   /// A new operation's id.
   std::uint64_t next_id() noexcept { return next_id_.fetch_add(1) + 1; }
 
-  /// On the strand: adds `op` to the multi handle, or completes it with why it cannot be.
+  /// On the strand: judges `op`'s URL and adds it to the multi handle, or completes it with why
+  /// it cannot be.
   void start(std::unique_ptr<CurlOperation> op) {
+    if (auto refused = op->exchange.judge(last_url_)) return op->complete(unexpected(*refused));
     if (shut_ || multi_ == nullptr) {
       return op->complete(unexpected(TransportFailure{
           multi_ == nullptr ? TransportErrc::other : TransportErrc::cancelled,
@@ -113,10 +115,6 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
     }
     if (auto failed = op->exchange.attach(handle.get())) return op->complete(unexpected(*failed));
     CURL* h = handle.get();
-    curl_set(h, CURLOPT_OPENSOCKETFUNCTION, &CurlMulti::on_open);
-    curl_set(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(this));
-    curl_set(h, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close);
-    curl_set(h, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(this));
     curl_set(h, CURLOPT_PRIVATE, static_cast<void*>(op.get()));
     op->handle = std::move(handle);
     if (const CURLMcode code = curl_multi_add_handle(multi_, h); code != CURLM_OK) {
@@ -167,11 +165,21 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
     }
   };
 
+  // A kept handle (configured still: each exchange sets what it may change), or a new one.
   CurlHandle take_idle() {
-    if (idle_.empty()) return CurlHandle{curl_easy_init()};
-    CurlHandle handle = std::move(idle_.back());
-    idle_.pop_back();
-    curl_easy_reset(handle.get());
+    if (!idle_.empty()) {
+      CurlHandle handle = std::move(idle_.back());
+      idle_.pop_back();
+      return handle;
+    }
+    CurlHandle handle{curl_easy_init()};
+    CURL* h = handle.get();
+    if (h == nullptr) return handle;
+    CurlExchange::configure(h, options_);
+    curl_set(h, CURLOPT_OPENSOCKETFUNCTION, &CurlMulti::on_open);
+    curl_set(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(this));
+    curl_set(h, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close);
+    curl_set(h, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(this));
     return handle;
   }
 
@@ -327,6 +335,7 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
   std::unordered_map<std::uint64_t, std::unique_ptr<CurlOperation>> ops_;
   std::vector<CurlHandle> idle_;
+  std::shared_ptr<const JudgedUrl> last_url_;  // the last URL accepted, judged once
   std::atomic<std::uint64_t> next_id_{0};
   bool shut_ = false;
   bool dying_ = false;
