@@ -78,9 +78,8 @@ inline TransportFailure curl_failure(CURLcode code, const char* detail_text) {
   }
 }
 
-/// Frees a libcurl URL handle.
+/// Frees a libcurl URL handle (curl_url_cleanup()).
 struct CurlUrlDeleter {
-  /// curl_url_cleanup().
   void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
 };
 
@@ -108,15 +107,13 @@ class CurlExchange {
   ~CurlExchange() = default;
 
   /// Judges the URL (detail/url_parts.hpp: https, or plain http to a loopback host) and the
-  /// proxy (options.hpp), or takes `last`'s verdict when `last` judged the same URL under the
-  /// same options (a transport's own cache; `last` becomes this URL's); the refusal when the
-  /// request may not go, nothing when it may.
+  /// proxy (options.hpp), or takes the verdict `last` (a transport's cache, which then holds
+  /// this URL's) gave the same URL; the refusal when the request may not go, nothing when it may.
   std::optional<TransportFailure> judge(std::shared_ptr<const JudgedUrl>& last) {
     if (last && last->text == request_.url) {
       url_ = last;
       return std::nullopt;
     }
-    auto judged = std::make_shared<JudgedUrl>();
     const auto parts = keyward::detail::split_url(request_.url);
     if (!parts) {
       return TransportFailure{
@@ -127,17 +124,18 @@ class CurlExchange {
       return TransportFailure{TransportErrc::other,
                               "refused URL: plain http is spoken only to a loopback host"};
     }
-    judged->https = parts->https;
-    judged->proxy = choose_proxy(options_.proxy, parts->https);
+    auto judged = std::make_shared<JudgedUrl>(
+        JudgedUrl{request_.url, parts->https, choose_proxy(options_.proxy, parts->https), {}});
     if (!judged->proxy.problem.empty()) {
       return TransportFailure{TransportErrc::other, "refused proxy: " + judged->proxy.problem};
     }
     judged->url = url_of(*parts);
-    if (!judged->url)
+    if (!judged->url) {
       return TransportFailure{TransportErrc::other, "libcurl refused the URL's parts"};
-    judged->text = request_.url;
+    }
     url_ = judged;
-    last = std::move(judged);
+    // A proxy from the environment is read again for every request.
+    if (options_.proxy.kind != Proxy::Kind::from_environment) last = std::move(judged);
     return std::nullopt;
   }
 
@@ -160,11 +158,9 @@ class CurlExchange {
   std::optional<TransportFailure> attach(CURL* h) {
     curl_set(h, CURLOPT_CURLU, url_->url.get());  // libcurl gets keyward's parts, never the text
     curl_set(h, CURLOPT_PROTOCOLS_STR, url_->https ? "https" : "http");
-    // "" disables every proxy, the environment's.
-    curl_set(h, CURLOPT_PROXY, url_->proxy.url.c_str());
-    curl_set(h, CURLOPT_NOPROXY,
-             url_->proxy.bypass.empty() ? static_cast<const char*>(nullptr)
-                                        : url_->proxy.bypass.c_str());
+    curl_set(h, CURLOPT_PROXY, url_->proxy.url.c_str());  // "" disables every proxy, the env's
+    const std::string& bypass = url_->proxy.bypass;
+    curl_set(h, CURLOPT_NOPROXY, bypass.empty() ? nullptr : bypass.c_str());
     curl_set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(exchange_.total().count()));
     curl_set(h, CURLOPT_ERRORBUFFER, error_text_.data());
     curl_set(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
@@ -173,14 +169,9 @@ class CurlExchange {
     bool listed = append("Expect:");  // no 100-continue round trip for small bodies
     std::string field;
     for (const auto& [name, value] : request_.headers) {
-      // "name;" is libcurl's way to send a field with an empty value.
       field.assign(name);
-      if (value.empty()) {
-        field += ';';
-      } else {
-        field += ": ";
-        field += value;
-      }
+      field += value.empty() ? ";" : ": ";  // "name;": libcurl's way to send an empty value
+      field += value;
       listed = listed && append(field.c_str());
     }
     if (!listed) return TransportFailure{TransportErrc::other, "out of memory"};
