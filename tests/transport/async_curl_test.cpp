@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -326,6 +327,36 @@ TEST_F(AsyncCurlTest, AsyncSendWorksFromOtherThreads) {
   EXPECT_EQ(done.load(), kThreads * kEach);
   EXPECT_EQ(ok.load(), kThreads * kEach);
   for (const auto& failure : failures) ADD_FAILURE() << failure;
+}
+
+// A kept easy handle keeps its options (no curl_easy_reset()): each request sets its own URL,
+// method and body, so none of the previous request's carries over, on the async and the
+// synchronous face alike.
+TEST_F(AsyncCurlTest, AKeptHandleCarriesNoMethodBodyOrUrlOverToTheNextRequest) {
+  AsyncCurl transport = make();
+  Request post = stream_request();
+  post.body = R"({"model":"claude-test"})";
+  Request get = api_request();
+  Request head = api_request();
+  head.method = "HEAD";
+  for (const bool async : {true, false}) {
+    const std::size_t first = server.received().size();
+    for (const Request* request : {&post, &get, &head, &get, &post}) {
+      const auto response = async ? send(transport, *request) : transport.send(*request);
+      ASSERT_TRUE(response) << response.error().message;
+      EXPECT_EQ(response->body.empty(), request == &head) << request->method;
+    }
+    const auto received = server.received();
+    ASSERT_EQ(received.size(), first + 5U);
+    const std::array<std::string, 5> methods{"POST", "GET", "HEAD", "GET", "POST"};
+    for (std::size_t i = 0; i < 5; ++i) {
+      const Received& got = received[first + i];
+      EXPECT_EQ(got.method, methods[i]) << i;
+      EXPECT_EQ(got.path, i % 4 == 0 ? "/v1/messages" : "/v1/models") << i;
+      EXPECT_EQ(got.body, i % 4 == 0 ? post.body : "") << i;
+      EXPECT_EQ(got.remote_port, received[first].remote_port) << i;  // one kept connection
+    }
+  }
 }
 
 TEST_F(AsyncCurlTest, SendIsSynchronousToo) {
