@@ -13,6 +13,13 @@
 #include "support/http_servers.hpp"
 #include "support/transports.hpp"
 
+#ifdef KEYWARD_TEST_ASYNC_CURL
+#include <asio/io_context.hpp>
+#include <chrono>
+
+#include "keyward/transport/async_curl.hpp"
+#endif
+
 namespace keyward::testing {
 namespace {
 
@@ -113,6 +120,42 @@ TEST(CurlProxyTest, AProxyOnLoopbackChosenFromTheEnvironmentIsUsed) {
   ASSERT_TRUE(response) << response.error().message;
   EXPECT_EQ(response->status, 404);
   EXPECT_TRUE(origin.received().empty());
+}
+#endif
+
+#ifdef KEYWARD_TEST_ASYNC_CURL
+// AsyncCurl keeps its verdict on a URL it saw last, but not the proxy the environment names: that
+// is read again for every request, as transport::Curl reads it.
+TEST(AsyncCurlProxyTest, TheEnvironmentsProxyIsReadAgainForARepeatedUrl) {
+  ProviderServer origin;
+  ProviderServer proxy;
+  const std::vector<std::pair<std::string, std::string>> unset{
+      {"http_proxy", ""}, {"all_proxy", ""}, {"ALL_PROXY", ""}, {"no_proxy", ""}, {"NO_PROXY", ""}};
+  const ScopedEnv none{unset};
+  auto options = test_http_options();
+  options.proxy = transport::Proxy::from_environment();
+  asio::io_context io;
+  transport::AsyncCurl transport{io.get_executor(), options};
+  const Request request{.method = "GET", .url = origin.origin() + "/v1/models"};
+  const auto send = [&] {
+    std::optional<TransportResult> out;
+    transport.async_send(request, [&](TransportResult result) {
+      out.emplace(std::move(result));
+      io.stop();
+    });
+    io.restart();
+    io.run_for(std::chrono::seconds{2});
+    return out;
+  };
+  const auto direct = send();
+  ASSERT_TRUE(direct && *direct) << (direct ? direct->error().message : "no answer");
+  EXPECT_EQ(origin.received().size(), 1U);
+  const ScopedEnv through{{{"http_proxy", proxy.origin()}}};
+  const auto proxied = send();
+  // The proxy (a server that routes no absolute-form target) answered; the origin saw no more.
+  ASSERT_TRUE(proxied && *proxied) << (proxied ? proxied->error().message : "no answer");
+  EXPECT_EQ((*proxied)->status, 404);
+  EXPECT_EQ(origin.received().size(), 1U);
 }
 #endif
 
