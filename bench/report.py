@@ -61,15 +61,17 @@ INSTRUCTION_TARGETS = {
 }
 
 # Targets the library misses today, enforced at a ceiling until it meets them (the table shows the
-# target, and the ceiling beside it): a regression fails CI meanwhile. The asynchronous send's
-# count also moves by a few percent between runs (it does real I/O: how the loop's wake-ups fall,
-# what malloc finds free; bench/run keeps the median of three), which the ceiling leaves room for.
-CEILINGS = {"async_send": 1.35}
+# target, and the ceiling beside it): a regression fails CI meanwhile. None today.
+CEILINGS: dict[str, float] = {}
 
 # The instruction targets the short pass fails on. Every target is on, including those the
 # library misses today: remove a key here to report a target without failing on it.
 ENFORCED = ["send_empty", "send_message", "send_embeddings", "send_stream", "acquire", "in_turn",
-            "stream_scan", *(f"pool_{n}_{sel}" for sel in SELECTIONS for n in (1, 128))]
+            "stream_scan", *(f"pool_{n}_{sel}" for sel in SELECTIONS for n in (1, 128)),
+            # Its count moves by a few percent between runs (real I/O: how the loop's wake-ups
+            # fall, what malloc finds free; bench/run keeps the median of three), well inside the
+            # gate's margin: 1.05x measured.
+            "async_send"]
 
 # What each instruction case measures, for the tables.
 CASES = {
