@@ -214,6 +214,74 @@ TEST_F(AsyncCurlTest, ACancelledExchangeEndsCancelledDropsItsConnectionAndTheNex
   EXPECT_NE(received[1].remote_port, received[0].remote_port);  // a new connection
 }
 
+// libcurl is handed no more transfers to one origin than it may run (curl_multi.hpp): the rest
+// wait in the transport's own queue, where a request's total timeout still ends it on time and a
+// cancellation takes it out, and from which the next one goes when a connection comes free.
+TEST_F(AsyncCurlTest, ARequestWaitingForAConnectionTimesOutOrIsCancelledInTheQueue) {
+  auto options = test_http_options();
+  options.max_idle_connections = 1;  // one transfer at a time to the server (plain http)
+  options.timeout = 5s;
+  AsyncCurl transport = make(options);
+  server.fault(Route::api, {.kind = Fault::Kind::hang});
+  // Each request stays alive until its handler is called (AsyncTransport).
+  const Request request = api_request();
+  asio::cancellation_signal first_signal;
+  std::optional<TransportResult> first;
+  transport.async_send(
+      request, asio::bind_cancellation_slot(first_signal.slot(), [&first](TransportResult result) {
+        first.emplace(std::move(result));
+      }));
+  run_until([&] { return api_requests() == 1; });  // the server holds it: the connection is busy
+  ASSERT_EQ(api_requests(), 1);
+
+  // Queued behind it: one ends at its own timeout, one is cancelled, one waits its turn.
+  Request late = api_request();
+  late.timeout = 300ms;
+  std::optional<TransportResult> timed_out;
+  const auto sent = Clock::now();
+  transport.async_send(late, [&](TransportResult result) { timed_out.emplace(std::move(result)); });
+  asio::cancellation_signal queued_signal;
+  std::optional<TransportResult> cancelled;
+  transport.async_send(
+      request, asio::bind_cancellation_slot(queued_signal.slot(), [&](TransportResult result) {
+        cancelled.emplace(std::move(result));
+      }));
+  std::optional<TransportResult> waiting;
+  transport.async_send(request,
+                       [&](TransportResult result) { waiting.emplace(std::move(result)); });
+
+  run_until([&] { return timed_out.has_value(); });
+  ASSERT_TRUE(timed_out.has_value());
+  const auto took = Clock::now() - sent;
+  ASSERT_FALSE(*timed_out);
+  EXPECT_EQ(timed_out->error().kind, TransportErrc::timeout) << timed_out->error().message;
+  EXPECT_NE(timed_out->error().message.find("no connection to the host came free"),
+            std::string::npos)
+      << timed_out->error().message;
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 1500ms);
+
+  queued_signal.emit(asio::cancellation_type::terminal);
+  run_until([&] { return cancelled.has_value(); });
+  ASSERT_TRUE(cancelled.has_value());
+  ASSERT_FALSE(*cancelled);
+  EXPECT_EQ(cancelled->error().kind, TransportErrc::cancelled) << cancelled->error().message;
+  EXPECT_EQ(api_requests(), 1);  // neither went to the server
+  EXPECT_FALSE(first.has_value());
+  EXPECT_FALSE(waiting.has_value());
+
+  // The held one ends: the connection is free, and the one still waiting goes.
+  server.clear_faults();
+  first_signal.emit(asio::cancellation_type::terminal);
+  run_until([&] { return waiting.has_value(); });
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->error().kind, TransportErrc::cancelled);
+  ASSERT_TRUE(waiting.has_value());
+  ASSERT_TRUE(*waiting) << waiting->error().message;
+  EXPECT_EQ((*waiting)->status, 200);
+  EXPECT_EQ(api_requests(), 2);
+}
+
 struct Recorder final : StreamHandler {
   bool stop_after_first = false;
   std::vector<int> heads;

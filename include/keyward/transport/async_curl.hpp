@@ -13,7 +13,8 @@
 // of the executor given; async_send() may be called from any thread. The completion handler is
 // called once, on that strand, never from inside async_send(). The multi handle keeps up to
 // HttpOptions::max_idle_connections connections for reuse and opens at most that many to one
-// host at once (at least 1); further requests wait for one, their total timeout counting the wait.
+// host at once (at least 1); further requests wait for one in the transport's own queue, their
+// total timeout counting the wait (detail/curl_multi.hpp).
 //
 // Cancellation: a handler with an asio cancellation slot (asio::bind_cancellation_slot) can be
 // cancelled through it (terminal or partial): the transfer is removed from the multi handle, its

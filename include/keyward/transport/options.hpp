@@ -93,6 +93,8 @@ class Exchange {
   }
   /// True once the deadline has passed.
   [[nodiscard]] bool expired() const noexcept { return Clock::now() >= deadline_; }
+  /// When the total time allowed ends (counted from the exchange's construction).
+  [[nodiscard]] Clock::time_point deadline() const noexcept { return deadline_; }
 
   /// The response being received.
   [[nodiscard]] Response& response() noexcept { return response_; }

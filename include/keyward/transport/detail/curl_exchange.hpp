@@ -3,6 +3,7 @@
 // libcurl's result onto a TransportResult. Curl runs it with curl_easy_perform(); AsyncCurl with
 // the multi interface. Keeping it in one place keeps the two alike: the same URL and proxy rules,
 // header list, timeouts, body bound, callbacks and failure kinds (docs/http.md).
+// Over 300 lines: one exchange's life, from the judged URL to the result, reads best in one place.
 #pragma once
 
 #include <curl/curl.h>
@@ -87,6 +88,7 @@ struct CurlUrlDeleter {
 /// reads its URL handle once the transfer starts.
 struct JudgedUrl {
   std::string text{};                            ///< The URL as the request gave it.
+  std::string origin{};                          ///< Its scheme, host and port.
   bool https = false;                            ///< Its scheme is https.
   ProxyChoice proxy{};                           ///< The proxy for it (options.hpp).
   std::unique_ptr<CURLU, CurlUrlDeleter> url{};  ///< libcurl's handle, built from keyward's parse.
@@ -124,8 +126,15 @@ class CurlExchange {
       return TransportFailure{TransportErrc::other,
                               "refused URL: plain http is spoken only to a loopback host"};
     }
-    auto judged = std::make_shared<JudgedUrl>(
-        JudgedUrl{request_.url, parts->https, choose_proxy(options_.proxy, parts->https), {}});
+    std::string origin{parts->https ? "https://" : "http://"};
+    origin += parts->host;
+    origin += ':';
+    origin += std::to_string(parts->port);
+    auto judged = std::make_shared<JudgedUrl>(JudgedUrl{request_.url,
+                                                        std::move(origin),
+                                                        parts->https,
+                                                        choose_proxy(options_.proxy, parts->https),
+                                                        {}});
     if (!judged->proxy.problem.empty()) {
       return TransportFailure{TransportErrc::other, "refused proxy: " + judged->proxy.problem};
     }
@@ -161,7 +170,8 @@ class CurlExchange {
     curl_set(h, CURLOPT_PROXY, url_->proxy.url.c_str());  // "" disables every proxy, the env's
     const std::string& bypass = url_->proxy.bypass;
     curl_set(h, CURLOPT_NOPROXY, bypass.empty() ? nullptr : bypass.c_str());
-    curl_set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(exchange_.total().count()));
+    // What is left of the total: a wait for a connection (AsyncCurl's queue) counts.
+    curl_set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(exchange_.remaining().count()));
     curl_set(h, CURLOPT_ERRORBUFFER, error_text_.data());
     curl_set(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
     curl_set(h, CURLOPT_WRITEDATA, static_cast<void*>(this));
@@ -177,6 +187,18 @@ class CurlExchange {
     if (!listed) return TransportFailure{TransportErrc::other, "out of memory"};
     curl_set(h, CURLOPT_HTTPHEADER, fields_.get());
     return std::nullopt;
+  }
+
+  /// The URL judge() accepted.
+  [[nodiscard]] const JudgedUrl& judged() const noexcept { return *url_; }
+  /// When the total timeout ends.
+  [[nodiscard]] Exchange::Clock::time_point deadline() const noexcept {
+    return exchange_.deadline();
+  }
+  /// The failure of an exchange whose total timeout ended before it was attached to a handle.
+  [[nodiscard]] TransportResult time_out_unstarted() const {
+    return unexpected(exchange_.failure(curl_failure(
+        CURLE_OPERATION_TIMEDOUT, "no connection to the host came free within the total timeout")));
   }
 
   /// Clears the options of `h` that point into this object, before the handle is kept.

@@ -7,8 +7,15 @@
 // with are asio tcp sockets (CURLOPT_OPENSOCKETFUNCTION, CLOSESOCKETFUNCTION), so asio owns every
 // descriptor it watches; a descriptor libcurl made itself (its resolver's) is watched through a
 // duplicate of it. Everything touching the multi handle runs on one strand of the executor.
-// Over 300 lines: libcurl's four callbacks and the waits they start share the socket table and
-// read best together.
+//
+// libcurl is never handed more transfers to one origin than it can run at once: the rest wait
+// in the origin's queue here (CurlLane). libcurl keeps transfers beyond its per-host connection
+// cap in a list that curl_multi_remove_handle() walks from the head on every removal (libcurl
+// 7.88), and re-tries a connection for each one it lets go: with 10,000 transfers added at once
+// that held the loop for hundreds of milliseconds at a time. A queued transfer's total timeout
+// counts its wait; one timer ends those whose timeout passes in the queue.
+// Over 300 lines: libcurl's four callbacks, the waits they start and the queues share the socket
+// table and the operations, and read best together.
 #pragma once
 
 #include <curl/curl.h>
@@ -26,8 +33,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -37,6 +47,15 @@
 #include "keyward/transport/options.hpp"
 
 namespace keyward::transport::detail {
+
+/// The transfers to one origin (scheme, host, port): how many libcurl runs, how many it may
+/// run, and the ids of those waiting for their turn, oldest first (an id whose operation ended
+/// meanwhile is skipped).
+struct CurlLane {
+  std::size_t running = 0;
+  std::size_t cap = 1;
+  std::deque<std::uint64_t> waiting{};
+};
 
 /// One request in flight: its exchange, its easy handle once started, and how to complete it.
 class CurlOperation {
@@ -52,9 +71,10 @@ class CurlOperation {
   /// Calls the completion handler with `result`; called once, on the strand.
   virtual void complete(TransportResult result) = 0;
 
-  CurlExchange exchange;  ///< The request's exchange (curl_exchange.hpp).
-  CurlHandle handle{};    ///< Its easy handle, once started.
-  std::uint64_t id = 0;   ///< Names it to a cancellation.
+  CurlExchange exchange;     ///< The request's exchange (curl_exchange.hpp).
+  CurlHandle handle{};       ///< Its easy handle, once started (libcurl runs it).
+  std::uint64_t id = 0;      ///< Names it to a cancellation.
+  CurlLane* lane = nullptr;  ///< Its origin's queue, once judged.
 };
 
 /// The multi handle, its sockets, its timer and the operations in flight; kept alive by the
@@ -63,20 +83,22 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
  public:
   /// A multi handle whose work runs on a strand of `executor`.
   CurlMulti(const asio::any_io_executor& executor, HttpOptions options)
-      : options_(std::move(options)), strand_(asio::make_strand(executor)), timer_(strand_) {
+      : options_(std::move(options)),
+        strand_(asio::make_strand(executor)),
+        timer_(strand_),
+        deadlines_(strand_) {
     curl_global_init(CURL_GLOBAL_DEFAULT);  // thread-safe since libcurl 7.84
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return;
     // Idle connections kept, and connections open to one host at once: transfers beyond it wait
     // for one (their total timeout counts the wait).
-    const auto connections =
-        static_cast<long>(std::max<std::size_t>(options_.max_idle_connections, 1));
+    const auto per_host = static_cast<long>(connections());
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, static_cast<void*>(this));
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, static_cast<void*>(this));
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, connections);
-    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, per_host);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
   }
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
@@ -84,7 +106,9 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   CurlMulti& operator=(CurlMulti&&) = delete;
   ~CurlMulti() {
     dying_ = true;  // libcurl's callbacks during the cleanup start nothing
-    for (auto& [id, op] : ops_) curl_multi_remove_handle(multi_, op->handle.get());
+    for (auto& [id, op] : ops_) {
+      if (op->handle) curl_multi_remove_handle(multi_, op->handle.get());
+    }
     ops_.clear();
     idle_.clear();
     if (multi_ != nullptr) curl_multi_cleanup(multi_);  // closes the cached connections
@@ -99,14 +123,71 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   /// A new operation's id.
   std::uint64_t next_id() noexcept { return next_id_.fetch_add(1) + 1; }
 
-  /// On the strand: judges `op`'s URL and adds it to the multi handle, or completes it with why
-  /// it cannot be.
+  /// On the strand: judges `op`'s URL and adds it to the multi handle, or to its origin's queue
+  /// when libcurl runs all it may for that origin, or completes it with why it cannot be.
   void start(std::unique_ptr<CurlOperation> op) {
     if (auto refused = op->exchange.judge(last_url_)) return op->complete(unexpected(*refused));
     if (shut_ || multi_ == nullptr) {
       return op->complete(unexpected(TransportFailure{
           multi_ == nullptr ? TransportErrc::other : TransportErrc::cancelled,
           multi_ == nullptr ? "curl_multi_init failed" : "the transport was destroyed"}));
+    }
+    const JudgedUrl& url = op->exchange.judged();
+    auto [it, added] = lanes_.try_emplace(url.origin);
+    CurlLane& lane = it->second;
+    if (added) lane.cap = connections() * (url.https ? kStreamsPerConnection : 1);
+    op->lane = &lane;
+    if (lane.running < lane.cap) return run(std::move(op));
+    lane.waiting.push_back(op->id);
+    arm_deadline(op->exchange.deadline());
+    ops_.emplace(op->id, std::move(op));
+  }
+
+  /// On the strand: ends operation `id` if it is still in flight or queued, with
+  /// TransportErrc::cancelled.
+  void cancel(std::uint64_t id) {
+    const auto it = ops_.find(id);
+    if (it == ops_.end()) return;  // it ended before the cancellation got here
+    std::unique_ptr<CurlOperation> op = std::move(it->second);
+    ops_.erase(it);
+    if (op->handle) {
+      curl_multi_remove_handle(multi_, op->handle.get());  // closes a connection mid-transfer
+      op->exchange.detach(op->handle.get());
+      finished(*op->lane);
+    }
+    op->complete(
+        unexpected(TransportFailure{TransportErrc::cancelled, "the exchange was cancelled"}));
+  }
+
+  /// On the strand, once the transport is gone: every operation in flight ends cancelled and
+  /// every wait is cancelled, so that nothing keeps this object alive.
+  void shut_down() {
+    shut_ = true;
+    std::vector<std::uint64_t> ids;
+    for (const auto& entry : ops_) ids.push_back(entry.first);
+    for (const std::uint64_t id : ids) cancel(id);
+    timer_.cancel();
+    deadlines_.cancel();
+    for (auto& [fd, socket] : sockets_) socket->cancel();
+  }
+
+ private:
+  using Clock = Exchange::Clock;
+
+  // Transfers libcurl may run at once over one connection to an https origin: HTTP/2 multiplexes
+  // them (100 streams at once is what servers commonly allow, and the least RFC 9113
+  // recommends). Plain http (only to a loopback host) is HTTP/1.1: one at a time.
+  static constexpr std::size_t kStreamsPerConnection = 100;
+
+  // Connections kept for reuse, and opened to one host at once.
+  [[nodiscard]] std::size_t connections() const noexcept {
+    return std::max<std::size_t>(options_.max_idle_connections, 1);
+  }
+
+  // Hands `op` (judged, its lane has room) to libcurl, or completes it with why it cannot be.
+  void run(std::unique_ptr<CurlOperation> op) {
+    if (op->exchange.deadline() <= Clock::now()) {  // its timeout passed in the queue
+      return op->complete(op->exchange.time_out_unstarted());
     }
     CurlHandle handle = take_idle();
     if (!handle) {
@@ -122,33 +203,57 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
       return op->complete(
           unexpected(TransportFailure{TransportErrc::other, curl_multi_strerror(code)}));
     }
+    ++op->lane->running;
     ops_.emplace(op->id, std::move(op));
   }
 
-  /// On the strand: ends operation `id` if it is still in flight, with TransportErrc::cancelled.
-  void cancel(std::uint64_t id) {
-    const auto it = ops_.find(id);
-    if (it == ops_.end()) return;  // it ended before the cancellation got here
-    std::unique_ptr<CurlOperation> op = std::move(it->second);
-    ops_.erase(it);
-    curl_multi_remove_handle(multi_, op->handle.get());  // closes a connection mid-transfer
-    op->exchange.detach(op->handle.get());
-    op->complete(
-        unexpected(TransportFailure{TransportErrc::cancelled, "the exchange was cancelled"}));
+  // A transfer of `lane` left libcurl: the oldest one waiting that has not ended takes its place.
+  void finished(CurlLane& lane) {
+    --lane.running;
+    while (lane.running < lane.cap && !lane.waiting.empty() && !shut_) {
+      const auto it = ops_.find(lane.waiting.front());
+      lane.waiting.pop_front();
+      if (it == ops_.end()) continue;  // cancelled or timed out while it waited
+      std::unique_ptr<CurlOperation> op = std::move(it->second);
+      ops_.erase(it);
+      run(std::move(op));
+    }
   }
 
-  /// On the strand, once the transport is gone: every operation in flight ends cancelled and
-  /// every wait is cancelled, so that nothing keeps this object alive.
-  void shut_down() {
-    shut_ = true;
-    std::vector<std::uint64_t> ids;
-    for (const auto& entry : ops_) ids.push_back(entry.first);
-    for (const std::uint64_t id : ids) cancel(id);
-    timer_.cancel();
-    for (auto& [fd, socket] : sockets_) socket->cancel();
+  // Makes the deadline timer fire by `at`, when the first queued transfer's timeout ends.
+  void arm_deadline(Clock::time_point at) {
+    if (at >= next_deadline_) return;  // also when `at` is max(): nothing to wait for
+    next_deadline_ = at;
+    deadlines_.expires_at(at);
+    deadlines_.async_wait([self = shared_from_this()](const asio::error_code& e) {
+      if (e || self->shut_) return;
+      self->next_deadline_ = Clock::time_point::max();
+      self->time_out_waiting();
+    });
   }
 
- private:
+  // Ends every queued transfer whose total timeout has passed; the timer waits for the next one.
+  void time_out_waiting() {
+    const auto now = Clock::now();
+    auto next = Clock::time_point::max();
+    std::vector<std::uint64_t> late;
+    for (const auto& [id, op] : ops_) {
+      if (op->handle) continue;  // libcurl runs it and times it out
+      if (op->exchange.deadline() <= now) {
+        late.push_back(id);
+      } else {
+        next = std::min(next, op->exchange.deadline());
+      }
+    }
+    arm_deadline(next);
+    for (const std::uint64_t id : late) {
+      const auto it = ops_.find(id);
+      if (it == ops_.end()) continue;  // a handler called meanwhile ended it
+      std::unique_ptr<CurlOperation> op = std::move(it->second);
+      ops_.erase(it);
+      op->complete(op->exchange.time_out_unstarted());
+    }
+  }
   // A descriptor libcurl asked to have watched: a socket opened through on_open(), or a
   // duplicate of a descriptor libcurl opened itself.
   struct Socket {
@@ -288,18 +393,19 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   static int on_timer(CURLM* /*multi*/, long timeout_ms, void* self) {
     auto& multi = *static_cast<CurlMulti*>(self);
     if (multi.dying_ || multi.shut_) return 0;
-    const std::uint64_t generation = ++multi.timer_generation_;
     multi.timer_.cancel();
     if (timeout_ms < 0) return 0;
     // Never libcurl from inside its callback: even a timeout of 0 runs from the timer's handler.
+    // A wait that expired runs libcurl even when the timeout was set again before its handler
+    // ran: a transfer added meanwhile (each sets a timeout of 0) must not keep the expired ones
+    // from running, and an early call is harmless (libcurl does what is due).
     multi.timer_.expires_after(std::chrono::milliseconds{timeout_ms});
-    multi.timer_.async_wait(
-        [self = multi.shared_from_this(), generation](const asio::error_code& e) {
-          if (e || generation != self->timer_generation_ || self->shut_) return;
-          int running = 0;
-          curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-          self->collect();
-        });
+    multi.timer_.async_wait([self = multi.shared_from_this()](const asio::error_code& e) {
+      if (e || self->shut_) return;
+      int running = 0;
+      curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      self->collect();
+    });
     return 0;
   }
 
@@ -323,6 +429,7 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
       if (code == CURLE_OK && idle_.size() < options_.max_idle_connections) {
         idle_.push_back(std::move(op->handle));
       }
+      finished(*op->lane);
       op->complete(std::move(result));
     }
   }
@@ -330,10 +437,12 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   HttpOptions options_;
   asio::strand<asio::any_io_executor> strand_;
   asio::steady_timer timer_;
-  std::uint64_t timer_generation_ = 0;
+  asio::steady_timer deadlines_;  // ends queued transfers at their total timeout
+  Clock::time_point next_deadline_ = Clock::time_point::max();
   CURLM* multi_ = nullptr;
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<CurlOperation>> ops_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<CurlOperation>> ops_;  // run or queued
+  std::unordered_map<std::string, CurlLane> lanes_;                        // by origin
   std::vector<CurlHandle> idle_;
   std::shared_ptr<const JudgedUrl> last_url_;  // the last URL accepted, judged once
   std::atomic<std::uint64_t> next_id_{0};
