@@ -153,7 +153,7 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
     if (op->handle) {
       curl_multi_remove_handle(multi_, op->handle.get());  // closes a connection mid-transfer
       op->exchange.detach(op->handle.get());
-      finished(*op->lane);
+      finished(*op);
     }
     op->complete(
         unexpected(TransportFailure{TransportErrc::cancelled, "the exchange was cancelled"}));
@@ -178,6 +178,10 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
   // them (100 streams at once is what servers commonly allow, and the least RFC 9113
   // recommends). Plain http (only to a loopback host) is HTTP/1.1: one at a time.
   static constexpr std::size_t kStreamsPerConnection = 100;
+
+  // Origins whose queue is kept while idle (so that sending to a few does not allocate one each
+  // time); beyond them an idle origin's is dropped.
+  static constexpr std::size_t kKeptLanes = 16;
 
   // Connections kept for reuse, and opened to one host at once.
   [[nodiscard]] std::size_t connections() const noexcept {
@@ -207,8 +211,10 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
     ops_.emplace(op->id, std::move(op));
   }
 
-  // A transfer of `lane` left libcurl: the oldest one waiting that has not ended takes its place.
-  void finished(CurlLane& lane) {
+  // `done` left libcurl: the oldest transfer to its origin still waiting takes its place. An
+  // origin with nothing under way is forgotten once more than kKeptLanes are known.
+  void finished(const CurlOperation& done) {
+    CurlLane& lane = *done.lane;
     --lane.running;
     while (lane.running < lane.cap && !lane.waiting.empty() && !shut_) {
       const auto it = ops_.find(lane.waiting.front());
@@ -217,6 +223,9 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
       std::unique_ptr<CurlOperation> op = std::move(it->second);
       ops_.erase(it);
       run(std::move(op));
+    }
+    if (lane.running == 0 && lane.waiting.empty() && lanes_.size() > kKeptLanes) {
+      lanes_.erase(done.exchange.judged().origin);
     }
   }
 
@@ -429,7 +438,7 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
       if (code == CURLE_OK && idle_.size() < options_.max_idle_connections) {
         idle_.push_back(std::move(op->handle));
       }
-      finished(*op->lane);
+      finished(*op);
       op->complete(std::move(result));
     }
   }
