@@ -34,7 +34,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -263,6 +262,7 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
       op->complete(op->exchange.time_out_unstarted());
     }
   }
+
   // A descriptor libcurl asked to have watched: a socket opened through on_open(), or a
   // duplicate of a descriptor libcurl opened itself.
   struct Socket {
