@@ -23,13 +23,14 @@
 // long. The figures (the project's 2-core machine, Debug, separate compilation, idle): largest
 // stall over the whole run on one thread 2.5 to 5.2 ms in 16 runs and once 15.9 ms (the run takes
 // 1.6 to 2.4 s), on four threads 1.3 to 2.3 ms; TSan (1,000 operations) 5.4 ms on one thread,
-// 1.6 ms on four. Before those two changes a one-thread loop was held 0.25 to 0.5 s once the
-// refresh landed (libcurl's list of waiting transfers, walked on every removal) and the run took
-// 5 to 9 s. Earlier figures while the token call is held, under load (other builds, load average
-// 4 to 5): each test alone, wall gap up to 11.9 ms of which up to 10.7 ms waiting runnable, stall
-// at most 3.5 ms; side by side (as ctest -j2 runs them), wall up to 22.7 ms, stall 2.2 ms; beside
-// two busy loops, wall up to 103 ms, stall 4.7 ms once (neither waiting nor running: asleep, a
-// late timer interrupt, say).
+// 1.6 ms on four; -O2 (not a CI build), 6 runs: 1.6 to 2.2 ms on one thread (the run takes
+// 0.95 s), 1.2 to 2.0 ms on four. Before those two changes a one-thread loop was held 0.25 to 0.5 s
+// once the refresh landed (libcurl's list of waiting transfers, walked on every removal) and the
+// run took 5 to 9 s. Earlier figures while the token call is held, under load (other builds, load
+// average 4 to 5): each test alone, wall gap up to 11.9 ms of which up to 10.7 ms waiting runnable,
+// stall at most 3.5 ms; side by side (as ctest -j2 runs them), wall up to 22.7 ms, stall 2.2 ms;
+// beside two busy loops, wall up to 103 ms, stall 4.7 ms once (neither waiting nor running: asleep,
+// a late timer interrupt, say).
 //
 // cpp-httplib's test server closes a connection after 5 requests and listens with a backlog of
 // 5: AsyncCurl is held to 4 connections (HttpOptions::max_idle_connections), so 10,000 requests
