@@ -192,8 +192,12 @@ TEST_F(RedisStore, AWaiterWakesWhenTheHolderStoresANewGeneration) {
 
 // ThreadSanitizer refuses to start a thread in the child of a multi-threaded fork ("starting new
 // threads after multi-threaded fork is not supported"), and the child below starts one (its
-// lease's renewal). A thread an earlier test of the same process left finishing (the sanitizer
-// presets run many tests in one process) would fail that test under TSan alone: wait for it.
+// lease's renewal). The sanitizer presets run many tests in one process, and an earlier test's
+// threads may be alive: a thread left finishing is waited for, but asio's system_context threads
+// (started by the first completion through asio::use_future, as tests/async/ use it, and alive
+// until the process exits: seen with gdb, 4 of them) never end, and the test skips, saying so.
+// The fix is a child made by posix_spawn of a program (as keyward_store_child is for the file
+// store), not a fork of this process: not done yet.
 #if defined(__SANITIZE_THREAD__)
 bool single_threaded_within(std::chrono::milliseconds limit) {
   const auto until = std::chrono::steady_clock::now() + limit;
