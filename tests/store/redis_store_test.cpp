@@ -190,27 +190,6 @@ TEST_F(RedisStore, AWaiterWakesWhenTheHolderStoresANewGeneration) {
   EXPECT_LT(waited, 2s);
 }
 
-// ThreadSanitizer refuses to start a thread in the child of a multi-threaded fork ("starting new
-// threads after multi-threaded fork is not supported"), and the child below starts one (its
-// lease's renewal). The sanitizer presets run many tests in one process, and an earlier test's
-// threads may be alive: a thread left finishing is waited for, but asio's system_context threads
-// (started by the first completion through asio::use_future, as tests/async/ use it, and alive
-// until the process exits: seen with gdb, 4 of them) never end, and the test skips, saying so.
-// The fix is a child made by posix_spawn of a program (as keyward_store_child is for the file
-// store), not a fork of this process: not done yet.
-#if defined(__SANITIZE_THREAD__)
-bool single_threaded_within(std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    std::size_t threads = 0;
-    for ([[maybe_unused]] const auto& task : fs::directory_iterator("/proc/self/task")) ++threads;
-    if (threads == 1) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-#endif
-
 TEST_F(RedisStore, TheLeaseIsRenewedWhileHeldAndExpiresWhenItsHolderDies) {
   auto store = make("anthropic:work", 300ms);
   ASSERT_TRUE(store.compare_and_swap(0, oauth(1)));
@@ -222,18 +201,13 @@ TEST_F(RedisStore, TheLeaseIsRenewedWhileHeldAndExpiresWhenItsHolderDies) {
     ASSERT_TRUE(other);
     EXPECT_FALSE(other->held());
   }
-  // A holder that dies without releasing: the lease expires after its ttl.
-#if defined(__SANITIZE_THREAD__)
-  if (!single_threaded_within(5s)) {
-    GTEST_SKIP() << "another thread of this process is still running: TSan cannot fork it";
-  }
-#endif
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto lease = make("anthropic:work", 300ms).lease(0ms);
-    ::_exit(lease && lease->held() ? 0 : 1);  // no destructor runs: nothing is released
-  }
+  // A holder that dies without releasing: the lease expires after its ttl. The holder is another
+  // program (tests/store/store_child.cpp), not a fork of this process: ThreadSanitizer cannot
+  // start the lease's renewal thread in the child of a multi-threaded fork, and asio's
+  // system_context threads (started by any asio::use_future completion) live until exit.
+  const pid_t child = spawn({KEYWARD_STORE_CHILD, "redis://127.0.0.1:" + std::to_string(port_),
+                             "anthropic:work", "--take-lease", "300"});
+  ASSERT_GT(child, 0);
   ASSERT_EQ(wait_exit(child), 0);
   auto blocked = store.lease(0ms);
   ASSERT_TRUE(blocked);

@@ -1,13 +1,19 @@
 // One process of the stores' fleet tests: loads a profile from a credentials file (or from Redis,
 // given as redis://127.0.0.1:PORT), sends one request through ResilientCredential with that store,
 // and exits 0 when the API answered 200, 1 otherwise (the error on standard error), 3 when told
-// to die mid-refresh.
+// to die mid-refresh. With --take-lease it only takes the profile's refresh lease in Redis (a
+// lease_ttl of TTL_MS) and exits without releasing it: 0 when it held the lease, 1 when not
+// (tests/store/redis_store_test.cpp: a holder that dies).
 //
 //   keyward_store_child CREDENTIALS_FILE|redis://127.0.0.1:PORT PROFILE SERVER_FILE [before|after]
+//   keyward_store_child redis://127.0.0.1:PORT PROFILE --take-lease TTL_MS
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include "keyward/resilient_credential.hpp"
 #include "keyward/store/file.hpp"
@@ -63,6 +69,14 @@ int main(int argc, char** argv) {
     // KEYWARD_CHILD_LEASE_MS: a short lease for the crash trials, whose killed holders would
     // otherwise keep it for the default 15 s.
     const char* lease = std::getenv("KEYWARD_CHILD_LEASE_MS");
+    if (std::string_view{argv[3]} == "--take-lease" && argc > 4) {
+      keyward::store::Redis store{{.port = std::stoi(where.substr(18)),
+                                   .profile = argv[2],
+                                   .lease_ttl = std::chrono::milliseconds{std::atoi(argv[4])},
+                                   .poll = std::chrono::milliseconds{50}}};
+      auto taken = store.lease(std::chrono::milliseconds{0});
+      ::_exit(taken && taken->held() ? 0 : 1);  // no destructor runs: nothing is released
+    }
     return run(
         keyward::store::Redis{
             {.port = std::stoi(where.substr(18)),
