@@ -107,8 +107,8 @@ constexpr auto kStallBound = 5ms;
 // Over the whole run, where every handler runs several times slower than an optimized build's (a
 // Debug build, the dev preset's; ASan; TSan) and one thread runs them all: measured on the
 // project's machine, Debug, 16 runs, 2.5 to 5.2 ms and once 15.9 ms; TSan 5.4 ms. Four threads
-// share that work: 1.3 to 2.3 ms in Debug, 1.6 ms under TSan, so they are held to kStallBound,
-// except under ASan (not measured since the landing stopped holding the loop).
+// share that work: 1.3 to 2.3 ms in Debug, 1.6 to 1.7 ms under TSan, so they are held to
+// kStallBound, except under ASan (CI, 1,000 operations: 5.7 ms on one thread, 2.5 ms on four).
 #if defined(KEYWARD_PROOF_SANITIZED) || !defined(__OPTIMIZE__)
 constexpr auto kOneThreadWholeRunBound = 20ms;
 #else
@@ -437,7 +437,9 @@ void prove(int operations, int threads) {
               threads == 1 ? kOneThreadWholeRunBound : kFourThreadsWholeRunBound);
   } else {
     EXPECT_LT(run.refreshing.longest.wall, kWallBoundWithoutSchedstat);
-    EXPECT_LT(run.whole.longest.wall, kWallBoundWithoutSchedstat);
+    EXPECT_LT(run.whole.longest.wall,
+              kWallBoundWithoutSchedstat +
+                  (threads == 1 ? kOneThreadWholeRunBound : kFourThreadsWholeRunBound));
   }
 }
 
