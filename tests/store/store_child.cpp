@@ -66,24 +66,21 @@ int main(int argc, char** argv) {
   const char* die = argc > 4 ? argv[4] : "";
   if (where.starts_with("redis://127.0.0.1:")) {
 #ifdef KEYWARD_STORE_CHILD_REDIS
-    // KEYWARD_CHILD_LEASE_MS: a short lease for the crash trials, whose killed holders would
-    // otherwise keep it for the default 15 s.
-    const char* lease = std::getenv("KEYWARD_CHILD_LEASE_MS");
+    const auto redis = [&](int lease_ms) {
+      return keyward::store::Redis{{.port = std::stoi(where.substr(18)),
+                                    .profile = argv[2],
+                                    .lease_ttl = std::chrono::milliseconds{lease_ms},
+                                    .poll = std::chrono::milliseconds{20}}};
+    };
     if (std::string_view{argv[3]} == "--take-lease" && argc > 4) {
-      keyward::store::Redis store{{.port = std::stoi(where.substr(18)),
-                                   .profile = argv[2],
-                                   .lease_ttl = std::chrono::milliseconds{std::atoi(argv[4])},
-                                   .poll = std::chrono::milliseconds{50}}};
+      auto store = redis(std::atoi(argv[4]));  // outlives the lease it holds
       auto taken = store.lease(std::chrono::milliseconds{0});
       ::_exit(taken && taken->held() ? 0 : 1);  // no destructor runs: nothing is released
     }
-    return run(
-        keyward::store::Redis{
-            {.port = std::stoi(where.substr(18)),
-             .profile = argv[2],
-             .lease_ttl = std::chrono::milliseconds{lease != nullptr ? std::atoi(lease) : 15000},
-             .poll = std::chrono::milliseconds{20}}},
-        argv[2], argv[3], die);
+    // KEYWARD_CHILD_LEASE_MS: a short lease for the crash trials, whose killed holders would
+    // otherwise keep it for the default 15 s.
+    const char* lease = std::getenv("KEYWARD_CHILD_LEASE_MS");
+    return run(redis(lease != nullptr ? std::atoi(lease) : 15000), argv[2], argv[3], die);
 #else
     std::cerr << "built without hiredis\n";
     return 2;

@@ -189,9 +189,6 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
 
   // Hands `op` (judged, its lane has room) to libcurl, or completes it with why it cannot be.
   void run(std::unique_ptr<CurlOperation> op) {
-    if (op->exchange.deadline() <= Clock::now()) {  // its timeout passed in the queue
-      return op->complete(op->exchange.time_out_unstarted());
-    }
     CurlHandle handle = take_idle();
     if (!handle) {
       return op->complete(
@@ -221,6 +218,10 @@ class CurlMulti : public std::enable_shared_from_this<CurlMulti> {
       if (it == ops_.end()) continue;  // cancelled or timed out while it waited
       std::unique_ptr<CurlOperation> op = std::move(it->second);
       ops_.erase(it);
+      if (op->exchange.deadline() <= Clock::now()) {  // its timeout passed in the queue
+        op->complete(op->exchange.time_out_unstarted());
+        continue;
+      }
       run(std::move(op));
     }
     if (lane.running == 0 && lane.waiting.empty() && lanes_.size() > kKeptLanes) {
